@@ -1,0 +1,41 @@
+"""Snapshot model: types, loading, validation and JSON Schema."""
+
+from .load import dump, load_file, parse
+from .snapshot import (
+    BACKUP_NFC,
+    DEFAULT_STACK,
+    BackupNode,
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvsMembership,
+    Host,
+    Interface,
+    Netstack,
+    NetworkPreference,
+    PhysicalNic,
+    PortGroup,
+    Route,
+    Router,
+    Segment,
+    Snapshot,
+    StandardSwitch,
+    Teaming,
+    Vcenter,
+    Vmk,
+)
+
+
+def json_schema() -> dict:
+    """The published JSON Schema of a snapshot file."""
+    schema = Snapshot.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "nbdpath snapshot"
+    return schema
+
+
+__all__ = [
+    "BACKUP_NFC", "DEFAULT_STACK", "BackupNode", "DistributedPortGroup", "DistributedSwitch",
+    "DvsMembership", "Host", "Interface", "Netstack", "NetworkPreference", "PhysicalNic",
+    "PortGroup", "Route", "Router", "Segment", "Snapshot", "StandardSwitch", "Teaming",
+    "Vcenter", "Vmk", "dump", "json_schema", "load_file", "parse",
+]

@@ -1,0 +1,373 @@
+"""Snapshot types: the pure, typed description of a vSphere estate.
+
+Everything the engine reads is here. The model only validates shapes and
+values; cross references (port group -> switch, vmk -> stack, ...) are
+checked by :mod:`nbdpath.model.validate` so that every error can name its
+field path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+
+DEFAULT_STACK = "defaultTcpipStack"
+
+# vCenter's NicType names and esxcli's tag names differ in case
+# ("VMotion" vs "vmotion"); both are accepted and normalised to vCenter's.
+_SERVICE_NAMES = {
+    "management": "management",
+    "vmotion": "vmotion",
+    "faulttolerancelogging": "faultToleranceLogging",
+    "faulttolerance": "faultToleranceLogging",
+    "vspherereplication": "vSphereReplication",
+    "vspherereplicationnfc": "vSphereReplicationNFC",
+    "vsan": "vsan",
+    "vsanwitness": "vsanWitness",
+    "vsanexternal": "vsanExternal",
+    "vsphereprovisioning": "vSphereProvisioning",
+    "vspherebackupnfc": "vSphereBackupNFC",
+    "ptp": "ptp",
+    "nvmetcp": "nvmeTcp",
+    "nvmerdma": "nvmeRdma",
+}
+SERVICES = tuple(sorted(set(_SERVICE_NAMES.values())))
+BACKUP_NFC = "vSphereBackupNFC"
+
+_STACK_ALIASES = {
+    "default": DEFAULT_STACK,
+    "defaulttcpipstack": DEFAULT_STACK,
+    "vmotion": "vmotion",
+    "vsphereprovisioning": "vSphereProvisioning",
+    "provisioning": "vSphereProvisioning",
+}
+
+TeamingPolicyName = Literal[
+    "loadbalance_srcid",  # route based on originating virtual port
+    "loadbalance_ip",  # IP hash
+    "loadbalance_srcmac",
+    "loadbalance_loadbased",  # distributed switches only
+    "failover_explicit",
+    "lacp",
+]
+
+# esxcli / vCenter spellings of teaming policies.
+_POLICY_ALIASES = {
+    "srcport": "loadbalance_srcid",
+    "portid": "loadbalance_srcid",
+    "loadbalance_srcid": "loadbalance_srcid",
+    "iphash": "loadbalance_ip",
+    "loadbalance_ip": "loadbalance_ip",
+    "mac": "loadbalance_srcmac",
+    "loadbalance_srcmac": "loadbalance_srcmac",
+    "loadbased": "loadbalance_loadbased",
+    "loadbalance_loadbased": "loadbalance_loadbased",
+    "explicit": "failover_explicit",
+    "failover_explicit": "failover_explicit",
+    "lacp": "lacp",
+}
+
+Product = Literal["veeam-proxy", "rubrik-node", "commvault", "cohesity", "generic-vadp"]
+
+
+def normalise_service(name: str) -> str:
+    """Return vCenter's spelling of a service tag, or raise ValueError."""
+    key = name.replace("_", "").replace("-", "").replace(" ", "").lower()
+    try:
+        return _SERVICE_NAMES[key]
+    except KeyError:
+        raise ValueError(
+            f"unknown service tag {name!r}; expected one of {', '.join(SERVICES)}"
+        ) from None
+
+
+def normalise_stack(name: str) -> str:
+    return _STACK_ALIASES.get(name.lower(), name)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _check_network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"expected a network in CIDR form like 10.0.0.0/24 ({exc})") from None
+
+
+def _check_interface(value: str) -> str:
+    if "/" not in value:
+        raise ValueError("expected an address with prefix length like 10.0.0.11/24")
+    try:
+        return str(ipaddress.ip_interface(value))
+    except ValueError as exc:
+        raise ValueError(f"expected an address with prefix length like 10.0.0.11/24 ({exc})") from None
+
+
+def _check_ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("expected an IP address like 10.0.0.1") from None
+
+
+class Route(_Model):
+    """A static route. ``network`` may be ``default`` (0.0.0.0/0)."""
+
+    network: str
+    gateway: str
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _net(cls, v: str) -> str:
+        if isinstance(v, str) and v.strip().lower() == "default":
+            return "0.0.0.0/0"
+        return _check_network(v)
+
+    @field_validator("gateway")
+    @classmethod
+    def _gw(cls, v: str) -> str:
+        return _check_ip(v)
+
+
+class Teaming(_Model):
+    """Teaming and failover. ``None`` fields inherit from the switch."""
+
+    policy: Optional[TeamingPolicyName] = None
+    active: Optional[tuple[str, ...]] = None
+    standby: Optional[tuple[str, ...]] = None
+    unused: Optional[tuple[str, ...]] = None
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _policy(cls, v: object) -> object:
+        if isinstance(v, str):
+            return _POLICY_ALIASES.get(v.strip().lower(), v)
+        return v
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "Teaming":
+        seen: dict[str, str] = {}
+        for role in ("active", "standby", "unused"):
+            for uplink in getattr(self, role) or ():
+                if uplink in seen:
+                    raise ValueError(
+                        f"uplink {uplink!r} is both {seen[uplink]} and {role}; "
+                        "expected each uplink in at most one of active/standby/unused"
+                    )
+                seen[uplink] = role
+        return self
+
+
+class PhysicalNic(_Model):
+    name: str
+    speed_mbps: Optional[int] = Field(default=None, ge=0)
+    link_up: bool = True
+    mac: Optional[str] = None
+
+
+class PortGroup(_Model):
+    name: str
+    vlan: int = Field(default=0, ge=0, le=4095)
+    teaming: Optional[Teaming] = None
+
+
+class StandardSwitch(_Model):
+    name: str
+    uplinks: tuple[str, ...] = ()
+    mtu: int = Field(default=1500, ge=576, le=9216)
+    teaming: Teaming = Teaming(policy="loadbalance_srcid")
+    portgroups: tuple[PortGroup, ...] = ()
+
+
+class DistributedPortGroup(_Model):
+    name: str
+    vlan: int = Field(default=0, ge=0, le=4095)
+    teaming: Optional[Teaming] = None
+
+
+class DistributedSwitch(_Model):
+    """A VDS. Teaming names uplink *ports* (uplink1...), mapped per host."""
+
+    name: str
+    uplink_ports: tuple[str, ...] = ("uplink1", "uplink2")
+    mtu: int = Field(default=1500, ge=576, le=9216)
+    teaming: Teaming = Teaming(policy="loadbalance_srcid")
+    portgroups: tuple[DistributedPortGroup, ...] = ()
+
+
+class DvsMembership(_Model):
+    """A host's membership of a VDS: uplink port name -> vmnic."""
+
+    switch: str
+    uplinks: dict[str, str] = {}
+
+
+class Netstack(_Model):
+    key: str = DEFAULT_STACK
+    gateway: Optional[str] = None
+    routes: tuple[Route, ...] = ()
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        return normalise_stack(v)
+
+    @field_validator("gateway")
+    @classmethod
+    def _gw(cls, v: Optional[str]) -> Optional[str]:
+        return None if v in (None, "", "0.0.0.0") else _check_ip(v)
+
+
+class Vmk(_Model):
+    device: str = Field(pattern=r"^vmk\d+$")
+    portgroup: str
+    ipv4: Optional[str] = None
+    ipv6: tuple[str, ...] = ()
+    mac: Optional[str] = None
+    netstack: str = DEFAULT_STACK
+    mtu: int = Field(default=1500, ge=576, le=9216)
+    services: tuple[str, ...] = ()
+    gateway: Optional[str] = None
+    enabled: bool = True
+    segment: Optional[str] = None
+
+    @field_validator("ipv4")
+    @classmethod
+    def _ip(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else _check_interface(v)
+
+    @field_validator("netstack")
+    @classmethod
+    def _stack(cls, v: str) -> str:
+        return normalise_stack(v)
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _services(cls, v: object) -> object:
+        if isinstance(v, (list, tuple)):
+            return tuple(normalise_service(str(s)) for s in v)
+        return v
+
+    @field_validator("gateway")
+    @classmethod
+    def _gw(cls, v: Optional[str]) -> Optional[str]:
+        return None if v in (None, "", "0.0.0.0") else _check_ip(v)
+
+    @property
+    def number(self) -> int:
+        return int(self.device[3:])
+
+
+class Host(_Model):
+    name: str
+    version: str = "8.0.2"
+    vcenter: Optional[str] = None
+    cluster: Optional[str] = None
+    # The name or IP the host was added to vCenter with.
+    management_address: Optional[str] = None
+    dns_names: tuple[str, ...] = ()
+    pnics: tuple[PhysicalNic, ...] = ()
+    vswitches: tuple[StandardSwitch, ...] = ()
+    dvswitches: tuple[DvsMembership, ...] = ()
+    netstacks: tuple[Netstack, ...] = (Netstack(),)
+    vmks: tuple[Vmk, ...] = ()
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        parts = v.split(".")
+        if not (1 <= len(parts) <= 4 and all(p.isdigit() for p in parts)):
+            raise ValueError("expected an ESXi version like 7.0.3")
+        return v
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.version.split("."))
+
+
+class Vcenter(_Model):
+    name: str
+    version: str = "8.0.2"
+
+
+class Segment(_Model):
+    """An L2 broadcast domain (VLAN) with the subnets that live on it."""
+
+    name: str
+    vlan: Optional[int] = Field(default=None, ge=0, le=4095)
+    subnets: tuple[str, ...] = ()
+
+    @field_validator("subnets")
+    @classmethod
+    def _subnets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_network(s) for s in v)
+
+
+class Interface(_Model):
+    name: str
+    address: str
+    segment: Optional[str] = None
+    speed_mbps: Optional[int] = Field(default=None, ge=0)
+
+    @field_validator("address")
+    @classmethod
+    def _addr(cls, v: str) -> str:
+        return _check_interface(v)
+
+
+class Router(_Model):
+    """A router or firewall. ``stateful`` drops flows it sees half of."""
+
+    name: str
+    kind: Literal["router", "firewall"] = "router"
+    stateful: bool = False
+    capacity_mbps: Optional[int] = Field(default=None, ge=0)
+    interfaces: tuple[Interface, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+
+class NetworkPreference(_Model):
+    """The backup product's own network preference (e.g. Veeam Preferred Networks)."""
+
+    preferred_networks: tuple[str, ...] = ()
+
+    @field_validator("preferred_networks")
+    @classmethod
+    def _nets(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_network(s) for s in v)
+
+
+class BackupNode(_Model):
+    name: str
+    product: Product = "generic-vadp"
+    interfaces: tuple[Interface, ...] = ()
+    gateway: Optional[str] = None
+    routes: tuple[Route, ...] = ()
+    network_preference: Optional[NetworkPreference] = None
+
+    @field_validator("gateway")
+    @classmethod
+    def _gw(cls, v: Optional[str]) -> Optional[str]:
+        return None if v in (None, "") else _check_ip(v)
+
+
+class Snapshot(_Model):
+    version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+    name: str = "snapshot"
+    description: str = ""
+    vcenters: tuple[Vcenter, ...] = ()
+    dvswitches: tuple[DistributedSwitch, ...] = ()
+    hosts: tuple[Host, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    routers: tuple[Router, ...] = ()
+    backup_nodes: tuple[BackupNode, ...] = ()
+    # Name -> IP, standing in for the backup node's DNS resolver.
+    dns: dict[str, str] = {}
+    # What a partial discovery could not read (host name -> reason).
+    missing: dict[str, str] = {}

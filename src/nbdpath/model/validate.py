@@ -1,0 +1,143 @@
+"""Cross-reference checks that a JSON Schema cannot express.
+
+Each problem is reported as (field path, expected) so the loader can turn it
+into an :class:`~nbdpath.errors.InputError` with a line number.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterator
+
+from .snapshot import Snapshot
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def problems(snap: Snapshot) -> Iterator[Problem]:
+    """Yield every cross-reference problem, in document order."""
+    dvs_by_name = {d.name: d for d in snap.dvswitches}
+    segment_names = {s.name for s in snap.segments}
+    owners: dict[str, tuple[str | int, ...]] = {}
+
+    def claim(ip_if: str | None, path: tuple[str | int, ...]) -> Iterator[Problem]:
+        if ip_if is None:
+            return
+        ip = ip_if.split("/")[0]
+        if ip in owners:
+            yield path, f"a unique IP address; {ip} is already used at {_dotted(owners[ip])}"
+        else:
+            owners[ip] = path
+
+    yield from _unique([h.name for h in snap.hosts], ("hosts",), "host name")
+    yield from _unique([d.name for d in snap.dvswitches], ("dvswitches",), "distributed switch name")
+    yield from _unique([s.name for s in snap.segments], ("segments",), "segment name")
+    yield from _unique([n.name for n in snap.backup_nodes], ("backup_nodes",), "backup node name")
+    yield from _unique([r.name for r in snap.routers], ("routers",), "router name")
+
+    for di, dvs in enumerate(snap.dvswitches):
+        yield from _teaming_refs(dvs.teaming, set(dvs.uplink_ports), ("dvswitches", di, "teaming"), "uplink port")
+        for pi, pg in enumerate(dvs.portgroups):
+            if pg.teaming:
+                yield from _teaming_refs(
+                    pg.teaming, set(dvs.uplink_ports), ("dvswitches", di, "portgroups", pi, "teaming"), "uplink port"
+                )
+
+    for hi, host in enumerate(snap.hosts):
+        hp: tuple[str | int, ...] = ("hosts", hi)
+        pnics = {p.name for p in host.pnics}
+        yield from _unique([p.name for p in host.pnics], hp + ("pnics",), "pnic name")
+        yield from _unique([v.device for v in host.vmks], hp + ("vmks",), "vmk device")
+        yield from _unique([n.key for n in host.netstacks], hp + ("netstacks",), "netstack key")
+        used_by: dict[str, str] = {}
+        pg_names: dict[str, str] = {}
+        for si, vs in enumerate(host.vswitches):
+            sp = hp + ("vswitches", si)
+            for ui, up in enumerate(vs.uplinks):
+                if up not in pnics:
+                    yield sp + ("uplinks", ui), f"a pnic of this host ({_names(pnics)}), not {up!r}"
+                elif up in used_by:
+                    yield sp + ("uplinks", ui), f"{up} to be on one switch only; it is already on {used_by[up]}"
+                else:
+                    used_by[up] = vs.name
+            yield from _teaming_refs(vs.teaming, set(vs.uplinks), sp + ("teaming",), "uplink of this switch")
+            for pi, pg in enumerate(vs.portgroups):
+                if pg.name in pg_names:
+                    yield sp + ("portgroups", pi, "name"), f"a unique port group name; {pg.name!r} is also on {pg_names[pg.name]}"
+                pg_names[pg.name] = vs.name
+                if pg.teaming:
+                    yield from _teaming_refs(pg.teaming, set(vs.uplinks), sp + ("portgroups", pi, "teaming"), "uplink of this switch")
+        for mi, member in enumerate(host.dvswitches):
+            mp = hp + ("dvswitches", mi)
+            dvs = dvs_by_name.get(member.switch)
+            if dvs is None:
+                yield mp + ("switch",), f"a distributed switch defined under dvswitches ({_names(dvs_by_name)}), not {member.switch!r}"
+                continue
+            for port, vmnic in member.uplinks.items():
+                if port not in dvs.uplink_ports:
+                    yield mp + ("uplinks", port), f"an uplink port of {dvs.name} ({_names(dvs.uplink_ports)})"
+                if vmnic not in pnics:
+                    yield mp + ("uplinks", port), f"a pnic of this host ({_names(pnics)}), not {vmnic!r}"
+                elif vmnic in used_by:
+                    yield mp + ("uplinks", port), f"{vmnic} to be on one switch only; it is already on {used_by[vmnic]}"
+                else:
+                    used_by[vmnic] = dvs.name
+            for pg in dvs.portgroups:
+                if pg.name in pg_names:
+                    yield mp + ("switch",), f"port group names unique on the host; {pg.name!r} is on {pg_names[pg.name]} and {dvs.name}"
+                pg_names[pg.name] = dvs.name
+        stacks = {n.key for n in host.netstacks}
+        for vi, vmk in enumerate(host.vmks):
+            vp = hp + ("vmks", vi)
+            if vmk.portgroup not in pg_names:
+                yield vp + ("portgroup",), f"a port group on this host's switches ({_names(pg_names)}), not {vmk.portgroup!r}"
+            if vmk.netstack not in stacks:
+                yield vp + ("netstack",), f"a netstack listed under this host's netstacks ({_names(stacks)}), not {vmk.netstack!r}"
+            if vmk.segment is not None and vmk.segment not in segment_names:
+                yield vp + ("segment",), f"a segment defined under segments ({_names(segment_names)}), not {vmk.segment!r}"
+            yield from claim(vmk.ipv4, vp + ("ipv4",))
+
+    for ni, node in enumerate(snap.backup_nodes):
+        for ii, iface in enumerate(node.interfaces):
+            ip = ("backup_nodes", ni, "interfaces", ii)
+            if iface.segment is not None and iface.segment not in segment_names:
+                yield ip + ("segment",), f"a segment defined under segments ({_names(segment_names)}), not {iface.segment!r}"
+            yield from claim(iface.address, ip + ("address",))
+    for ri, router in enumerate(snap.routers):
+        for ii, iface in enumerate(router.interfaces):
+            ip = ("routers", ri, "interfaces", ii)
+            if iface.segment is not None and iface.segment not in segment_names:
+                yield ip + ("segment",), f"a segment defined under segments ({_names(segment_names)}), not {iface.segment!r}"
+            yield from claim(iface.address, ip + ("address",))
+    for name, value in snap.dns.items():
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            yield ("dns", name), "an IP address"
+
+
+def _teaming_refs(teaming, allowed: set[str], path: tuple[str | int, ...], what: str) -> Iterator[Problem]:
+    for role in ("active", "standby", "unused"):
+        for i, up in enumerate(getattr(teaming, role) or ()):
+            if up not in allowed:
+                yield path + (role, i), f"an {what} ({_names(allowed)}), not {up!r}"
+
+
+def _unique(names: list[str], path: tuple[str | int, ...], what: str) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            yield path + (i, "name" if what != "vmk device" else "device"), f"a unique {what}; {n!r} appears twice"
+        seen.add(n)
+
+
+def _names(items) -> str:
+    items = sorted(items)
+    return ", ".join(items) if items else "none defined"
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
