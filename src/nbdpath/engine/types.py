@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Optional
 
+from .assumptions import expand
+
 
 class Verdict(str, Enum):
     ISOLATED = "ISOLATED"
@@ -92,7 +94,6 @@ class Outcome:
     """
 
     endpoint_vmk: Optional[str]
-    endpoint_reason: str
     ingress_vmk: Optional[str]
     egress_vmk: Optional[str]
     egress_uplinks: tuple[Uplink, ...]
@@ -148,7 +149,7 @@ class Path:
             "verdict": o.verdict.value,
             "verdict_reason": o.verdict_reason,
             "degraded": list(o.degraded),
-            "assumptions": list(o.assumptions),
+            "assumptions": expand(o.assumptions),
         }
         if with_hops:
             d["hops"] = [h.to_dict() for h in self.hops]

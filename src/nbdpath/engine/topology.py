@@ -1,0 +1,157 @@
+"""Compile a Snapshot into lookup structures the trace walks.
+
+``Network`` holds everything outside the hosts (segments, routers, backup
+nodes); ``HostView`` one host's vmks, port groups, uplink choices and route
+tables. Both are pure derivations of the snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..model import DEFAULT_STACK, Host, Snapshot
+from .addr import mask, parse_cidr
+from .routing import L3Iface, RouteEntry, Unusable, build_table
+from .teaming import PortGroupInfo, UplinkChoice, choose, portgroups
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A backup node or router: interfaces and one routing table."""
+
+    kind: str  # node / router
+    name: str
+    ifaces: dict[str, L3Iface]
+    table: tuple[RouteEntry, ...]
+    unusable: tuple[Unusable, ...]
+    stateful: bool = False
+    capacity_mbps: Optional[int] = None
+
+    @property
+    def device(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(slots=True)
+class Network:
+    segments_by_len: dict[int, dict[int, str]]
+    owners: dict[tuple[str, int], L3Iface]
+    nodes: dict[str, DeviceView]
+    routers: dict[str, DeviceView]
+    # Prefixes routers and nodes route on; a host subnet that holds a more
+    # specific one is not "uniform" and its hosts are traced one by one.
+    prefixes: tuple[tuple[int, int], ...]
+    _uniform: dict[tuple[int, int], bool] = field(default_factory=dict)
+
+    def segment_of(self, ip: int) -> Optional[str]:
+        for plen, nets in self.segments_by_len.items():
+            seg = nets.get(ip & mask(plen))
+            if seg is not None:
+                return seg
+        return None
+
+    def uniform(self, network: int, prefixlen: int) -> bool:
+        key = (network, prefixlen)
+        hit = self._uniform.get(key)
+        if hit is None:
+            m = mask(prefixlen)
+            hit = not any(p > prefixlen and (n & m) == network for n, p in self.prefixes)
+            self._uniform[key] = hit
+        return hit
+
+
+def compile_network(snap: Snapshot) -> Network:
+    by_len: dict[int, dict[int, str]] = {}
+    for seg in snap.segments:
+        for subnet in seg.subnets:
+            if ":" in subnet:
+                continue
+            _, plen, net = parse_cidr(subnet)
+            by_len.setdefault(plen, {})[net] = seg.name
+    # Longest segment subnet first, so a /28 carved out of a /24 wins.
+    by_len = dict(sorted(by_len.items(), key=lambda kv: -kv[0]))
+    network = Network(by_len, {}, {}, {}, ())
+    prefixes: list[tuple[int, int]] = []
+
+    def ifaces_of(kind: str, name: str, items) -> dict[str, L3Iface]:
+        out = {}
+        for it in items:
+            ip, plen, net = parse_cidr(it.address)
+            seg = it.segment or network.segment_of(ip)
+            iface = L3Iface(f"{kind}:{name}", it.name, ip, plen, net, seg, it.speed_mbps)
+            out[it.name] = iface
+            prefixes.append((net, plen))
+            if seg is not None:
+                network.owners[(seg, ip)] = iface
+        return out
+
+    for node in snap.backup_nodes:
+        ifs = ifaces_of("node", node.name, node.interfaces)
+        routes = [(r.network, r.gateway, "static") for r in node.routes]
+        if node.gateway:
+            routes.append(("0.0.0.0/0", node.gateway, "default"))
+        table, unusable = build_table(ifs.values(), routes)
+        network.nodes[node.name] = DeviceView("node", node.name, ifs, table, unusable)
+        prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in node.routes)
+    for router in snap.routers:
+        ifs = ifaces_of("router", router.name, router.interfaces)
+        table, unusable = build_table(ifs.values(), [(r.network, r.gateway, "static") for r in router.routes])
+        network.routers[router.name] = DeviceView(
+            "router", router.name, ifs, table, unusable, router.stateful, router.capacity_mbps
+        )
+        prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in router.routes)
+    network.prefixes = tuple(set(prefixes))
+    return network
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    host: Host
+    device: str
+    ifaces: dict[str, L3Iface]  # enabled vmks with an IPv4 address, in vmk order
+    stack_of: dict[str, str]  # vmk -> netstack key
+    pgs: dict[str, PortGroupInfo]
+    uplinks: dict[str, UplinkChoice]  # vmk -> uplink choice
+    tables: dict[str, tuple[tuple[RouteEntry, ...], tuple[Unusable, ...]]]  # per netstack
+    vmk_tables: dict[str, tuple[tuple[RouteEntry, ...], tuple[Unusable, ...]]]  # per-vmk gateway override
+    management_vmks: tuple[str, ...]
+    pnics: dict
+
+
+def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict) -> HostView:
+    device = f"host:{host.name}"
+    vmks = sorted(host.vmks, key=lambda v: v.number)
+    ifaces: dict[str, L3Iface] = {}
+    stack_of = {}
+    for v in vmks:
+        stack_of[v.device] = v.netstack
+        if not (v.enabled and v.ipv4):
+            continue
+        ip, plen, net = parse_cidr(v.ipv4)
+        seg = v.segment or network.segment_of(ip)
+        ifaces[v.device] = L3Iface(device, v.device, ip, plen, net, seg)
+    pgs = portgroups(host, snap, dvs_index)
+    pnics = {p.name: p for p in host.pnics}
+    uplinks = {v.device: choose(pgs[v.portgroup], pnics) for v in vmks if v.portgroup in pgs}
+    tables = {}
+    for stack in host.netstacks:
+        members = [i for d, i in ifaces.items() if stack_of[d] == stack.key]
+        routes = [(r.network, r.gateway, "static") for r in stack.routes]
+        if stack.gateway:
+            routes.append(("0.0.0.0/0", stack.gateway, "default"))
+        tables[stack.key] = build_table(members, routes)
+    vmk_tables = {}
+    for v in vmks:
+        if v.gateway and v.device in ifaces:
+            members = [i for d, i in ifaces.items() if stack_of[d] == v.netstack]
+            vmk_tables[v.device] = build_table(members, [("0.0.0.0/0", v.gateway, "vmk-gateway")])
+    mgmt = tuple(v.device for v in vmks if "management" in v.services)
+    return HostView(host, device, ifaces, stack_of, pgs, uplinks, tables, vmk_tables, mgmt, pnics)
+
+
+def dvs_index(snap: Snapshot) -> dict:
+    return {d.name: d for d in snap.dvswitches}
+
+
+__all__ = ["DEFAULT_STACK", "DeviceView", "HostView", "Network", "compile_host", "compile_network", "dvs_index"]

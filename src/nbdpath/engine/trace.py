@@ -1,0 +1,328 @@
+"""Trace one host -> backup node pair, hop by hop, and decide a verdict.
+
+The forward walk follows the node's TCP 902 connection to the endpoint; the
+reply walk follows the data back, starting with a route lookup for the node's
+IP in the endpoint vmk's netstack (assumption A1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..model import Snapshot
+from .addr import ip_str
+from .endpoint import EndpointChoice, select
+from .routing import L3Iface, RouteEntry, lookup
+from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
+from .types import Endpoint, Hop, Outcome, Path, Step, StepKind, Uplink, Verdict
+
+MAX_HOPS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    hops: tuple[Hop, ...]
+    ok: bool
+    why: str  # the failing step's text when not ok
+    arrived: Optional[L3Iface]  # the interface that accepted the packet
+    routers: tuple[str, ...]  # names of routers crossed, in order
+    host_entry: Optional[RouteEntry]  # the host's route lookup (reply walks)
+    uplinks: tuple[Uplink, ...]  # uplinks the host sent on (reply walks)
+    uplink_policy: Optional[str]
+    uplink_degraded: tuple[str, ...]
+
+
+def _walk(
+    net: Network, hv: HostView, start: str, dst: int, direction: str, first_table: Optional[tuple[RouteEntry, ...]] = None
+) -> Walk:
+    """Follow a packet to ``dst`` from ``start`` ("node:X" or the host)."""
+    hops: list[Hop] = []
+    routers: list[str] = []
+    host_entry = None
+    uplinks: tuple[Uplink, ...] = ()
+    policy = None
+    up_degraded: tuple[str, ...] = ()
+    device = start
+    for _ in range(MAX_HOPS):
+        steps: list[Step] = []
+
+        def fail(text: str) -> Walk:
+            steps.append(Step(StepKind.DROP, text, ok=False))
+            hops.append(Hop(device, direction, tuple(steps)))
+            return Walk(tuple(hops), False, text, None, tuple(routers), host_entry, uplinks, policy, up_degraded)
+
+        if device == hv.device:
+            table = first_table or ()
+            ifaces = hv.ifaces
+        else:
+            dv = _device(net, device)
+            table, ifaces = dv.table, dv.ifaces
+        entry = lookup(table, dst)
+        if entry is None:
+            return fail(f"no route to {ip_str(dst)} on {device}")
+        steps.append(Step(StepKind.ROUTE, f"{ip_str(dst)}: {entry.describe()}"))
+        out = ifaces[entry.iface]
+        if device == hv.device:
+            host_entry = entry
+            choice = hv.uplinks.get(entry.iface)
+            if choice is None or not choice.uplinks:
+                return fail(f"{entry.iface} cannot send: " + (choice.reason if choice else "its port group is unknown"))
+            uplinks, policy, up_degraded = choice.uplinks, choice.policy, choice.degraded
+            steps.append(Step(StepKind.TEAMING, choice.reason))
+        target = entry.gateway if entry.gateway is not None else dst
+        if out.segment is None:
+            return fail(f"{out.name} ({out.cidr}) is on no known segment")
+        owner = net.owners.get((out.segment, target))
+        if owner is None:
+            vmk = next((i for i in hv.ifaces.values() if i.ip == target and i.segment == out.segment), None)
+            owner = vmk
+        if owner is None:
+            return fail(f"{out.name} -> {ip_str(target)} on segment {out.segment}: nothing there answers ARP for {ip_str(target)}")
+        steps.append(
+            Step(StepKind.DELIVER, f"{out.name} -> {ip_str(target)} on segment {out.segment} ({owner.device} {owner.name})")
+        )
+        hops.append(Hop(device, direction, tuple(steps)))
+        device = owner.device
+        steps = []
+        if device == hv.device:
+            if target != dst:
+                return fail(f"{owner.name} got a packet for {ip_str(dst)} to forward; ESXi does not route between vmks")
+            choice = hv.uplinks.get(owner.name)
+            if choice is None or not choice.uplinks:
+                return fail(f"{owner.name} is cut off: " + (choice.reason if choice else "its port group is unknown"))
+            steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {owner.name} ({owner.cidr}) on {hv.host.name}"))
+            hops.append(Hop(device, direction, tuple(steps)))
+            return Walk(tuple(hops), True, "", owner, tuple(routers), host_entry, uplinks, policy, up_degraded)
+        dv = _device(net, device)
+        if dv.kind == "node":
+            mine = next((i for i in dv.ifaces.values() if i.ip == dst), None)
+            if mine is None:
+                return fail(f"{dv.name} is not a router; it drops a packet for {ip_str(dst)}")
+            steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {dv.name} {mine.name} ({mine.cidr})"))
+            hops.append(Hop(device, direction, tuple(steps)))
+            return Walk(tuple(hops), True, "", mine, tuple(routers), host_entry, uplinks, policy, up_degraded)
+        routers.append(dv.name)
+        if any(i.ip == dst for i in dv.ifaces.values()):
+            return fail(f"{ip_str(dst)} belongs to router {dv.name} itself")
+        steps.append(Step(StepKind.RECEIVE, f"router {dv.name} receives on {owner.name} ({owner.cidr}) and forwards"))
+        hops.append(Hop(device, direction, tuple(steps)))
+    return Walk(tuple(hops), False, "routing loop", None, tuple(routers), host_entry, uplinks, policy, up_degraded)
+
+
+def _device(net: Network, device: str) -> DeviceView:
+    kind, _, name = device.partition(":")
+    return net.nodes[name] if kind == "node" else net.routers[name]
+
+
+def trace_host_node(net: Network, hv: HostView, ep: EndpointChoice, node: DeviceView, snap: Snapshot) -> tuple[Outcome, tuple[Hop, ...]]:
+    """The full trace of one pair: its outcome and its hops."""
+    assumptions: list[str] = list(ep.assumptions)
+    hops: list[Hop] = [Hop("vcenter", "control", (Step(StepKind.ENDPOINT, ep.reason, ep.ip is not None),))]
+    mgmt = ep.management_vmk or (hv.management_vmks[0] if hv.management_vmks else None)
+
+    def outcome(verdict: Verdict, reason: str, **kw) -> Outcome:
+        base = dict(
+            endpoint_vmk=ep.vmk, ingress_vmk=None, egress_vmk=None, egress_uplinks=(),
+            uplink_policy=None, bottleneck_mbps=None, best_available_mbps=None, verdict=verdict, verdict_reason=reason,
+            degraded=(), assumptions=tuple(dict.fromkeys(assumptions)), management_vmk=mgmt, forward_devices=(),
+            reply_devices=(), firewalls_one_way=(), routed_reply_via_gateway=False, node_interface=None, node_ip=None,
+        )
+        base.update(kw)
+        return Outcome(**base)
+
+    if ep.ip is None:
+        return outcome(Verdict.UNREACHABLE, ep.reason), tuple(hops)
+    assumptions += ["A8-l2-by-subnet", "A10-node-source"]
+    fwd = _walk(net, hv, node.device, ep.ip, "forward")
+    hops += fwd.hops
+    if not fwd.ok:
+        return (
+            outcome(Verdict.UNREACHABLE, f"{node.name} cannot reach {ep.ip_text}:902: {fwd.why}; the backup fails (no fallback)",
+                    forward_devices=fwd.routers),
+            tuple(hops),
+        )
+    src_entry = lookup(node.table, ep.ip)
+    assert src_entry is not None  # the forward walk found it
+    node_iface = node.ifaces[src_entry.iface]
+    ingress = fwd.arrived.name if fwd.arrived else None
+    # Reply: lookup in the endpoint vmk's netstack, or its own table with a gateway override.
+    assumptions += ["A1-reply-route-lookup", "A2-no-rpf"]
+    endpoint_vmk = ingress or ep.vmk
+    table = None
+    if endpoint_vmk in hv.vmk_tables:
+        table = hv.vmk_tables[endpoint_vmk][0]
+        assumptions.append("A5-vmk-gateway")
+    else:
+        table = hv.tables.get(hv.stack_of.get(endpoint_vmk, ""), ((), ()))[0]
+    rep = _walk(net, hv, hv.device, node_iface.ip, "reply", table)
+    hops += rep.hops
+    common = dict(ingress_vmk=ingress, forward_devices=fwd.routers, reply_devices=rep.routers,
+                  node_interface=node_iface.name, node_ip=node_iface.ip_text)
+    egress = rep.host_entry.iface if rep.host_entry else None
+    if egress is not None:
+        same = [d for d, i in hv.ifaces.items() if i.network == hv.ifaces[egress].network and i.prefixlen == hv.ifaces[egress].prefixlen
+                and hv.stack_of[d] == hv.stack_of[egress]]
+        if len(same) > 1:
+            assumptions.append("A3-same-subnet-first-vmk")
+    if not rep.ok:
+        return (
+            outcome(Verdict.UNREACHABLE, f"the reply from {hv.host.name} cannot reach {node.name}: {rep.why}",
+                    egress_vmk=egress, **common),
+            tuple(hops),
+        )
+    if rep.uplink_policy in ("loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased") and len(rep.uplinks) > 1:
+        assumptions.append("A7-uplink-unpredictable")
+    # Bottleneck of the data direction: uplink(s), node NIC, routers on the reply path.
+    speeds = [u.speed_mbps for u in rep.uplinks if u.speed_mbps is not None]
+    limits = []
+    if speeds:
+        limits.append(min(speeds))
+    if node_iface.speed_mbps:
+        limits.append(node_iface.speed_mbps)
+    for r in rep.routers:
+        cap = net.routers[r].capacity_mbps
+        if cap:
+            limits.append(cap)
+    bottleneck = min(limits) if limits else None
+    best = _best_available(hv, hv.stack_of.get(endpoint_vmk, ""), node_iface.speed_mbps)
+    degraded = list(rep.uplink_degraded)
+    if bottleneck is not None and best is not None and bottleneck < best:
+        degraded.append(f"slower-than-available: data runs at {bottleneck} Mb/s, the host has {best} Mb/s uplinks on this netstack")
+    one_way = tuple(
+        sorted(r for r in set(fwd.routers) ^ set(rep.routers) if net.routers[r].stateful)
+    )
+    common.update(
+        egress_vmk=egress, egress_uplinks=rep.uplinks, uplink_policy=rep.uplink_policy, bottleneck_mbps=bottleneck,
+        best_available_mbps=best, degraded=tuple(degraded), firewalls_one_way=one_way,
+        routed_reply_via_gateway=bool(rep.host_entry and rep.host_entry.gateway is not None),
+    )
+    if one_way:
+        assumptions.append("A9-stateful-firewall")
+        fw = one_way[0]
+        saw = "request" if fw in fwd.routers else "reply"
+        text = (f"stateful firewall {fw} sees only the {saw} direction (in on {ingress}, out on {egress}); "
+                "it drops the half-open connection")
+        hops.append(Hop(f"router:{fw}", "verdict", (Step(StepKind.FILTER, text, ok=False),)))
+        return outcome(Verdict.BROKEN_BY_FIREWALL, text, **common), tuple(hops)
+    mgmt_uplinks = set()
+    for m in hv.management_vmks + ((ep.management_vmk,) if ep.management_vmk else ()):
+        choice = hv.uplinks.get(m)
+        if choice:
+            mgmt_uplinks |= {u.name for u in choice.uplinks}
+    shared = sorted(mgmt_uplinks & {u.name for u in rep.uplinks})
+    mgmt_vmks = set(hv.management_vmks) | ({ep.management_vmk} if ep.management_vmk else set())
+    via = f" via {ip_str(rep.host_entry.gateway)}" if rep.host_entry and rep.host_entry.gateway is not None else ""
+    if egress in mgmt_vmks:
+        reason = f"data leaves {egress}, the management vmk{via}"
+        if ingress != egress:
+            reason += f", although the request arrived on {ingress}"
+        return outcome(Verdict.NOT_ISOLATED, reason, **common), tuple(hops)
+    if shared:
+        reason = f"data leaves {egress} but on {', '.join(shared)}, which management traffic uses too"
+        return outcome(Verdict.NOT_ISOLATED, reason, **common), tuple(hops)
+    if ingress != egress:
+        reason = f"request arrives on {ingress}, data leaves {egress}{via} with {ingress}'s source IP; it works while nothing stateful sits on only one side"
+        return outcome(Verdict.ASYMMETRIC, reason, **common), tuple(hops)
+    reason = f"in and out on {egress}, off the management vmk and its uplinks"
+    return outcome(Verdict.ISOLATED, reason, **common), tuple(hops)
+
+
+def _best_available(hv: HostView, stack: str, node_speed: Optional[int]) -> Optional[int]:
+    best = None
+    for dev, choice in hv.uplinks.items():
+        if dev not in hv.ifaces or hv.stack_of.get(dev) != stack:
+            continue
+        speeds = [u.speed_mbps for u in choice.uplinks if u.speed_mbps]
+        if speeds:
+            s = min(speeds)
+            best = s if best is None else max(best, s)
+    if best is not None and node_speed:
+        best = min(best, node_speed)
+    return best
+
+
+class Engine:
+    """A compiled snapshot: trace pairs and reuse work across hosts of one shape."""
+
+    def __init__(self, snap: Snapshot):
+        self.snapshot = snap
+        self.network = compile_network(snap)
+        self._dvs = dvs_index(snap)
+        self._views: dict[str, HostView] = {}
+        self._shared: dict[tuple, Outcome] = {}
+
+    def host_view(self, name: str) -> HostView:
+        hv = self._views.get(name)
+        if hv is None:
+            host = next((h for h in self.snapshot.hosts if h.name == name), None)
+            if host is None:
+                from ..errors import UsageError
+
+                raise UsageError(f"no host {name!r} in snapshot; hosts: {', '.join(h.name for h in self.snapshot.hosts)}")
+            hv = compile_host(host, self.snapshot, self.network, self._dvs)
+            self._views[name] = hv
+        return hv
+
+    def node(self, name: str) -> DeviceView:
+        node = self.network.nodes.get(name)
+        if node is None:
+            from ..errors import UsageError
+
+            raise UsageError(f"no backup node {name!r} in snapshot; nodes: {', '.join(self.network.nodes)}")
+        return node
+
+    def trace_pair(self, host: str, node: str) -> Path:
+        hv = self.host_view(host)
+        nd = self.node(node)
+        ep = select(hv, self.snapshot)
+        outcome, hops = trace_host_node(self.network, hv, ep, nd, self.snapshot)
+        return Path(hv.host.name, nd.name, Endpoint(ep.ip_text, ep.vmk, ep.reason), outcome, _hops=hops)
+
+    def _shape(self, hv: HostView, ep: EndpointChoice) -> Optional[tuple]:
+        """What a host's traces depend on, minus its own addresses; None when
+        some router or node routes on something finer than its subnets."""
+        for iface in hv.ifaces.values():
+            if not self.network.uniform(iface.network, iface.prefixlen):
+                return None
+        return (
+            ep.vmk, ep.kind, ep.assumptions, ep.management_vmk,
+            tuple((d, i.network, i.prefixlen, i.segment) for d, i in hv.ifaces.items()),
+            tuple(sorted(hv.stack_of.items())), tuple(sorted(hv.uplinks.items())),
+            tuple(sorted(hv.tables.items())), tuple(sorted(hv.vmk_tables.items())), hv.management_vmks,
+        )
+
+    def trace(self) -> list[Path]:
+        paths: list[Path] = []
+        nodes = list(self.network.nodes.values())
+        for host in self.snapshot.hosts:
+            hv = self.host_view(host.name)
+            ep = select(hv, self.snapshot)
+            endpoint = Endpoint(ep.ip_text, ep.vmk, ep.reason)
+            shape = self._shape(hv, ep)
+            for nd in nodes:
+                key = (shape, nd.name) if shape is not None else None
+                outcome = self._shared.get(key) if key is not None else None
+                if outcome is None:
+                    outcome, hops = trace_host_node(self.network, hv, ep, nd, self.snapshot)
+                    # UNREACHABLE reasons quote this host's own addresses: not shareable.
+                    if key is not None and outcome.verdict is not Verdict.UNREACHABLE:
+                        self._shared[key] = outcome
+                    paths.append(Path(host.name, nd.name, endpoint, outcome, _hops=hops))
+                else:
+                    paths.append(Path(host.name, nd.name, endpoint, outcome, _hops_fn=_lazy(self, hv, ep, nd)))
+        return paths
+
+
+def _lazy(engine: Engine, hv: HostView, ep: EndpointChoice, nd: DeviceView):
+    # Hops carry this host's own addresses, so a shared outcome re-walks on demand.
+    return lambda: trace_host_node(engine.network, hv, ep, nd, engine.snapshot)[1]
+
+
+def trace(snap: Snapshot) -> list[Path]:
+    """Every host x backup node pair of ``snap``."""
+    return Engine(snap).trace()
+
+
+def trace_pair(snap: Snapshot, host: str, node: str) -> Path:
+    return Engine(snap).trace_pair(host, node)
