@@ -188,7 +188,9 @@ def trace_host_node(net: Network, hv: HostView, ep: EndpointChoice, node: Device
     best = _best_available(hv, hv.stack_of.get(endpoint_vmk, ""), node_iface.speed_mbps)
     degraded = list(rep.uplink_degraded)
     if bottleneck is not None and best is not None and bottleneck < best:
-        degraded.append(f"slower-than-available: data runs at {bottleneck} Mb/s, the host has {best} Mb/s uplinks on this netstack")
+        degraded.append(
+            f"slower-than-available: data runs at {bottleneck} Mb/s; another vmk on this netstack and the node's NIC allow {best} Mb/s"
+        )
     one_way = tuple(
         sorted(r for r in set(fwd.routers) ^ set(rep.routers) if net.routers[r].stateful)
     )

@@ -48,6 +48,8 @@ def parse(text: str, source: str = "<snapshot>") -> Snapshot:
             raise InputError(source, "", f"valid YAML ({problem})", line) from None
         if not isinstance(data, dict):
             raise InputError(source, "", f"a mapping at the top level, not {type(data).__name__}", 1)
+        # Top-level "x-" keys hold YAML anchors for reuse (as in docker-compose).
+        data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
         try:
             snap = Snapshot.model_validate(data)
         except ValidationError as exc:
