@@ -1,0 +1,382 @@
+"""Pure conversion: vCenter property values -> snapshot Hosts and switches.
+
+Input is what one PropertyCollector retrieval returns, grouped per object:
+``{"name": ..., "config.network": <vim.host.NetworkInfo>, ...}``. Values are
+read by attribute only, so tests can pass pyVmomi data objects built
+offline. No I/O here; :mod:`nbdpath.sources.vcenter` does the talking.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional
+
+from ..model import (
+    DEFAULT_STACK,
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvsMembership,
+    Host,
+    Netstack,
+    PhysicalNic,
+    PortGroup,
+    Route,
+    StandardSwitch,
+    Teaming,
+    Vmk,
+)
+from ..model.snapshot import normalise_service
+
+# Property paths read per object type; kept next to the code that uses them.
+HOST_PROPERTIES = (
+    "name",
+    "parent",
+    "runtime.connectionState",
+    "summary.config.product.version",
+    "config.network",
+    "config.virtualNicManagerInfo",
+)
+DVS_PROPERTIES = ("name", "uuid", "config")
+DVPG_PROPERTIES = ("name", "key", "config")
+CLUSTER_PROPERTIES = ("name",)
+
+
+class HostSkipped(Exception):
+    """A host that cannot be converted; the reason goes into Snapshot.missing."""
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Everything one vCenter returned, as property dicts keyed by moref id."""
+
+    vcenter: str
+    hosts: Mapping[str, Mapping[str, Any]]
+    dvswitches: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    dvportgroups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    clusters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Hosts the container view listed (moref id -> name if known).
+    listed_hosts: tuple[str, ...] = ()
+    # moref id -> reason, for objects returned with a fault instead of values.
+    faults: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Converted:
+    hosts: tuple[Host, ...]
+    dvswitches: tuple[DistributedSwitch, ...]
+    missing: dict[str, str]
+
+
+def convert(inv: Inventory) -> Converted:
+    """Turn one vCenter's properties into hosts, switches and what is missing."""
+    dvpg_by_key = {_get(p, "key") or mid: p for mid, p in inv.dvportgroups.items()}
+    dvs_by_uuid = {_get(d, "uuid"): d for d in inv.dvswitches.values()}
+    switches = tuple(
+        sorted((_dvs(mid, d, inv.dvportgroups) for mid, d in inv.dvswitches.items()), key=lambda s: s.name)
+    )
+    hosts: list[Host] = []
+    missing: dict[str, str] = {}
+    for mid in inv.listed_hosts or tuple(inv.hosts):
+        props = inv.hosts.get(mid)
+        if props is None:
+            label = f"{inv.vcenter}/{mid}"
+            missing[label] = inv.faults.get(mid, "vanished from the inventory during discovery")
+            continue
+        name = props.get("name") or mid
+        try:
+            if mid in inv.faults:
+                raise HostSkipped(inv.faults[mid])
+            hosts.append(_host(props, inv, dvpg_by_key, dvs_by_uuid))
+        except HostSkipped as exc:
+            missing[name] = str(exc)
+        except (ValueError, TypeError, AttributeError) as exc:
+            # An unexpected shape from one host must not sink the whole run.
+            missing[name] = f"could not read its network configuration ({exc})"
+    return Converted(tuple(sorted(hosts, key=lambda h: h.name)), switches, missing)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    value = getattr(obj, name, default)
+    return default if value is None else value
+
+
+def _seq(value: Any) -> list[Any]:
+    return list(value) if value else []
+
+
+def _moid(ref: Any) -> Optional[str]:
+    if ref is None:
+        return None
+    return getattr(ref, "_moId", None) or str(ref)
+
+
+def _host(props: Mapping[str, Any], inv: Inventory, dvpg_by_key: dict, dvs_by_uuid: dict) -> Host:
+    name = props.get("name")
+    state = props.get("runtime.connectionState")
+    if state is not None and str(state) != "connected":
+        raise HostSkipped(f"connection state is {state}; skipped")
+    network = props.get("config.network")
+    if network is None:
+        raise HostSkipped("returned no config.network (not connected or no permission)")
+    version = str(props.get("summary.config.product.version") or "")
+    cluster = None
+    parent = _moid(props.get("parent"))
+    if parent and parent in inv.clusters:
+        cluster = inv.clusters[parent].get("name")
+
+    pnics = tuple(_pnic(p) for p in _seq(_get(network, "pnic")))
+    pnic_by_key = {_get(p, "key"): _get(p, "device") for p in _seq(_get(network, "pnic"))}
+    vswitches = tuple(_vswitch(s, network, pnic_by_key) for s in _seq(_get(network, "vswitch")))
+    memberships = tuple(_membership(ps, dvs_by_uuid) for ps in _seq(_get(network, "proxySwitch")))
+    netstacks = _netstacks(network)
+    services = _services(props.get("config.virtualNicManagerInfo"))
+    vmks = tuple(
+        _vmk(v, services.get(_get(v, "device"), ()), dvpg_by_key) for v in _seq(_get(network, "vnic"))
+    )
+    return Host(
+        name=name,
+        version=_version(version),
+        vcenter=inv.vcenter,
+        cluster=cluster,
+        # vCenter reaches (and hands out) the host by the name it was added with.
+        management_address=name,
+        pnics=pnics,
+        vswitches=vswitches,
+        dvswitches=memberships,
+        netstacks=netstacks,
+        vmks=tuple(sorted(vmks, key=lambda v: v.number)),
+    )
+
+
+def _version(v: str) -> str:
+    parts = [p for p in v.split(".") if p.isdigit()][:4]
+    if not parts:
+        raise HostSkipped(f"reported no usable ESXi version ({v!r})")
+    return ".".join(parts)
+
+
+def _pnic(p: Any) -> PhysicalNic:
+    live = _get(p, "linkSpeed")
+    configured = _get(_get(p, "spec"), "linkSpeed")
+    speed = _get(live, "speedMb") or _get(configured, "speedMb") or None
+    return PhysicalNic(
+        name=_get(p, "device"),
+        speed_mbps=int(speed) if speed else None,
+        # vSphere leaves linkSpeed unset when the link is down.
+        link_up=live is not None,
+        mac=_get(p, "mac") or None,
+    )
+
+
+def _order(nic_order: Any, members: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    active = tuple(_seq(_get(nic_order, "activeNic")) or _seq(_get(nic_order, "activeUplinkPort")))
+    standby = tuple(_seq(_get(nic_order, "standbyNic")) or _seq(_get(nic_order, "standbyUplinkPort")))
+    # vSphere lists active and standby; every other member is unused.
+    unused = tuple(m for m in members if m not in active and m not in standby)
+    return active, standby, unused
+
+
+def _nic_teaming(policy: Any, members: tuple[str, ...], inherit_if_empty: bool) -> Optional[Teaming]:
+    """A standard switch / port group HostNicTeamingPolicy as a Teaming."""
+    if policy is None:
+        return None if inherit_if_empty else Teaming(policy="loadbalance_srcid")
+    name = _get(policy, "policy") or None
+    order = _get(policy, "nicOrder")
+    if order is None:
+        if name is None and inherit_if_empty:
+            return None
+        return Teaming(policy=name)
+    active, standby, unused = _order(order, members)
+    return Teaming(policy=name, active=active, standby=standby, unused=unused)
+
+
+def _vswitch(s: Any, network: Any, pnic_by_key: dict) -> StandardSwitch:
+    spec = _get(s, "spec")
+    uplinks = tuple(pnic_by_key.get(k, k) for k in _seq(_get(s, "pnic")))
+    if not uplinks:
+        uplinks = tuple(_seq(_get(_get(spec, "bridge"), "nicDevice")))
+    sw_policy = _get(_get(spec, "policy"), "nicTeaming")
+    teaming = _nic_teaming(sw_policy, uplinks, inherit_if_empty=False) or Teaming(policy="loadbalance_srcid")
+    if teaming.policy is None:
+        teaming = teaming.model_copy(update={"policy": "loadbalance_srcid"})
+    key = _get(s, "key")
+    portgroups = []
+    for pg in _seq(_get(network, "portgroup")):
+        pspec = _get(pg, "spec")
+        if _get(pg, "vswitch") != key and _get(pspec, "vswitchName") != _get(s, "name"):
+            continue
+        pteam = _nic_teaming(_get(_get(pspec, "policy"), "nicTeaming"), uplinks, inherit_if_empty=True)
+        portgroups.append(PortGroup(name=_get(pspec, "name"), vlan=int(_get(pspec, "vlanId", 0) or 0), teaming=pteam))
+    return StandardSwitch(
+        name=_get(s, "name"),
+        uplinks=uplinks,
+        mtu=int(_get(s, "mtu") or _get(spec, "mtu") or 1500),
+        teaming=teaming,
+        portgroups=tuple(portgroups),
+    )
+
+
+def _uplink_teaming(policy: Any, ports: tuple[str, ...], inheritable: bool) -> Optional[Teaming]:
+    """A VmwareUplinkPortTeamingPolicy as a Teaming; inherited parts become None."""
+    if policy is None or (inheritable and _get(policy, "inherited", False)):
+        return None
+    name_policy = _get(policy, "policy")
+    name = None
+    if name_policy is not None and not (inheritable and _get(name_policy, "inherited", False)):
+        name = _get(name_policy, "value")
+    order = _get(policy, "uplinkPortOrder")
+    if order is None or (inheritable and _get(order, "inherited", False)):
+        if name is None:
+            return None
+        return Teaming(policy=name)
+    active, standby, unused = _order(order, ports)
+    return Teaming(policy=name, active=active, standby=standby, unused=unused)
+
+
+def _dvs(moid: str, d: Mapping[str, Any], dvportgroups: Mapping[str, Mapping[str, Any]]) -> DistributedSwitch:
+    config = d.get("config")
+    ports = tuple(_seq(_get(_get(config, "uplinkPortPolicy"), "uplinkPortName"))) or ("uplink1", "uplink2")
+    default = _get(config, "defaultPortConfig")
+    teaming = _uplink_teaming(_get(default, "uplinkTeamingPolicy"), ports, inheritable=False)
+    if teaming is None or teaming.policy is None:
+        teaming = (teaming or Teaming()).model_copy(update={"policy": "loadbalance_srcid"})
+    own = []
+    for pg in dvportgroups.values():
+        pconfig = pg.get("config")
+        if _moid(_get(pconfig, "distributedVirtualSwitch")) != moid or _get(pconfig, "uplink", False):
+            continue  # another switch's, or the DVUplinks port group (never holds vmks)
+        pdefault = _get(pconfig, "defaultPortConfig")
+        vlan = _get(_get(pdefault, "vlan"), "vlanId", 0)
+        own.append(
+            DistributedPortGroup(
+                name=pg.get("name"),
+                # A trunk / private VLAN port group has no single tag: recorded as 0.
+                vlan=vlan if isinstance(vlan, int) else 0,
+                teaming=_uplink_teaming(_get(pdefault, "uplinkTeamingPolicy"), ports, inheritable=True),
+            )
+        )
+    return DistributedSwitch(
+        name=d.get("name"),
+        uplink_ports=ports,
+        mtu=int(_get(config, "maxMtu") or 1500),
+        teaming=teaming,
+        portgroups=tuple(sorted(own, key=lambda p: p.name)),
+    )
+
+
+def _membership(ps: Any, dvs_by_uuid: dict) -> DvsMembership:
+    uuid = _get(ps, "dvsUuid")
+    dvs = dvs_by_uuid.get(uuid)
+    if dvs is None:
+        raise HostSkipped(f"is a member of distributed switch {_get(ps, 'dvsName')!r} which vCenter did not return")
+    port_name = {_get(kv, "key"): _get(kv, "value") for kv in _seq(_get(ps, "uplinkPort"))}
+    uplinks: dict[str, str] = {}
+    for spec in _seq(_get(_get(_get(ps, "spec"), "backing"), "pnicSpec")):
+        port = port_name.get(_get(spec, "uplinkPortKey"))
+        if port:
+            uplinks[port] = _get(spec, "pnicDevice")
+    return DvsMembership(switch=dvs.get("name"), uplinks=uplinks)
+
+
+def _gateway(route_config: Any) -> Optional[str]:
+    gw = _get(route_config, "defaultGateway")
+    return gw if gw and gw != "0.0.0.0" else None
+
+
+def _netstacks(network: Any) -> tuple[Netstack, ...]:
+    stacks: list[Netstack] = []
+    for inst in _seq(_get(network, "netStackInstance")):
+        routes = []
+        for op in _seq(_get(_get(inst, "routeTableConfig"), "ipRoute")):
+            if str(_get(op, "changeOperation", "add")) == "remove":
+                continue
+            r = _route(_get(op, "route"))
+            if r is not None:
+                routes.append(r)
+        stacks.append(Netstack(key=_get(inst, "key"), gateway=_gateway(_get(inst, "ipRouteConfig")), routes=tuple(routes)))
+    if not any(s.key == DEFAULT_STACK for s in stacks):
+        # Older hosts describe only the default stack, in ipRouteConfig / routeTableInfo.
+        routes = tuple(
+            r for r in (_route(e) for e in _seq(_get(_get(network, "routeTableInfo"), "ipRoute"))) if r is not None
+        )
+        stacks.insert(0, Netstack(key=DEFAULT_STACK, gateway=_gateway(_get(network, "ipRouteConfig")), routes=routes))
+    return tuple(stacks)
+
+
+def _route(entry: Any) -> Optional[Route]:
+    """A static route; connected (gateway 0.0.0.0) and default routes are not routes here."""
+    network, plen, gw = _get(entry, "network"), _get(entry, "prefixLength", 0), _get(entry, "gateway")
+    if not network or not gw or gw == "0.0.0.0" or int(plen) == 0:
+        return None
+    try:
+        net = ipaddress.ip_network(f"{network}/{plen}", strict=False)
+    except ValueError:
+        return None
+    if net.version != 4:
+        return None
+    return Route(network=str(net), gateway=gw)
+
+
+def _services(info: Any) -> dict[str, tuple[str, ...]]:
+    """vmk device -> service tags, matching selectedVnic keys exactly.
+
+    vCenter lists selected vnics by key, e.g.
+    ``vSphereBackupNFC.key-vim.host.VirtualNic-vmk1``; a key is looked up in
+    that netConfig's candidates, never matched by substring (vmk1 is not vmk10).
+    """
+    out: dict[str, list[str]] = {}
+    for nc in _seq(_get(info, "netConfig")):
+        nic_type = _get(nc, "nicType")
+        try:
+            service = normalise_service(nic_type)
+        except ValueError:
+            continue  # a NicType newer than this model: not a routing input
+        by_key = {}
+        for cand in _seq(_get(nc, "candidateVnic")):
+            by_key[_get(cand, "key")] = _get(cand, "device")
+        for key in _seq(_get(nc, "selectedVnic")):
+            device = by_key.get(key)
+            if device is None:
+                bare = key[len(nic_type) + 1 :] if key.startswith(f"{nic_type}.") else key
+                prefix = "key-vim.host.VirtualNic-"
+                device = bare[len(prefix) :] if bare.startswith(prefix) else None
+            if device:
+                out.setdefault(device, [])
+                if service not in out[device]:
+                    out[device].append(service)
+    return {d: tuple(s) for d, s in out.items()}
+
+
+def _vmk(v: Any, services: tuple[str, ...], dvpg_by_key: dict) -> Vmk:
+    spec = _get(v, "spec")
+    ip = _get(spec, "ip")
+    ipv4 = None
+    if _get(ip, "ipAddress") and _get(ip, "subnetMask"):
+        ipv4 = str(ipaddress.ip_interface(f"{_get(ip, 'ipAddress')}/{_get(ip, 'subnetMask')}"))
+    portgroup = _get(v, "portgroup") or _get(spec, "portgroup")
+    dvport = _get(spec, "distributedVirtualPort")
+    if not portgroup and dvport is not None:
+        pg = dvpg_by_key.get(_get(dvport, "portgroupKey"))
+        if pg is None:
+            raise HostSkipped(
+                f"{_get(v, 'device')} is on distributed port group {_get(dvport, 'portgroupKey')!r} which vCenter did not return"
+            )
+        portgroup = pg.get("name")
+    if not portgroup:
+        raise HostSkipped(f"{_get(v, 'device')} is on no port group this tool can read (opaque/NSX network?)")
+    gw = _gateway(_get(_get(spec, "ipRouteSpec"), "ipRouteConfig"))
+    return Vmk(
+        device=_get(v, "device"),
+        portgroup=portgroup,
+        ipv4=ipv4,
+        mac=_get(spec, "mac") or None,
+        netstack=_get(spec, "netStackInstanceKey") or DEFAULT_STACK,
+        mtu=int(_get(spec, "mtu") or 1500),
+        services=services,
+        gateway=gw,
+    )

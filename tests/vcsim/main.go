@@ -1,0 +1,1055 @@
+// Command vcsim-nbdpath: govmomi's vCenter simulator loaded with an nbdpath
+// snapshot, so that discovery talks to a real SOAP peer in the tests.
+//
+// govmomi 0.24 (Debian) models one static ESX network (vmk0 only, the same IP
+// on every host) and has no HostVirtualNicManager, no vnic/route methods and
+// no property paging. This launcher adds exactly those, per host:
+//
+//   - config.network: pnics (speed, link, MAC), standard switches and port
+//     groups with VLAN and teaming, VDS membership (proxySwitch with
+//     pnicSpec uplink port -> vmnic), netstack instances with gateways and
+//     route tables, vmks with IP, MAC, stack, MTU and gateway override;
+//   - config.virtualNicManagerInfo and a HostVirtualNicManager object with
+//     QueryNetConfig / SelectVnicForNicType / DeselectVnicForNicType;
+//   - HostNetworkSystem AddVirtualNic / UpdateVirtualNic / RemoveVirtualNic /
+//     UpdateIpRouteConfig / UpdateIpRouteTableConfig;
+//   - RetrievePropertiesEx paging (options.maxObjects, capped by -max-page
+//     like a real vCenter) with ContinueRetrievePropertiesEx and
+//     CancelRetrievePropertiesEx.
+//
+// Usage (the password comes from VCSIM_PASSWORD, never the command line):
+//
+//	vcsim-bin -snapshot estate.json -cert-out cert.pem [-listen 127.0.0.1:0]
+//	          [-user U] [-disconnected esx03,esx04] [-max-page 100]
+//
+// The snapshot is nbdpath's JSON with defaults included
+// (Snapshot.model_dump_json()). On start it prints one JSON line
+// {"url": ..., "cert": ..., "hosts": N} on stdout; then it reads commands on
+// stdin, one per line, answering "ok" or "error ...":
+//
+//	remove NAME       the host vanishes from the inventory
+//	disconnect NAME   the host's connection state becomes "disconnected"
+//	quit              stop the server (also on stdin EOF)
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io/ioutil"
+	"log"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// ---- the snapshot, as nbdpath writes it (only the fields used here) ----
+
+type Teaming struct {
+	Policy  *string   `json:"policy"`
+	Active  *[]string `json:"active"`
+	Standby *[]string `json:"standby"`
+	Unused  *[]string `json:"unused"`
+}
+
+type PortGroup struct {
+	Name    string   `json:"name"`
+	Vlan    int32    `json:"vlan"`
+	Teaming *Teaming `json:"teaming"`
+}
+
+type StandardSwitch struct {
+	Name       string      `json:"name"`
+	Uplinks    []string    `json:"uplinks"`
+	Mtu        int32       `json:"mtu"`
+	Teaming    *Teaming    `json:"teaming"`
+	Portgroups []PortGroup `json:"portgroups"`
+}
+
+type DistributedSwitch struct {
+	Name        string      `json:"name"`
+	UplinkPorts []string    `json:"uplink_ports"`
+	Mtu         int32       `json:"mtu"`
+	Teaming     *Teaming    `json:"teaming"`
+	Portgroups  []PortGroup `json:"portgroups"`
+}
+
+type DvsMembership struct {
+	Switch  string            `json:"switch"`
+	Uplinks map[string]string `json:"uplinks"`
+}
+
+type Route struct {
+	Network string `json:"network"`
+	Gateway string `json:"gateway"`
+}
+
+type Netstack struct {
+	Key     string  `json:"key"`
+	Gateway *string `json:"gateway"`
+	Routes  []Route `json:"routes"`
+}
+
+type Pnic struct {
+	Name      string  `json:"name"`
+	SpeedMbps *int32  `json:"speed_mbps"`
+	LinkUp    *bool   `json:"link_up"`
+	Mac       *string `json:"mac"`
+}
+
+type Vmk struct {
+	Device    string   `json:"device"`
+	Portgroup string   `json:"portgroup"`
+	Ipv4      *string  `json:"ipv4"`
+	Mac       *string  `json:"mac"`
+	Netstack  string   `json:"netstack"`
+	Mtu       int32    `json:"mtu"`
+	Services  []string `json:"services"`
+	Gateway   *string  `json:"gateway"`
+}
+
+type Host struct {
+	Name       string           `json:"name"`
+	Version    string           `json:"version"`
+	Pnics      []Pnic           `json:"pnics"`
+	Vswitches  []StandardSwitch `json:"vswitches"`
+	Dvswitches []DvsMembership  `json:"dvswitches"`
+	Netstacks  []Netstack       `json:"netstacks"`
+	Vmks       []Vmk            `json:"vmks"`
+}
+
+type Snapshot struct {
+	Dvswitches []DistributedSwitch `json:"dvswitches"`
+	Hosts      []Host              `json:"hosts"`
+}
+
+const defaultStack = "defaultTcpipStack"
+
+// vCenter's NicType names: every one gets a netConfig entry, as on a real host.
+var nicTypes = []string{
+	"faultToleranceLogging", "management", "nvmeRdma", "nvmeTcp", "ptp",
+	"vSphereBackupNFC", "vSphereProvisioning", "vSphereReplication",
+	"vSphereReplicationNFC", "vmotion", "vsan", "vsanWitness",
+}
+
+func vnicKey(device string) string { return "key-vim.host.VirtualNic-" + device }
+func pnicKey(device string) string { return "key-vim.host.PhysicalNic-" + device }
+
+// ---- HostVirtualNicManager: the service tags ----
+
+type VnicManager struct {
+	mo.HostVirtualNicManager
+	host *simulator.HostSystem
+}
+
+func (m *VnicManager) netConfig(nicType string) *types.VirtualNicManagerNetConfig {
+	info := m.host.Config.VirtualNicManagerInfo
+	for i := range info.NetConfig {
+		if info.NetConfig[i].NicType == nicType {
+			return &info.NetConfig[i]
+		}
+	}
+	return nil
+}
+
+func (m *VnicManager) sync() { m.Info = *m.host.Config.VirtualNicManagerInfo }
+
+func (m *VnicManager) QueryNetConfig(req *types.QueryNetConfig) soap.HasFault {
+	body := &methods.QueryNetConfigBody{}
+	nc := m.netConfig(req.NicType)
+	if nc == nil {
+		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "nicType"})
+		return body
+	}
+	out := *nc
+	body.Res = &types.QueryNetConfigResponse{Returnval: &out}
+	return body
+}
+
+func (m *VnicManager) SelectVnicForNicType(req *types.SelectVnicForNicType) soap.HasFault {
+	body := &methods.SelectVnicForNicTypeBody{}
+	nc := m.netConfig(req.NicType)
+	if nc == nil || findVnic(m.host.Config.Network, req.Device) < 0 {
+		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "device"})
+		return body
+	}
+	key := req.NicType + "." + vnicKey(req.Device)
+	for _, k := range nc.SelectedVnic {
+		if k == key {
+			body.Res = &types.SelectVnicForNicTypeResponse{}
+			return body
+		}
+	}
+	nc.SelectedVnic = append(nc.SelectedVnic, key)
+	refreshCandidates(m.host.Config)
+	m.sync()
+	body.Res = &types.SelectVnicForNicTypeResponse{}
+	return body
+}
+
+func (m *VnicManager) DeselectVnicForNicType(req *types.DeselectVnicForNicType) soap.HasFault {
+	body := &methods.DeselectVnicForNicTypeBody{}
+	nc := m.netConfig(req.NicType)
+	if nc == nil {
+		body.Fault_ = simulator.Fault("", &types.InvalidArgument{InvalidProperty: "nicType"})
+		return body
+	}
+	key := req.NicType + "." + vnicKey(req.Device)
+	kept := nc.SelectedVnic[:0]
+	found := false
+	for _, k := range nc.SelectedVnic {
+		if k == key {
+			found = true
+			continue
+		}
+		kept = append(kept, k)
+	}
+	if !found {
+		body.Fault_ = simulator.Fault("", &types.NotFound{})
+		return body
+	}
+	nc.SelectedVnic = kept
+	m.sync()
+	body.Res = &types.DeselectVnicForNicTypeResponse{}
+	return body
+}
+
+// ---- HostNetworkSystem: vnic and route methods ----
+
+type NetworkSystem struct {
+	*simulator.HostNetworkSystem
+	host *simulator.HostSystem
+}
+
+func findVnic(n *types.HostNetworkInfo, device string) int {
+	for i := range n.Vnic {
+		if n.Vnic[i].Device == device {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *NetworkSystem) AddVirtualNic(req *types.AddVirtualNic) soap.HasFault {
+	body := &methods.AddVirtualNicBody{}
+	n := s.host.Config.Network
+	used := map[string]bool{}
+	for _, v := range n.Vnic {
+		used[v.Device] = true
+	}
+	device := ""
+	for i := 0; ; i++ {
+		if d := "vmk" + strconv.Itoa(i); !used[d] {
+			device = d
+			break
+		}
+	}
+	spec := req.Nic
+	if req.Portgroup != "" {
+		spec.Portgroup = req.Portgroup
+	}
+	if spec.NetStackInstanceKey == "" {
+		spec.NetStackInstanceKey = defaultStack
+	}
+	n.Vnic = append(n.Vnic, types.HostVirtualNic{Device: device, Key: vnicKey(device), Portgroup: spec.Portgroup, Spec: spec})
+	refreshCandidates(s.host.Config)
+	body.Res = &types.AddVirtualNicResponse{Returnval: device}
+	return body
+}
+
+func (s *NetworkSystem) UpdateVirtualNic(req *types.UpdateVirtualNic) soap.HasFault {
+	body := &methods.UpdateVirtualNicBody{}
+	n := s.host.Config.Network
+	i := findVnic(n, req.Device)
+	if i < 0 {
+		body.Fault_ = simulator.Fault("", &types.NotFound{})
+		return body
+	}
+	old := n.Vnic[i].Spec
+	spec := req.Nic
+	// Unset fields keep their value, as on ESXi.
+	if spec.Ip == nil {
+		spec.Ip = old.Ip
+	}
+	if spec.Mac == "" {
+		spec.Mac = old.Mac
+	}
+	if spec.Mtu == 0 {
+		spec.Mtu = old.Mtu
+	}
+	if spec.Portgroup == "" && spec.DistributedVirtualPort == nil {
+		spec.Portgroup, spec.DistributedVirtualPort = old.Portgroup, old.DistributedVirtualPort
+	}
+	if spec.NetStackInstanceKey == "" {
+		spec.NetStackInstanceKey = old.NetStackInstanceKey
+	}
+	if spec.IpRouteSpec == nil {
+		spec.IpRouteSpec = old.IpRouteSpec
+	}
+	n.Vnic[i].Spec = spec
+	n.Vnic[i].Portgroup = spec.Portgroup
+	refreshCandidates(s.host.Config)
+	body.Res = &types.UpdateVirtualNicResponse{}
+	return body
+}
+
+func (s *NetworkSystem) RemoveVirtualNic(req *types.RemoveVirtualNic) soap.HasFault {
+	body := &methods.RemoveVirtualNicBody{}
+	n := s.host.Config.Network
+	i := findVnic(n, req.Device)
+	if i < 0 {
+		body.Fault_ = simulator.Fault("", &types.NotFound{})
+		return body
+	}
+	n.Vnic = append(n.Vnic[:i], n.Vnic[i+1:]...)
+	for j := range s.host.Config.VirtualNicManagerInfo.NetConfig {
+		nc := &s.host.Config.VirtualNicManagerInfo.NetConfig[j]
+		kept := []string{}
+		for _, k := range nc.SelectedVnic {
+			if k != nc.NicType+"."+vnicKey(req.Device) {
+				kept = append(kept, k)
+			}
+		}
+		nc.SelectedVnic = kept
+	}
+	refreshCandidates(s.host.Config)
+	body.Res = &types.RemoveVirtualNicResponse{}
+	return body
+}
+
+func (s *NetworkSystem) stack(key string) *types.HostNetStackInstance {
+	if key == "" {
+		key = defaultStack
+	}
+	n := s.host.Config.Network
+	for i := range n.NetStackInstance {
+		if n.NetStackInstance[i].Key == key {
+			return &n.NetStackInstance[i]
+		}
+	}
+	return nil
+}
+
+// UpdateIpRouteConfig sets the default stack's gateway.
+func (s *NetworkSystem) UpdateIpRouteConfig(req *types.UpdateIpRouteConfig) soap.HasFault {
+	body := &methods.UpdateIpRouteConfigBody{}
+	cfg := req.Config.GetHostIpRouteConfig()
+	n := s.host.Config.Network
+	n.IpRouteConfig = cfg
+	if st := s.stack(defaultStack); st != nil {
+		st.IpRouteConfig = cfg
+	}
+	rebuildRouteTable(n)
+	body.Res = &types.UpdateIpRouteConfigResponse{}
+	return body
+}
+
+// UpdateIpRouteTableConfig applies add/remove operations to the default stack's static routes.
+func (s *NetworkSystem) UpdateIpRouteTableConfig(req *types.UpdateIpRouteTableConfig) soap.HasFault {
+	body := &methods.UpdateIpRouteTableConfigBody{}
+	st := s.stack(defaultStack)
+	if st == nil {
+		body.Fault_ = simulator.Fault("", &types.NotFound{})
+		return body
+	}
+	if st.RouteTableConfig == nil {
+		st.RouteTableConfig = &types.HostIpRouteTableConfig{}
+	}
+	for _, op := range req.Config.IpRoute {
+		same := func(r types.HostIpRouteOp) bool {
+			return r.Route.Network == op.Route.Network && r.Route.PrefixLength == op.Route.PrefixLength
+		}
+		kept := st.RouteTableConfig.IpRoute[:0]
+		for _, r := range st.RouteTableConfig.IpRoute {
+			if !same(r) {
+				kept = append(kept, r)
+			}
+		}
+		st.RouteTableConfig.IpRoute = kept
+		if op.ChangeOperation != string(types.HostConfigChangeOperationRemove) {
+			st.RouteTableConfig.IpRoute = append(st.RouteTableConfig.IpRoute, types.HostIpRouteOp{ChangeOperation: "add", Route: op.Route})
+		}
+	}
+	rebuildRouteTable(s.host.Config.Network)
+	body.Res = &types.UpdateIpRouteTableConfigResponse{}
+	return body
+}
+
+// ---- paging: RetrievePropertiesEx honours maxObjects ----
+
+// PagedCollector is stored by value-embedding because the simulator makes
+// per-session copies of the PropertyCollector with reflect.New.
+type PagedCollector struct {
+	simulator.PropertyCollector
+}
+
+var (
+	pagesMu  sync.Mutex
+	pages    = map[string][]types.ObjectContent{}
+	pageSeq  int
+	maxPage  = 100
+)
+
+func page(objects []types.ObjectContent, max int32) types.RetrieveResult {
+	limit := maxPage
+	if max > 0 && int(max) < limit {
+		limit = int(max)
+	}
+	if len(objects) <= limit {
+		return types.RetrieveResult{Objects: objects}
+	}
+	pagesMu.Lock()
+	defer pagesMu.Unlock()
+	pageSeq++
+	token := strconv.Itoa(pageSeq)
+	pages[token] = objects[limit:]
+	return types.RetrieveResult{Token: token, Objects: objects[:limit]}
+}
+
+func (pc *PagedCollector) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
+	res := pc.PropertyCollector.RetrievePropertiesEx(ctx, r)
+	body := res.(*methods.RetrievePropertiesExBody)
+	if body.Fault_ != nil || body.Res == nil {
+		return body
+	}
+	result := page(body.Res.Returnval.Objects, r.Options.MaxObjects)
+	body.Res.Returnval = &result
+	return body
+}
+
+func (pc *PagedCollector) ContinueRetrievePropertiesEx(ctx *simulator.Context, r *types.ContinueRetrievePropertiesEx) soap.HasFault {
+	body := &methods.ContinueRetrievePropertiesExBody{}
+	pagesMu.Lock()
+	rest, ok := pages[r.Token]
+	delete(pages, r.Token)
+	pagesMu.Unlock()
+	if !ok {
+		body.Fault_ = simulator.Fault("unknown token", &types.InvalidArgument{InvalidProperty: "token"})
+		return body
+	}
+	// An object deleted since the first page is gone, as on vCenter.
+	alive := []types.ObjectContent{}
+	for _, o := range rest {
+		if simulator.Map.Get(o.Obj) != nil {
+			alive = append(alive, o)
+		}
+	}
+	result := page(alive, 0)
+	body.Res = &types.ContinueRetrievePropertiesExResponse{Returnval: result}
+	return body
+}
+
+func (pc *PagedCollector) CancelRetrievePropertiesEx(ctx *simulator.Context, r *types.CancelRetrievePropertiesEx) soap.HasFault {
+	pagesMu.Lock()
+	delete(pages, r.Token)
+	pagesMu.Unlock()
+	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
+}
+
+// ---- building the inventory ----
+
+func strs(p *[]string) []string {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func minus(all []string, drop ...[]string) []string {
+	out := []string{}
+	for _, a := range all {
+		keep := true
+		for _, d := range drop {
+			for _, x := range d {
+				if a == x {
+					keep = false
+				}
+			}
+		}
+		if keep {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// order returns the effective active/standby uplinks of a teaming given the
+// members it may use and the order it would otherwise inherit.
+func order(t *Teaming, members, inheritedActive, inheritedStandby []string) ([]string, []string) {
+	if t == nil || (t.Active == nil && t.Standby == nil && t.Unused == nil) {
+		return inheritedActive, inheritedStandby
+	}
+	active := strs(t.Active)
+	if t.Active == nil {
+		active = minus(inheritedActive, strs(t.Standby), strs(t.Unused))
+	}
+	standby := strs(t.Standby)
+	if t.Standby == nil {
+		standby = minus(inheritedStandby, active, strs(t.Unused))
+		if t.Active != nil && t.Unused != nil {
+			// Everything named nowhere is standby once active and unused are explicit.
+			standby = minus(members, active, strs(t.Unused))
+		}
+	}
+	return active, standby
+}
+
+func hasOrder(t *Teaming) bool {
+	return t != nil && (t.Active != nil || t.Standby != nil || t.Unused != nil)
+}
+
+func policyOf(t *Teaming, fallback string) string {
+	if t != nil && t.Policy != nil {
+		return *t.Policy
+	}
+	return fallback
+}
+
+func splitCidr(cidr string) (string, string, int) {
+	ip, n, err := net.ParseCIDR(cidr)
+	if err != nil {
+		log.Fatalf("bad address %q: %v", cidr, err)
+	}
+	ones, _ := n.Mask.Size()
+	return ip.String(), net.IP(n.Mask).String(), ones
+}
+
+func buildNetwork(h Host, dvsByName map[string]*mo.DistributedVirtualSwitch, dvpgKey map[string]map[string]string) *types.HostNetworkInfo {
+	n := &types.HostNetworkInfo{}
+	for _, p := range h.Pnics {
+		nic := types.PhysicalNic{Key: pnicKey(p.Name), Device: p.Name, Pci: "0000:00:00.0", Driver: "nbdpath-sim"}
+		if p.Mac != nil {
+			nic.Mac = *p.Mac
+		}
+		up := p.LinkUp == nil || *p.LinkUp
+		if p.SpeedMbps != nil {
+			// The configured speed survives a link-down; the live one does not.
+			nic.Spec.LinkSpeed = &types.PhysicalNicLinkInfo{SpeedMb: *p.SpeedMbps, Duplex: true}
+		}
+		if up {
+			speed := int32(0)
+			if p.SpeedMbps != nil {
+				speed = *p.SpeedMbps
+			}
+			nic.LinkSpeed = &types.PhysicalNicLinkInfo{SpeedMb: speed, Duplex: true}
+		}
+		n.Pnic = append(n.Pnic, nic)
+	}
+	standardPG := map[string]bool{}
+	for _, vs := range h.Vswitches {
+		mtu := vs.Mtu
+		if mtu == 0 {
+			mtu = 1500
+		}
+		active, standby := order(vs.Teaming, vs.Uplinks, vs.Uplinks, nil)
+		sw := types.HostVirtualSwitch{
+			Name: vs.Name, Key: "key-vim.host.VirtualSwitch-" + vs.Name, NumPorts: 128, NumPortsAvailable: 120, Mtu: mtu,
+			Spec: types.HostVirtualSwitchSpec{
+				NumPorts: 128, Mtu: mtu,
+				Bridge: &types.HostVirtualSwitchBondBridge{NicDevice: vs.Uplinks},
+				Policy: &types.HostNetworkPolicy{NicTeaming: &types.HostNicTeamingPolicy{
+					Policy:   policyOf(vs.Teaming, "loadbalance_srcid"),
+					NicOrder: &types.HostNicOrderPolicy{ActiveNic: active, StandbyNic: standby},
+				}},
+			},
+		}
+		for _, u := range vs.Uplinks {
+			sw.Pnic = append(sw.Pnic, pnicKey(u))
+		}
+		for _, pg := range vs.Portgroups {
+			standardPG[pg.Name] = true
+			key := "key-vim.host.PortGroup-" + pg.Name
+			sw.Portgroup = append(sw.Portgroup, key)
+			spec := types.HostPortGroupSpec{Name: pg.Name, VlanId: pg.Vlan, VswitchName: vs.Name}
+			eff := &types.HostNicTeamingPolicy{Policy: policyOf(pg.Teaming, policyOf(vs.Teaming, "loadbalance_srcid"))}
+			pa, ps := order(pg.Teaming, vs.Uplinks, active, standby)
+			eff.NicOrder = &types.HostNicOrderPolicy{ActiveNic: pa, StandbyNic: ps}
+			if pg.Teaming != nil {
+				// Only what the port group overrides is in its spec; the rest inherits.
+				override := &types.HostNicTeamingPolicy{}
+				if pg.Teaming.Policy != nil {
+					override.Policy = *pg.Teaming.Policy
+				}
+				if hasOrder(pg.Teaming) {
+					override.NicOrder = &types.HostNicOrderPolicy{ActiveNic: pa, StandbyNic: ps}
+				}
+				spec.Policy.NicTeaming = override
+			}
+			n.Portgroup = append(n.Portgroup, types.HostPortGroup{
+				Key: key, Vswitch: sw.Key, Spec: spec, ComputedPolicy: types.HostNetworkPolicy{NicTeaming: eff},
+			})
+		}
+		n.Vswitch = append(n.Vswitch, sw)
+	}
+	for _, m := range h.Dvswitches {
+		dvs := dvsByName[m.Switch]
+		if dvs == nil {
+			log.Fatalf("host %s: unknown distributed switch %q", h.Name, m.Switch)
+		}
+		ports := dvs.Config.(*types.VMwareDVSConfigInfo).UplinkPortPolicy.(*types.DVSNameArrayUplinkPortPolicy).UplinkPortName
+		ps := types.HostProxySwitch{DvsUuid: dvs.Uuid, DvsName: dvs.Name, Key: dvs.Uuid, NumPorts: 64, NumPortsAvailable: 60}
+		backing := &types.DistributedVirtualSwitchHostMemberPnicBacking{}
+		keys := map[string]string{}
+		for i, port := range ports {
+			k := strconv.Itoa(100 + i)
+			keys[port] = k
+			ps.UplinkPort = append(ps.UplinkPort, types.KeyValue{Key: k, Value: port})
+		}
+		portNames := make([]string, 0, len(m.Uplinks))
+		for port := range m.Uplinks {
+			portNames = append(portNames, port)
+		}
+		sort.Strings(portNames)
+		for _, port := range portNames {
+			vmnic := m.Uplinks[port]
+			backing.PnicSpec = append(backing.PnicSpec, types.DistributedVirtualSwitchHostMemberPnicSpec{PnicDevice: vmnic, UplinkPortKey: keys[port]})
+			ps.Pnic = append(ps.Pnic, pnicKey(vmnic))
+		}
+		ps.Spec.Backing = backing
+		n.ProxySwitch = append(n.ProxySwitch, ps)
+	}
+	stacks := h.Netstacks
+	if len(stacks) == 0 {
+		stacks = []Netstack{{Key: defaultStack}}
+	}
+	for _, v := range h.Vmks {
+		stackKey := v.Netstack
+		if stackKey == "" {
+			stackKey = defaultStack
+		}
+		mtu := v.Mtu
+		if mtu == 0 {
+			mtu = 1500
+		}
+		spec := types.HostVirtualNicSpec{Mtu: mtu, NetStackInstanceKey: stackKey, Ip: &types.HostIpConfig{}}
+		if v.Mac != nil {
+			spec.Mac = *v.Mac
+		}
+		if v.Ipv4 != nil {
+			ip, mask, _ := splitCidr(*v.Ipv4)
+			spec.Ip.IpAddress, spec.Ip.SubnetMask = ip, mask
+		}
+		if v.Gateway != nil {
+			spec.IpRouteSpec = &types.HostVirtualNicIpRouteSpec{IpRouteConfig: &types.HostIpRouteConfig{DefaultGateway: *v.Gateway}}
+		}
+		vnic := types.HostVirtualNic{Device: v.Device, Key: vnicKey(v.Device)}
+		if standardPG[v.Portgroup] {
+			spec.Portgroup = v.Portgroup
+			vnic.Portgroup = v.Portgroup
+		} else {
+			found := false
+			for _, m := range h.Dvswitches {
+				if key, ok := dvpgKey[m.Switch][v.Portgroup]; ok {
+					spec.DistributedVirtualPort = &types.DistributedVirtualSwitchPortConnection{SwitchUuid: dvsByName[m.Switch].Uuid, PortgroupKey: key}
+					found = true
+					break
+				}
+			}
+			if !found {
+				log.Fatalf("host %s %s: port group %q is on no switch of this host", h.Name, v.Device, v.Portgroup)
+			}
+		}
+		vnic.Spec = spec
+		n.Vnic = append(n.Vnic, vnic)
+	}
+	for _, s := range stacks {
+		key := s.Key
+		if key == "" {
+			key = defaultStack
+		}
+		inst := types.HostNetStackInstance{Key: key, Name: key, RouteTableConfig: &types.HostIpRouteTableConfig{}}
+		cfg := &types.HostIpRouteConfig{}
+		if s.Gateway != nil {
+			cfg.DefaultGateway = *s.Gateway
+		}
+		inst.IpRouteConfig = cfg
+		for _, r := range s.Routes {
+			netw, _, plen := splitCidr(r.Network)
+			inst.RouteTableConfig.IpRoute = append(inst.RouteTableConfig.IpRoute, types.HostIpRouteOp{
+				ChangeOperation: "add",
+				Route:           types.HostIpRouteEntry{Network: netw, PrefixLength: int32(plen), Gateway: r.Gateway},
+			})
+		}
+		if key == defaultStack {
+			n.IpRouteConfig = cfg
+		}
+		n.NetStackInstance = append(n.NetStackInstance, inst)
+	}
+	rebuildRouteTable(n)
+	return n
+}
+
+// rebuildRouteTable fills routeTableInfo (the default stack's live table):
+// connected routes of its vmks, its static routes and the default route.
+func rebuildRouteTable(n *types.HostNetworkInfo) {
+	info := &types.HostIpRouteTableInfo{}
+	for _, v := range n.Vnic {
+		if v.Spec.NetStackInstanceKey != defaultStack || v.Spec.Ip == nil || v.Spec.Ip.IpAddress == "" {
+			continue
+		}
+		ip := net.ParseIP(v.Spec.Ip.IpAddress).To4()
+		mask := net.IPMask(net.ParseIP(v.Spec.Ip.SubnetMask).To4())
+		ones, _ := mask.Size()
+		info.IpRoute = append(info.IpRoute, types.HostIpRouteEntry{Network: ip.Mask(mask).String(), PrefixLength: int32(ones), Gateway: "0.0.0.0", DeviceName: v.Device})
+	}
+	for _, s := range n.NetStackInstance {
+		if s.Key != defaultStack {
+			continue
+		}
+		if s.RouteTableConfig != nil {
+			for _, op := range s.RouteTableConfig.IpRoute {
+				info.IpRoute = append(info.IpRoute, op.Route)
+			}
+		}
+		if cfg, ok := s.IpRouteConfig.(*types.HostIpRouteConfig); ok && cfg.DefaultGateway != "" {
+			info.IpRoute = append(info.IpRoute, types.HostIpRouteEntry{Network: "0.0.0.0", PrefixLength: 0, Gateway: cfg.DefaultGateway})
+		}
+	}
+	n.RouteTableInfo = info
+}
+
+// refreshCandidates keeps every netConfig's candidate list equal to the host's vnics.
+func refreshCandidates(cfg *types.HostConfigInfo) {
+	for i := range cfg.VirtualNicManagerInfo.NetConfig {
+		nc := &cfg.VirtualNicManagerInfo.NetConfig[i]
+		nc.CandidateVnic = nil
+		for _, v := range cfg.Network.Vnic {
+			c := v
+			c.Key = nc.NicType + "." + v.Key
+			nc.CandidateVnic = append(nc.CandidateVnic, c)
+		}
+	}
+}
+
+func buildNicManagerInfo(h Host, cfg *types.HostConfigInfo) {
+	info := &types.HostVirtualNicManagerInfo{}
+	for _, t := range nicTypes {
+		nc := types.VirtualNicManagerNetConfig{NicType: t, MultiSelectAllowed: true}
+		for _, v := range h.Vmks {
+			for _, s := range v.Services {
+				if s == t {
+					nc.SelectedVnic = append(nc.SelectedVnic, t+"."+vnicKey(v.Device))
+				}
+			}
+		}
+		info.NetConfig = append(info.NetConfig, nc)
+	}
+	cfg.VirtualNicManagerInfo = info
+	refreshCandidates(cfg)
+}
+
+func teamingPolicy(t *Teaming, members, inhActive, inhStandby []string, inherited bool) *types.VmwareUplinkPortTeamingPolicy {
+	active, standby := order(t, members, inhActive, inhStandby)
+	return &types.VmwareUplinkPortTeamingPolicy{
+		InheritablePolicy: types.InheritablePolicy{Inherited: inherited},
+		Policy:            &types.StringPolicy{InheritablePolicy: types.InheritablePolicy{Inherited: inherited || t == nil || t.Policy == nil}, Value: policyOf(t, "loadbalance_srcid")},
+		UplinkPortOrder: &types.VMwareUplinkPortOrderPolicy{
+			InheritablePolicy: types.InheritablePolicy{Inherited: inherited || !hasOrder(t)},
+			ActiveUplinkPort:  active, StandbyUplinkPort: standby,
+		},
+	}
+}
+
+func selfSigned(certOut string) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "nbdpath-vcsim", Organization: []string{"nbdpath tests"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if certOut != "" {
+		if err := ioutil.WriteFile(certOut, pemBytes, 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	keyDer, _ := x509.MarshalECPrivateKey(key)
+	keyPem := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDer})
+	cert, err := tls.X509KeyPair(pemBytes, keyPem)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return cert
+}
+
+type options struct {
+	snapshot, listen, user, certOut, disconnected string
+}
+
+func parseArgs() options {
+	o := options{listen: "127.0.0.1:0", user: "administrator@vsphere.local"}
+	args := os.Args[1:]
+	for i := 0; i < len(args); i++ {
+		val := func() string {
+			if i+1 >= len(args) {
+				log.Fatalf("%s needs a value", args[i])
+			}
+			i++
+			return args[i]
+		}
+		switch args[i] {
+		case "-snapshot":
+			o.snapshot = val()
+		case "-listen":
+			o.listen = val()
+		case "-user":
+			o.user = val()
+		case "-cert-out":
+			o.certOut = val()
+		case "-disconnected":
+			o.disconnected = val()
+		case "-max-page":
+			maxPage, _ = strconv.Atoi(val())
+		default:
+			log.Fatalf("unknown argument %q", args[i])
+		}
+	}
+	if o.snapshot == "" {
+		log.Fatal("usage: vcsim-bin -snapshot FILE.json [-cert-out PEM] [-listen ADDR] [-user U] [-disconnected a,b] [-max-page N]")
+	}
+	return o
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("vcsim-nbdpath: ")
+	o := parseArgs()
+	raw, err := ioutil.ReadFile(o.snapshot)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var snap Snapshot
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		log.Fatalf("%s: %v", o.snapshot, err)
+	}
+	password := os.Getenv("VCSIM_PASSWORD")
+	if password == "" {
+		password = "vcsim-password"
+	}
+
+	model := simulator.VPX()
+	model.Datacenter = 1
+	model.Cluster = 0
+	model.ClusterHost = 0
+	model.Host = len(snap.Hosts)
+	model.Machine = 0
+	model.Portgroup = 0
+	model.Datastore = 0
+	model.Autostart = false
+	if err := model.Create(); err != nil {
+		log.Fatal(err)
+	}
+	model.Service.Listen = &url.URL{Host: o.listen, User: url.UserPassword(o.user, password)}
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(o.certOut)}}
+	pc := simulator.Map.Get(simulator.Map.Get(vim25ServiceContent()).(*simulator.ServiceInstance).Content.PropertyCollector).(*simulator.PropertyCollector)
+	simulator.Map.Put(&PagedCollector{PropertyCollector: *pc})
+
+	server := model.Service.NewServer()
+	ctx := context.Background()
+	client, err := govmomi.NewClient(ctx, server.URL, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Hosts in creation order (DC0_H0, DC0_H1, ...), renamed after the snapshot.
+	all := simulator.Map.All("HostSystem")
+	hosts := make([]*simulator.HostSystem, len(all))
+	for _, e := range all {
+		h := e.(*simulator.HostSystem)
+		i, err := strconv.Atoi(strings.TrimPrefix(h.Name, "DC0_H"))
+		if err != nil || i >= len(hosts) {
+			log.Fatalf("unexpected simulator host %q", h.Name)
+		}
+		hosts[i] = h
+	}
+
+	// Distributed switches and port groups through the API, as an admin would.
+	finder := find.NewFinder(client.Client, true)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	folders, err := dc.Folders(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	dvsByName := map[string]*mo.DistributedVirtualSwitch{}
+	dvpgKey := map[string]map[string]string{}
+	for _, d := range snap.Dvswitches {
+		ports := d.UplinkPorts
+		if len(ports) == 0 {
+			ports = []string{"uplink1", "uplink2"}
+		}
+		mtu := d.Mtu
+		if mtu == 0 {
+			mtu = 1500
+		}
+		spec := &types.VMwareDVSConfigSpec{MaxMtu: mtu}
+		spec.Name = d.Name
+		spec.UplinkPortPolicy = &types.DVSNameArrayUplinkPortPolicy{UplinkPortName: ports}
+		spec.DefaultPortConfig = &types.VMwareDVSPortSetting{UplinkTeamingPolicy: teamingPolicy(d.Teaming, ports, ports, nil, false)}
+		for i, h := range snap.Hosts {
+			for _, m := range h.Dvswitches {
+				if m.Switch == d.Name {
+					spec.Host = append(spec.Host, types.DistributedVirtualSwitchHostMemberConfigSpec{Operation: "add", Host: hosts[i].Self})
+				}
+			}
+		}
+		task, err := folders.NetworkFolder.CreateDVS(ctx, types.DVSCreateSpec{ConfigSpec: spec})
+		if err != nil {
+			log.Fatal(err)
+		}
+		info, err := task.WaitForResult(ctx, nil)
+		if err != nil {
+			log.Fatalf("create %s: %v", d.Name, err)
+		}
+		ref := info.Result.(types.ManagedObjectReference)
+		sim := simulator.Map.Get(ref).(*simulator.DistributedVirtualSwitch)
+		dvsByName[d.Name] = &sim.DistributedVirtualSwitch
+		dvsObj := object.NewDistributedVirtualSwitch(client.Client, ref)
+		swActive, swStandby := order(d.Teaming, ports, ports, nil)
+		var pgSpecs []types.DVPortgroupConfigSpec
+		for _, pg := range d.Portgroups {
+			t := teamingPolicy(pg.Teaming, ports, swActive, swStandby, pg.Teaming == nil)
+			if pg.Teaming != nil && pg.Teaming.Policy == nil {
+				t.Policy.Value = policyOf(d.Teaming, "loadbalance_srcid")
+			}
+			pgSpecs = append(pgSpecs, types.DVPortgroupConfigSpec{
+				Name: pg.Name, Type: "earlyBinding", NumPorts: 8,
+				DefaultPortConfig: &types.VMwareDVSPortSetting{
+					Vlan:                &types.VmwareDistributedVirtualSwitchVlanIdSpec{VlanId: pg.Vlan},
+					UplinkTeamingPolicy: t,
+				},
+			})
+		}
+		if len(pgSpecs) > 0 {
+			task, err = dvsObj.AddPortgroup(ctx, pgSpecs)
+			if err == nil {
+				err = task.Wait(ctx)
+			}
+			if err != nil {
+				log.Fatalf("port groups of %s: %v", d.Name, err)
+			}
+		}
+		dvpgKey[d.Name] = map[string]string{}
+		for i, pgRef := range sim.Portgroup {
+			pg := simulator.Map.Get(pgRef).(*simulator.DistributedVirtualPortgroup)
+			if i == 0 {
+				// The simulator's DVUplinks port group, created first; vCenter flags it.
+				pg.Config.Uplink = types.NewBool(true)
+				continue
+			}
+			dvpgKey[d.Name][pg.Name] = pg.Key
+		}
+	}
+
+	hostByName := map[string]*simulator.HostSystem{}
+	for i, h := range snap.Hosts {
+		sh := hosts[i]
+		version := h.Version
+		if version == "" {
+			version = "8.0.2"
+		}
+		sh.Name = h.Name
+		sh.Summary.Config.Name = h.Name
+		about := *sh.Summary.Config.Product
+		about.Version = version
+		about.FullName = "VMware ESXi " + version
+		sh.Summary.Config.Product = &about
+		cfg := sh.Config
+		product := about
+		cfg.Product = product
+		cfg.Network = buildNetwork(h, dvsByName, dvpgKey)
+		buildNicManagerInfo(h, cfg)
+		if parent, ok := simulator.Map.Get(*sh.Parent).(*mo.ComputeResource); ok {
+			parent.Name = h.Name
+		}
+
+		ns := simulator.Map.Get(*sh.ConfigManager.NetworkSystem).(*simulator.HostNetworkSystem)
+		ns.NetworkInfo = cfg.Network
+		simulator.Map.Put(&NetworkSystem{HostNetworkSystem: ns, host: sh})
+
+		vm := &VnicManager{host: sh}
+		vm.Self = types.ManagedObjectReference{Type: "HostVirtualNicManager", Value: "hostVnicMgr-" + sh.Self.Value}
+		vm.sync()
+		ref := simulator.Map.Put(vm).Reference()
+		sh.ConfigManager.VirtualNicManager = &ref
+		hostByName[h.Name] = sh
+	}
+	for _, name := range strings.Split(o.disconnected, ",") {
+		if h := hostByName[name]; h != nil {
+			h.Runtime.ConnectionState = types.HostSystemConnectionStateDisconnected
+		}
+	}
+
+	_ = client.Logout(ctx)
+	u := *server.URL
+	u.User = nil
+	line, _ := json.Marshal(map[string]interface{}{"url": u.String(), "cert": o.certOut, "hosts": len(snap.Hosts)})
+	fmt.Println(string(line))
+
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		fields := strings.Fields(in.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		switch {
+		case fields[0] == "quit":
+			server.Close()
+			fmt.Println("ok")
+			return
+		case fields[0] == "remove" && len(fields) == 2 && hostByName[fields[1]] != nil:
+			h := hostByName[fields[1]]
+			simulator.Map.Remove(h.Self)
+			delete(hostByName, fields[1])
+			fmt.Println("ok")
+		case fields[0] == "disconnect" && len(fields) == 2 && hostByName[fields[1]] != nil:
+			hostByName[fields[1]].Runtime.ConnectionState = types.HostSystemConnectionStateDisconnected
+			fmt.Println("ok")
+		default:
+			fmt.Println("error: expected remove NAME | disconnect NAME | quit")
+		}
+	}
+	server.Close()
+}
+
+func vim25ServiceContent() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "ServiceInstance", Value: "ServiceInstance"}
+}
