@@ -1,0 +1,77 @@
+"""One lab run end to end: plan, build, stream, compare, tear down."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any, Optional, Sequence
+
+from ..engine.types import Path
+from ..model import Snapshot
+from . import plan as lab_plan
+from .compare import Check, compare, prediction
+from .kernel import Lab, Limits, new_prefix, require, run_streams
+
+SCHEMA = "nbdpath.lab/1"
+
+
+@dataclass(frozen=True, slots=True)
+class LabRun:
+    snapshot: str
+    prefix: str
+    checks: tuple[Check, ...]
+    notes: tuple[str, ...]
+    timings: dict[str, float]
+    limits: Limits
+    pcaps: Optional[str] = None
+
+    @property
+    def agree(self) -> bool:
+        return all(c.agree for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "snapshot": self.snapshot,
+            "prefix": self.prefix,
+            "agree": self.agree,
+            "limits": {
+                "bytes": self.limits.nbytes, "connect_timeout_s": self.limits.connect_timeout,
+                "idle_timeout_s": self.limits.idle_timeout, "total_timeout_s": self.limits.total_timeout,
+            },
+            "pairs": [c.to_dict() for c in self.checks],
+            "notes": list(self.notes),
+            "emulation": "default TCP/IP stack only; see docs/lab.md for Linux-vs-ESXi differences",
+            "pcaps": self.pcaps,
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def plan_for(snap: Snapshot, paths: Sequence[Path], prefix: Optional[str] = None) -> lab_plan.LabPlan:
+    return lab_plan.build(snap, [(p.host, p.node, p.endpoint.ip) for p in paths], prefix or new_prefix())
+
+
+def run(
+    snap: Snapshot,
+    paths: Sequence[Path],
+    limits: Limits = Limits(),
+    keep_pcaps: Optional[FsPath] = None,
+    prefix: Optional[str] = None,
+    workers: int = 32,
+) -> LabRun:
+    """Build the lab for ``paths``, stream each pair once, compare, tear down."""
+    the_plan = plan_for(snap, paths, prefix)
+    require(need_tcpdump=keep_pcaps is not None, need_iptables=bool(the_plan.filters))
+    t0 = time.monotonic()
+    lab = Lab(the_plan)
+    with lab:
+        if keep_pcaps is not None:
+            lab.start_captures(keep_pcaps)
+        t1 = time.monotonic()
+        observations = run_streams(the_plan, limits, workers)
+        lab.timings["streams"] = time.monotonic() - t1
+    lab.timings["total"] = time.monotonic() - t0
+    checks = tuple(compare(prediction(p), o) for p, o in zip(paths, observations))
+    return LabRun(snap.name, the_plan.prefix, checks, the_plan.notes, dict(lab.timings), limits,
+                  str(keep_pcaps) if keep_pcaps else None)
