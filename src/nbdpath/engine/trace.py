@@ -123,7 +123,7 @@ def trace_host_node(net: Network, hv: HostView, ep: EndpointChoice, node: Device
 
     def outcome(verdict: Verdict, reason: str, **kw) -> Outcome:
         base = dict(
-            endpoint_vmk=ep.vmk, ingress_vmk=None, egress_vmk=None, egress_uplinks=(),
+            endpoint_vmk=ep.vmk, endpoint_kind=ep.kind, ingress_vmk=None, egress_vmk=None, egress_uplinks=(),
             uplink_policy=None, bottleneck_mbps=None, best_available_mbps=None, verdict=verdict, verdict_reason=reason,
             degraded=(), assumptions=tuple(dict.fromkeys(assumptions)), management_vmk=mgmt, forward_devices=(),
             reply_devices=(), firewalls_one_way=(), routed_reply_via_gateway=False, node_interface=None, node_ip=None,

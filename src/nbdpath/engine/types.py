@@ -94,6 +94,7 @@ class Outcome:
     """
 
     endpoint_vmk: Optional[str]
+    endpoint_kind: str  # tagged / no-tag / tag-pre-7.0 / tag-not-default-stack
     ingress_vmk: Optional[str]
     egress_vmk: Optional[str]
     egress_uplinks: tuple[Uplink, ...]

@@ -1,0 +1,208 @@
+"""Host changes as data: applied to a snapshot copy (what-if) and rendered
+as the commands an admin runs (esxcli, PowerCLI Get-EsxCli -V2, govc).
+
+Every change knows its inverse, so a plan can always be rolled back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Union
+
+from ..errors import UsageError
+from ..model import DEFAULT_STACK, Host, Netstack, Route, Snapshot, Vmk
+from ..model.snapshot import normalise_service
+
+# esxcli tag names (what `tag add -t` takes) per vCenter service name.
+_ESXCLI_TAG = {"management": "Management", "vmotion": "VMotion", "faultToleranceLogging": "faultToleranceLogging"}
+
+
+def esxcli_tag(service: str) -> str:
+    return _ESXCLI_TAG.get(service, service)
+
+
+@dataclass(frozen=True)
+class TagAdd:
+    host: str
+    vmk: str
+    tag: str = "vSphereBackupNFC"
+
+    def describe(self) -> str:
+        return f"tag {self.vmk} with {self.tag} on {self.host}"
+
+
+@dataclass(frozen=True)
+class TagRemove:
+    host: str
+    vmk: str
+    tag: str = "vSphereBackupNFC"
+
+    def describe(self) -> str:
+        return f"remove {self.tag} from {self.vmk} on {self.host}"
+
+
+@dataclass(frozen=True)
+class RouteAdd:
+    host: str
+    network: str
+    gateway: str
+    netstack: str = DEFAULT_STACK
+
+    def describe(self) -> str:
+        return f"add route {self.network} via {self.gateway} ({self.netstack}) on {self.host}"
+
+
+@dataclass(frozen=True)
+class RouteRemove:
+    host: str
+    network: str
+    gateway: str
+    netstack: str = DEFAULT_STACK
+
+    def describe(self) -> str:
+        return f"remove route {self.network} via {self.gateway} ({self.netstack}) on {self.host}"
+
+
+@dataclass(frozen=True)
+class VmkRemove:
+    host: str
+    vmk: str
+
+    def describe(self) -> str:
+        return f"remove {self.vmk} from {self.host}"
+
+
+Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove]
+
+
+def inverse(change: Change, snap: Snapshot) -> list[Change]:
+    """The changes that undo ``change`` on ``snap`` (the state before it)."""
+    if isinstance(change, TagAdd):
+        return [TagRemove(change.host, change.vmk, change.tag)]
+    if isinstance(change, TagRemove):
+        return [TagAdd(change.host, change.vmk, change.tag)]
+    if isinstance(change, RouteAdd):
+        return [RouteRemove(change.host, change.network, change.gateway, change.netstack)]
+    if isinstance(change, RouteRemove):
+        return [RouteAdd(change.host, change.network, change.gateway, change.netstack)]
+    raise UsageError(f"{change.describe()} cannot be undone by nbdpath; recreate the vmk by hand")
+
+
+def _host(snap: Snapshot, name: str) -> tuple[int, Host]:
+    for i, h in enumerate(snap.hosts):
+        if h.name == name:
+            return i, h
+    raise UsageError(f"no host {name!r} in snapshot; hosts: {', '.join(h.name for h in snap.hosts)}")
+
+
+def _vmk(host: Host, device: str) -> tuple[int, Vmk]:
+    for i, v in enumerate(host.vmks):
+        if v.device == device:
+            return i, v
+    raise UsageError(f"no {device} on {host.name}; it has {', '.join(v.device for v in host.vmks)}")
+
+
+def _replace(snap: Snapshot, index: int, host: Host) -> Snapshot:
+    hosts = list(snap.hosts)
+    hosts[index] = host
+    return snap.model_copy(update={"hosts": tuple(hosts)})
+
+
+def apply(snap: Snapshot, change: Change) -> Snapshot:
+    """A new snapshot with ``change`` made. Raises UsageError where esxcli would refuse."""
+    hi, host = _host(snap, change.host)
+    if isinstance(change, (TagAdd, TagRemove)):
+        vi, vmk = _vmk(host, change.vmk)
+        tag = normalise_service(change.tag)
+        services = list(vmk.services)
+        if isinstance(change, TagAdd):
+            if tag not in services:
+                services.append(tag)
+        else:
+            if tag not in services:
+                raise UsageError(f"{change.vmk} on {host.name} does not carry {change.tag}")
+            services.remove(tag)
+        vmks = list(host.vmks)
+        vmks[vi] = vmk.model_copy(update={"services": tuple(services)})
+        return _replace(snap, hi, host.model_copy(update={"vmks": tuple(vmks)}))
+    if isinstance(change, (RouteAdd, RouteRemove)):
+        route = Route(network=change.network, gateway=change.gateway)
+        stacks = list(host.netstacks)
+        si = next((i for i, s in enumerate(stacks) if s.key == change.netstack), None)
+        if si is None:
+            if isinstance(change, RouteRemove):
+                raise UsageError(f"no netstack {change.netstack} on {host.name}")
+            stacks.append(Netstack(key=change.netstack))
+            si = len(stacks) - 1
+        stack = stacks[si]
+        routes = list(stack.routes)
+        if isinstance(change, RouteAdd):
+            if route.network == "0.0.0.0/0":
+                stacks[si] = stack.model_copy(update={"gateway": route.gateway})
+            elif route in routes:
+                raise UsageError(f"{host.name} already has route {route.network} via {route.gateway}")
+            else:
+                routes.append(route)
+        else:
+            if route.network == "0.0.0.0/0" and stack.gateway == route.gateway:
+                stacks[si] = stack.model_copy(update={"gateway": None})
+            elif route in routes:
+                routes.remove(route)
+            else:
+                raise UsageError(f"{host.name} has no route {route.network} via {route.gateway} on {change.netstack}")
+        stacks[si] = stacks[si].model_copy(update={"routes": tuple(routes)})
+        return _replace(snap, hi, host.model_copy(update={"netstacks": tuple(stacks)}))
+    if isinstance(change, VmkRemove):
+        vi, _ = _vmk(host, change.vmk)
+        vmks = [v for i, v in enumerate(host.vmks) if i != vi]
+        return _replace(snap, hi, host.model_copy(update={"vmks": tuple(vmks)}))
+    raise TypeError(f"unknown change {change!r}")
+
+
+def apply_all(snap: Snapshot, changes: list[Change]) -> Snapshot:
+    for c in changes:
+        snap = apply(snap, c)
+    return snap
+
+
+# ---- rendering -------------------------------------------------------------
+
+def esxcli(change: Change) -> str:
+    if isinstance(change, TagAdd):
+        return f"esxcli network ip interface tag add -i {change.vmk} -t {esxcli_tag(change.tag)}"
+    if isinstance(change, TagRemove):
+        return f"esxcli network ip interface tag remove -i {change.vmk} -t {esxcli_tag(change.tag)}"
+    if isinstance(change, (RouteAdd, RouteRemove)):
+        verb = "add" if isinstance(change, RouteAdd) else "remove"
+        stack = "" if change.netstack == DEFAULT_STACK else f" -N {change.netstack}"
+        return f"esxcli network ip route ipv4 {verb} -n {change.network} -g {change.gateway}{stack}"
+    if isinstance(change, VmkRemove):
+        return f"esxcli network ip interface remove -i {change.vmk}"
+    raise TypeError(change)
+
+
+def powercli(change: Change) -> str:
+    """The same change through PowerCLI's Get-EsxCli -V2 (argument names as esxcli's long options)."""
+    pre = f"(Get-EsxCli -VMHost '{change.host}' -V2)"
+    if isinstance(change, (TagAdd, TagRemove)):
+        verb = "add" if isinstance(change, TagAdd) else "remove"
+        return f"{pre}.network.ip.interface.tag.{verb}.Invoke(@{{interfacename='{change.vmk}'; tagname='{esxcli_tag(change.tag)}'}})"
+    if isinstance(change, (RouteAdd, RouteRemove)):
+        verb = "add" if isinstance(change, RouteAdd) else "remove"
+        stack = "" if change.netstack == DEFAULT_STACK else f"; netstack='{change.netstack}'"
+        return f"{pre}.network.ip.route.ipv4.{verb}.Invoke(@{{network='{change.network}'; gateway='{change.gateway}'{stack}}})"
+    if isinstance(change, VmkRemove):
+        return f"{pre}.network.ip.interface.remove.Invoke(@{{interfacename='{change.vmk}'}})"
+    raise TypeError(change)
+
+
+def govc(change: Change) -> str:
+    if isinstance(change, (TagAdd, TagRemove)):
+        sign = "" if isinstance(change, TagAdd) else " -enable=false"
+        return f"govc host.vnic.service -host '{change.host}'{sign} {change.tag} {change.vmk}"
+    return f"govc host.esxcli -host '{change.host}' -- {esxcli(change)[len('esxcli '):]}"
+
+
+def netmask(prefixlen: int) -> str:
+    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefixlen}").netmask)

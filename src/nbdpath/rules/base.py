@@ -1,0 +1,92 @@
+"""Findings, fixes and the rule registry. Rule IDs are stable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from ..plan.changes import Change, esxcli, govc, powercli
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    title: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    summary: str
+    changes: tuple[Change, ...] = ()
+    manual: tuple[str, ...] = ()  # steps outside the host: node, network, cabling
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "esxcli": [esxcli(c) for c in self.changes],
+            "powercli": [powercli(c) for c in self.changes],
+            "govc": [govc(c) for c in self.changes],
+            "manual": list(self.manual),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    host: str
+    message: str
+    fix: Fix
+    node: Optional[str] = None
+    vmk: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = RULES[self.rule]
+        return {
+            "rule": self.rule,
+            "name": r.name,
+            "severity": self.severity.value,
+            "host": self.host,
+            "node": self.node,
+            "vmk": self.vmk,
+            "message": self.message,
+            "explanation": r.explanation,
+            "fix": self.fix.to_dict(),
+        }
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(id: str, name: str, severity: Severity, title: str, explanation: str) -> Rule:
+    r = Rule(id, name, severity, title, " ".join(explanation.split()))
+    if id in RULES:
+        raise ValueError(f"duplicate rule id {id}")
+    RULES[id] = r
+    return r
+
+
+def finding(r: Rule, host: str, message: str, fix: Fix, node: Optional[str] = None, vmk: Optional[str] = None) -> Finding:
+    return Finding(r.id, r.severity, host, message, fix, node, vmk)
+
+
+@dataclass
+class Context:
+    """What rules read: the compiled engine and its paths, grouped by host."""
+
+    engine: Any
+    paths_by_host: dict[str, list] = field(default_factory=dict)

@@ -1,0 +1,125 @@
+"""Rules about how the reply is routed: default gateway, asymmetry, firewalls, shared subnets."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ..engine.addr import ip_str, net_str
+from ..engine.endpoint import TAGGED
+from ..engine.topology import HostView, Network
+from ..engine.types import Path, Verdict
+from ..model import BACKUP_NFC, DEFAULT_STACK
+from ..plan.changes import RouteAdd, TagAdd, VmkRemove
+from .base import Finding, Fix, Severity, finding, rule
+
+ROUTED_VIA_DEFAULT = rule(
+    "NBD005", "routed-node-via-default-gateway", Severity.WARNING,
+    "A routed backup node gets its data through the default gateway, not the tagged vmk",
+    """The node reaches the tagged vmk through a router, so the request arrives on the tagged vmk, but the host
+    picks the reply's vmk by a route lookup on the node's IP: with no better route it follows the default gateway,
+    normally out of vmk0 over management links. The tag "works" yet isolates nothing (field report 1, IlDuce).
+    Fix: a static route on the default stack to the node's subnet via the backup subnet's gateway, or put the node
+    on the tagged vmk's subnet.""",
+)
+ASYM_FIREWALL = rule(
+    "NBD008", "asymmetric-through-stateful-firewall", Severity.ERROR,
+    "An asymmetric NBD flow crosses a stateful firewall in one direction only",
+    """The request reaches one vmk through a stateful firewall while the host sends the reply out of another vmk
+    that bypasses it (field report 2's routing trick). The firewall sees half a handshake and drops the
+    connection: NBD backups fail.""",
+)
+SAME_SUBNET = rule(
+    "NBD009", "two-vmks-one-subnet", Severity.WARNING, "Two vmks in one subnet on one TCP/IP stack",
+    """With several vmks in the same subnet on one stack, ESXi sends outbound traffic for that subnet from the
+    first of them, whatever IP the peer connected to (VMware KB 2010877; unsupported in vSphere 8). A tagged vmk in
+    the management subnet therefore still sends NBD data out of vmk0 (field report 1, IlDuce).""",
+)
+ASYMMETRIC = rule(
+    "NBD012", "asymmetric-flow", Severity.INFO, "NBD data leaves a different vmk than the request arrived on",
+    """The host answers out of a vmk on the node's subnet with the source IP of the vmk the node connected to
+    (field report 2). It works, but any stateful device on one side breaks it, and monitoring per vmk is
+    confusing. On 7.0+ tag that vmk with vSphereBackupNFC so the node connects to it directly.""",
+)
+
+
+def gateway_on(network: Network, segment: Optional[str]) -> Optional[str]:
+    """A router address on ``segment``: the gateway a host route should use."""
+    if segment is None:
+        return None
+    for (seg, ip), iface in network.owners.items():
+        if seg == segment and iface.device.startswith("router:"):
+            return ip_str(ip)
+    return None
+
+
+def node_subnet(network: Network, path: Path) -> Optional[str]:
+    node = network.nodes.get(path.node)
+    iface = node.ifaces.get(path.outcome.node_interface or "") if node else None
+    return net_str(iface.network, iface.prefixlen) if iface else None
+
+
+def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
+    o = path.outcome
+    if (o.verdict is Verdict.NOT_ISOLATED and o.endpoint_kind == TAGGED and o.ingress_vmk != o.egress_vmk
+            and o.routed_reply_via_gateway):
+        ingress = hv.ifaces.get(o.ingress_vmk or "")
+        gw = gateway_on(network, ingress.segment if ingress else None)
+        subnet = node_subnet(network, path)
+        changes = (RouteAdd(path.host, subnet, gw),) if gw and subnet else ()
+        yield finding(
+            ROUTED_VIA_DEFAULT, path.host,
+            f"{path.node} ({o.node_ip}) is routed to {o.ingress_vmk}; the data returns via the default gateway "
+            f"out of {o.egress_vmk}: {o.verdict_reason}",
+            Fix(
+                f"Add a route to {subnet} via {gw or 'the gateway of ' + str(o.ingress_vmk) + ' subnet'} on {DEFAULT_STACK}, "
+                f"or give {path.node} an interface on {o.ingress_vmk}'s subnet.",
+                changes,
+            ),
+            node=path.node, vmk=o.egress_vmk,
+        )
+    if o.verdict is Verdict.BROKEN_BY_FIREWALL:
+        fw = ", ".join(o.firewalls_one_way)
+        changes: tuple = ()
+        if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
+            summary = (f"Tag {o.egress_vmk} with {BACKUP_NFC} so {path.node} connects to it directly and the flow "
+                       f"becomes symmetric, bypassing {fw}; or remove {o.egress_vmk}.")
+            changes = (TagAdd(path.host, o.egress_vmk),)
+        else:
+            summary = f"Remove {o.egress_vmk} (the flow then returns through {fw}), or upgrade to 7.0+ and tag it."
+            changes = (VmkRemove(path.host, o.egress_vmk),) if o.egress_vmk else ()
+        yield finding(
+            ASYM_FIREWALL, path.host,
+            f"{path.node}: request in on {o.ingress_vmk} through {fw}, data out on {o.egress_vmk} around it: {o.verdict_reason}",
+            Fix(summary, changes, (f"or let {fw} carry both directions (route the node's subnet through it)",)),
+            node=path.node, vmk=o.egress_vmk,
+        )
+    if o.verdict is Verdict.ASYMMETRIC:
+        changes = ()
+        if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
+            changes = (TagAdd(path.host, o.egress_vmk),)
+        yield finding(
+            ASYMMETRIC, path.host, f"{path.node}: {o.verdict_reason}",
+            Fix(f"Tag {o.egress_vmk} with {BACKUP_NFC} (7.0+) so requests and data share it.", changes),
+            node=path.node, vmk=o.egress_vmk,
+        )
+
+
+def host_rules(hv: HostView) -> Iterator[Finding]:
+    groups: dict[tuple, list[str]] = {}
+    for dev, iface in hv.ifaces.items():
+        groups.setdefault((hv.stack_of[dev], iface.network, iface.prefixlen), []).append(dev)
+    for (stack, net, plen), devs in groups.items():
+        if len(devs) < 2:
+            continue
+        later = devs[1:]
+        tagged = [d for d in devs if any(v.device == d and BACKUP_NFC in v.services for v in hv.host.vmks)]
+        extra = f"; {', '.join(tagged)} carries {BACKUP_NFC}, yet its data leaves {devs[0]}" if tagged and tagged[0] != devs[0] else ""
+        yield finding(
+            SAME_SUBNET, hv.host.name,
+            f"{', '.join(devs)} share {net_str(net, plen)} on {stack}; outbound uses {devs[0]}{extra}",
+            Fix(
+                f"Move {', '.join(later)} to a subnet of its own (and VLAN), with the backup node on that subnet or routed to it.",
+                (), tuple(f"esxcli network ip interface ipv4 set -i {d} -I <address in another subnet> -N <netmask> -t static" for d in later),
+            ),
+            vmk=later[0],
+        )
