@@ -778,9 +778,11 @@ func selfSigned(certOut string) tls.Certificate {
 	if err != nil {
 		log.Fatal(err)
 	}
+	serial := big.NewInt(time.Now().UnixNano())
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "nbdpath-vcsim", Organization: []string{"nbdpath tests"}},
+		SerialNumber: serial,
+		// A distinct subject per run: several simulators may share one CA file.
+		Subject:               pkix.Name{CommonName: "nbdpath-vcsim-" + serial.String(), Organization: []string{"nbdpath tests"}},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},

@@ -1,0 +1,101 @@
+"""What vCenter does not know: backup nodes, routers, segments and DNS.
+
+They come from a small hand-written YAML file (``--merge FILE``, format in
+docs/discover.md) or from ``--node`` / ``--dns`` flags, and are merged into
+a discovered snapshot. Pure functions over text; reading files is the
+caller's business.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable
+
+import yaml
+
+from ..errors import InputError
+from ..model import BackupNode, Interface, Snapshot, parse
+from ..model.load import _dotted, _line_of
+from ..model.validate import problems
+
+# The keys a merge file may hold; everything else is vCenter's to report.
+MERGE_KEYS = ("name", "description", "segments", "routers", "backup_nodes", "dns")
+
+
+def parse_merge(text: str, source: str) -> Snapshot:
+    """Parse a merge file into a host-less Snapshot; errors name file and line."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None  # parse() below reports the YAML error with its line
+    if isinstance(data, dict):
+        for key in data:
+            if isinstance(key, str) and key.startswith("x-"):
+                continue
+            if key not in MERGE_KEYS and key != "version":
+                raise InputError(
+                    source, str(key),
+                    f"only {', '.join(MERGE_KEYS)} in a merge file; {key!r} comes from vCenter",
+                    _line_of(text, (key,)),
+                )
+    return parse(text, source)
+
+
+def parse_node_flag(value: str) -> BackupNode:
+    """``NAME=ADDRESS/LEN[@GATEWAY]``, e.g. ``proxy01=10.40.0.50/24@10.40.0.1``."""
+    name, sep, rest = value.partition("=")
+    address, _, gateway = rest.partition("@")
+    if not sep or not name.strip() or not address:
+        raise InputError("--node", value, "NAME=ADDRESS/LEN[@GATEWAY], e.g. proxy01=10.40.0.50/24@10.40.0.1")
+    try:
+        iface = Interface(name="eth0", address=address.strip())
+        return BackupNode(name=name.strip(), interfaces=(iface,), gateway=gateway.strip() or None)
+    except ValueError as exc:
+        raise InputError("--node", value, f"NAME=ADDRESS/LEN[@GATEWAY] ({_first_error(exc)})") from None
+
+
+def parse_dns_flag(value: str) -> tuple[str, str]:
+    """``NAME=IP``: how the backup node resolves a host name."""
+    name, sep, ip = value.partition("=")
+    try:
+        ipaddress.ip_address(ip.strip())
+    except ValueError:
+        sep = ""
+    if not sep or not name.strip():
+        raise InputError("--dns", value, "NAME=IP, e.g. esx01.lab.local=10.10.0.11")
+    return name.strip(), ip.strip()
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return str(first.get("msg", exc)).removeprefix("Value error, ")
+    return str(exc)
+
+
+def merge(
+    discovered: Snapshot,
+    extra: Snapshot | None = None,
+    source: str = "<merge>",
+    nodes: Iterable[BackupNode] = (),
+    dns: dict[str, str] | None = None,
+) -> Snapshot:
+    """Discovered hosts + the hand-written rest, checked as one snapshot."""
+    extra = extra or Snapshot()
+    update = {
+        "segments": extra.segments,
+        "routers": extra.routers,
+        "backup_nodes": extra.backup_nodes + tuple(nodes),
+        "dns": {**extra.dns, **(dns or {})},
+    }
+    if "name" in extra.model_fields_set:
+        update["name"] = extra.name
+    if "description" in extra.model_fields_set:
+        update["description"] = extra.description
+    merged = discovered.model_copy(update=update)
+    # model_copy skips validation: re-validate the whole, then cross references.
+    merged = Snapshot.model_validate(merged.model_dump())
+    for path, expected in problems(merged):
+        raise InputError(source, _dotted(path), f"{expected} (after merging with the discovered hosts)")
+    return merged

@@ -1,0 +1,57 @@
+"""Every built-in lab: snapshot -> vcsim -> discover -> trace == trace of the lab."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbdpath import engine, labs
+from nbdpath.model import Snapshot, dump
+from nbdpath.sources import merge as merge_mod
+from nbdpath.sources import vcenter
+
+pytestmark = pytest.mark.vcsim
+
+
+def merge_file_for(lab: Snapshot) -> str:
+    """What an admin writes by hand: the lab's nodes, routers, segments and DNS."""
+    extra = Snapshot(segments=lab.segments, routers=lab.routers, backup_nodes=lab.backup_nodes, dns=lab.dns)
+    return dump(extra)
+
+
+def by_vcenter(lab: Snapshot) -> dict[str, Snapshot]:
+    groups: dict[str, list] = {}
+    for h in lab.hosts:
+        groups.setdefault(h.vcenter or "vc", []).append(h)
+    out = {}
+    for vc, hosts in groups.items():
+        used = {m.switch for h in hosts for m in h.dvswitches}
+        out[vc] = Snapshot(hosts=tuple(hosts), dvswitches=tuple(d for d in lab.dvswitches if d.name in used))
+    return out
+
+
+def signature(paths) -> list[tuple]:
+    return sorted(
+        (
+            p.host, p.node, p.endpoint.ip, p.endpoint.vmk, p.outcome.ingress_vmk, p.outcome.egress_vmk,
+            tuple((u.name, u.speed_mbps, u.link_up, u.role) for u in p.outcome.egress_uplinks),
+            p.outcome.uplink_policy, p.outcome.bottleneck_mbps, p.outcome.verdict.value,
+        )
+        for p in paths
+    )
+
+
+@pytest.mark.parametrize("name", labs.names())
+def test_discovered_lab_traces_like_the_lab(name, run_vcsim, tmp_path):
+    lab = labs.load(name)
+    sims = [run_vcsim(part) for part in by_vcenter(lab).values()]
+    creds = vcenter.Credentials(sims[0].user, sims[0].password)
+    # One CA file trusting every simulator's own certificate.
+    ca = tmp_path / "ca.pem"
+    ca.write_text("".join(s.cert.read_text() for s in sims))
+    found = vcenter.discover([s.server for s in sims], creds, vcenter.ConnectOptions(ca_file=str(ca), page_size=2))
+    assert not found.missing
+    extra = merge_mod.parse_merge(merge_file_for(lab), "merge.yaml")
+    merged = merge_mod.merge(found.snapshot, extra, "merge.yaml")
+
+    assert sorted(h.name for h in merged.hosts) == sorted(h.name for h in lab.hosts)
+    assert signature(engine.trace(merged)) == signature(engine.trace(lab))
