@@ -20,6 +20,8 @@ EXIT_BAD_INPUT = 2
 # One line per command family; each module owns its commands and tests.
 _COMMAND_MODULES = [
     "core",
+    "evidence",
+    "lab",
 ]
 
 

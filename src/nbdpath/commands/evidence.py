@@ -1,0 +1,191 @@
+"""``nbdpath verify`` and ``nbdpath evidence summarize``: parse -> call -> render -> exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from ..errors import InputError
+from ..evidence import (
+    KINDS,
+    CaptureSummary,
+    Check,
+    EsxtopSummary,
+    Evidence,
+    LogSummary,
+    VerifyReport,
+    read_evidence,
+    to_dict,
+    verify,
+)
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+SUMMARY_VERSION = 1
+
+
+def _load_snapshot(value: str):  # -> Snapshot
+    from ..model import load_file
+
+    if Path(value).exists() or not value.startswith("lab:"):
+        return load_file(value)
+    from .. import labs
+
+    return labs.load(value[len("lab:"):])
+
+
+def _trace(snapshot):  # -> list[Path]
+    from .. import engine
+
+    return engine.trace(snapshot)
+
+
+def _warn(skipped) -> None:
+    for s in skipped:
+        click.echo(f"nbdpath: warning: {s}", err=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(verify_cmd)
+    cli.add_command(evidence_group)
+
+
+@click.command("verify")
+@click.argument("snapshot")
+@click.option("--evidence", "-e", "files", multiple=True, required=True, metavar="FILE",
+              help="A pcap/pcapng capture, esxtop batch CSV or backup/VDDK log (repeatable).")
+@click.option("--kind", type=click.Choice(KINDS), default=None,
+              help="Read every evidence file as this kind instead of recognising it.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def verify_cmd(snapshot: str, files: tuple[str, ...], kind: Optional[str], fmt: str) -> int:
+    """Hold evidence against the predicted path of every host/node pair.
+
+    SNAPSHOT is a snapshot file (or lab:NAME for a built-in lab). Each pair
+    is CONFIRMED, CONTRADICTED (naming the fact) or INCONCLUSIVE (saying
+    which evidence would settle it). Exit 1 when any pair is contradicted.
+    """
+    snap = _load_snapshot(snapshot)
+    evidence = [read_evidence(f, kind) for f in files]
+    report = verify(snap, _trace(snap), evidence)
+    _warn(report.skipped)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(render_report(report))
+    return EXIT_FINDINGS if report.contradicted else EXIT_OK
+
+
+@click.group("evidence")
+def evidence_group() -> None:
+    """Read evidence files on their own."""
+
+
+@evidence_group.command("summarize")
+@click.argument("file")
+@click.option("--kind", type=click.Choice(KINDS), default=None,
+              help="Read the file as this kind instead of recognising it.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def summarize_cmd(file: str, kind: Optional[str], fmt: str) -> int:
+    """Show what one capture, esxtop CSV or backup log says on its own."""
+    ev = read_evidence(file, kind)
+    _warn(ev.skipped)
+    if fmt == "json":
+        click.echo(json.dumps({"version": SUMMARY_VERSION, "kind": "nbdpath.evidence",
+                               "evidence": to_dict(ev)}, indent=2))
+    else:
+        click.echo(render_summary(ev))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- render
+
+
+def render_report(report: VerifyReport) -> str:
+    out: list[str] = []
+    for p in report.pairs:
+        out.append(f"{p.host} -> {p.node}: {p.check.value}  (predicted {p.predicted_verdict})")
+        out.append(f"  endpoint    predicted {p.predicted_endpoint or '-'}, observed {p.observed_endpoint or '-'}")
+        out.append(f"  egress vmk  predicted {p.predicted_egress_vmk or '-'}, observed {p.observed_egress_vmk or '-'}")
+        out.append(f"  uplink      predicted {', '.join(p.predicted_uplinks) or '-'}, "
+                   f"observed {p.observed_uplink or 'unknown'}")
+        out.append(f"  why: {p.reason}")
+        for f in p.facts:
+            mark = {True: "agrees", False: "DISAGREES", None: "info"}[f.agrees]
+            out.append(f"    [{mark}] {f}")
+        for s in p.settle:
+            out.append(f"  to settle: {s}")
+    if report.unmatched:
+        out.append("not matched to the snapshot:")
+        out.extend(f"  {u}" for u in report.unmatched)
+    counts = {c: sum(p.check is c for p in report.pairs) for c in Check}
+    out.append(", ".join(f"{n} {c.value}" for c, n in counts.items()))
+    return "\n".join(out)
+
+
+def render_summary(ev: Evidence) -> str:
+    if isinstance(ev, CaptureSummary):
+        return _capture_text(ev)
+    if isinstance(ev, EsxtopSummary):
+        return _esxtop_text(ev)
+    if isinstance(ev, LogSummary):
+        return _log_text(ev)
+    raise InputError(str(getattr(ev, "file", "?")), "", "a known evidence kind")  # pragma: no cover
+
+
+def _capture_text(c: CaptureSummary) -> str:
+    ifs = ", ".join(f"{i.name} (link {i.linktype})" for i in c.interfaces) or "-"
+    out = [f"{c.file}: {c.format} capture, {c.packets} packets, {c.bytes} bytes, interfaces: {ifs}",
+           f"  TCP 902 connections: {len(c.flows)}; other packets: {c.other_packets}; "
+           f"undecoded: {c.undecoded_packets}{'; TRUNCATED' if c.truncated else ''}"]
+    for f in c.flows:
+        hs = "complete" if f.handshake_complete else ("SYN only" if f.syn_at is not None else "not seen")
+        rtt = f" ({(f.synack_at - f.syn_at) * 1e3:.3f} ms SYN->SYN-ACK)" if f.handshake_complete else ""  # type: ignore[operator]
+        out.append(f"  {f.node_ip}:{f.node_port} -> {f.host_ip}:{f.host_port}  handshake {hs}{rtt}")
+        out.append(f"    node->host {f.to_host_packets} pkts {f.to_host_bytes} B on {', '.join(f.to_host_interfaces)}; "
+                   f"host->node {f.to_node_packets} pkts {f.to_node_bytes} B on {', '.join(f.to_node_interfaces)}")
+        if f.to_node_src_macs:
+            out.append("    data sent by MAC " + ", ".join(f"{m} ({b} B)" for m, b in f.to_node_src_macs))
+        if f.to_host_dst_macs:
+            out.append("    requests to MAC " + ", ".join(f"{m} ({n} pkts)" for m, n in f.to_host_dst_macs))
+    return "\n".join(out)
+
+
+def _esxtop_text(e: EsxtopSummary) -> str:
+    out = [f"{e.file}: esxtop batch CSV from {e.host or '?'}, {e.samples} samples "
+           f"({e.first_time or '-'} .. {e.last_time or '-'})"]
+    if e.transmitting_vmk:
+        out.append(f"  transmitting vmk: {e.transmitting_vmk} (backup window {e.window_first} .. {e.window_last})")
+    else:
+        out.append("  no vmk transmitted more than 1 Mbit/s: no backup in this CSV")
+    if e.uplink:
+        out.append(f"  uplink: {e.uplink.vmnic} (r={e.uplink.correlation}, {e.uplink.tx_mbps_avg:.1f} Mbit/s avg)")
+    elif e.transmitting_vmk:
+        out.append("  uplink: unknown (no vmnic's transmit followed the vmk's closely)")
+    if e.receiving_vmk:
+        out.append(f"  receiving most: {e.receiving_vmk}")
+    out.append("  port                                  tx avg/peak Mbit/s   rx avg/peak Mbit/s")
+    for p in e.ports:
+        if p.kind in ("vmk", "vmnic"):
+            out.append(f"  {p.instance:<36}  {p.tx_mbps_avg:8.1f} / {p.tx_mbps_peak:8.1f}   "
+                       f"{p.rx_mbps_avg:8.1f} / {p.rx_mbps_peak:8.1f}")
+    others = sum(p.kind not in ("vmk", "vmnic") for p in e.ports)
+    if others:
+        out.append(f"  (+{others} VM and other ports)")
+    return "\n".join(out)
+
+
+def _log_text(log: LogSummary) -> str:
+    out = [f"{log.file}: backup log, {log.lines} lines ({log.encoding}), "
+           f"{len(log.targets)} NFC targets, {len(log.failures)} connect failures"]
+    for t in log.targets:
+        extra = f" hostname {t.hostname}" if t.hostname else ""
+        comp = f" {t.compression}" if t.compression else ""
+        state = " FAILED" if t.failed else ""
+        out.append(f"  line {t.line}: {t.transport}{comp} -> {t.address}:{t.port}{extra}  {t.disk}{state}")
+    for f in log.failures:
+        server = f" (server {f.server})" if f.server and f.server != f.target else ""
+        out.append(f"  line {f.line}: could not connect to {f.target}:{f.port}{server}")
+    return "\n".join(out)
+

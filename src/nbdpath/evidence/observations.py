@@ -1,0 +1,196 @@
+"""Observations: what one evidence file says, as typed frozen data.
+
+Parsers (pcap, esxtop, vddk) turn bytes into these objects; verification
+only reads them. Every summary carries the warnings of what was skipped and
+where, so partial input gives a partial, honest answer instead of an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Optional, Union
+
+NFC_PORT = 902
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something a parser could not read: where, and what was lost."""
+
+    file: str
+    where: str  # "byte 1234", "line 17", "column 40"
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.what}"
+
+
+# ---------------------------------------------------------------- captures
+
+
+@dataclass(frozen=True, slots=True)
+class NfcFlow:
+    """One TCP connection to port 902 seen in a capture.
+
+    "host" is the port-902 side (the ESXi endpoint the node connected to),
+    "node" the other side. Bytes are TCP payload bytes. The heavy direction
+    of an NBD read is host -> node, so ``to_node_src_macs`` names the MACs
+    that transmitted the backup data: each vmk has its own MAC.
+    """
+
+    host_ip: str
+    host_port: int
+    node_ip: str
+    node_port: int
+    first_seen: float
+    last_seen: float
+    syn_at: Optional[float]  # node's SYN
+    synack_at: Optional[float]  # host's SYN-ACK
+    ack_at: Optional[float]  # node's first ACK after the SYN-ACK
+    to_host_packets: int
+    to_host_bytes: int
+    to_node_packets: int
+    to_node_bytes: int
+    resets: int
+    # (mac, payload bytes) of packets host -> node carrying data, most first.
+    to_node_src_macs: tuple[tuple[str, int], ...]
+    # (mac, packets) destination MACs of node -> host packets, most first.
+    to_host_dst_macs: tuple[tuple[str, int], ...]
+    # pcapng interface names (or "if<N>") each direction was seen on.
+    to_host_interfaces: tuple[str, ...]
+    to_node_interfaces: tuple[str, ...]
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self.syn_at is not None and self.synack_at is not None
+
+    @property
+    def carries_data(self) -> bool:
+        return self.to_node_bytes > 0
+
+    @property
+    def data_mac(self) -> Optional[str]:
+        return self.to_node_src_macs[0][0] if self.to_node_src_macs else None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureInterface:
+    index: int
+    name: str
+    linktype: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSummary:
+    kind = "capture"
+    file: str
+    format: str  # "pcap" / "pcapng"
+    interfaces: tuple[CaptureInterface, ...]
+    packets: int
+    bytes: int  # captured frame bytes
+    other_packets: int  # packets not on TCP 902 (other flows, ARP, ...)
+    undecoded_packets: int  # frames too short or of an unknown link type
+    flows: tuple[NfcFlow, ...]
+    truncated: bool
+    skipped: tuple[Skipped, ...]
+
+
+# ----------------------------------------------------------------- esxtop
+
+
+@dataclass(frozen=True, slots=True)
+class PortRates:
+    """One esxtop Network Port over the window: Mbit/s averages and peaks."""
+
+    instance: str  # "vSwitch0:33554436:vmk0" as in the header
+    portset: str
+    port_id: str
+    client: str  # vmk0, vmnic1, or a VM's "world:name"
+    kind: str  # "vmk" / "vmnic" / "vm" / "other"
+    samples: int
+    tx_mbps_avg: float
+    tx_mbps_peak: float
+    rx_mbps_avg: float
+    rx_mbps_peak: float
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkMatch:
+    """How closely an uplink's transmit followed a vmk's over time."""
+
+    vmk: str
+    vmnic: str
+    correlation: Optional[float]  # Pearson r; None when either series is flat
+    tx_mbps_avg: float
+
+
+@dataclass(frozen=True, slots=True)
+class EsxtopSummary:
+    kind = "esxtop"
+    file: str
+    host: Optional[str]  # from the "\\host\" prefix of the header cells
+    samples: int
+    first_time: Optional[str]
+    last_time: Optional[str]
+    ports: tuple[PortRates, ...]
+    transmitting_vmk: Optional[str]  # the vmk that sent most in the window
+    # The backup window: first and last sample in which that vmk sent > 1 Mbit/s.
+    window_first: Optional[str]
+    window_last: Optional[str]
+    receiving_vmk: Optional[str]
+    uplink: Optional[UplinkMatch]  # best correlated vmnic for transmitting_vmk
+    uplink_matches: tuple[UplinkMatch, ...]
+    skipped: tuple[Skipped, ...]
+
+
+# ------------------------------------------------------------ backup logs
+
+
+@dataclass(frozen=True, slots=True)
+class NfcTarget:
+    """A disk the backup opened over NFC, and the address it used."""
+
+    line: int
+    time: Optional[str]
+    url: str
+    disk: str  # "[ds] vm/vm.vmdk"
+    scheme: str  # "vpxa-nfc" (NBD) / "vpxa-nfcssl" (NBDSSL) / "ha-nfc"
+    transport: str  # "nbd" / "nbdssl"
+    compression: Optional[str]  # "SKIPZ" / "FASTLZ" / "ZLIB"
+    address: str  # where TCP went: nfcip when given, else the host part
+    hostname: Optional[str]  # the "hostname:" of {nfcip:..,hostname:..}
+    port: int
+    failed: bool  # the same line reports the open failed
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFailure:
+    line: int
+    time: Optional[str]
+    target: str  # what the library was asked to connect to
+    server: Optional[str]  # what it really tried ("Failed to connect to server X")
+    port: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogSummary:
+    kind = "log"
+    file: str
+    encoding: str
+    lines: int
+    targets: tuple[NfcTarget, ...]
+    failures: tuple[ConnectFailure, ...]
+    skipped: tuple[Skipped, ...]
+
+
+Evidence = Union[CaptureSummary, EsxtopSummary, LogSummary]
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A JSON-ready dict of any observation (dataclasses all the way down)."""
+    d = asdict(obj)
+    kind = getattr(obj, "kind", None)
+    if kind is not None:
+        d = {"kind": kind, **d}
+    return d

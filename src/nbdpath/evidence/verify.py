@@ -1,0 +1,378 @@
+"""Hold observations against the engine's prediction, pair by pair. Pure.
+
+For each host x backup node path: which facts the evidence states (endpoint
+the node connected to, vmk that transmitted the data, uplink that carried
+it, whether the connection worked), each compared with the prediction.
+Any disagreement makes the pair CONTRADICTED, naming the fact; the
+endpoint and the egress vmk both agreeing make it CONFIRMED; anything less
+is INCONCLUSIVE, saying which evidence would settle it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, Optional, Sequence
+
+from ..engine.types import Path, Verdict
+from ..model import Snapshot
+from .esxtop import ACTIVE_MBPS, best_uplink
+from .observations import CaptureSummary, EsxtopSummary, Evidence, LogSummary, NfcFlow, Skipped
+
+REPORT_VERSION = 1
+_FAILING = (Verdict.UNREACHABLE, Verdict.BROKEN_BY_FIREWALL)
+# esxtop sees the whole host: a vmk "took part" when it sent this share of the top vmk's rate.
+SIGNIFICANT_SHARE = 0.1
+
+
+class Check(str, Enum):
+    CONFIRMED = "CONFIRMED"
+    CONTRADICTED = "CONTRADICTED"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+# Fact subjects, in the order a reader wants them.
+ENDPOINT, INGRESS, EGRESS, UPLINK, CONNECTION = "endpoint", "ingress vmk", "egress vmk", "uplink", "connection"
+_ORDER = (ENDPOINT, CONNECTION, INGRESS, EGRESS, UPLINK)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing the evidence says, next to what was predicted."""
+
+    subject: str
+    predicted: Optional[str]
+    observed: str
+    agrees: Optional[bool]  # None: stated, but not comparable with the prediction
+    source: str  # file and where in it
+    note: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.subject}: predicted {self.predicted or '-'}, observed {self.observed} ({self.source})"
+        return f"{text}; {self.note}" if self.note else text
+
+
+@dataclass(frozen=True, slots=True)
+class PairCheck:
+    host: str
+    node: str
+    check: Check
+    reason: str
+    predicted_verdict: str
+    predicted_endpoint: Optional[str]
+    observed_endpoint: Optional[str]
+    predicted_egress_vmk: Optional[str]
+    observed_egress_vmk: Optional[str]
+    predicted_uplinks: tuple[str, ...]
+    observed_uplink: Optional[str]
+    facts: tuple[Fact, ...]
+    settle: tuple[str, ...]  # evidence that would settle what is open
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    pairs: tuple[PairCheck, ...]
+    unmatched: tuple[str, ...]  # observations no pair of the snapshot explains
+    skipped: tuple[Skipped, ...]
+
+    @property
+    def contradicted(self) -> bool:
+        return any(p.check is Check.CONTRADICTED for p in self.pairs)
+
+    def to_dict(self) -> dict[str, Any]:
+        def fact(f: Fact) -> dict[str, Any]:
+            return {"subject": f.subject, "predicted": f.predicted, "observed": f.observed,
+                    "agrees": f.agrees, "source": f.source, "note": f.note}
+
+        return {
+            "version": REPORT_VERSION,
+            "kind": "nbdpath.verify",
+            "pairs": [
+                {
+                    "host": p.host, "node": p.node, "check": p.check.value, "reason": p.reason,
+                    "predicted_verdict": p.predicted_verdict,
+                    "predicted_endpoint": p.predicted_endpoint, "observed_endpoint": p.observed_endpoint,
+                    "predicted_egress_vmk": p.predicted_egress_vmk,
+                    "observed_egress_vmk": p.observed_egress_vmk,
+                    "predicted_uplinks": list(p.predicted_uplinks), "observed_uplink": p.observed_uplink,
+                    "facts": [fact(f) for f in p.facts], "settle": list(p.settle),
+                }
+                for p in self.pairs
+            ],
+            "unmatched": list(self.unmatched),
+            "skipped": [{"file": s.file, "where": s.where, "what": s.what} for s in self.skipped],
+        }
+
+
+def normalise_mac(mac: str) -> Optional[str]:
+    digits = re.sub(r"[^0-9a-fA-F]", "", mac)
+    if len(digits) != 12:
+        return None
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2)).lower()
+
+
+def _bare_ip(value: str) -> Optional[str]:
+    try:
+        return str(ipaddress.ip_interface(value.strip("[]")).ip)
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Index:
+    """Lookups from what evidence shows (IPs, MACs, names) to snapshot objects."""
+
+    vmk_by_ip: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    vmk_by_mac: dict[str, tuple[str, str]] = field(default_factory=dict)
+    node_by_ip: dict[str, str] = field(default_factory=dict)
+    host_by_alias: dict[str, str] = field(default_factory=dict)
+    dns: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> "_Index":
+        ix = cls()
+        ix.dns = {k.lower(): v for k, v in snap.dns.items()}
+        for h in snap.hosts:
+            for alias in (h.name, h.management_address, *h.dns_names):
+                if alias:
+                    ix.host_by_alias[alias.lower()] = h.name
+                    ix.host_by_alias.setdefault(alias.lower().split(".")[0], h.name)
+            for v in h.vmks:
+                if v.ipv4:
+                    ix.vmk_by_ip[str(ipaddress.ip_interface(v.ipv4).ip)].append((h.name, v.device))
+                if v.mac and normalise_mac(v.mac):
+                    ix.vmk_by_mac[normalise_mac(v.mac)] = (h.name, v.device)  # type: ignore[index]
+        for n in snap.backup_nodes:
+            for i in n.interfaces:
+                ix.node_by_ip[str(ipaddress.ip_interface(i.address).ip)] = n.name
+        return ix
+
+    def resolve(self, address: str) -> Optional[str]:
+        """A name or IP as the backup node would resolve it (snapshot dns)."""
+        return _bare_ip(address) or self.dns.get(address.lower()) or _bare_ip(self.dns.get(address.lower(), ""))
+
+    def vmk_at(self, address: str) -> Optional[tuple[str, str]]:
+        ip = self.resolve(address)
+        hits = self.vmk_by_ip.get(ip, []) if ip else []
+        return hits[0] if len(hits) == 1 else None
+
+    def host_named(self, name: Optional[str]) -> Optional[str]:
+        if not name:
+            return None
+        name = name.lower()
+        return self.host_by_alias.get(name) or self.host_by_alias.get(name.split(".")[0])
+
+
+# ------------------------------------------------------------------ facts
+
+
+def _uplink_names(path: Path) -> tuple[str, ...]:
+    return tuple(u.name for u in path.outcome.egress_uplinks)
+
+
+def _capture_facts(cap: CaptureSummary, ix: _Index, paths: dict[tuple[str, str], Path],
+                   out: dict[tuple[str, str], list[Fact]], unmatched: list[str]) -> None:
+    for flow in cap.flows:
+        src = f"{cap.file}: TCP {flow.node_ip}:{flow.node_port} -> {flow.host_ip}:{flow.host_port}"
+        hv = ix.vmk_at(flow.host_ip)
+        node = ix.node_by_ip.get(flow.node_ip)
+        if hv is None or node is None:
+            unmatched.append(f"{src}: {'host address' if hv is None else 'node address'} "
+                             "is in no vmk / backup node interface of the snapshot")
+            continue
+        host, vmk = hv
+        path = paths.get((host, node))
+        if path is None:
+            unmatched.append(f"{src}: no predicted path for {host} -> {node}")
+            continue
+        facts = out[(host, node)]
+        facts.extend(_flow_facts(flow, vmk, host, path, ix, src))
+
+
+def _flow_facts(flow: NfcFlow, vmk: str, host: str, path: Path, ix: _Index, src: str) -> list[Fact]:
+    o = path.outcome
+    facts = [Fact(ENDPOINT, _endpoint_text(path), f"{flow.host_ip} ({vmk})",
+                  path.endpoint.ip == flow.host_ip if path.endpoint.ip else None, src)]
+    failing = o.verdict in _FAILING
+    if flow.carries_data:
+        facts.append(Fact(CONNECTION, o.verdict.value, f"{flow.to_node_bytes} bytes host -> node",
+                          not failing, src, "data flowed, so the connection worked"))
+    elif flow.syn_at is not None and flow.synack_at is None:
+        facts.append(Fact(CONNECTION, o.verdict.value, "SYN without SYN-ACK",
+                          True if failing else None, src,
+                          "" if failing else "the capture may not see the reply path"))
+    # Which vmk sent the data: its MAC, or a pktcap-uw interface named after it.
+    data_vmk, how = None, ""
+    if flow.data_mac:
+        owner = ix.vmk_by_mac.get(flow.data_mac)
+        if owner and owner[0] == host:
+            data_vmk, how = owner[1], f"source MAC {flow.data_mac}"
+        elif flow.carries_data:
+            facts.append(Fact(EGRESS, o.egress_vmk, f"source MAC {flow.data_mac}", None, src,
+                              "not the MAC of a vmk of this host (a router's, if captured beyond the first hop)"))
+    named = [i for i in flow.to_node_interfaces if re.fullmatch(r"vmk\d+", i)]
+    if data_vmk is None and len(named) == 1 and flow.carries_data:
+        data_vmk, how = named[0], f"captured on interface {named[0]}"
+    if data_vmk:
+        facts.append(Fact(EGRESS, o.egress_vmk, f"{data_vmk} ({how})", data_vmk == o.egress_vmk, src))
+    if flow.to_host_dst_macs:
+        mac = flow.to_host_dst_macs[0][0]
+        owner = ix.vmk_by_mac.get(mac)
+        if owner and owner[0] == host:
+            facts.append(Fact(INGRESS, o.ingress_vmk, f"{owner[1]} (destination MAC {mac})",
+                              owner[1] == o.ingress_vmk if o.ingress_vmk else None, src))
+    return facts
+
+
+def _endpoint_text(path: Path) -> Optional[str]:
+    e = path.endpoint
+    if e.ip is None:
+        return None
+    return f"{e.ip} ({e.vmk})" if e.vmk else e.ip
+
+
+def _esxtop_facts(top: EsxtopSummary, ix: _Index, by_host: dict[str, list[Path]],
+                  out: dict[tuple[str, str], list[Fact]], unmatched: list[str]) -> None:
+    host = ix.host_named(top.host)
+    if host is None or host not in by_host:
+        unmatched.append(f"{top.file}: esxtop host {top.host!r} is not a host of the snapshot")
+        return
+    ports = {p.client: p for p in top.ports}
+    if not top.transmitting_vmk:
+        return  # nothing sent: the CSV does not cover a backup
+    top_rate = ports[top.transmitting_vmk].tx_mbps_avg
+    window = f"{top.window_first} .. {top.window_last}"
+    src = f"{top.file}: esxtop {top.host}, {top.samples} samples, backup window {window}"
+    for path in by_host[host]:
+        o = path.outcome
+        facts = out[(host, path.node)]
+        pred = o.egress_vmk
+        sent = ports.get(pred) if pred else None
+        took_part = sent is not None and sent.tx_mbps_peak > ACTIVE_MBPS and \
+            sent.tx_mbps_avg >= SIGNIFICANT_SHARE * top_rate
+        if pred is None:
+            facts.append(Fact(EGRESS, None, f"{top.transmitting_vmk} sent most ({top_rate:.1f} Mbit/s avg)",
+                              None, src))
+        elif took_part:
+            facts.append(Fact(EGRESS, pred, f"{pred} sent {sent.tx_mbps_avg:.1f} Mbit/s avg "  # type: ignore[union-attr]
+                              f"(top: {top.transmitting_vmk})", True, src))
+        else:
+            rate = f"{sent.tx_mbps_avg:.1f} Mbit/s" if sent else "no port in the CSV"
+            facts.append(Fact(EGRESS, pred, f"{top.transmitting_vmk} sent {top_rate:.1f} Mbit/s avg",
+                              False, src, f"{pred}: {rate}"))
+        vmk = pred if took_part else top.transmitting_vmk
+        up = best_uplink(top.uplink_matches, ports, vmk) if vmk else None
+        predicted = _uplink_names(path)
+        if up is not None:
+            comparable = bool(predicted) and took_part
+            facts.append(Fact(UPLINK, ", ".join(predicted) or None,
+                              f"{up.vmnic} (transmit follows {vmk}, r={up.correlation})",
+                              (up.vmnic in predicted) if comparable else None, src))
+        if top.receiving_vmk:
+            facts.append(Fact(INGRESS, o.ingress_vmk, f"{top.receiving_vmk} received most", None, src,
+                              "esxtop cannot tell backup replies from other received traffic"))
+
+
+def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], single_node: bool,
+               out: dict[tuple[str, str], list[Fact]], unmatched: list[str]) -> None:
+    for t in log.targets:
+        src = f"{log.file}: line {t.line}"
+        owner = ix.vmk_at(t.address)
+        host = owner[0] if owner else ix.host_named(t.hostname) or ix.host_named(t.address)
+        if host is None or host not in by_host:
+            unmatched.append(f"{src}: NFC target {t.address} is no host or vmk of the snapshot")
+            continue
+        ip = ix.resolve(t.address)
+        shown = t.address + (f" ({owner[1]})" if owner else "")
+        for path in by_host[host]:
+            agrees = (ip == path.endpoint.ip) if ip and path.endpoint.ip else None
+            note = "" if ip else f"{t.address} does not resolve in the snapshot's dns"
+            out[(host, path.node)].append(Fact(ENDPOINT, _endpoint_text(path), shown, agrees, src, note))
+    for f in log.failures:
+        src = f"{log.file}: line {f.line}"
+        server = f.server or f.target
+        owner = ix.vmk_at(server)
+        host = owner[0] if owner else ix.host_named(f.target) or ix.host_named(server)
+        if host is None or host not in by_host:
+            unmatched.append(f"{src}: failed connection to {server} is no host or vmk of the snapshot")
+            continue
+        for path in by_host[host]:
+            failing = path.outcome.verdict in _FAILING
+            # The log does not say which node wrote it; with one node it can only be that one.
+            agrees: Optional[bool] = True if failing else (False if single_node else None)
+            note = "" if single_node or failing else "the log does not name the node; several nodes in the snapshot"
+            out[(host, path.node)].append(Fact(CONNECTION, path.outcome.verdict.value,
+                                               f"could not connect to {server}:{f.port}", agrees, src, note))
+
+
+# ---------------------------------------------------------------- verdict
+
+
+def _judge(path: Path, facts: list[Fact]) -> PairCheck:
+    o = path.outcome
+    facts = sorted(facts, key=lambda f: _ORDER.index(f.subject))
+    bad = [f for f in facts if f.agrees is False]
+    good = {f.subject for f in facts if f.agrees is True}
+    settle: list[str] = []
+    failing = o.verdict in _FAILING
+    if bad:
+        check, reason = Check.CONTRADICTED, "; ".join(str(f) for f in bad)
+    elif failing:
+        if CONNECTION in good:
+            check, reason = Check.CONFIRMED, f"the connection failed as predicted ({o.verdict.value})"
+        else:
+            check, reason = Check.INCONCLUSIVE, f"predicted {o.verdict.value}, but no evidence of the connection"
+            settle.append(f"the backup log of {path.node} showing the connect failure to "
+                          f"{path.endpoint.ip or path.host}:902, or a capture on {path.node} "
+                          "showing SYNs without a reply")
+    elif ENDPOINT in good and EGRESS in good:
+        check, reason = Check.CONFIRMED, "endpoint and egress vmk as predicted"
+    else:
+        check = Check.INCONCLUSIVE
+        missing = [s for s in (ENDPOINT, EGRESS) if s not in good]
+        reason = "no evidence of the " + " and the ".join(missing)
+        if ENDPOINT in missing:
+            settle.append(f"a backup/VDDK log of a disk on {path.host} (Veeam Agent.<job>.Source.<disk>.log "
+                          f"or vixDiskLib log) with its vpxa-nfc:// target, or a capture of {path.node}'s "
+                          "TCP 902 connection")
+        if EGRESS in missing:
+            settle.append(f"an esxtop batch CSV from {path.host} during the backup (esxtop -b -d 2 -n N), or a "
+                          f"capture on the host side (port mirror or pktcap-uw on {o.egress_vmk or 'the vmks'}) "
+                          f"showing the source MAC of data packets to {o.node_ip or path.node}")
+    observed = {s: next((f.observed for f in facts if f.subject == s and f.agrees is not None), None)
+                for s in (ENDPOINT, EGRESS, UPLINK)}
+    return PairCheck(
+        host=path.host, node=path.node, check=check, reason=reason, predicted_verdict=o.verdict.value,
+        predicted_endpoint=_endpoint_text(path), observed_endpoint=observed[ENDPOINT],
+        predicted_egress_vmk=o.egress_vmk, observed_egress_vmk=observed[EGRESS],
+        predicted_uplinks=_uplink_names(path), observed_uplink=observed[UPLINK],
+        facts=tuple(facts), settle=tuple(settle),
+    )
+
+
+def verify(snapshot: Snapshot, paths: Sequence[Path], evidence: Iterable[Evidence]) -> VerifyReport:
+    """Compare every path's prediction with what the evidence observed."""
+    ix = _Index.of(snapshot)
+    by_pair = {(p.host, p.node): p for p in paths}
+    by_host: dict[str, list[Path]] = defaultdict(list)
+    for p in paths:
+        by_host[p.host].append(p)
+    single_node = len(snapshot.backup_nodes) == 1
+    facts: dict[tuple[str, str], list[Fact]] = defaultdict(list)
+    unmatched: list[str] = []
+    skipped: list[Skipped] = []
+    for ev in evidence:
+        skipped.extend(ev.skipped)
+        if isinstance(ev, CaptureSummary):
+            _capture_facts(ev, ix, by_pair, facts, unmatched)
+        elif isinstance(ev, EsxtopSummary):
+            _esxtop_facts(ev, ix, by_host, facts, unmatched)
+        elif isinstance(ev, LogSummary):
+            _log_facts(ev, ix, by_host, single_node, facts, unmatched)
+        else:  # pragma: no cover - the Evidence union is closed
+            raise TypeError(f"unknown evidence {type(ev).__name__}")
+    pairs = tuple(_judge(p, facts[(p.host, p.node)]) for p in paths)
+    return VerifyReport(pairs, tuple(unmatched), tuple(skipped))
