@@ -59,6 +59,7 @@ def run(
     keep_pcaps: Optional[FsPath] = None,
     prefix: Optional[str] = None,
     workers: int = 32,
+    snaplen: int = 128,
 ) -> LabRun:
     """Build the lab for ``paths``, stream each pair once, compare, tear down."""
     the_plan = plan_for(snap, paths, prefix)
@@ -67,7 +68,7 @@ def run(
     lab = Lab(the_plan)
     with lab:
         if keep_pcaps is not None:
-            lab.start_captures(keep_pcaps)
+            lab.start_captures(keep_pcaps, snaplen)
         t1 = time.monotonic()
         observations = run_streams(the_plan, limits, workers)
         lab.timings["streams"] = time.monotonic() - t1

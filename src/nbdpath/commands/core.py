@@ -1,0 +1,207 @@
+"""trace, check, explain, labs, schema, esxcli, diff: parse -> call -> render -> exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import click
+
+from .. import labs as labs_mod
+from ..engine import ASSUMPTIONS, Engine
+from ..errors import UsageError
+from ..model import Snapshot, dump, json_schema, load_file
+from ..plan import changes as changes_mod
+from ..plan import diff as diff_mod
+from ..plan import esxcli as esxcli_mod
+from ..render import Report, explain_text, findings_table, paths_table, to_json, to_yaml
+from ..rules import RULES, Severity, check, worst
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def load_inputs(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, Snapshot]]:
+    """``--lab NAME|all`` or a snapshot path; exactly one."""
+    if snapshot and lab:
+        raise UsageError("give a SNAPSHOT file or --lab, not both")
+    if lab:
+        names = labs_mod.names() if lab == "all" else [lab]
+        return [(n, labs_mod.load(n)) for n in names]
+    if snapshot:
+        return [(snapshot, load_file(snapshot))]
+    raise UsageError("give a SNAPSHOT file or --lab NAME (see `nbdpath labs`; `--lab all` runs every built-in lab)")
+
+
+def _format_option(f):
+    return click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table",
+                        show_default=True, help="Output format; json/yaml are the versioned contract.")(f)
+
+
+def _input_options(f):
+    f = click.option("--lab", metavar="NAME", help="A built-in lab (see `nbdpath labs`), or `all`.")(f)
+    return click.argument("snapshot", required=False, type=click.Path(dir_okay=False))(f)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty()
+
+
+def _emit(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+def build_report(inputs: list[tuple[str, Snapshot]], with_findings: bool = True) -> Report:
+    report = Report()
+    for name, snap in inputs:
+        engine = Engine(snap)
+        paths = engine.trace()
+        report.add(name, paths, check(engine, paths) if with_findings else [])
+    return report
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @_input_options
+    @_format_option
+    @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml (large estates).")
+    def trace(snapshot, lab, fmt, no_hops):
+        """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
+        report = build_report(load_inputs(snapshot, lab))
+        if fmt == "json":
+            _emit(to_json(report, not no_hops))
+        elif fmt == "yaml":
+            _emit(to_yaml(report, not no_hops))
+        else:
+            _emit(paths_table(report, _color()))
+        return EXIT_OK
+
+    @cli.command(name="check")
+    @_input_options
+    @_format_option
+    @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
+                  show_default=True, help="Exit 1 when a finding is at or above this severity.")
+    def check_cmd(snapshot, lab, fmt, fail_on):
+        """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
+        report = build_report(load_inputs(snapshot, lab))
+        if fmt == "json":
+            _emit(to_json(report, with_hops=False))
+        elif fmt == "yaml":
+            _emit(to_yaml(report, with_hops=False))
+        else:
+            _emit(findings_table(report, _color()))
+        w = worst(f for _, f in report.findings)
+        if fail_on != "never" and w is not None and w.rank >= Severity(fail_on).rank:
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+    @cli.command()
+    @click.argument("host")
+    @click.argument("node")
+    @click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file.")
+    @click.option("--lab", metavar="NAME", help="A built-in lab.")
+    @_format_option
+    def explain(host, node, snapshot, lab, fmt):
+        """One path, hop by hop, each step with its reason, and the assumptions it relies on."""
+        if lab == "all":
+            raise UsageError("explain needs one snapshot: --lab NAME or --snapshot FILE")
+        [(name, snap)] = load_inputs(snapshot, lab)
+        engine = Engine(snap)
+        path = engine.trace_pair(host, node)
+        findings = [f for f in check(engine, [path]) if f.node in (None, node)]
+        if fmt == "table":
+            _emit(explain_text(name, path, findings, ASSUMPTIONS))
+        else:
+            report = Report()
+            report.add(name, [path], findings)
+            _emit(to_json(report) if fmt == "json" else to_yaml(report))
+        return EXIT_OK
+
+    @cli.command()
+    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+    def labs(fmt):
+        """List the built-in labs."""
+        rows = []
+        for n in labs_mod.names():
+            s = labs_mod.load(n)
+            rows.append({"name": n, "hosts": len(s.hosts), "backup_nodes": len(s.backup_nodes),
+                         "description": " ".join(s.description.split())})
+        if fmt == "json":
+            _emit(json.dumps({"version": 1, "labs": rows}, indent=2) + "\n")
+        else:
+            for r in rows:
+                click.echo(f"{r['name']:24} {r['hosts']:2} hosts {r['backup_nodes']:2} nodes  {r['description'][:90]}")
+        return EXIT_OK
+
+    @cli.command()
+    def schema():
+        """Print the JSON Schema of snapshot files."""
+        _emit(json.dumps(json_schema(), indent=2) + "\n")
+        return EXIT_OK
+
+    @cli.command()
+    def rules():
+        """List the check rules with their stable IDs."""
+        for r in RULES.values():
+            click.echo(f"{r.id} {r.severity.value:7} {r.name}: {r.title}")
+        return EXIT_OK
+
+    @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+    @click.option("--host", "host", required=True, help="The host the command runs on.")
+    @click.option("--lab", metavar="NAME", help="A built-in lab instead of a SNAPSHOT file.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the changed snapshot here.")
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def esxcli(host, lab, output, args):
+        """Run an esxcli-shaped command against a snapshot copy (what-if).
+
+        \b
+        nbdpath esxcli SNAPSHOT --host H network ip interface tag add -i vmk2 -t vSphereBackupNFC
+        nbdpath esxcli --lab veeam-tag-routed --host esx01.lab.local network ip route ipv4 add -n 10.40.0.0/24 -g 10.30.0.1
+        Read verbs print what esxcli would; write verbs show what the change does to every path,
+        and write the changed snapshot with -o.
+        """
+        argv = list(args)
+        snapshot = None
+        if not lab:
+            if not argv:
+                raise UsageError("give a SNAPSHOT file or --lab NAME, then the esxcli command")
+            snapshot, argv = argv[0], argv[1:]
+        [(name, snap)] = load_inputs(snapshot, lab)
+        result = esxcli_mod.parse(argv, snap, host)
+        if isinstance(result, esxcli_mod.Query):
+            _emit(result.render())
+            return EXIT_OK
+        new = changes_mod.apply(snap, result)
+        changed = diff_mod.diff(Engine(snap).trace(), Engine(new).trace())
+        click.echo(f"what-if: {result.describe()}")
+        click.echo(f"  esxcli:   {changes_mod.esxcli(result)}")
+        click.echo(f"  PowerCLI: {changes_mod.powercli(result)}")
+        try:
+            undo = changes_mod.inverse(result, snap)
+            click.echo(f"  rollback: {'; '.join(changes_mod.esxcli(c) for c in undo)}")
+        except UsageError as exc:
+            click.echo(f"  rollback: {exc}")
+        _emit(diff_mod.render(changed))
+        if output:
+            from ..io import write_atomic
+
+            write_atomic(output, dump(new, "json" if output.endswith(".json") else "yaml"))
+            click.echo(f"wrote {output}")
+        else:
+            click.echo("(snapshot not written; add -o FILE to save the changed copy)")
+        return EXIT_OK
+
+    @cli.command(name="diff")
+    @click.argument("old", type=click.Path(dir_okay=False))
+    @click.argument("new", type=click.Path(dir_okay=False))
+    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+    def diff_cmd(old, new, fmt):
+        """List every pair whose path or verdict differs between two snapshots (exit 1 if any)."""
+        a = Engine(load_file(old)).trace()
+        b = Engine(load_file(new)).trace()
+        changed = diff_mod.diff(a, b)
+        if fmt == "json":
+            _emit(json.dumps({"version": 1, "changes": [c.to_dict() for c in changed]}, indent=2) + "\n")
+        else:
+            _emit(diff_mod.render(changed))
+        return EXIT_FINDINGS if changed else EXIT_OK

@@ -1,0 +1,179 @@
+"""``nbdpath lab run|verify|down``: replay a snapshot on Linux namespaces.
+
+parse -> call :mod:`nbdpath.lab` -> render -> exit code. Needs root,
+iproute2, and (when the snapshot or options ask for them) iptables and
+tcpdump; without them the library raises one UsageError (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from pathlib import Path
+import click
+
+from ..errors import UsageError
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+MAX_BYTES = 1 << 30  # every stream is bounded; a GiB is plenty for a lab
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 1 << 20,
+          "g": 10**9, "gb": 10**9, "gib": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise click.BadParameter(f"expected a size like 8MiB, 512KiB or 1048576, not {text!r}")
+    n = int(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not 1 <= n <= MAX_BYTES:
+        raise click.BadParameter(f"expected between 1 byte and 1GiB, not {text}")
+    return n
+
+
+def _load(snapshot: str):
+    from ..model import load_file
+
+    if snapshot.startswith("lab:") and not Path(snapshot).exists():
+        from .. import labs
+
+        return labs.load(snapshot[len("lab:"):])
+    return load_file(snapshot)
+
+
+def _paths(snap, pairs: tuple[str, ...]):
+    from .. import engine
+
+    paths = engine.trace(snap)
+    if not pairs:
+        return paths
+    wanted = []
+    for text in pairs:
+        host, sep, node = text.partition(":")
+        if not sep:
+            raise UsageError(f"--pair expects HOST:NODE, not {text!r}")
+        hit = [p for p in paths if p.host == host and p.node == node]
+        if not hit:
+            raise UsageError(f"--pair {text}: no such host/node pair; hosts: {', '.join(h.name for h in snap.hosts)}; "
+                             f"nodes: {', '.join(n.name for n in snap.backup_nodes)}")
+        wanted += hit
+    return wanted
+
+
+def _sigterm_as_interrupt() -> None:
+    # A killed run must clean up like a Ctrl-C'd one.
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _common(f):
+    options = [
+        click.argument("snapshot"),
+        click.option("--pair", "pairs", multiple=True, metavar="HOST:NODE", help="Only these pairs (repeatable)."),
+        click.option("--bytes", "size", default="8MiB", show_default=True, help="Bytes each host streams back."),
+        click.option("--connect-timeout", default=2.0, show_default=True, type=click.FloatRange(0.05, 60),
+                     help="Seconds the node waits for the TCP handshake."),
+        click.option("--idle-timeout", default=2.0, show_default=True, type=click.FloatRange(0.05, 60),
+                     help="Seconds without data before a stream counts as stalled."),
+        click.option("--timeout", "total_timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+                     help="Seconds a stream may take in all."),
+        click.option("--keep-pcaps", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Capture every host interface with tcpdump and keep the pcaps in DIR."),
+        click.option("--snaplen", default=128, show_default=True, type=click.IntRange(64, 262144),
+                     help="Bytes captured per packet with --keep-pcaps."),
+        click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen):
+    from ..lab.kernel import Limits
+    from ..lab.run import run
+
+    nbytes = parse_size(size)
+    snap = _load(snapshot)
+    paths = _paths(snap, pairs)
+    _sigterm_as_interrupt()
+    limits = Limits(nbytes, connect_timeout, idle_timeout, total_timeout)
+    return run(snap, paths, limits, keep_pcaps, snaplen=snaplen)
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """Replay a snapshot on Linux network namespaces and check the engine.
+
+    One namespace per ESXi host (default TCP/IP stack only), backup node and
+    router, one bridge per segment; each node connects to the endpoint the
+    engine says vCenter returns, on TCP 902, and the host streams data back.
+    Needs root, iproute2, iptables (stateful routers) and tcpdump (--keep-pcaps).
+    """
+
+
+@lab_group.command("run")
+@_common
+@click.option("--dry-run", is_flag=True, help="Print the commands that would build the lab, and stop (no root needed).")
+def run_cmd(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen, fmt, dry_run) -> int:
+    """Stream every host/node pair of SNAPSHOT (a file or lab:NAME) and show what the kernel did.
+
+    Per pair: connected or not, bytes received, bytes and packets sent and
+    received on each host interface (kernel counters), and so the observed
+    egress vmk. Exit 0 when the run completed, whatever it observed.
+    """
+    if dry_run:
+        from ..lab.run import plan_for
+        from ..lab.script import shell_script
+
+        snap = _load(snapshot)
+        click.echo(shell_script(plan_for(snap, _paths(snap, pairs))), nl=False)
+        return EXIT_OK
+    result = _run(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from ..lab.report import run_text
+
+        click.echo(run_text(result))
+    return EXIT_OK
+
+
+@lab_group.command("verify")
+@_common
+def verify_cmd(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen, fmt) -> int:
+    """Predicted vs observed egress vmk and completion, per pair; exit 1 on any disagreement."""
+    result = _run(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from ..lab.report import verify_text
+
+        click.echo(verify_text(result))
+    return EXIT_OK if result.agree else EXIT_FINDINGS
+
+
+@lab_group.command("down")
+@click.option("--all", "include_live", is_flag=True,
+              help="Also remove labs whose owning process is still running.")
+def down_cmd(include_live: bool) -> int:
+    """Remove what crashed or killed lab runs left behind (namespaces, their links and processes)."""
+    from ..lab.kernel import down, missing_requirements
+
+    missing = missing_requirements(need_tcpdump=False, need_iptables=False)
+    if missing:
+        raise UsageError("nbdpath lab down cannot run here; missing: " + "; ".join(missing))
+    removed = down(include_live)
+    if removed:
+        click.echo(f"removed {len(removed)} namespace(s): {', '.join(removed)}")
+    else:
+        click.echo("nothing to remove")
+    return EXIT_OK
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(lab_group)
+
+
+__all__ = ["parse_size", "register"]

@@ -1,0 +1,187 @@
+"""esxcli-shaped verbs over a snapshot, so field-report commands work as written.
+
+Read verbs print what esxcli would; write verbs return a Change for
+:func:`nbdpath.plan.changes.apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+from ..errors import UsageError
+from ..model import DEFAULT_STACK, Host, Snapshot
+from ..model.snapshot import normalise_service, normalise_stack
+from .changes import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove, esxcli_tag, netmask
+
+VERBS = {
+    "network ip interface list": "list vmks",
+    "network ip interface ipv4 get": "IPv4 settings of vmks",
+    "network ip interface tag get": "tags of a vmk (-i)",
+    "network ip interface tag add": "add a tag (-i, -t)",
+    "network ip interface tag remove": "remove a tag (-i, -t)",
+    "network ip interface remove": "remove a vmk (-i)",
+    "network ip route ipv4 list": "routes of a netstack (-N)",
+    "network ip route ipv4 add": "add a route (-n, -g, -N)",
+    "network ip route ipv4 remove": "remove a route (-n, -g, -N)",
+}
+
+_LONG = {
+    "--interface-name": "-i", "--tagname": "-t", "--network": "-n", "--gateway": "-g", "--netstack": "-N",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    render: Callable[[], str]
+
+
+def _options(args: list[str], allowed: str, verb: str) -> dict[str, str]:
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if "=" in a and a.startswith("--"):
+            a, value = a.split("=", 1)
+            args = args[: i + 1] + [value] + args[i + 1 :]
+        key = _LONG.get(a, a)
+        if key not in allowed.split():
+            raise UsageError(f"esxcli {verb}: unexpected argument {args[i]!r}; expected options {allowed}")
+        if i + 1 >= len(args):
+            raise UsageError(f"esxcli {verb}: option {a} needs a value")
+        opts[key] = args[i + 1]
+        i += 2
+    return opts
+
+
+def _need(opts: dict[str, str], key: str, verb: str) -> str:
+    if key not in opts:
+        raise UsageError(f"esxcli {verb}: missing required option {key}")
+    return opts[key]
+
+
+def parse(argv: list[str], snap: Snapshot, host_name: str) -> Union[Query, Change]:
+    host = next((h for h in snap.hosts if h.name == host_name), None)
+    if host is None:
+        raise UsageError(f"no host {host_name!r}; hosts: {', '.join(h.name for h in snap.hosts)}")
+    words = argv[:]
+    if words and words[0] == "esxcli":
+        words = words[1:]
+    verb = None
+    for n in (5, 4):
+        candidate = " ".join(words[:n])
+        if candidate in VERBS:
+            verb, rest = candidate, words[n:]
+            break
+    if verb is None:
+        raise UsageError(
+            f"unsupported esxcli command {' '.join(words)!r}; supported: " + "; ".join(VERBS)
+        )
+    if verb == "network ip interface list":
+        _options(rest, "", verb)
+        return Query(lambda: interface_list(host))
+    if verb == "network ip interface ipv4 get":
+        opts = _options(rest, "-i", verb)
+        return Query(lambda: ipv4_get(host, opts.get("-i")))
+    if verb == "network ip interface tag get":
+        opts = _options(rest, "-i", verb)
+        return Query(lambda: tag_get(host, _need(opts, "-i", verb)))
+    if verb == "network ip route ipv4 list":
+        opts = _options(rest, "-N", verb)
+        return Query(lambda: route_list(host, normalise_stack(opts.get("-N", DEFAULT_STACK))))
+    if verb in ("network ip interface tag add", "network ip interface tag remove"):
+        opts = _options(rest, "-i -t", verb)
+        tag = _need(opts, "-t", verb)
+        try:
+            normalise_service(tag)
+        except ValueError as exc:
+            raise UsageError(f"esxcli {verb}: {exc}") from None
+        cls = TagAdd if verb.endswith("add") else TagRemove
+        return cls(host.name, _need(opts, "-i", verb), tag)
+    if verb == "network ip interface remove":
+        opts = _options(rest, "-i", verb)
+        return VmkRemove(host.name, _need(opts, "-i", verb))
+    opts = _options(rest, "-n -g -N", verb)
+    network = _need(opts, "-n", verb)
+    if network == "default":
+        network = "0.0.0.0/0"
+    cls2 = RouteAdd if verb.endswith("add") else RouteRemove
+    return cls2(host.name, network, _need(opts, "-g", verb), normalise_stack(opts.get("-N", DEFAULT_STACK)))
+
+
+def _vmk_or_fail(host: Host, device: str):
+    for v in host.vmks:
+        if v.device == device:
+            return v
+    raise UsageError(f"no {device} on {host.name}; it has {', '.join(v.device for v in host.vmks)}")
+
+
+def interface_list(host: Host) -> str:
+    out = []
+    pgs = {pg.name: vs.name for vs in host.vswitches for pg in vs.portgroups}
+    for v in sorted(host.vmks, key=lambda v: v.number):
+        vds = next((m.switch for m in host.dvswitches if v.portgroup not in pgs), "N/A")
+        out += [
+            v.device,
+            f"   Name: {v.device}",
+            f"   MAC Address: {v.mac or 'N/A'}",
+            f"   Enabled: {'true' if v.enabled else 'false'}",
+            f"   Portset: {pgs.get(v.portgroup, 'DvsPortset-0')}",
+            f"   Portgroup: {v.portgroup if v.portgroup in pgs else 'N/A'}",
+            f"   Netstack Instance: {v.netstack}",
+            f"   VDS Name: {vds if v.portgroup not in pgs else 'N/A'}",
+            f"   MTU: {v.mtu}",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def ipv4_get(host: Host, device: Optional[str]) -> str:
+    rows = [("Name", "IPv4 Address", "IPv4 Netmask", "Address Type", "Gateway")]
+    vmks = [_vmk_or_fail(host, device)] if device else sorted(host.vmks, key=lambda v: v.number)
+    for v in vmks:
+        if v.ipv4:
+            ip, plen = v.ipv4.split("/")
+            rows.append((v.device, ip, netmask(int(plen)), "STATIC", v.gateway or "0.0.0.0"))
+    return _columns(rows)
+
+
+def tag_get(host: Host, device: str) -> str:
+    v = _vmk_or_fail(host, device)
+    return f"   Tags: {', '.join(esxcli_tag(s) for s in v.services)}\n"
+
+
+def route_list(host: Host, stack: str) -> str:
+    ns = next((n for n in host.netstacks if n.key == stack), None)
+    if ns is None:
+        raise UsageError(f"no netstack {stack} on {host.name}")
+    rows = [("Network", "Netmask", "Gateway", "Interface", "Source")]
+    vmks = [v for v in sorted(host.vmks, key=lambda v: v.number) if v.netstack == stack and v.ipv4 and v.enabled]
+
+    def vmk_for(gw: str) -> str:
+        import ipaddress
+
+        for v in vmks:
+            if ipaddress.ip_address(gw) in ipaddress.ip_interface(v.ipv4).network:
+                return v.device
+        return "None"
+
+    import ipaddress
+
+    if ns.gateway:
+        rows.append(("default", "0.0.0.0", ns.gateway, vmk_for(ns.gateway), "MANUAL"))
+    for r in ns.routes:
+        net = ipaddress.ip_network(r.network)
+        rows.append((str(net.network_address), str(net.netmask), r.gateway, vmk_for(r.gateway), "MANUAL"))
+    for v in vmks:
+        net = ipaddress.ip_interface(v.ipv4).network
+        rows.append((str(net.network_address), str(net.netmask), "0.0.0.0", v.device, "MANUAL"))
+    return _columns(rows)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows[:1]]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows[1:]]
+    return "\n".join(lines) + "\n"
