@@ -146,26 +146,50 @@ def register(cli: click.Group) -> None:
             click.echo(f"{r.id} {r.severity.value:7} {r.name}: {r.title}")
         return EXIT_OK
 
-    @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-    @click.option("--host", "host", required=True, help="The host the command runs on.")
-    @click.option("--lab", metavar="NAME", help="A built-in lab instead of a SNAPSHOT file.")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the changed snapshot here.")
+    @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False,
+                                   "help_option_names": []})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def esxcli(host, lab, output, args):
+    def esxcli(args):
         """Run an esxcli-shaped command against a snapshot copy (what-if).
 
         \b
         nbdpath esxcli SNAPSHOT --host H network ip interface tag add -i vmk2 -t vSphereBackupNFC
-        nbdpath esxcli --lab veeam-tag-routed --host esx01.lab.local network ip route ipv4 add -n 10.40.0.0/24 -g 10.30.0.1
-        Read verbs print what esxcli would; write verbs show what the change does to every path,
-        and write the changed snapshot with -o.
+        nbdpath esxcli --lab veeam-tag-routed --host esx01.lab.local \\
+            network ip route ipv4 add -n 10.40.0.0/24 -g 10.30.0.1 -o fixed.yaml
+        Options (anywhere): --host H (required), --lab NAME, -o/--output FILE.
+        Read verbs print what esxcli would; write verbs show what the change does
+        to every path, and write the changed snapshot with -o.
         """
         argv = list(args)
+        if argv in (["-h"], ["--help"]) or not argv:
+            click.echo(click.get_current_context().get_help())
+            return EXIT_OK if argv else EXIT_BAD_INPUT
+        own: dict[str, str] = {}
+        rest: list[str] = []
+        i = 0
+        while i < len(argv):
+            a = argv[i]
+            key = {"--host": "host", "--lab": "lab", "-o": "output", "--output": "output"}.get(a.split("=")[0])
+            if key:
+                if "=" in a:
+                    own[key] = a.split("=", 1)[1]
+                elif i + 1 < len(argv):
+                    own[key] = argv[i + 1]
+                    i += 1
+                else:
+                    raise UsageError(f"option {a} needs a value")
+            else:
+                rest.append(a)
+            i += 1
+        host, lab, output = own.get("host"), own.get("lab"), own.get("output")
+        if not host:
+            raise UsageError("esxcli needs --host H (the host the command runs on)")
         snapshot = None
         if not lab:
-            if not argv:
+            if not rest:
                 raise UsageError("give a SNAPSHOT file or --lab NAME, then the esxcli command")
-            snapshot, argv = argv[0], argv[1:]
+            snapshot, rest = rest[0], rest[1:]
+        argv = rest
         [(name, snap)] = load_inputs(snapshot, lab)
         result = esxcli_mod.parse(argv, snap, host)
         if isinstance(result, esxcli_mod.Query):

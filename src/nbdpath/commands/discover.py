@@ -1,0 +1,216 @@
+"""``nbdpath discover`` (live vCenter/ESXi) and ``nbdpath import esxcli`` (saved text).
+
+Each command: parse options -> call nbdpath.sources -> write the snapshot
+atomically -> print a summary (table or versioned JSON) -> exit code
+0 complete, 1 partial (the file lists what is missing), 2 bad input / nothing read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import click
+
+from ..errors import InputError, UsageError
+from ..model import Snapshot
+
+EXIT_OK, EXIT_PARTIAL = 0, 1
+RESULT_VERSION = 1
+PASSWORD_ENV = "NBDPATH_PASSWORD"
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(discover_cmd)
+    cli.add_command(import_group)
+
+
+def _merge_options(f: Callable) -> Callable:
+    f = click.option("--dns", "dns", multiple=True, metavar="NAME=IP",
+                     help="How the backup nodes resolve a host name (repeatable).")(f)
+    f = click.option("--node", "nodes", multiple=True, metavar="NAME=ADDR/LEN[@GW]",
+                     help="A backup node with one interface, e.g. proxy01=10.40.0.50/24@10.40.0.1 (repeatable).")(f)
+    f = click.option("--merge", "merge_file", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Hand-written YAML with backup_nodes, routers, segments and dns (see docs/discover.md).")(f)
+    return f
+
+
+def _common_output(f: Callable) -> Callable:
+    f = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+                     help="Summary format on stdout.")(f)
+    f = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Snapshot to write (.json for JSON, YAML otherwise); written atomically.")(f)
+    return f
+
+
+def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...]) -> Snapshot:
+    from ..sources.merge import merge, parse_dns_flag, parse_merge, parse_node_flag
+
+    extra = None
+    source = "<flags>"
+    if merge_file:
+        source = merge_file
+        try:
+            text = Path(merge_file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(merge_file, "", "an existing merge file (YAML)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(merge_file, "", f"a readable UTF-8 file ({exc})") from None
+        extra = parse_merge(text, merge_file)
+    return merge(
+        snap, extra, source,
+        nodes=[parse_node_flag(n) for n in nodes],
+        dns=dict(parse_dns_flag(d) for d in dns),
+    )
+
+
+def _finish(snap: Snapshot, output: str, fmt: str, kind: str, sources: list[str]) -> int:
+    from ..sources.output import write_snapshot
+
+    if snap.missing:
+        note = f"PARTIAL: {len(snap.missing)} item(s) could not be read; see 'missing'."
+        snap = snap.model_copy(update={"description": f"{note} {snap.description}".strip()})
+    path = write_snapshot(snap, output)
+    result = {
+        "version": RESULT_VERSION,
+        "kind": kind,
+        "output": str(path),
+        "sources": sources,
+        "hosts": len(snap.hosts),
+        "dvswitches": len(snap.dvswitches),
+        "backup_nodes": len(snap.backup_nodes),
+        "partial": bool(snap.missing),
+        "missing": dict(snap.missing),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        state = "PARTIAL" if snap.missing else "complete"
+        click.echo(f"wrote {path}: {len(snap.hosts)} host(s), {len(snap.dvswitches)} distributed switch(es), "
+                   f"{len(snap.backup_nodes)} backup node(s) ({state})")
+        for key, reason in sorted(snap.missing.items()):
+            click.echo(f"  missing  {key}: {reason}")
+    return EXIT_PARTIAL if snap.missing else EXIT_OK
+
+
+def _password(password_file: Optional[str], user: str) -> str:
+    """--password-file, else NBDPATH_PASSWORD, else a prompt on a terminal. Never an argument."""
+    if password_file:
+        try:
+            text = Path(password_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(password_file, "", f"a readable password file ({exc.strerror})") from None
+        password = text.splitlines()[0] if text else ""
+        if not password:
+            raise InputError(password_file, "line 1", "the password on the first line")
+        return password
+    env = os.environ.get(PASSWORD_ENV)
+    if env:
+        return env
+    if sys.stdin.isatty():
+        return click.prompt(f"Password for {user}", hide_input=True, err=True)
+    raise UsageError(f"no password: set {PASSWORD_ENV}, use --password-file, or run on a terminal to be prompted")
+
+
+class _Progress:
+    """A rich progress bar on a terminal (stderr); silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def __call__(self, vcenter: str, done: int, total: Optional[int]) -> None:
+        if self._bar is None:
+            return
+        if vcenter not in self._tasks:
+            self._tasks[vcenter] = self._bar.add_task(f"{vcenter} hosts", total=total)
+        self._bar.update(self._tasks[vcenter], completed=done, total=total)
+
+
+@click.command("discover")
+@click.option("--server", "servers", multiple=True, required=True, metavar="VC",
+              help="vCenter or ESXi address, host[:port] or https://host[:port] (repeatable; read concurrently).")
+@click.option("--user", required=True, help="User name; the password comes from --password-file, "
+              f"${PASSWORD_ENV} or a prompt, never from the command line.")
+@click.option("--password-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="File whose first line is the password.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
+              help="CA certificate(s) to verify the servers with (default: the system store).")
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warned about; avoid).")
+@click.option("--page-size", type=click.IntRange(1, 10000), default=250, show_default=True,
+              help="Objects per PropertyCollector page.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+              help="Seconds to wait for a server's answer.")
+@_merge_options
+@_common_output
+def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, timeout, merge_file, nodes, dns,
+                 output, fmt) -> int:
+    """Read hosts, switches, vmks, routes and service tags from vCenter/ESXi into a snapshot.
+
+    Read-only: one paged PropertyCollector retrieval per server. Disconnected
+    or failing hosts (and unreachable servers, when another one answered) are
+    reported, skipped and listed under 'missing' in the snapshot; the exit
+    code is then 1. Nothing readable at all: exit 2 and no file.
+    """
+    from ..sources.vcenter import ConnectOptions, Credentials, discover
+
+    if insecure:
+        click.echo("nbdpath: warning: --insecure: TLS certificates are NOT verified; "
+                   "anyone on the path can read the credentials", err=True)
+    # Merge input is checked before any network traffic: a typo costs nothing.
+    _apply_merge(Snapshot(), merge_file, nodes, dns) if (merge_file or nodes or dns) else None
+    creds = Credentials(user, _password(password_file, user))
+    opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size)
+    warn = lambda msg: click.echo(f"nbdpath: warning: {msg}; skipped", err=True)  # noqa: E731
+    with _Progress(sys.stderr.isatty()) as progress:
+        found = discover(list(servers), creds, opts, progress=progress, warn=warn)
+    snap = _apply_merge(found.snapshot, merge_file, nodes, dns)
+    return _finish(snap, output, fmt, "discover", [v.name for v in found.snapshot.vcenters])
+
+
+@click.group("import")
+def import_group() -> None:
+    """Build a snapshot from saved command output instead of a live connection."""
+
+
+@import_group.command("esxcli")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--host", "host_names", multiple=True, metavar="NAME",
+              help="Host name for each PATH in order (default: from the vm-support bundle or directory name).")
+@click.option("--esxi-version", metavar="X.Y.Z",
+              help="ESXi version when the files do not include 'vmware -vl' output.")
+@_merge_options
+@_common_output
+def import_esxcli_cmd(paths, host_names, esxi_version, merge_file, nodes, dns, output, fmt) -> int:
+    """Read saved esxcli outputs: a directory of files, a vm-support bundle directory or .tgz.
+
+    One PATH per host. File names follow the command (e.g.
+    network_ip_interface_list.txt; see docs/discover.md for all names,
+    including vm-support's commands/esxcli_network_*.txt). An unknown
+    layout stops with the file and line.
+    """
+    from ..sources.esxcli import import_hosts
+
+    if host_names and len(host_names) != len(paths):
+        raise UsageError(f"--host given {len(host_names)} time(s) for {len(paths)} path(s); give one per path or none")
+    snap = import_hosts(list(paths), list(host_names) or None, esxi_version)
+    snap = _apply_merge(snap, merge_file, nodes, dns)
+    return _finish(snap, output, fmt, "import-esxcli", list(paths))
