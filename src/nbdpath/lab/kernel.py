@@ -166,7 +166,7 @@ def _owner_alive(prefix: str) -> bool:
         pid = int((OWNER_DIR / f"{prefix}.pid").read_text().strip())
     except (OSError, ValueError):
         return False
-    return pid != os.getpid() and _alive(pid)
+    return _alive(pid)
 
 
 def down(include_live: bool = False) -> list[str]:
