@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "core",
     "evidence",
     "lab",
+    "discover",
 ]
 
 
