@@ -1,0 +1,128 @@
+"""Engine mechanics on small hand-made estates."""
+
+import copy
+
+import yaml
+
+from nbdpath import labs
+from nbdpath.engine import Engine, Verdict, trace
+from nbdpath.engine.routing import L3Iface, build_table, lookup
+from nbdpath.engine.addr import ip_int, parse_cidr
+from nbdpath.model import parse
+
+
+def _doc(lab="veeam-tag-l2"):
+    return yaml.safe_load(labs.text(lab))
+
+
+def _trace(doc, host, node):
+    return Engine(parse(yaml.safe_dump(doc))).trace_pair(host, node)
+
+
+def test_longest_prefix_then_first_added():
+    a = L3Iface("host:h", "vmk0", *parse_cidr("10.0.0.11/24"), None)
+    b = L3Iface("host:h", "vmk2", *parse_cidr("10.0.0.12/24"), None)
+    table, unusable = build_table([a, b], [("10.0.0.128/25", "10.0.0.1", "static"), ("10.9.0.0/16", "10.99.0.1", "static")])
+    assert lookup(table, ip_int("10.0.0.50")).iface == "vmk0"  # tie -> first vmk
+    assert lookup(table, ip_int("10.0.0.200")).gateway == ip_int("10.0.0.1")  # /25 beats /24
+    assert lookup(table, ip_int("10.9.1.1")) is None and len(unusable) == 1  # gateway on no subnet
+
+
+def test_static_route_fix_isolates_routed_node():
+    doc = _doc("veeam-tag-routed")
+    assert _trace(doc, "esx01.lab.local", "vbr-proxy02").verdict is Verdict.NOT_ISOLATED
+    doc["hosts"][0]["netstacks"][0]["routes"] = [{"network": "10.40.0.0/24", "gateway": "10.30.0.1"}]
+    p = _trace(doc, "esx01.lab.local", "vbr-proxy02")
+    assert (p.verdict, p.outcome.egress_vmk) == (Verdict.ISOLATED, "vmk2")
+
+
+def test_per_vmk_gateway_steers_reply_from_that_vmk():
+    doc = _doc("veeam-tag-routed")
+    doc["hosts"][0]["vmks"][1]["gateway"] = "10.30.0.1"
+    p = _trace(doc, "esx01.lab.local", "vbr-proxy02")
+    assert p.outcome.egress_vmk == "vmk2"
+    assert "A5-vmk-gateway" in p.outcome.assumptions
+
+
+def test_several_tags_pick_lowest_and_say_so():
+    doc = _doc("veeam-tag-l2")
+    doc["hosts"][0]["vmks"][0]["services"] = ["management", "vSphereBackupNFC"]
+    p = _trace(doc, "esx01.lab.local", "vbr-proxy01")
+    assert p.endpoint.vmk == "vmk0"
+    assert "A4-multi-tag-first" in p.outcome.assumptions
+
+
+def test_unresolved_fqdn_uses_management_vmk_with_assumption():
+    doc = _doc("rubrik-mixed-speed")
+    del doc["dns"]["esx01.corp.local"]
+    p = _trace(doc, "esx01.corp.local", "rubrik-node1")
+    assert p.endpoint.ip == "10.10.0.11" and "A6-mgmt-dns" in p.outcome.assumptions
+
+
+def test_all_uplinks_down_cuts_the_vmk_off():
+    doc = _doc("veeam-tag-l2")
+    for nic in doc["hosts"][0]["pnics"][2:]:
+        nic["link_up"] = False
+    p = _trace(doc, "esx01.lab.local", "vbr-proxy01")
+    assert p.verdict is Verdict.UNREACHABLE
+    assert "cut off" in p.outcome.verdict_reason
+
+
+def test_explicit_failover_and_ip_hash():
+    doc = _doc("veeam-tag-l2")
+    doc["hosts"][0]["vswitches"][1]["teaming"] = {"policy": "explicit", "active": ["vmnic3", "vmnic2"]}
+    assert [u.name for u in _trace(doc, "esx01.lab.local", "vbr-proxy01").outcome.egress_uplinks] == ["vmnic3"]
+    doc["hosts"][0]["vswitches"][1]["teaming"] = {"policy": "iphash"}
+    assert [u.name for u in _trace(doc, "esx01.lab.local", "vbr-proxy01").outcome.egress_uplinks] == ["vmnic2", "vmnic3"]
+
+
+def test_portgroup_inherits_then_overrides_switch_teaming():
+    doc = _doc("veeam-tag-l2")
+    doc["hosts"][0]["vswitches"][1]["teaming"] = {"policy": "srcport", "active": ["vmnic3"], "standby": ["vmnic2"]}
+    assert [u.name for u in _trace(doc, "esx01.lab.local", "vbr-proxy01").outcome.egress_uplinks] == ["vmnic3"]
+    doc["hosts"][0]["vswitches"][1]["portgroups"][0]["teaming"] = {"active": ["vmnic2"], "unused": ["vmnic3"]}
+    assert [u.name for u in _trace(doc, "esx01.lab.local", "vbr-proxy01").outcome.egress_uplinks] == ["vmnic2"]
+
+
+def test_router_capacity_and_node_nic_bound_the_bottleneck():
+    doc = _doc("veeam-tag-routed")
+    doc["hosts"][1]["netstacks"][0]["routes"] = [{"network": "10.40.0.0/24", "gateway": "10.30.0.1"}]
+    doc["routers"][0]["capacity_mbps"] = 2500
+    assert _trace(doc, "esx02.lab.local", "vbr-proxy02").outcome.bottleneck_mbps == 2500
+    doc["backup_nodes"][0]["interfaces"][0]["speed_mbps"] = 1000
+    assert _trace(doc, "esx02.lab.local", "vbr-proxy02").outcome.bottleneck_mbps == 1000
+
+
+def test_shared_shapes_give_the_same_answer_as_tracing_alone():
+    doc = _doc("mixed-estate")
+    snap = parse(yaml.safe_dump(doc))
+    fleet = Engine(snap).trace()
+    for p in fleet:
+        alone = Engine(snap).trace_pair(p.host, p.node)
+        assert p.outcome == alone.outcome
+        assert p.endpoint == alone.endpoint
+        assert p.hops == alone.hops  # lazy hops carry this host's own addresses
+
+
+def test_finer_router_route_disables_sharing():
+    doc = _doc("veeam-tag-routed")
+    # A /32 for esx01's vmk2 black-holed at the router: esx02 must not inherit esx01's answer or vice versa.
+    doc["routers"][0]["routes"] = [{"network": "10.30.0.11/32", "gateway": "10.10.0.99"}]
+    doc["hosts"][1]["netstacks"][0].pop("routes", None)
+    paths = {p.host: p for p in trace(parse(yaml.safe_dump(doc)))}
+    assert paths["esx01.lab.local"].verdict is Verdict.UNREACHABLE
+    assert paths["esx02.lab.local"].verdict is Verdict.NOT_ISOLATED
+
+
+def test_hops_round_trip_through_dict():
+    from nbdpath.engine.types import Hop
+
+    p = Engine(labs.load("trick-through-firewall")).trace_pair("esx01.corp.local", "rubrik-node1")
+    for hop in p.hops:
+        assert Hop.from_dict(hop.to_dict()) == hop
+    bad = copy.deepcopy(p.hops[0].to_dict())
+    bad["steps"][0]["kind"] = "teleport"
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown step kind"):
+        Hop.from_dict(bad)

@@ -1,0 +1,59 @@
+"""The JSON output is a versioned contract: these keys and types must not drift silently."""
+
+import json
+
+from nbdpath.commands.core import build_report, load_inputs
+from nbdpath.render import OUTPUT_VERSION, to_json, to_yaml
+
+PATH_KEYS = {
+    "snapshot", "host", "node", "endpoint", "node_ip", "ingress_vmk", "egress_vmk", "egress_uplinks", "uplink_policy",
+    "bottleneck_mbps", "verdict", "verdict_reason", "degraded", "assumptions", "hops",
+}
+FINDING_KEYS = {"snapshot", "rule", "name", "severity", "host", "node", "vmk", "message", "explanation", "fix"}
+
+
+def test_envelope_and_keys():
+    report = build_report(load_inputs(None, "all"))
+    doc = json.loads(to_json(report))
+    assert OUTPUT_VERSION == 1
+    assert set(doc) == {"version", "tool", "snapshots", "paths", "findings", "summary"}
+    assert doc["version"] == 1 and doc["tool"] == "nbdpath"
+    for p in doc["paths"]:
+        assert set(p) == PATH_KEYS
+        assert set(p["endpoint"]) == {"ip", "vmk", "reason"}
+        assert p["verdict"] in {"ISOLATED", "NOT_ISOLATED", "ASYMMETRIC", "UNREACHABLE", "BROKEN_BY_FIREWALL"}
+        for u in p["egress_uplinks"]:
+            assert set(u) == {"name", "speed_mbps", "link_up", "role"}
+        for a in p["assumptions"]:
+            assert set(a) == {"id", "text"}
+        for h in p["hops"]:
+            assert set(h) == {"device", "direction", "steps"}
+            for s in h["steps"]:
+                assert set(s) == {"kind", "detail", "ok"}
+    for f in doc["findings"]:
+        assert set(f) == FINDING_KEYS
+        assert set(f["fix"]) == {"summary", "esxcli", "powercli", "govc", "manual"}
+        assert f["severity"] in {"error", "warning", "info"}
+    assert doc["summary"]["pairs"] == len(doc["paths"])
+
+
+def test_pinned_path_of_report_1_routed_case():
+    report = build_report(load_inputs(None, "veeam-tag-routed"))
+    doc = json.loads(to_json(report, with_hops=False))
+    p = next(p for p in doc["paths"] if p["host"] == "esx01.lab.local")
+    assert {k: p[k] for k in ("endpoint", "ingress_vmk", "egress_vmk", "bottleneck_mbps", "verdict")} == {
+        "endpoint": {"ip": "10.30.0.11", "vmk": "vmk2",
+                     "reason": "vmk2 carries vSphereBackupNFC on defaultTcpipStack (ESXi 7.0.3): vCenter returns its IP 10.30.0.11"},
+        "ingress_vmk": "vmk2",
+        "egress_vmk": "vmk0",
+        "bottleneck_mbps": 1000,
+        "verdict": "NOT_ISOLATED",
+    }
+    assert [u["name"] for u in p["egress_uplinks"]] == ["vmnic0", "vmnic1"]
+
+
+def test_yaml_matches_json():
+    import yaml
+
+    report = build_report(load_inputs(None, "same-subnet-vmks"))
+    assert yaml.safe_load(to_yaml(report)) == json.loads(to_json(report))
