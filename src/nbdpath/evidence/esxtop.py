@@ -69,11 +69,19 @@ class _Port:
         self.active_last: Optional[str] = None
 
 
+def _cells(text: str) -> list[str]:
+    """One CSV row by the csv module's rules; [] when it cannot be read."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return []
+
+
 def _header(line: bytes, file: str, skipped: list[Skipped]) -> list[str]:
     text = line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
     if "\ufffd" in text:
         skipped.append(Skipped(file, "line 1", "header is not valid UTF-8; undecodable bytes replaced"))
-    return next(csv.reader([text]), [])
+    return _cells(text)
 
 
 def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
@@ -131,7 +139,7 @@ def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
         cells: list = line[1:-1].split(b'","') if line[:1] == b'"' and line[-1:] == b'"' else []
         if len(cells) != ncols:
             # Unusual quoting: let the csv module decide, once for this row.
-            cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+            cells = _cells(line.decode("utf-8", "replace"))
             if len(cells) != ncols:
                 bad_rows += 1
                 if bad_rows <= MAX_SKIP_NOTES:
