@@ -249,6 +249,8 @@ class Lab:
 
     def close(self, keep_pcaps: Optional[Path]) -> None:
         with signals_deferred():
+            if self.captures and keep_pcaps is not None:
+                time.sleep(0.2)  # let the last frames reach tcpdump before it is stopped
             for cap in self.captures:
                 cap.stop(keep=keep_pcaps is not None)
             self.captures = []
@@ -286,9 +288,11 @@ class _Capture:
     def start(cls, ns: str, ifname: str, final: Path, snaplen: int) -> "_Capture":
         temp = final.with_name(f".{final.name}.part")
         # -Z root: keep the privileges to write where we were asked to;
+        # --immediate-mode: no packets waiting in a ring block when we stop it;
         # own session: the terminal's Ctrl-C reaches us, and we stop it.
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "-Z", "root", "-s", str(snaplen), "-w", str(temp)],
+            ["ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-Z", "root",
+             "-s", str(snaplen), "-w", str(temp)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
