@@ -1,0 +1,93 @@
+"""The hand-written merge file and the --node / --dns flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbdpath import labs
+from nbdpath.errors import InputError
+from nbdpath.model import Snapshot
+from nbdpath.sources.merge import merge, parse_dns_flag, parse_merge, parse_node_flag
+
+EXAMPLE = """\
+# What vCenter does not know (docs/discover.md).
+segments:
+  - {name: mgmt, vlan: 10, subnets: [10.10.0.0/24]}
+  - {name: backup, vlan: 30, subnets: [10.30.0.0/24]}
+  - {name: proxies, vlan: 40, subnets: [10.40.0.0/24]}
+routers:
+  - name: core
+    capacity_mbps: 40000
+    interfaces:
+      - {name: vlan10, address: 10.10.0.1/24}
+      - {name: vlan30, address: 10.30.0.1/24}
+      - {name: vlan40, address: 10.40.0.1/24}
+backup_nodes:
+  - name: vbr-proxy02
+    product: veeam-proxy
+    gateway: 10.40.0.1
+    interfaces:
+      - {name: eth0, address: 10.40.0.50/24, speed_mbps: 10000}
+dns:
+  esx01.lab.local: 10.10.0.11
+  esx02.lab.local: 10.10.0.12
+"""
+
+
+def discovered() -> Snapshot:
+    lab = labs.load("veeam-tag-routed")
+    return Snapshot(name="discovered", hosts=lab.hosts)
+
+
+def test_documented_example_merges_into_the_lab():
+    lab = labs.load("veeam-tag-routed")
+    merged = merge(discovered(), parse_merge(EXAMPLE, "extra.yaml"), "extra.yaml")
+    assert merged.backup_nodes == lab.backup_nodes
+    assert merged.routers == lab.routers and merged.segments == lab.segments and merged.dns == lab.dns
+    assert merged.hosts == lab.hosts
+
+
+def test_docs_carry_the_same_example():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "discover.md"
+    assert EXAMPLE in docs.read_text()
+
+
+def test_merge_file_may_not_describe_hosts():
+    with pytest.raises(InputError) as e:
+        parse_merge("backup_nodes: []\nhosts: []\n", "extra.yaml")
+    assert (e.value.file, e.value.line, e.value.location) == ("extra.yaml", 2, "hosts")
+
+
+def test_merge_file_field_errors_have_lines():
+    with pytest.raises(InputError) as e:
+        parse_merge("backup_nodes:\n  - name: p\n    gateway: 10.40.0.300\n", "extra.yaml")
+    assert e.value.line == 3 and "gateway" in e.value.location
+
+
+def test_conflict_with_discovered_hosts_names_the_merge_file():
+    text = "backup_nodes:\n  - name: p\n    interfaces:\n      - {name: eth0, address: 10.10.0.11/24}\n"
+    with pytest.raises(InputError) as e:
+        merge(discovered(), parse_merge(text, "extra.yaml"), "extra.yaml")
+    assert e.value.file == "extra.yaml" and "10.10.0.11" in e.value.expected
+
+
+def test_node_and_dns_flags():
+    node = parse_node_flag("proxy01=10.40.0.50/24@10.40.0.1")
+    assert (node.name, node.gateway, node.interfaces[0].address) == ("proxy01", "10.40.0.1", "10.40.0.50/24")
+    merged = merge(discovered(), None, nodes=[node], dns=dict([parse_dns_flag("esx01.lab.local=10.10.0.11")]))
+    assert merged.backup_nodes == (node,) and merged.dns == {"esx01.lab.local": "10.10.0.11"}
+
+
+@pytest.mark.parametrize("bad", ["proxy01", "proxy01=10.40.0.50", "=10.0.0.1/24", "p=10.0.0.1/24@nope"])
+def test_bad_node_flags(bad):
+    with pytest.raises(InputError) as e:
+        parse_node_flag(bad)
+    assert e.value.file == "--node" and "NAME=ADDRESS/LEN" in e.value.expected
+
+
+@pytest.mark.parametrize("bad", ["esx01", "esx01=", "esx01=10.0.0"])
+def test_bad_dns_flags(bad):
+    with pytest.raises(InputError):
+        parse_dns_flag(bad)
