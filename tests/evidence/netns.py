@@ -123,6 +123,7 @@ def _transfer(host: str, node: str, host_ip: str, node_ip: str, size: int,
     server = None
     try:
         _wait_line(cap, ready_word)
+        time.sleep(0.5)  # dumpcap announces itself before every interface is open
         server = subprocess.Popen(_ns(host, sys.executable, "-c", SERVER, host_ip, str(size)),
                                   stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None
@@ -130,7 +131,7 @@ def _transfer(host: str, node: str, host_ip: str, node_ip: str, size: int,
         out = subprocess.run(_ns(node, sys.executable, "-c", CLIENT, host_ip, node_ip),
                              check=True, capture_output=True, text=True, timeout=60).stdout
         server.wait(timeout=20)
-        time.sleep(0.3)  # let the capture see the last FIN/ACKs
+        time.sleep(0.5)  # let the capture write the last FIN/ACKs
         return int(out)
     finally:
         for proc in (server, cap):

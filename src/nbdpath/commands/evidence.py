@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Optional
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..evidence import (
     KINDS,
     CaptureSummary,
@@ -26,20 +25,14 @@ EXIT_OK, EXIT_FINDINGS = 0, 1
 SUMMARY_VERSION = 1
 
 
-def _load_snapshot(value: str):  # -> Snapshot
-    from ..model import load_file
+def _snapshot(snapshot: Optional[str], lab: Optional[str]):  # -> Snapshot
+    # Same inputs as trace/check (core.load_inputs), but one snapshot: evidence is of one estate.
+    from .core import load_inputs
 
-    if Path(value).exists() or not value.startswith("lab:"):
-        return load_file(value)
-    from .. import labs
-
-    return labs.load(value[len("lab:"):])
-
-
-def _trace(snapshot):  # -> list[Path]
-    from .. import engine
-
-    return engine.trace(snapshot)
+    inputs = load_inputs(snapshot, lab)
+    if len(inputs) != 1:
+        raise UsageError("verify one snapshot at a time (not --lab all)")
+    return inputs[0][1]
 
 
 def _warn(skipped) -> None:
@@ -53,22 +46,26 @@ def register(cli: click.Group) -> None:
 
 
 @click.command("verify")
-@click.argument("snapshot")
+@click.argument("snapshot", required=False, type=click.Path(dir_okay=False))
+@click.option("--lab", metavar="NAME", help="A built-in lab (see `nbdpath labs`) instead of a SNAPSHOT file.")
 @click.option("--evidence", "-e", "files", multiple=True, required=True, metavar="FILE",
               help="A pcap/pcapng capture, esxtop batch CSV or backup/VDDK log (repeatable).")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Read every evidence file as this kind instead of recognising it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def verify_cmd(snapshot: str, files: tuple[str, ...], kind: Optional[str], fmt: str) -> int:
+def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ...], kind: Optional[str],
+               fmt: str) -> int:
     """Hold evidence against the predicted path of every host/node pair.
 
-    SNAPSHOT is a snapshot file (or lab:NAME for a built-in lab). Each pair
+    SNAPSHOT is a snapshot file (or give --lab NAME). Each pair
     is CONFIRMED, CONTRADICTED (naming the fact) or INCONCLUSIVE (saying
     which evidence would settle it). Exit 1 when any pair is contradicted.
     """
-    snap = _load_snapshot(snapshot)
+    from ..engine import trace
+
+    snap = _snapshot(snapshot, lab)
     evidence = [read_evidence(f, kind) for f in files]
-    report = verify(snap, _trace(snap), evidence)
+    report = verify(snap, trace(snap), evidence)
     _warn(report.skipped)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))

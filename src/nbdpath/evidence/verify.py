@@ -129,22 +129,26 @@ class _Index:
     vmk_by_mac: dict[str, tuple[str, str]] = field(default_factory=dict)
     node_by_ip: dict[str, str] = field(default_factory=dict)
     host_by_alias: dict[str, str] = field(default_factory=dict)
-    dns: dict[str, str] = field(default_factory=dict)
+    dns: dict[str, str] = field(default_factory=dict)  # snapshot dns, then host names -> management IP
 
     @classmethod
     def of(cls, snap: Snapshot) -> "_Index":
         ix = cls()
-        ix.dns = {k.lower(): v for k, v in snap.dns.items()}
         for h in snap.hosts:
+            mgmt_ip = _bare_ip(h.management_address or "")
             for alias in (h.name, h.management_address, *h.dns_names):
                 if alias:
                     ix.host_by_alias[alias.lower()] = h.name
                     ix.host_by_alias.setdefault(alias.lower().split(".")[0], h.name)
+                    if mgmt_ip:  # a host added by IP: its names lead there too
+                        ix.dns.setdefault(alias.lower(), mgmt_ip)
             for v in h.vmks:
                 if v.ipv4:
                     ix.vmk_by_ip[str(ipaddress.ip_interface(v.ipv4).ip)].append((h.name, v.device))
-                if v.mac and normalise_mac(v.mac):
-                    ix.vmk_by_mac[normalise_mac(v.mac)] = (h.name, v.device)  # type: ignore[index]
+                mac = normalise_mac(v.mac or "")
+                if mac:
+                    ix.vmk_by_mac[mac] = (h.name, v.device)
+        ix.dns.update({k.lower(): v for k, v in snap.dns.items()})
         for n in snap.backup_nodes:
             for i in n.interfaces:
                 ix.node_by_ip[str(ipaddress.ip_interface(i.address).ip)] = n.name
@@ -152,7 +156,7 @@ class _Index:
 
     def resolve(self, address: str) -> Optional[str]:
         """A name or IP as the backup node would resolve it (snapshot dns)."""
-        return _bare_ip(address) or self.dns.get(address.lower()) or _bare_ip(self.dns.get(address.lower(), ""))
+        return _bare_ip(address) or _bare_ip(self.dns.get(address.lower(), ""))
 
     def vmk_at(self, address: str) -> Optional[tuple[str, str]]:
         ip = self.resolve(address)
@@ -286,7 +290,8 @@ def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], sing
             unmatched.append(f"{src}: NFC target {t.address} is no host or vmk of the snapshot")
             continue
         ip = ix.resolve(t.address)
-        shown = t.address + (f" ({owner[1]})" if owner else "")
+        shown = t.address if ip in (None, t.address) else f"{t.address} = {ip}"
+        shown += f" ({owner[1]})" if owner else ""
         for path in by_host[host]:
             agrees = (ip == path.endpoint.ip) if ip and path.endpoint.ip else None
             note = "" if ip else f"{t.address} does not resolve in the snapshot's dns"
