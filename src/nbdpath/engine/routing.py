@@ -80,8 +80,32 @@ def build_table(
     return tuple(entries), tuple(unusable)
 
 
+_INDEX: dict[int, tuple] = {}
+_BIG = 24  # linear scan is faster below this many entries
+
+
+def _index(table: tuple[RouteEntry, ...]) -> tuple[tuple[int, int, dict[int, RouteEntry]], ...]:
+    by_len: dict[int, dict[int, RouteEntry]] = {}
+    for e in table:  # already longest-first; setdefault keeps the first added
+        by_len.setdefault(e.prefixlen, {}).setdefault(e.network, e)
+    return tuple((plen, mask(plen), nets) for plen, nets in sorted(by_len.items(), reverse=True))
+
+
 def lookup(table: tuple[RouteEntry, ...], ip: int) -> Optional[RouteEntry]:
-    for entry in table:
-        if (ip & mask(entry.prefixlen)) == entry.network:
-            return entry
+    """Longest prefix match; big tables (routers of large estates) use a hash per prefix length."""
+    if len(table) < _BIG:
+        for entry in table:
+            if (ip & mask(entry.prefixlen)) == entry.network:
+                return entry
+        return None
+    key = id(table)
+    index = _INDEX.get(key)
+    if index is None or index[1] is not table:
+        if len(_INDEX) > 256:
+            _INDEX.clear()
+        index = _INDEX[key] = (_index(table), table)  # keep table alive so id() stays unique
+    for _plen, m, nets in index[0]:
+        hit = nets.get(ip & m)
+        if hit is not None:
+            return hit
     return None

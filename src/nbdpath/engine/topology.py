@@ -27,6 +27,7 @@ class DeviceView:
     unusable: tuple[Unusable, ...]
     stateful: bool = False
     capacity_mbps: Optional[int] = None
+    ips: frozenset = frozenset()
 
     @property
     def device(self) -> str:
@@ -42,7 +43,9 @@ class Network:
     # Prefixes routers and nodes route on; a host subnet that holds a more
     # specific one is not "uniform" and its hosts are traced one by one.
     prefixes: tuple[tuple[int, int], ...]
-    _uniform: dict[tuple[int, int], bool] = field(default_factory=dict)
+    # segment -> first router address on it: the gateway a host route would use.
+    gateways: dict[str, int] = field(default_factory=dict)
+    _uniform: dict[int, set[int]] = field(default_factory=dict)
 
     def segment_of(self, ip: int) -> Optional[str]:
         for plen, nets in self.segments_by_len.items():
@@ -52,13 +55,12 @@ class Network:
         return None
 
     def uniform(self, network: int, prefixlen: int) -> bool:
-        key = (network, prefixlen)
-        hit = self._uniform.get(key)
-        if hit is None:
+        covered = self._uniform.get(prefixlen)
+        if covered is None:
+            # Every prefix longer than prefixlen, cut down to prefixlen bits.
             m = mask(prefixlen)
-            hit = not any(p > prefixlen and (n & m) == network for n, p in self.prefixes)
-            self._uniform[key] = hit
-        return hit
+            covered = self._uniform[prefixlen] = {n & m for n, p in self.prefixes if p > prefixlen}
+        return network not in covered
 
 
 def compile_network(snap: Snapshot) -> Network:
@@ -92,14 +94,18 @@ def compile_network(snap: Snapshot) -> Network:
         if node.gateway:
             routes.append(("0.0.0.0/0", node.gateway, "default"))
         table, unusable = build_table(ifs.values(), routes)
-        network.nodes[node.name] = DeviceView("node", node.name, ifs, table, unusable)
+        network.nodes[node.name] = DeviceView("node", node.name, ifs, table, unusable, ips=frozenset(i.ip for i in ifs.values()))
         prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in node.routes)
     for router in snap.routers:
         ifs = ifaces_of("router", router.name, router.interfaces)
         table, unusable = build_table(ifs.values(), [(r.network, r.gateway, "static") for r in router.routes])
         network.routers[router.name] = DeviceView(
-            "router", router.name, ifs, table, unusable, router.stateful, router.capacity_mbps
+            "router", router.name, ifs, table, unusable, router.stateful, router.capacity_mbps,
+            frozenset(i.ip for i in ifs.values()),
         )
+        for i in ifs.values():
+            if i.segment is not None:
+                network.gateways.setdefault(i.segment, i.ip)
         prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in router.routes)
     network.prefixes = tuple(set(prefixes))
     return network

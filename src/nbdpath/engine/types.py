@@ -122,8 +122,10 @@ class Path:
     node: str
     endpoint: Endpoint
     outcome: Outcome
-    _hops_fn: Optional[Callable[[], tuple[Hop, ...]]] = field(default=None, repr=False, compare=False)
     _hops: Optional[tuple[Hop, ...]] = field(default=None, repr=False, compare=False)
+    # Hops of a shared outcome are re-walked on first use: _hops_fn(*_hops_args).
+    _hops_fn: Optional[Callable[..., tuple[Hop, ...]]] = field(default=None, repr=False, compare=False)
+    _hops_args: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def verdict(self) -> Verdict:
@@ -132,7 +134,7 @@ class Path:
     @property
     def hops(self) -> tuple[Hop, ...]:
         if self._hops is None:
-            self._hops = self._hops_fn() if self._hops_fn else ()
+            self._hops = self._hops_fn(*self._hops_args) if self._hops_fn else ()
         return self._hops
 
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:

@@ -336,8 +336,12 @@ def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefi
             table = 100 + vmk.number
             ip = vmk.ipv4.split("/")[0]
             vt = _RouteTable(ns, f"{where} {vmk.device}", connected, table)
+            seen: set[str] = set()
             for ifname, addr in connected:
-                vt.routes.append(RouteSpec(ns, str(addr.network), None, dev=ifname, source=str(addr.ip), table=table))
+                # Two vmks in one subnet: the first one's route is the one used.
+                if str(addr.network) not in seen:
+                    seen.add(str(addr.network))
+                    vt.routes.append(RouteSpec(ns, str(addr.network), None, dev=ifname, source=str(addr.ip), table=table))
             if not vt.add("0.0.0.0/0", vmk.gateway, "vmk gateway"):
                 # Do not fall through to the main table: A5 says the stack's
                 # routes are not consulted for this vmk's traffic.

@@ -76,6 +76,15 @@ class VmkRemove:
 Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove]
 
 
+def _with_host(self, host: str):
+    """The same change on another host (fields after ``host`` unchanged)."""
+    return type(self)(host, *(getattr(self, f) for f in self.__dataclass_fields__ if f != "host"))
+
+
+for _cls in (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove):
+    _cls.with_host = _with_host  # type: ignore[attr-defined]
+
+
 def inverse(change: Change, snap: Snapshot) -> list[Change]:
     """The changes that undo ``change`` on ``snap`` (the state before it)."""
     if isinstance(change, TagAdd):

@@ -44,12 +44,8 @@ ASYMMETRIC = rule(
 
 def gateway_on(network: Network, segment: Optional[str]) -> Optional[str]:
     """A router address on ``segment``: the gateway a host route should use."""
-    if segment is None:
-        return None
-    for (seg, ip), iface in network.owners.items():
-        if seg == segment and iface.device.startswith("router:"):
-            return ip_str(ip)
-    return None
+    ip = network.gateways.get(segment) if segment is not None else None
+    return None if ip is None else ip_str(ip)
 
 
 def node_subnet(network: Network, path: Path) -> Optional[str]:

@@ -449,12 +449,22 @@ def classify(name: str) -> Optional[tuple[str, str]]:
         if stem.lower().startswith(prefix):
             stem = stem[len(prefix) :]
             break
-    norm = re.sub(r"[-. ]", "_", stem.lower())
+    # Normalise "-", " ", "." to "_" (runs collapsed), remembering where each
+    # normalised character came from so the suffix keeps its original spelling.
+    norm, origin = [], []
+    for i, ch in enumerate(stem.lower()):
+        ch = "_" if ch in "-. " else ch
+        if ch == "_" and norm and norm[-1] == "_":
+            continue
+        norm.append(ch)
+        origin.append(i)
+    text = "".join(norm)
     for key in sorted(COMMANDS, key=len, reverse=True):
-        if norm == key or norm.startswith(key + "_"):
-            suffix = stem[len(key) :].lstrip("_- .")
+        if text == key or text.startswith(key + "_"):
+            suffix = stem[origin[len(key)] :] if len(text) > len(key) else ""
+            suffix = suffix.lstrip("_- .")
             # "-i vmk2" / "-p Backup" / "-N vmotion" may be spelled into the name.
-            suffix = re.sub(r"^(?:-{0,2}[ipvN])[_ ]", "", suffix).strip()
+            suffix = re.sub(r"^-{0,2}[ipvN][_ ]", "", suffix).strip()
             return key, suffix
     return None
 
