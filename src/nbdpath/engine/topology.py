@@ -125,7 +125,7 @@ class HostView:
     pnics: dict
 
 
-def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict) -> HostView:
+def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict] = None) -> HostView:
     device = f"host:{host.name}"
     vmks = sorted(host.vmks, key=lambda v: v.number)
     ifaces: dict[str, L3Iface] = {}
@@ -137,9 +137,21 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict) 
         ip, plen, net = parse_cidr(v.ipv4)
         seg = v.segment or network.segment_of(ip)
         ifaces[v.device] = L3Iface(device, v.device, ip, plen, net, seg)
-    pgs = portgroups(host, snap, dvs_index)
     pnics = {p.name: p for p in host.pnics}
-    uplinks = {v.device: choose(pgs[v.portgroup], pnics) for v in vmks if v.portgroup in pgs}
+    # Hosts of a cluster share switches and NICs: teaming is worked out once
+    # per distinct configuration (0.4 s of 0.54 s at 10k hosts otherwise).
+    key = None
+    if cache is not None:
+        key = (host.pnics, host.vswitches, tuple((m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches))
+        hit = cache.get(key)
+    if cache is None or hit is None:
+        pgs = portgroups(host, snap, dvs_index)
+        choices = {name: choose(pg, pnics) for name, pg in pgs.items()}
+        if cache is not None:
+            cache[key] = (pgs, choices)
+    else:
+        pgs, choices = hit
+    uplinks = {v.device: choices[v.portgroup] for v in vmks if v.portgroup in choices}
     tables = {}
     for stack in host.netstacks:
         members = [i for d, i in ifaces.items() if stack_of[d] == stack.key]

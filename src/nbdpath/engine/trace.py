@@ -280,12 +280,14 @@ def _best_available(hv: HostView, stack: str, node_speed: Optional[int]) -> Opti
 class Engine:
     """A compiled snapshot: trace pairs and reuse work across hosts of one shape."""
 
-    def __init__(self, snap: Snapshot):
+    def __init__(self, snap: Snapshot, share: bool = True):
         self.snapshot = snap
+        self.share = share  # off: every pair traced from scratch (the benchmark's peer)
         self.network = compile_network(snap)
         self._dvs = dvs_index(snap)
         self._views: dict[str, HostView] = {}
         self._hosts = {h.name: h for h in snap.hosts}
+        self._teaming: dict = {}
         self._shared: dict[tuple, Outcome] = {}
 
     def host_view(self, name: str) -> HostView:
@@ -296,7 +298,7 @@ class Engine:
                 from ..errors import UsageError
 
                 raise UsageError(f"no host {name!r} in snapshot; hosts: {', '.join(h.name for h in self.snapshot.hosts)}")
-            hv = compile_host(host, self.snapshot, self.network, self._dvs)
+            hv = compile_host(host, self.snapshot, self.network, self._dvs, self._teaming)
             self._views[name] = hv
         return hv
 
@@ -343,7 +345,7 @@ class Engine:
             hv = self.host_view(host.name)
             ep = select(hv, self.snapshot)
             endpoint = Endpoint(ep.ip_text, ep.vmk, ep.reason)
-            shape = self._shape(hv, ep)
+            shape = self._shape(hv, ep) if self.share else None
             # Hash the (large) shape once per host, not once per node.
             sid = None if shape is None else shape_ids.setdefault(shape, len(shape_ids))
             name = host.name

