@@ -2,17 +2,20 @@
 # Set up everything the whole test suite needs, from scratch, then run it.
 # System packages: the lab tests need iproute2/tcpdump/iptables (root, network
 # namespaces); the discovery tests build vcsim from Debian's govmomi; the
-# evidence benchmark compares against tshark.
+# evidence benchmark compares against tshark. Python packages go into .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PKGS="iproute2 tcpdump iptables tshark golang-go golang-github-vmware-govmomi-dev"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=""
   for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
   if [ -n "$missing" ]; then
+    echo "installing:$missing"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   fi
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
-exec python3 -m pytest "$@"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+exec .venv/bin/python -m pytest "$@"

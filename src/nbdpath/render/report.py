@@ -13,6 +13,7 @@ from io import StringIO
 from typing import Any, Iterable
 
 import yaml
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -96,7 +97,7 @@ def paths_table(report: Report, color: bool = False, width: int | None = None) -
     console, buf = _console(width)
     multi = len(report.snapshots) > 1
     for snap in report.snapshots:
-        table = Table(title=f"NBD paths: {snap}", title_justify="left", show_lines=False)
+        table = Table(title=f"NBD paths: {snap}", title_justify="left", show_lines=False, box=box.SIMPLE_HEAD)
         for col in ("host", "node", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict"):
             table.add_column(col, overflow="fold")
         for s, p in report.paths:
