@@ -27,7 +27,7 @@ from ..model import (
     Vmk,
 )
 from ..model.snapshot import normalise_service
-from .soapxml import as_bool, as_int, as_list, moref_id
+from .soapxml import XmlData, as_bool, as_int, as_list, moref_id
 
 # Property paths read per object type; kept next to the code that uses them.
 HOST_PROPERTIES = (
@@ -100,7 +100,7 @@ def convert(inv: Inventory) -> Converted:
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     if obj is None:
         return default
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         return obj.get(name, default)
     value = getattr(obj, name, default)
     return default if value is None else value
@@ -328,16 +328,19 @@ def _services(info: Any) -> dict[str, tuple[str, ...]]:
     that netConfig's candidates, never matched by substring (vmk1 is not vmk10).
     """
     out: dict[str, list[str]] = {}
-    for nc in _seq(_get(info, "netConfig")):
+    for nc in _net_configs(info):
         nic_type = _get(nc, "nicType")
         try:
             service = normalise_service(nic_type)
         except ValueError:
             continue  # a NicType newer than this model: not a routing input
+        selected = _seq(_get(nc, "selectedVnic"))
+        if not selected:
+            continue  # most NicTypes select nothing: skip their candidate lists
         by_key = {}
         for cand in _seq(_get(nc, "candidateVnic")):
             by_key[_get(cand, "key")] = _get(cand, "device")
-        for key in _seq(_get(nc, "selectedVnic")):
+        for key in selected:
             device = by_key.get(key)
             if device is None:
                 bare = key[len(nic_type) + 1 :] if key.startswith(f"{nic_type}.") else key
@@ -348,6 +351,15 @@ def _services(info: Any) -> dict[str, tuple[str, ...]]:
                 if service not in out[device]:
                     out[device].append(service)
     return {d: tuple(s) for d, s in out.items()}
+
+
+def _net_configs(info: Any) -> list[Any]:
+    """netConfig entries that select at least one vnic (12 NicTypes, most select none)."""
+    if isinstance(info, XmlData):
+        # Hot path on large estates: filter in ElementTree before wrapping.
+        el, ns = info._el, info._ns
+        return [XmlData(nc, ns) for nc in el.iterfind(ns + "netConfig") if nc.find(ns + "selectedVnic") is not None]
+    return [nc for nc in _seq(_get(info, "netConfig")) if _get(nc, "selectedVnic")]
 
 
 def _vmk(v: Any, services: tuple[str, ...], dvpg_by_key: dict) -> Vmk:
