@@ -69,7 +69,12 @@ class XmlData:
 def _value(el: ET.Element, ns: str) -> Any:
     if len(el) or el.get("type") is not None:
         return XmlData(el, ns)
-    return el.text or ""
+    if el.text:
+        return el.text  # a primitive or an enum value (xsi:type "HostSystemConnectionState"...)
+    xsi = el.get(XSI_TYPE)
+    if xsi is not None and not xsi.startswith("xsd:"):
+        return XmlData(el, ns)  # an empty data object, e.g. a fault without fields
+    return ""
 
 
 def as_list(value: Any) -> list[Any]:
@@ -128,6 +133,11 @@ def invoke(mo: Any, method: str, *args: Any) -> XmlData:
     stub.ReturnConnection(conn)
     if resp.status not in (200, 500):
         raise SoapFault("HTTPError", f"HTTP {resp.status} {resp.reason}")
+    return parse_response(data)
+
+
+def parse_response(data: bytes) -> XmlData:
+    """A SOAP answer -> its ``returnval`` (pure); a fault answer raises :class:`SoapFault`."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -142,8 +152,8 @@ def invoke(mo: Any, method: str, *args: Any) -> XmlData:
         kind = "SOAPFault"
         if detail is not None and len(detail):
             kind = detail[0].get(XSI_TYPE) or detail[0].tag.split("}")[-1]
-            kind = kind.removesuffix("Fault") if kind.endswith("FaultFault") else kind
-        raise SoapFault(kind.split(":")[-1], message)
+        kind = kind.split(":")[-1]
+        raise SoapFault(kind.removesuffix("Fault") if kind.endswith("FaultFault") else kind, message)
     ns = answer.tag[: answer.tag.index("}") + 1] if answer.tag.startswith("{") else ""
     returnval = answer.find(ns + "returnval")
     return XmlData(returnval if returnval is not None else ET.Element(ns + "returnval"), ns)

@@ -199,7 +199,8 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                 target[moid] = props
                 for missing in as_list(oc.missingSet):
                     if kind == "HostSystem":
-                        fault = missing.fault
+                        # MissingProperty.fault is a LocalizedMethodFault; its .fault names the kind.
+                        fault = missing.fault.fault if isinstance(missing.fault, XmlData) else None
                         name = (fault.xsi_type if isinstance(fault, XmlData) else None) or "fault"
                         faults[moid] = f"property {missing.path} not returned ({name})"
             if on_page is not None:
