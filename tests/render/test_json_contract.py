@@ -9,7 +9,7 @@ PATH_KEYS = {
     "snapshot", "host", "node", "endpoint", "node_ip", "ingress_vmk", "egress_vmk", "egress_uplinks", "uplink_policy",
     "bottleneck_mbps", "verdict", "verdict_reason", "degraded", "assumptions", "hops",
 }
-FINDING_KEYS = {"snapshot", "rule", "name", "severity", "host", "node", "vmk", "message", "explanation", "fix"}
+FINDING_KEYS = {"snapshot", "rule", "name", "severity", "host", "nodes", "vmk", "message", "explanation", "fix"}
 
 
 def test_envelope_and_keys():

@@ -15,7 +15,7 @@ def _findings(snap):
 
 
 def _rules(lab):
-    return {(f.rule, f.host, f.node) for f in _findings(labs.load(lab))}
+    return {(f.rule, f.host, n) for f in _findings(labs.load(lab)) for n in (f.nodes or (None,))}
 
 
 def test_rule_ids_are_stable_and_documented():
@@ -68,16 +68,36 @@ def test_proposed_changes_actually_fix_the_path():
         for f in _findings(snap):
             if f.rule != rule:
                 continue
-            before = Engine(snap).trace_pair(f.host, f.node)
-            after = Engine(apply_all(snap, list(f.fix.changes))).trace_pair(f.host, f.node)
-            assert rank[after.verdict.value] > rank[before.verdict.value], (lab, rule, after.outcome.verdict_reason)
-            checked += 1
+            for node in f.nodes:
+                before = Engine(snap).trace_pair(f.host, node)
+                after = Engine(apply_all(snap, list(f.fix.changes))).trace_pair(f.host, node)
+                assert rank[after.verdict.value] > rank[before.verdict.value], (lab, rule, after.outcome.verdict_reason)
+                checked += 1
     assert checked >= 3
 
 
 def test_unreachable_fix_removes_the_tag_and_restores_reachability():
     snap = labs.load("veeam-tag-unreachable")
     [f] = [f for f in _findings(snap) if f.rule == "NBD004"]
-    after = Engine(apply_all(snap, list(f.fix.changes))).trace_pair(f.host, f.node)
+    after = Engine(apply_all(snap, list(f.fix.changes))).trace_pair(f.host, f.nodes[0])
     assert after.verdict.value != "UNREACHABLE"
     assert after.endpoint.vmk == "vmk0"
+
+
+def test_findings_group_nodes_with_the_same_problem_and_fix():
+    snap = labs.load("rubrik-mixed-speed")
+    [f] = [f for f in _findings(snap) if f.rule == "NBD012"]
+    assert f.nodes == ("rubrik-node1", "rubrik-node2")
+    assert [f.host for f in _findings(snap) if f.rule == "NBD006"] == ["esx02.corp.local"]
+
+
+def test_shared_findings_equal_findings_of_each_host_alone():
+    """Findings re-addressed from a host of the same shape equal a check of that host on its own."""
+    import yaml
+
+    doc = yaml.safe_load(labs.text("mixed-estate"))
+    snap = parse(yaml.safe_dump(doc))
+    everything = _findings(snap)
+    for host in ("gold-02.corp.local", "silver-03.corp.local", "legacy-01.corp.local"):
+        alone = parse(yaml.safe_dump({**doc, "hosts": [h for h in doc["hosts"] if h["name"] == host]}))
+        assert sorted(map(repr, (f for f in everything if f.host == host))) == sorted(map(repr, _findings(alone)))

@@ -108,7 +108,7 @@ def register(cli: click.Group) -> None:
         [(name, snap)] = load_inputs(snapshot, lab)
         engine = Engine(snap)
         path = engine.trace_pair(host, node)
-        findings = [f for f in check(engine, [path]) if f.node in (None, node)]
+        findings = [f for f in check(engine, [path]) if not f.nodes or node in f.nodes]
         if fmt == "table":
             _emit(explain_text(name, path, findings, ASSUMPTIONS))
         else:

@@ -152,18 +152,28 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
     else:
         pgs, choices = hit
     uplinks = {v.device: choices[v.portgroup] for v in vmks if v.portgroup in choices}
+    def table(members: list[L3Iface], routes: list[tuple[str, str, str]]):
+        # Route entries hold subnets, not host addresses: hosts of a cluster share them.
+        if cache is None:
+            return build_table(members, routes)
+        key = ("table", tuple((m.name, m.network, m.prefixlen) for m in members), tuple(routes))
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = build_table(members, routes)
+        return hit
+
     tables = {}
     for stack in host.netstacks:
         members = [i for d, i in ifaces.items() if stack_of[d] == stack.key]
         routes = [(r.network, r.gateway, "static") for r in stack.routes]
         if stack.gateway:
             routes.append(("0.0.0.0/0", stack.gateway, "default"))
-        tables[stack.key] = build_table(members, routes)
+        tables[stack.key] = table(members, routes)
     vmk_tables = {}
     for v in vmks:
         if v.gateway and v.device in ifaces:
             members = [i for d, i in ifaces.items() if stack_of[d] == v.netstack]
-            vmk_tables[v.device] = build_table(members, [("0.0.0.0/0", v.gateway, "vmk-gateway")])
+            vmk_tables[v.device] = table(members, [("0.0.0.0/0", v.gateway, "vmk-gateway")])
     mgmt = tuple(v.device for v in vmks if "management" in v.services)
     return HostView(host, device, ifaces, stack_of, pgs, uplinks, tables, vmk_tables, mgmt, pnics)
 

@@ -130,7 +130,7 @@ def findings_table(report: Report, color: bool = False, width: int | None = None
         if not rows:
             console.print("  no findings")
         for f in rows:
-            where = f.host + (f" -> {f.node}" if f.node else "")
+            where = f.host + (f" -> {', '.join(f.nodes)}" if f.nodes else "")
             console.print(f"  {f.severity.value.upper():7} {f.rule} {RULES[f.rule].name}  [{where}]", markup=False)
             console.print(f"          {f.message}", markup=False)
             console.print(f"          fix: {f.fix.summary}", markup=False)

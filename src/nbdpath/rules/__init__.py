@@ -32,24 +32,37 @@ def check(engine: Engine, paths: Iterable[Path]) -> list[Finding]:
 def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
     out: list[Finding] = []
     net = engine.network
-    shared: dict[int, tuple[str, list[Finding]]] = {}
+    # Hosts whose paths share outcomes (one network shape) share findings too.
+    templates: dict[tuple, tuple[str, list[Finding]]] = {}
     for host in engine.snapshot.hosts:
         hv = engine.host_view(host.name)
         out.extend(endpoint.host_rules(hv, select(hv, engine.snapshot)))
         out.extend(routing.host_rules(hv))
         out.extend(links.host_rules(hv))
-        for p in by_host.get(host.name, ()):
-            key = id(p.outcome)
-            hit = shared.get(key)
-            if hit is not None and hit[0] != host.name:
-                out.extend(_readdress(f, host.name) for f in hit[1])
-            else:
-                found = [*endpoint.path_rules(p), *routing.path_rules(p, hv, net), *links.path_rules(p, hv, net)]
-                shared[key] = (host.name, found)
-                out.extend(found)
-            if prefs.get(p.node):
-                out.extend(product.path_rules(p, hv, net, prefs[p.node]))
+        paths = by_host.get(host.name, ())
+        key = tuple(id(p.outcome) for p in paths)
+        hit = templates.get(key)
+        if hit is not None and hit[0] != host.name:
+            out.extend(_readdress(f, host.name) for f in hit[1])
+        else:
+            found = []
+            for p in paths:
+                found += [*endpoint.path_rules(p), *routing.path_rules(p, hv, net), *links.path_rules(p, hv, net)]
+            grouped = group(found)
+            templates[key] = (host.name, grouped)
+            out.extend(grouped)
+        out.extend(group([f for p in paths if prefs.get(p.node) for f in product.path_rules(p, hv, net, prefs[p.node])]))
     return out
+
+
+def group(findings: list[Finding]) -> list[Finding]:
+    """One finding per host, rule, message and fix, naming every node it concerns."""
+    merged: dict[tuple, Finding] = {}
+    for f in findings:
+        key = (f.rule, f.host, f.message, f.fix, f.vmk)
+        seen = merged.get(key)
+        merged[key] = f if seen is None else Finding(f.rule, f.severity, f.host, f.message, f.fix, seen.nodes + f.nodes, f.vmk)
+    return list(merged.values())
 
 
 def _readdress(f: Finding, host: str) -> Finding:
@@ -57,7 +70,7 @@ def _readdress(f: Finding, host: str) -> Finding:
     fix = f.fix
     if fix.changes:
         fix = Fix(fix.summary, tuple(c.with_host(host) for c in fix.changes), fix.manual)
-    return Finding(f.rule, f.severity, host, f.message, fix, f.node, f.vmk)
+    return Finding(f.rule, f.severity, host, f.message, fix, f.nodes, f.vmk)
 
 
 def worst(findings: Iterable[Finding]) -> Severity | None:

@@ -51,7 +51,7 @@ class Finding:
     host: str
     message: str
     fix: Fix
-    node: Optional[str] = None
+    nodes: tuple[str, ...] = ()  # the backup nodes it concerns; () for host-wide findings
     vmk: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,7 +61,7 @@ class Finding:
             "name": r.name,
             "severity": self.severity.value,
             "host": self.host,
-            "node": self.node,
+            "nodes": list(self.nodes),
             "vmk": self.vmk,
             "message": self.message,
             "explanation": r.explanation,
@@ -81,7 +81,7 @@ def rule(id: str, name: str, severity: Severity, title: str, explanation: str) -
 
 
 def finding(r: Rule, host: str, message: str, fix: Fix, node: Optional[str] = None, vmk: Optional[str] = None) -> Finding:
-    return Finding(r.id, r.severity, host, message, fix, node, vmk)
+    return Finding(r.id, r.severity, host, message, fix, (node,) if node else (), vmk)
 
 
 @dataclass

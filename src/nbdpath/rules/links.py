@@ -51,8 +51,8 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         node = network.nodes[path.node]
         fast = _fastest_vmk(hv, network, node.ifaces.values())
         changes: tuple = ()
-        summary = (f"Carry NBD on the fast links: put a vmk on {path.node}'s subnet on the fast uplinks and tag it "
-                   f"with {BACKUP_NFC} (7.0+), or make an existing fast vmk reachable from {path.node}.")
+        summary = (f"Carry NBD on the fast links: put a vmk on the node's subnet on the fast uplinks and tag it "
+                   f"with {BACKUP_NFC} (7.0+), or make an existing fast vmk reachable from the node.")
         if fast and o.endpoint_vmk == fast:
             summary = (f"{fast} already is the endpoint on the fast uplinks, but the reply leaves {o.egress_vmk}: "
                        "fix the return route (see NBD005 / NBD009 for this host).")
@@ -69,9 +69,9 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
                     summary += f" and route {subnet} back via {gw} so the reply stays on it"
             summary += "."
         elif fast:
-            summary = (f"ESXi {hv.host.version} cannot move NBD by tag; put a vmk on {path.node}'s subnet on the fast "
+            summary = (f"ESXi {hv.host.version} cannot move NBD by tag; put a vmk on the node's subnet on the fast "
                        f"uplinks (field report 2's trick), only where no stateful firewall sits in between.")
-        yield finding(SLOWER_LINK, path.host, f"{path.node}: {slow}", Fix(summary, changes), node=path.node, vmk=o.egress_vmk)
+        yield finding(SLOWER_LINK, path.host, slow, Fix(summary, changes), node=path.node, vmk=o.egress_vmk)
 
 
 def host_rules(hv: HostView) -> Iterator[Finding]:

@@ -64,11 +64,10 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         changes = (RouteAdd(path.host, subnet, gw),) if gw and subnet else ()
         yield finding(
             ROUTED_VIA_DEFAULT, path.host,
-            f"{path.node} ({o.node_ip}) is routed to {o.ingress_vmk}; the data returns via the default gateway "
-            f"out of {o.egress_vmk}: {o.verdict_reason}",
+            f"nodes in {subnet} are routed to {o.ingress_vmk}; the data returns via the default gateway: {o.verdict_reason}",
             Fix(
                 f"Add a route to {subnet} via {gw or 'the gateway of ' + str(o.ingress_vmk) + ' subnet'} on {DEFAULT_STACK}, "
-                f"or give {path.node} an interface on {o.ingress_vmk}'s subnet.",
+                f"or give the node an interface on {o.ingress_vmk}'s subnet.",
                 changes,
             ),
             node=path.node, vmk=o.egress_vmk,
@@ -77,7 +76,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         fw = ", ".join(o.firewalls_one_way)
         changes: tuple = ()
         if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
-            summary = (f"Tag {o.egress_vmk} with {BACKUP_NFC} so {path.node} connects to it directly and the flow "
+            summary = (f"Tag {o.egress_vmk} with {BACKUP_NFC} so the node connects to it directly and the flow "
                        f"becomes symmetric, bypassing {fw}; or remove {o.egress_vmk}.")
             changes = (TagAdd(path.host, o.egress_vmk),)
         else:
@@ -85,7 +84,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
             changes = (VmkRemove(path.host, o.egress_vmk),) if o.egress_vmk else ()
         yield finding(
             ASYM_FIREWALL, path.host,
-            f"{path.node}: request in on {o.ingress_vmk} through {fw}, data out on {o.egress_vmk} around it: {o.verdict_reason}",
+            f"request in on {o.ingress_vmk} through {fw}, data out on {o.egress_vmk} around it: {o.verdict_reason}",
             Fix(summary, changes, (f"or let {fw} carry both directions (route the node's subnet through it)",)),
             node=path.node, vmk=o.egress_vmk,
         )
@@ -94,7 +93,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
             changes = (TagAdd(path.host, o.egress_vmk),)
         yield finding(
-            ASYMMETRIC, path.host, f"{path.node}: {o.verdict_reason}",
+            ASYMMETRIC, path.host, o.verdict_reason,
             Fix(f"Tag {o.egress_vmk} with {BACKUP_NFC} (7.0+) so requests and data share it.", changes),
             node=path.node, vmk=o.egress_vmk,
         )
