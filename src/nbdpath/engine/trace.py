@@ -288,7 +288,7 @@ class Engine:
         self._views: dict[str, HostView] = {}
         self._hosts = {h.name: h for h in snap.hosts}
         self._teaming: dict = {}
-        self._shared: dict[tuple, Outcome] = {}
+        self._shared: dict[int, list[Outcome]] = {}
 
     def host_view(self, name: str) -> HostView:
         hv = self._views.get(name)
@@ -349,15 +349,19 @@ class Engine:
             # Hash the (large) shape once per host, not once per node.
             sid = None if shape is None else shape_ids.setdefault(shape, len(shape_ids))
             name = host.name
+            outs = shared.get(sid) if sid is not None else None
+            if outs is not None:  # a host of a known shape: reuse every node's outcome
+                for nd, outcome in zip(nodes, outs):
+                    append(Path(name, nd.name, endpoint, outcome, None, _rehop, (self, hv, ep, nd)))
+                continue
+            outs = []
             for nd in nodes:
-                key = (sid, nd.name) if sid is not None else None
-                outcome = shared.get(key) if key is not None else None
-                if outcome is None:
-                    outcome = trace_host_node(self.network, hv, ep, nd, self.snapshot, record=False)[0]
-                    # UNREACHABLE reasons quote this host's own addresses: not shareable.
-                    if key is not None and outcome.verdict is not Verdict.UNREACHABLE:
-                        shared[key] = outcome
+                outcome = trace_host_node(self.network, hv, ep, nd, self.snapshot, record=False)[0]
+                outs.append(outcome)
                 append(Path(name, nd.name, endpoint, outcome, None, _rehop, (self, hv, ep, nd)))
+            # UNREACHABLE reasons quote this host's own addresses: not shareable.
+            if sid is not None and all(o.verdict is not Verdict.UNREACHABLE for o in outs):
+                shared[sid] = outs
         return paths
 
 
