@@ -10,12 +10,15 @@ Conversion to the model is pure, in :mod:`nbdpath.sources.vcenter_convert`.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import http.client
 import socket
 import ssl
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
 from ..errors import NbdpathError
@@ -229,7 +232,9 @@ def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progres
     si = connect(ep, creds, opts)
     try:
         on_page = (lambda done, total: progress(ep.label, done, total)) if progress else None
-        inv = retrieve(si, ep.label, opts.page_size, on_page)
+        with _gc_paused():
+            inv = retrieve(si, ep.label, opts.page_size, on_page)
+            converted = convert(inv)
     except DiscoveryError:
         raise
     except vmodl.MethodFault as exc:
@@ -243,7 +248,36 @@ def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progres
             Disconnect(si)
         except Exception:
             pass
-    return convert(inv)
+    return converted
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building ~10^6 short-lived tree nodes.
+
+    Reading 1,000 hosts creates ~550k XML elements that hold no cycles; the
+    collector's full passes over them tripled the parse time in measurements
+    (0.03 s -> 0.2-0.6 s per page). Reference counting still frees them.
+    """
+    global _gc_pausers
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled[0] = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            # Several vCenters are read in threads: the last one out restores it.
+            if _gc_pausers == 0 and _gc_was_enabled[0]:
+                gc.enable()
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = [True]
 
 
 def discover(
