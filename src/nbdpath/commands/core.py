@@ -215,6 +215,40 @@ def register(cli: click.Group) -> None:
             click.echo("(snapshot not written; add -o FILE to save the changed copy)")
         return EXIT_OK
 
+    @cli.command(name="plan")
+    @_input_options
+    @click.option("--severity", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True,
+                  help="Take fixes of findings at or above this severity.")
+    @click.option("--rule", "rules_", multiple=True, metavar="ID", help="Only fixes of these rules (repeatable).")
+    @click.option("--host", "hosts", multiple=True, metavar="H", help="Only these hosts (repeatable).")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json", "esxcli", "powercli", "govc"]), default="text",
+                  show_default=True, help="text: plan + what-if; the others: a script to run, rollback in comments.")
+    @click.option("--save-snapshot", type=click.Path(dir_okay=False), help="Write the snapshot as it would be after the plan.")
+    def plan_cmd(snapshot, lab, severity, rules_, hosts, fmt, save_snapshot):
+        """Collect the fixes the findings propose into one plan and show, before anything
+        is touched, what it does to every path and finding; render it as a script."""
+        from ..plan import plan as plan_mod
+
+        inputs = load_inputs(snapshot, lab)
+        if len(inputs) != 1:
+            raise UsageError("plan needs one snapshot: a SNAPSHOT file or --lab NAME")
+        [(_, snap)] = inputs
+        unknown = [r for r in rules_ if r not in RULES]
+        if unknown:
+            raise UsageError(f"unknown rule {unknown[0]}; see `nbdpath rules`")
+        plan = plan_mod.build(snap, Severity(severity), rules_, hosts)
+        if fmt == "text":
+            _emit(plan_mod.render_text(plan))
+        elif fmt == "json":
+            _emit(json.dumps(plan.to_dict(), indent=2) + "\n")
+        else:
+            _emit(plan_mod.render_script(plan, fmt))
+        if save_snapshot:
+            from ..io import write_atomic
+
+            write_atomic(save_snapshot, dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml"))
+        return EXIT_OK
+
     @cli.command(name="diff")
     @click.argument("old", type=click.Path(dir_okay=False))
     @click.argument("new", type=click.Path(dir_okay=False))

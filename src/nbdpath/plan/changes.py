@@ -88,6 +88,10 @@ for _cls in (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove):
 def inverse(change: Change, snap: Snapshot) -> list[Change]:
     """The changes that undo ``change`` on ``snap`` (the state before it)."""
     if isinstance(change, TagAdd):
+        _, host = _host(snap, change.host)
+        _, vmk = _vmk(host, change.vmk)
+        if normalise_service(change.tag) in vmk.services:
+            return []  # already tagged: the add changes nothing, so rollback does nothing
         return [TagRemove(change.host, change.vmk, change.tag)]
     if isinstance(change, TagRemove):
         return [TagAdd(change.host, change.vmk, change.tag)]

@@ -1,0 +1,141 @@
+"""A remediation plan: the changes the findings propose, checked in a what-if.
+
+Pure: snapshot in, plan out. The plan says what every path and every finding
+would become, and how to roll each change back, before anything is touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..engine.trace import Engine
+from ..model import Snapshot
+from ..rules import Finding, Severity, check
+from . import changes as ch
+from .diff import PathChange, diff
+
+
+@dataclass(frozen=True)
+class Step:
+    change: ch.Change
+    reasons: tuple[str, ...]  # rule IDs that proposed it
+    rollback: tuple[ch.Change, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    path_changes: tuple[PathChange, ...]
+    resolved: tuple[Finding, ...]  # findings gone after the plan
+    introduced: tuple[Finding, ...]  # findings the plan would create
+    after: Snapshot
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "steps": [
+                {
+                    "host": s.change.host,
+                    "change": s.change.describe(),
+                    "rules": list(s.reasons),
+                    "esxcli": ch.esxcli(s.change),
+                    "powercli": ch.powercli(s.change),
+                    "govc": ch.govc(s.change),
+                    "rollback": {"esxcli": [ch.esxcli(r) for r in s.rollback],
+                                 "powercli": [ch.powercli(r) for r in s.rollback]},
+                }
+                for s in self.steps
+            ],
+            "path_changes": [c.to_dict() for c in self.path_changes],
+            "resolved": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.resolved],
+            "introduced": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.introduced],
+        }
+
+
+def _key(f: Finding) -> tuple:
+    return (f.rule, f.host, f.nodes, f.vmk)
+
+
+def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iterable[str] = (),
+          hosts: Iterable[str] = ()) -> Plan:
+    """Collect the proposed changes (deduplicated, in host order), apply them to a
+    copy and compare paths and findings before and after."""
+    wanted_rules, wanted_hosts = set(rules), set(hosts)
+    engine = Engine(snap)
+    before_paths = engine.trace()
+    before = check(engine, before_paths)
+    proposed: dict[ch.Change, list[str]] = {}
+    for f in before:
+        if f.severity.rank < min_severity.rank or (wanted_rules and f.rule not in wanted_rules):
+            continue
+        if wanted_hosts and f.host not in wanted_hosts:
+            continue
+        for c in f.fix.changes:
+            proposed.setdefault(c, [])
+            if f.rule not in proposed[c]:
+                proposed[c].append(f.rule)
+    steps = []
+    after = snap
+    for change, reasons in proposed.items():
+        try:
+            rollback = tuple(ch.inverse(change, after))
+        except Exception:  # VmkRemove: no automatic rollback; say so in the plan
+            rollback = ()
+        after = ch.apply(after, change)
+        steps.append(Step(change, tuple(reasons), rollback))
+    after_engine = Engine(after)
+    after_paths = after_engine.trace()
+    after_findings = check(after_engine, after_paths)
+    keys_after = {_key(f) for f in after_findings}
+    keys_before = {_key(f) for f in before}
+    return Plan(
+        tuple(steps),
+        tuple(diff(before_paths, after_paths)),
+        tuple(f for f in before if _key(f) not in keys_after),
+        tuple(f for f in after_findings if _key(f) not in keys_before),
+        after,
+    )
+
+
+def render_text(plan: Plan) -> str:
+    if not plan.steps:
+        return "nothing to change: no finding at this severity proposes a host change\n"
+    lines = [f"plan: {len(plan.steps)} change(s)"]
+    host = None
+    for i, s in enumerate(plan.steps, 1):
+        if s.change.host != host:
+            host = s.change.host
+            lines.append(f"  {host}")
+        lines.append(f"    {i}. {s.change.describe()}  [{', '.join(s.reasons)}]")
+        lines.append(f"       $ {ch.esxcli(s.change)}")
+        if s.rollback:
+            lines.append(f"       rollback: {'; '.join(ch.esxcli(r) for r in s.rollback)}")
+        else:
+            lines.append("       rollback: none automatic (recreate by hand)")
+    lines.append("")
+    lines.append("what the plan does to the paths:")
+    from .diff import render
+
+    lines += ["  " + line for line in render(list(plan.path_changes)).splitlines()]
+    lines.append(f"findings resolved: {len(plan.resolved)}; introduced: {len(plan.introduced)}")
+    for f in plan.introduced:
+        lines.append(f"  NEW {f.rule} {f.host}: {f.message}")
+    return "\n".join(lines) + "\n"
+
+
+def render_script(plan: Plan, kind: str) -> str:
+    """The plan as a script: esxcli (run on each host), powercli or govc."""
+    out = {"esxcli": ["#!/bin/sh", "# nbdpath plan: run each section on its host (ESXi shell)."],
+           "powercli": ["# nbdpath plan (PowerCLI). Connect first: Connect-VIServer <vcenter>"],
+           "govc": ["#!/bin/sh", "# nbdpath plan (govc). Set GOVC_URL/GOVC_USERNAME/GOVC_PASSWORD first.", "set -e"]}[kind]
+    render = {"esxcli": ch.esxcli, "powercli": ch.powercli, "govc": ch.govc}[kind]
+    host = None
+    for s in plan.steps:
+        if s.change.host != host:
+            host = s.change.host
+            out.append(f"\n# --- {host}")
+        out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
+                   + ("; ".join(render(r) for r in s.rollback) or "by hand"))
+        out.append(render(s.change))
+    return "\n".join(out) + "\n"
