@@ -1,0 +1,1 @@
+"""Changes, what-if, plans and their rendering to esxcli, PowerCLI and govc."""
