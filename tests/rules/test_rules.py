@@ -19,7 +19,7 @@ def _rules(lab):
 
 
 def test_rule_ids_are_stable_and_documented():
-    assert sorted(RULES) == [f"NBD{n:03d}" for n in range(1, 13)]
+    assert sorted(RULES) == [f"NBD{n:03d}" for n in range(1, 15)]
     for r in RULES.values():
         assert len(r.explanation) > 80 and r.name and r.title
 
@@ -101,3 +101,15 @@ def test_shared_findings_equal_findings_of_each_host_alone():
     for host in ("gold-02.corp.local", "silver-03.corp.local", "legacy-01.corp.local"):
         alone = parse(yaml.safe_dump({**doc, "hosts": [h for h in doc["hosts"] if h["name"] == host]}))
         assert sorted(map(repr, (f for f in everything if f.host == host))) == sorted(map(repr, _findings(alone)))
+
+
+def test_vlan_and_mtu_rules():
+    import yaml
+
+    doc = yaml.safe_load(labs.text("veeam-tag-l2"))
+    assert not {f.rule for f in _findings(parse(yaml.safe_dump(doc)))} & {"NBD013", "NBD014"}
+    doc["hosts"][0]["vswitches"][1]["portgroups"][0]["vlan"] = 31
+    doc["hosts"][0]["vmks"][1]["mtu"] = 9000
+    found = {(f.rule, f.vmk): f for f in _findings(parse(yaml.safe_dump(doc))) if f.host == "esx01.lab.local"}
+    assert "VLAN 31" in found[("NBD013", "vmk2")].message and "VLAN 30" in found[("NBD013", "vmk2")].message
+    assert found[("NBD014", "vmk2")].fix.manual[0] == "esxcli network ip interface set -i vmk2 -m 1500"

@@ -7,7 +7,7 @@ from typing import Iterable
 from ..engine.endpoint import select
 from ..engine.trace import Engine, no_gc
 from ..engine.types import Path
-from . import endpoint, links, product, routing
+from . import endpoint, l2, links, product, routing
 from .base import RULES, Finding, Fix, Rule, Severity
 
 
@@ -34,11 +34,13 @@ def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
     net = engine.network
     # Hosts whose paths share outcomes (one network shape) share findings too.
     templates: dict[tuple, tuple[str, list[Finding]]] = {}
+    segment_vlans = {s.name: s.vlan for s in engine.snapshot.segments}
     for host in engine.snapshot.hosts:
         hv = engine.host_view(host.name)
         out.extend(endpoint.host_rules(hv, select(hv, engine.snapshot)))
         out.extend(routing.host_rules(hv))
         out.extend(links.host_rules(hv))
+        out.extend(l2.host_rules(hv, net, engine.snapshot, segment_vlans))
         paths = by_host.get(host.name, ())
         key = tuple(id(p.outcome) for p in paths)
         hit = templates.get(key)
