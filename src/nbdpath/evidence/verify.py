@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable, Optional, Sequence
 
@@ -202,8 +202,8 @@ def _flow_facts(flow: NfcFlow, vmk: str, host: str, path: Path, ix: _Index, src:
                   path.endpoint.ip == flow.host_ip if path.endpoint.ip else None, src)]
     failing = o.verdict in _FAILING
     if flow.carries_data:
-        facts.append(Fact(CONNECTION, o.verdict.value, f"{flow.to_node_bytes} bytes host -> node",
-                          not failing, src, "data flowed, so the connection worked"))
+        facts.append(Fact(CONNECTION, o.verdict.value, "data flowed host -> node",
+                          not failing, src, "so the connection worked"))
     elif flow.syn_at is not None and flow.synack_at is None:
         facts.append(Fact(CONNECTION, o.verdict.value, "SYN without SYN-ACK",
                           True if failing else None, src,
@@ -316,9 +316,23 @@ def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], sing
 # ---------------------------------------------------------------- verdict
 
 
+def _collapse(facts: list[Fact]) -> list[Fact]:
+    """One fact per distinct statement: fifty disks through one vmk say one thing fifty times."""
+    seen: dict[tuple, list[Fact]] = {}
+    for f in facts:
+        seen.setdefault((f.subject, f.predicted, f.observed, f.agrees, f.note), []).append(f)
+    out = []
+    for same in seen.values():
+        first = same[0]
+        if len(same) > 1:
+            first = replace(first, source=f"{first.source} (+{len(same) - 1} more)")
+        out.append(first)
+    return sorted(out, key=lambda f: _ORDER.index(f.subject))
+
+
 def _judge(path: Path, facts: list[Fact]) -> PairCheck:
     o = path.outcome
-    facts = sorted(facts, key=lambda f: _ORDER.index(f.subject))
+    facts = _collapse(facts)
     bad = [f for f in facts if f.agrees is False]
     good = {f.subject for f in facts if f.agrees is True}
     settle: list[str] = []
