@@ -133,6 +133,7 @@ type Vmk struct {
 
 type Host struct {
 	Name       string           `json:"name"`
+	Cluster    *string          `json:"cluster"`
 	Version    string           `json:"version"`
 	Pnics      []Pnic           `json:"pnics"`
 	Vswitches  []StandardSwitch `json:"vswitches"`
@@ -407,10 +408,10 @@ type PagedCollector struct {
 }
 
 var (
-	pagesMu  sync.Mutex
-	pages    = map[string][]types.ObjectContent{}
-	pageSeq  int
-	maxPage  = 100
+	pagesMu sync.Mutex
+	pages   = map[string][]types.ObjectContent{}
+	pageSeq int
+	maxPage = 100
 )
 
 func page(objects []types.ObjectContent, max int32) types.RetrieveResult {
@@ -869,7 +870,7 @@ func main() {
 	model.Datacenter = 1
 	model.Cluster = 0
 	model.ClusterHost = 0
-	model.Host = len(snap.Hosts)
+	model.Host = 0
 	model.Machine = 0
 	model.Portgroup = 0
 	model.Datastore = 0
@@ -880,6 +881,7 @@ func main() {
 	model.Service.Listen = &url.URL{Host: o.listen, User: url.UserPassword(o.user, password)}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(o.certOut)}}
 	pc := simulator.Map.Get(simulator.Map.Get(vim25ServiceContent()).(*simulator.ServiceInstance).Content.PropertyCollector).(*simulator.PropertyCollector)
+	// Copied before the server starts, so its zero-valued lock is not in use (go vet notes the copy).
 	simulator.Map.Put(&PagedCollector{PropertyCollector: *pc})
 
 	server := model.Service.NewServer()
@@ -887,18 +889,6 @@ func main() {
 	client, err := govmomi.NewClient(ctx, server.URL, true)
 	if err != nil {
 		log.Fatal(err)
-	}
-
-	// Hosts in creation order (DC0_H0, DC0_H1, ...), renamed after the snapshot.
-	all := simulator.Map.All("HostSystem")
-	hosts := make([]*simulator.HostSystem, len(all))
-	for _, e := range all {
-		h := e.(*simulator.HostSystem)
-		i, err := strconv.Atoi(strings.TrimPrefix(h.Name, "DC0_H"))
-		if err != nil || i >= len(hosts) {
-			log.Fatalf("unexpected simulator host %q", h.Name)
-		}
-		hosts[i] = h
 	}
 
 	// Distributed switches and port groups through the API, as an admin would.
@@ -910,6 +900,34 @@ func main() {
 	folders, err := dc.Folders(ctx)
 	if err != nil {
 		log.Fatal(err)
+	}
+
+	// Hosts through the API, named as in the snapshot, in their clusters.
+	clusters := map[string]*object.ClusterComputeResource{}
+	hosts := make([]*simulator.HostSystem, len(snap.Hosts))
+	for i, h := range snap.Hosts {
+		spec := types.HostConnectSpec{HostName: h.Name}
+		var task *object.Task
+		if h.Cluster != nil && *h.Cluster != "" {
+			c := clusters[*h.Cluster]
+			if c == nil {
+				if c, err = folders.HostFolder.CreateCluster(ctx, *h.Cluster, types.ClusterConfigSpecEx{}); err != nil {
+					log.Fatalf("cluster %s: %v", *h.Cluster, err)
+				}
+				clusters[*h.Cluster] = c
+			}
+			task, err = c.AddHost(ctx, spec, true, nil, nil)
+		} else {
+			task, err = folders.HostFolder.AddStandaloneHost(ctx, spec, true, nil, nil)
+		}
+		if err != nil {
+			log.Fatalf("host %s: %v", h.Name, err)
+		}
+		info, err := task.WaitForResult(ctx, nil)
+		if err != nil {
+			log.Fatalf("host %s: %v", h.Name, err)
+		}
+		hosts[i] = simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.HostSystem)
 	}
 	dvsByName := map[string]*mo.DistributedVirtualSwitch{}
 	dvpgKey := map[string]map[string]string{}
@@ -988,8 +1006,6 @@ func main() {
 		if version == "" {
 			version = "8.0.2"
 		}
-		sh.Name = h.Name
-		sh.Summary.Config.Name = h.Name
 		about := *sh.Summary.Config.Product
 		about.Version = version
 		about.FullName = "VMware ESXi " + version
@@ -999,9 +1015,6 @@ func main() {
 		cfg.Product = product
 		cfg.Network = buildNetwork(h, dvsByName, dvpgKey)
 		buildNicManagerInfo(h, cfg)
-		if parent, ok := simulator.Map.Get(*sh.Parent).(*mo.ComputeResource); ok {
-			parent.Name = h.Name
-		}
 
 		ns := simulator.Map.Get(*sh.ConfigManager.NetworkSystem).(*simulator.HostNetworkSystem)
 		ns.NetworkInfo = cfg.Network

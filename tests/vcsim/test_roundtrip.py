@@ -53,5 +53,5 @@ def test_discovered_lab_traces_like_the_lab(name, run_vcsim, tmp_path):
     extra = merge_mod.parse_merge(merge_file_for(lab), "merge.yaml")
     merged = merge_mod.merge(found.snapshot, extra, "merge.yaml")
 
-    assert sorted(h.name for h in merged.hosts) == sorted(h.name for h in lab.hosts)
+    assert {h.name: (h.cluster, h.version) for h in merged.hosts} == {h.name: (h.cluster, h.version) for h in lab.hosts}
     assert signature(engine.trace(merged)) == signature(engine.trace(lab))
