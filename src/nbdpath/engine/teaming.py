@@ -43,7 +43,7 @@ class UplinkChoice:
 def _merge(switch: Teaming, pg: Optional[Teaming], all_uplinks: tuple[str, ...]) -> tuple[str, tuple, tuple, tuple, bool]:
     policy = (pg.policy if pg and pg.policy else None) or switch.policy or "loadbalance_srcid"
     override_order = bool(pg and (pg.active is not None or pg.standby is not None or pg.unused is not None))
-    src = pg if override_order else switch
+    src: Teaming = pg if pg is not None and override_order else switch
     standby = tuple(src.standby or ())
     unused = tuple(src.unused or ())
     if src.active is None:

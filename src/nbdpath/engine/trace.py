@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from ..model import Snapshot
 from .addr import ip_str
@@ -153,8 +153,8 @@ def trace_host_node(
     hops: list[Hop] = [Hop("vcenter", "control", (Step(StepKind.ENDPOINT, ep.reason, ep.ip is not None),))]
     mgmt = ep.management_vmk or (hv.management_vmks[0] if hv.management_vmks else None)
 
-    def outcome(verdict: Verdict, reason: str, **kw) -> Outcome:
-        base = dict(
+    def outcome(verdict: Verdict, reason: str, **kw: Any) -> Outcome:
+        base: dict[str, Any] = dict(
             endpoint_vmk=ep.vmk, endpoint_kind=ep.kind, ingress_vmk=None, egress_vmk=None, egress_uplinks=(),
             uplink_policy=None, bottleneck_mbps=None, best_available_mbps=None, verdict=verdict, verdict_reason=reason,
             degraded=(), assumptions=tuple(dict.fromkeys(assumptions)), management_vmk=mgmt, forward_devices=(),
@@ -182,14 +182,14 @@ def trace_host_node(
     assumptions += ["A1-reply-route-lookup", "A2-no-rpf"]
     endpoint_vmk = ingress or ep.vmk
     table = None
-    if endpoint_vmk in hv.vmk_tables:
+    if endpoint_vmk is not None and endpoint_vmk in hv.vmk_tables:
         table = hv.vmk_tables[endpoint_vmk][0]
         assumptions.append("A5-vmk-gateway")
     else:
-        table = hv.tables.get(hv.stack_of.get(endpoint_vmk, ""), ((), ()))[0]
+        table = hv.tables.get(hv.stack_of.get(endpoint_vmk or "", ""), ((), ()))[0]
     rep = _walk(net, hv, hv.device, node_iface.ip, "reply", table, record)
     hops += rep.hops
-    common = dict(ingress_vmk=ingress, forward_devices=fwd.routers, reply_devices=rep.routers,
+    common: dict[str, Any] = dict(ingress_vmk=ingress, forward_devices=fwd.routers, reply_devices=rep.routers,
                   node_interface=node_iface.name, node_ip=node_iface.ip_text)
     egress = rep.host_entry.iface if rep.host_entry else None
     if egress is not None:
@@ -217,7 +217,7 @@ def trace_host_node(
         if cap:
             limits.append(cap)
     bottleneck = min(limits) if limits else None
-    best = _best_available(hv, hv.stack_of.get(endpoint_vmk, ""), node_iface.speed_mbps)
+    best = _best_available(hv, hv.stack_of.get(endpoint_vmk or "", ""), node_iface.speed_mbps)
     degraded = list(rep.uplink_degraded)
     if bottleneck is not None and best is not None and bottleneck < best:
         degraded.append(

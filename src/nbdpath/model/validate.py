@@ -35,12 +35,12 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
     yield from _unique([n.name for n in snap.backup_nodes], ("backup_nodes",), "backup node name")
     yield from _unique([r.name for r in snap.routers], ("routers",), "router name")
 
-    for di, dvs in enumerate(snap.dvswitches):
-        yield from _teaming_refs(dvs.teaming, set(dvs.uplink_ports), ("dvswitches", di, "teaming"), "uplink port")
-        for pi, pg in enumerate(dvs.portgroups):
-            if pg.teaming:
+    for di, vds in enumerate(snap.dvswitches):
+        yield from _teaming_refs(vds.teaming, set(vds.uplink_ports), ("dvswitches", di, "teaming"), "uplink port")
+        for pi, dvpg in enumerate(vds.portgroups):
+            if dvpg.teaming:
                 yield from _teaming_refs(
-                    pg.teaming, set(dvs.uplink_ports), ("dvswitches", di, "portgroups", pi, "teaming"), "uplink port"
+                    dvpg.teaming, set(vds.uplink_ports), ("dvswitches", di, "portgroups", pi, "teaming"), "uplink port"
                 )
 
     for hi, host in enumerate(snap.hosts):
@@ -82,10 +82,10 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
                     yield mp + ("uplinks", port), f"{vmnic} to be on one switch only; it is already on {used_by[vmnic]}"
                 else:
                     used_by[vmnic] = dvs.name
-            for pg in dvs.portgroups:
-                if pg.name in pg_names:
-                    yield mp + ("switch",), f"port group names unique on the host; {pg.name!r} is on {pg_names[pg.name]} and {dvs.name}"
-                pg_names[pg.name] = dvs.name
+            for dvpg in dvs.portgroups:
+                if dvpg.name in pg_names:
+                    yield mp + ("switch",), f"port group names unique on the host; {dvpg.name!r} is on {pg_names[dvpg.name]} and {dvs.name}"
+                pg_names[dvpg.name] = dvs.name
         stacks = {n.key for n in host.netstacks}
         for vi, vmk in enumerate(host.vmks):
             vp = hp + ("vmks", vi)

@@ -23,8 +23,19 @@ def esxcli_tag(service: str) -> str:
 
 
 @dataclass(frozen=True)
-class TagAdd:
+class _HostChange:
     host: str
+
+    def with_host(self, host: str):
+        """The same change on another host (used to share findings across a cluster)."""
+        return type(self)(host, *(getattr(self, f) for f in self.__dataclass_fields__ if f != "host"))
+
+    def describe(self) -> str:  # pragma: no cover - every subclass says its own
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TagAdd(_HostChange):
     vmk: str
     tag: str = "vSphereBackupNFC"
 
@@ -33,8 +44,7 @@ class TagAdd:
 
 
 @dataclass(frozen=True)
-class TagRemove:
-    host: str
+class TagRemove(_HostChange):
     vmk: str
     tag: str = "vSphereBackupNFC"
 
@@ -43,8 +53,7 @@ class TagRemove:
 
 
 @dataclass(frozen=True)
-class RouteAdd:
-    host: str
+class RouteAdd(_HostChange):
     network: str
     gateway: str
     netstack: str = DEFAULT_STACK
@@ -54,8 +63,7 @@ class RouteAdd:
 
 
 @dataclass(frozen=True)
-class RouteRemove:
-    host: str
+class RouteRemove(_HostChange):
     network: str
     gateway: str
     netstack: str = DEFAULT_STACK
@@ -65,8 +73,7 @@ class RouteRemove:
 
 
 @dataclass(frozen=True)
-class VmkRemove:
-    host: str
+class VmkRemove(_HostChange):
     vmk: str
 
     def describe(self) -> str:
@@ -74,15 +81,6 @@ class VmkRemove:
 
 
 Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove]
-
-
-def _with_host(self, host: str):
-    """The same change on another host (fields after ``host`` unchanged)."""
-    return type(self)(host, *(getattr(self, f) for f in self.__dataclass_fields__ if f != "host"))
-
-
-for _cls in (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove):
-    _cls.with_host = _with_host  # type: ignore[attr-defined]
 
 
 def inverse(change: Change, snap: Snapshot) -> list[Change]:

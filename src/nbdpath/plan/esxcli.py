@@ -137,7 +137,7 @@ def interface_list(host: Host) -> str:
 
 
 def ipv4_get(host: Host, device: Optional[str]) -> str:
-    rows = [("Name", "IPv4 Address", "IPv4 Netmask", "Address Type", "Gateway")]
+    rows: list[tuple[str, ...]] = [("Name", "IPv4 Address", "IPv4 Netmask", "Address Type", "Gateway")]
     vmks = [_vmk_or_fail(host, device)] if device else sorted(host.vmks, key=lambda v: v.number)
     for v in vmks:
         if v.ipv4:
@@ -155,14 +155,14 @@ def route_list(host: Host, stack: str) -> str:
     ns = next((n for n in host.netstacks if n.key == stack), None)
     if ns is None:
         raise UsageError(f"no netstack {stack} on {host.name}")
-    rows = [("Network", "Netmask", "Gateway", "Interface", "Source")]
+    rows: list[tuple[str, ...]] = [("Network", "Netmask", "Gateway", "Interface", "Source")]
     vmks = [v for v in sorted(host.vmks, key=lambda v: v.number) if v.netstack == stack and v.ipv4 and v.enabled]
 
     def vmk_for(gw: str) -> str:
         import ipaddress
 
         for v in vmks:
-            if ipaddress.ip_address(gw) in ipaddress.ip_interface(v.ipv4).network:
+            if ipaddress.ip_address(gw) in ipaddress.ip_interface(v.ipv4 or "").network:
                 return v.device
         return "None"
 
@@ -174,7 +174,7 @@ def route_list(host: Host, stack: str) -> str:
         net = ipaddress.ip_network(r.network)
         rows.append((str(net.network_address), str(net.netmask), r.gateway, vmk_for(r.gateway), "MANUAL"))
     for v in vmks:
-        net = ipaddress.ip_interface(v.ipv4).network
+        net = ipaddress.ip_interface(v.ipv4 or "").network
         rows.append((str(net.network_address), str(net.netmask), "0.0.0.0", v.device, "MANUAL"))
     return _columns(rows)
 

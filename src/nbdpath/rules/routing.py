@@ -9,7 +9,7 @@ from ..engine.endpoint import TAGGED
 from ..engine.topology import HostView, Network
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
-from ..plan.changes import RouteAdd, TagAdd, VmkRemove
+from ..plan.changes import Change, RouteAdd, TagAdd, VmkRemove
 from .base import Finding, Fix, Severity, finding, rule
 
 ROUTED_VIA_DEFAULT = rule(
@@ -61,7 +61,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         ingress = hv.ifaces.get(o.ingress_vmk or "")
         gw = gateway_on(network, ingress.segment if ingress else None)
         subnet = node_subnet(network, path)
-        changes = (RouteAdd(path.host, subnet, gw),) if gw and subnet else ()
+        changes: tuple[Change, ...] = (RouteAdd(path.host, subnet, gw),) if gw and subnet else ()
         yield finding(
             ROUTED_VIA_DEFAULT, path.host,
             f"nodes in {subnet} are routed to {o.ingress_vmk}; the data returns via the default gateway: {o.verdict_reason}",
@@ -74,7 +74,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         )
     if o.verdict is Verdict.BROKEN_BY_FIREWALL:
         fw = ", ".join(o.firewalls_one_way)
-        changes: tuple = ()
+        changes = ()
         if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
             summary = (f"Tag {o.egress_vmk} with {BACKUP_NFC} so the node connects to it directly and the flow "
                        f"becomes symmetric, bypassing {fw}; or remove {o.egress_vmk}.")
