@@ -76,6 +76,23 @@ def test_esxtop_from_a_host_with_an_unknown_vmk_contradicts(tmp_path):
     assert p.reason.startswith("egress vmk: predicted vmk0, observed vmk4 sent")
 
 
+def test_esxtop_cannot_blame_a_node_another_pair_explains(tmp_path):
+    # gold-01: vbr-proxy-a is predicted to send from vmk2, vbr-proxy-r from vmk0. vmk2 sends.
+    def rates(client, i):
+        return {"vmk2": (2000.0 + i % 7, 0.1), "vmnic2": (2000.5 + i % 7, 0.1)}.get(client, (0.2, 0.2))
+
+    csv = tmp_path / "gold01.csv"
+    write(csv, "gold-01.corp.local", ["vSwitch0:1:vmk0", "vSwitch0:2:vmk2", "vSwitch0:3:vmnic0",
+                                      "vSwitch0:4:vmnic2"], 30, rates)
+    pairs = _run(labs.load("mixed-estate"), csv)
+    a = pairs[("gold-01.corp.local", "vbr-proxy-a")]
+    assert [(f.subject, f.agrees) for f in a.facts] == [("egress vmk", True), ("uplink", True)]
+    r = pairs[("gold-01.corp.local", "vbr-proxy-r")]
+    assert r.check is Check.INCONCLUSIVE
+    (egress,) = r.facts
+    assert egress.agrees is None and "another node's path explains vmk2" in egress.note
+
+
 def test_unreachable_confirmed_by_failure_and_contradicted_by_data(tmp_path):
     snap = labs.load("veeam-tag-unreachable")
     log = tmp_path / "vix.log"

@@ -250,6 +250,7 @@ def _esxtop_facts(top: EsxtopSummary, ix: _Index, by_host: dict[str, list[Path]]
     top_rate = ports[top.transmitting_vmk].tx_mbps_avg
     window = f"{top.window_first} .. {top.window_last}"
     src = f"{top.file}: esxtop {top.host}, {top.samples} samples, backup window {window}"
+    explains = {p.outcome.egress_vmk for p in by_host[host]}
     for path in by_host[host]:
         o = path.outcome
         facts = out[(host, path.node)]
@@ -264,17 +265,20 @@ def _esxtop_facts(top: EsxtopSummary, ix: _Index, by_host: dict[str, list[Path]]
             facts.append(Fact(EGRESS, pred, f"{pred} sent {sent.tx_mbps_avg:.1f} Mbit/s avg "  # type: ignore[union-attr]
                               f"(top: {top.transmitting_vmk})", True, src))
         else:
-            rate = f"{sent.tx_mbps_avg:.1f} Mbit/s" if sent else "no port in the CSV"
+            rate = f"{pred}: {sent.tx_mbps_avg:.1f} Mbit/s" if sent else f"{pred}: no port in the CSV"
+            # esxtop does not say for which node a vmk sent. When another pair of this host is
+            # predicted to send from the top vmk, this node may simply not have run in the window.
+            explained = top.transmitting_vmk in explains
             facts.append(Fact(EGRESS, pred, f"{top.transmitting_vmk} sent {top_rate:.1f} Mbit/s avg",
-                              False, src, f"{pred}: {rate}"))
-        vmk = pred if took_part else top.transmitting_vmk
-        up = best_uplink(top.uplink_matches, ports, vmk) if vmk else None
-        predicted = _uplink_names(path)
+                              None if explained else False, src,
+                              f"{rate}; another node's path explains {top.transmitting_vmk}" if explained else rate))
+        # The uplink speaks for this pair only through its own egress vmk.
+        up = best_uplink(top.uplink_matches, ports, pred) if took_part and pred else None
         if up is not None:
-            comparable = bool(predicted) and took_part
+            predicted = _uplink_names(path)
             facts.append(Fact(UPLINK, ", ".join(predicted) or None,
-                              f"{up.vmnic} (transmit follows {vmk}, r={up.correlation})",
-                              (up.vmnic in predicted) if comparable else None, src))
+                              f"{up.vmnic} (transmit follows {pred}, r={up.correlation})",
+                              (up.vmnic in predicted) if predicted else None, src))
         if top.receiving_vmk:
             facts.append(Fact(INGRESS, o.ingress_vmk, f"{top.receiving_vmk} received most", None, src,
                               "esxtop cannot tell backup replies from other received traffic"))
