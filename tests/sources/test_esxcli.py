@@ -305,3 +305,26 @@ def test_cli_bad_layout_exits_2_with_file_and_line(tmp_path, capsys):
     assert rc == 2
     assert f"{d / 'network_vswitch_standard_portgroup_list.txt'}:1" in err
     assert not out.exists()
+
+
+def test_pre_65_layouts_for_a_whole_host(tmp_path):
+    """ESXi 6.0-style files: nic list with 'Link', ipv4 get without Gateway, esxcfg-route -l."""
+    lab = labs.load("veeam-tag-routed")
+    host = lab.hosts[1]  # the one with a static route
+    d = render.write_host(host, tmp_path / "h")
+    (d / "network_nic_list.txt").write_text(render.nic_list(host, modern=False))
+    (d / "network_ip_interface_ipv4_get.txt").write_text(render.ipv4_get(host, with_gateway=False))
+    (d / "network_ip_route_ipv4_list.txt").unlink()
+    (d / "esxcfg_route_l.txt").write_text(
+        "VMkernel Routes:\n"
+        "Network          Netmask          Gateway          Interface\n"
+        "10.10.0.0        255.255.255.0    Local Subnet     vmk0\n"
+        "10.30.0.0        255.255.255.0    Local Subnet     vmk2\n"
+        "10.40.0.0        255.255.255.0    10.30.0.1        vmk2\n"
+        "default          0.0.0.0          10.10.0.1        vmk0\n")
+    got = esxcli.import_hosts([str(d)], [host.name])
+    assert got.missing == {}
+    (h,) = got.hosts
+    assert h.pnics == tuple(p.model_copy(update={"mac": h.pnics[i].mac}) for i, p in enumerate(host.pnics))
+    assert h.netstacks == host.netstacks
+    assert h.vmks == host.vmks

@@ -219,3 +219,31 @@ def test_server_spellings(text, host, port, label):
 def test_bad_server_spelling():
     with pytest.raises(DiscoveryError):
         Endpoint.parse("vc01:notaport")
+
+
+def test_two_vcenters_with_a_same_named_switch_keep_both():
+    from nbdpath.model import DistributedSwitch, DvsMembership, Host
+    from nbdpath.sources.vcenter import merge_converted
+    from nbdpath.sources.vcenter_convert import Converted
+
+    def part(vc, mtu):
+        dvs = DistributedSwitch(name="DSwitch", mtu=mtu)
+        host = Host(name=f"esx-{vc}", vcenter=vc, dvswitches=(DvsMembership(switch="DSwitch"),))
+        return Converted((host,), (dvs,), {})
+
+    missing: dict[str, str] = {}
+    snap = merge_converted([part("vc-a", 1500), part("vc-b", 9000)], ["vc-a", "vc-b"], missing)
+    assert [(d.name, d.mtu) for d in snap.dvswitches] == [("DSwitch", 1500), ("DSwitch (vc-b)", 9000)]
+    assert [h.dvswitches[0].switch for h in snap.hosts] == ["DSwitch", "DSwitch (vc-b)"]
+    assert snap.missing == {}
+
+
+def test_a_host_listed_by_two_vcenters_is_kept_once_and_reported():
+    from nbdpath.model import Host
+    from nbdpath.sources.vcenter import merge_converted
+    from nbdpath.sources.vcenter_convert import Converted
+
+    parts = [Converted((Host(name="esx01", vcenter=vc),), (), {}) for vc in ("vc-a", "vc-b")]
+    snap = merge_converted(parts, ["vc-a", "vc-b"], {})
+    assert [h.vcenter for h in snap.hosts] == ["vc-a"]
+    assert snap.missing == {"esx01 (vc-b)": "also listed by vc-a; kept that one"}

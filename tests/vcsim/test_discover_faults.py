@@ -215,3 +215,20 @@ def test_merge_file_errors_are_reported_before_connecting(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert rc == 2
     assert f"{merge}:4" in err and "prefix length" in err
+
+
+def test_missing_output_directory_is_reported_before_connecting(tmp_path, monkeypatch, capsys):
+    rc = run(["--server", "127.0.0.1:1", "--user", "u", "-o", str(tmp_path / "nope" / "estate.yaml")],
+             monkeypatch, "pw")
+    err = capsys.readouterr().err
+    assert rc == 2 and "does not exist" in err and "connection refused" not in err
+
+
+def test_table_summary_lists_what_is_missing(run_vcsim, tmp_path, monkeypatch, capsys):
+    sim = run_vcsim(labs.load(LAB), disconnected=("esx01.lab.local",))
+    rc = run(["--server", sim.server, "--user", sim.user, "--ca-file", str(sim.cert), "-o", str(tmp_path / "e.yaml")],
+             monkeypatch, sim.password)
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "1 host(s)" in out and "(PARTIAL)" in out
+    assert "missing  esx01.lab.local: connection state is disconnected" in out

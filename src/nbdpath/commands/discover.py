@@ -96,6 +96,15 @@ def _finish(snap: Snapshot, output: str, fmt: str, kind: str, sources: list[str]
     return EXIT_PARTIAL if snap.missing else EXIT_OK
 
 
+def _check_output(output: str) -> None:
+    """Fail before any work when the snapshot could not be written anyway."""
+    parent = Path(output).parent
+    if not parent.is_dir():
+        raise UsageError(f"-o {output}: directory {parent} does not exist")
+    if Path(output).is_dir():
+        raise UsageError(f"-o {output}: is a directory; expected a file name")
+
+
 def _password(password_file: Optional[str], user: str) -> str:
     """--password-file, else NBDPATH_PASSWORD, else a prompt on a terminal. Never an argument."""
     if password_file:
@@ -175,8 +184,10 @@ def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, tim
     if insecure:
         click.echo("nbdpath: warning: --insecure: TLS certificates are NOT verified; "
                    "anyone on the path can read the credentials", err=True)
-    # Merge input is checked before any network traffic: a typo costs nothing.
-    _apply_merge(Snapshot(), merge_file, nodes, dns) if (merge_file or nodes or dns) else None
+    # Output and merge input are checked before any network traffic: a typo costs nothing.
+    _check_output(output)
+    if merge_file or nodes or dns:
+        _apply_merge(Snapshot(), merge_file, nodes, dns)
     creds = Credentials(user, _password(password_file, user))
     opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size)
     warn = lambda msg: click.echo(f"nbdpath: warning: {msg}; skipped", err=True)  # noqa: E731
@@ -211,6 +222,7 @@ def import_esxcli_cmd(paths, host_names, esxi_version, merge_file, nodes, dns, o
 
     if host_names and len(host_names) != len(paths):
         raise UsageError(f"--host given {len(host_names)} time(s) for {len(paths)} path(s); give one per path or none")
+    _check_output(output)
     snap = import_hosts(list(paths), list(host_names) or None, esxi_version)
     snap = _apply_merge(snap, merge_file, nodes, dns)
     return _finish(snap, output, fmt, "import-esxcli", list(paths))

@@ -291,7 +291,8 @@ def discover(
 
     Raises :class:`DiscoveryError` only when no vCenter could be read at all.
     """
-    endpoints = [Endpoint.parse(s) for s in servers]
+    # The same server given twice is read once.
+    endpoints = list({ep.label: ep for ep in (Endpoint.parse(s) for s in servers)}.values())
     results: dict[str, Converted] = {}
     failures: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=min(8, len(endpoints)) or 1) as pool:
@@ -307,30 +308,37 @@ def discover(
     for label in results:
         for name, reason in results[label].missing.items():
             missing[name] = reason
-    for key, reason in missing.items():
+    labels = [ep.label for ep in endpoints if ep.label in results]
+    snap = merge_converted([results[label] for label in labels], labels, missing)
+    for key, reason in snap.missing.items():
         warn(f"{key}: {reason}")
-    return Discovery(merge_converted([results[ep.label] for ep in endpoints if ep.label in results], list(results), missing), missing)
+    return Discovery(snap, dict(snap.missing))
 
 
 def merge_converted(parts: list[Converted], vcenters: list[str], missing: dict[str, str]) -> Snapshot:
-    """Join several vCenters' hosts and switches into one snapshot."""
-    hosts = []
+    """Join several vCenters' hosts and switches into one snapshot.
+
+    Two vCenters often both have a "DSwitch": a same-named switch with other
+    settings is renamed "<name> (<vcenter>)" along with its hosts' memberships.
+    """
+    hosts: list[Any] = []
     dvswitches: dict[str, Any] = {}
-    seen_hosts: set[str] = set()
-    for part in parts:
-        for h in part.hosts:
-            if h.name in seen_hosts:
-                missing[h.name] = f"listed by more than one vCenter; kept the one from {next(x.vcenter for x in hosts if x.name == h.name)}"
-                continue
-            seen_hosts.add(h.name)
-            hosts.append(h)
+    for part, vc in zip(parts, vcenters):
+        renames: dict[str, str] = {}
         for d in part.dvswitches:
             if d.name in dvswitches and dvswitches[d.name] != d:
-                raise DiscoveryError(
-                    f"two vCenters have a distributed switch named {d.name!r} with different settings; "
-                    "discover them into separate snapshots"
-                )
+                renames[d.name] = f"{d.name} ({vc})"
+                d = d.model_copy(update={"name": renames[d.name]})
             dvswitches[d.name] = d
+        for h in part.hosts:
+            if renames:
+                members = tuple(m.model_copy(update={"switch": renames.get(m.switch, m.switch)}) for m in h.dvswitches)
+                h = h.model_copy(update={"dvswitches": members})
+            kept = next((x for x in hosts if x.name == h.name), None)
+            if kept is not None:
+                missing[f"{h.name} ({vc})"] = f"also listed by {kept.vcenter}; kept that one"
+                continue
+            hosts.append(h)
     return Snapshot(
         name="discovered",
         vcenters=tuple(Vcenter(name=v) for v in vcenters),
