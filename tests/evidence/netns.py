@@ -56,6 +56,11 @@ def can_run() -> str:
     for tool in ("ip", "tcpdump"):
         if shutil.which(tool) is None:
             return f"needs {tool}"
+    probe = f"nbdv-{os.getpid()}-probe"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if made.returncode != 0:  # root in a container without CAP_SYS_ADMIN
+        return f"cannot create network namespaces here: {made.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return ""
 
 
