@@ -39,11 +39,13 @@ def build() -> Path:
         raise Unavailable(f"govmomi sources not found at {GOVMOMI} (apt-get install golang-github-vmware-govmomi-dev)")
     env = dict(os.environ, GO111MODULE="off", GOPATH=GOPATH, GOFLAGS="")
     env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "nbdpath-gocache"))
-    tmp = BINARY.with_suffix(".tmp")
-    proc = subprocess.run([go, "build", "-o", str(tmp), "."], cwd=HERE, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building the vcsim launcher failed:\n{proc.stderr}")
-    tmp.replace(BINARY)
+    # Built outside the tree, then moved in: an interrupted build leaves no stray file here.
+    with tempfile.TemporaryDirectory(prefix="nbdpath-vcsim-") as out:
+        tmp = Path(out) / "vcsim-bin"
+        proc = subprocess.run([go, "build", "-o", str(tmp), "."], cwd=HERE, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"building the vcsim launcher failed:\n{proc.stderr}")
+        shutil.move(str(tmp), str(BINARY))
     return BINARY
 
 
