@@ -127,7 +127,7 @@ def test_disconnected_and_vanished_hosts_are_missing_not_fatal():
     got = convert(inv)
     assert [h.name for h in got.hosts] == ["esx01.lab.local"]
     assert got.missing == {
-        "esx02": "connection state is notResponding; skipped",
+        "esx02": "connection state is notResponding",
         "vc01/h3": "vanished from the inventory during discovery",
     }
 
@@ -247,3 +247,21 @@ def test_a_host_listed_by_two_vcenters_is_kept_once_and_reported():
     snap = merge_converted(parts, ["vc-a", "vc-b"], {})
     assert [h.vcenter for h in snap.hosts] == ["vc-a"]
     assert snap.missing == {"esx01 (vc-b)": "also listed by vc-a; kept that one"}
+
+
+def test_enhanced_lacp_lag_becomes_its_ports_with_lacp_policy():
+    dvs, pgs = dvs_objects()
+    config = dvs["dvs-7"]["config"]
+    config.lacpGroupConfig = [vim.dvs.VmwareDistributedVirtualSwitch.LacpGroupConfig(
+        name="lag1", uplinkName=["lag1-0", "lag1-1"], mode="active")]
+    order = vim.dvs.VmwareDistributedVirtualSwitch.UplinkPortOrderPolicy
+    pgs["dvportgroup-3"]["config"].defaultPortConfig.uplinkTeamingPolicy = (
+        vim.dvs.VmwareDistributedVirtualSwitch.UplinkPortTeamingPolicy(
+            inherited=False, policy=vim.StringPolicy(inherited=False, value="loadbalance_ip"),
+            uplinkPortOrder=order(inherited=False, activeUplinkPort=["lag1"], standbyUplinkPort=[])))
+    got = convert(Inventory(vcenter="vc01", hosts={}, dvswitches=dvs, dvportgroups=pgs))
+    (sw,) = got.dvswitches
+    assert sw.uplink_ports == ("uplink1", "uplink2", "uplink3", "lag1-0", "lag1-1")
+    backup = next(p for p in sw.portgroups if p.name == "dvpg-backup")
+    assert (backup.teaming.policy, backup.teaming.active, backup.teaming.standby) == ("lacp", ("lag1-0", "lag1-1"), ())
+    assert backup.teaming.unused == ("uplink1", "uplink2", "uplink3")

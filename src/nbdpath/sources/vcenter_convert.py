@@ -1,9 +1,10 @@
 """Pure conversion: vCenter property values -> snapshot Hosts and switches.
 
 Input is what one PropertyCollector retrieval returns, grouped per object:
-``{"name": ..., "config.network": <vim.host.NetworkInfo>, ...}``. Values are
-read by attribute only, so tests can pass pyVmomi data objects built
-offline. No I/O here; :mod:`nbdpath.sources.vcenter` does the talking.
+``{"name": ..., "config.network": <HostNetworkInfo>, ...}``. Values are read
+by attribute only, so they may be :class:`~nbdpath.sources.soapxml.XmlData`
+(what discovery reads) or pyVmomi data objects built offline (what the unit
+tests build). No I/O here; :mod:`nbdpath.sources.vcenter` does the talking.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Inventory:
     dvswitches: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     dvportgroups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     clusters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # Hosts the container view listed (moref id -> name if known).
+    # Moref ids of the hosts the container view listed (to notice one vanishing).
     listed_hosts: tuple[str, ...] = ()
     # moref id -> reason, for objects returned with a fault instead of values.
     faults: Mapping[str, str] = field(default_factory=dict)
@@ -116,7 +117,7 @@ def _host(props: Mapping[str, Any], inv: Inventory, dvpg_by_key: dict, dvs_by_uu
     name = props.get("name")
     state = props.get("runtime.connectionState")
     if state is not None and str(state) != "connected":
-        raise HostSkipped(f"connection state is {state}; skipped")
+        raise HostSkipped(f"connection state is {state}")
     network = props.get("config.network")
     if network is None:
         raise HostSkipped("returned no config.network (not connected or no permission)")
@@ -218,8 +219,14 @@ def _vswitch(s: Any, network: Any, pnic_by_key: dict) -> StandardSwitch:
     )
 
 
-def _uplink_teaming(policy: Any, ports: tuple[str, ...], inheritable: bool) -> Optional[Teaming]:
-    """A VmwareUplinkPortTeamingPolicy as a Teaming; inherited parts become None."""
+def _uplink_teaming(
+    policy: Any, ports: tuple[str, ...], inheritable: bool, lags: Mapping[str, tuple[str, ...]]
+) -> Optional[Teaming]:
+    """A VmwareUplinkPortTeamingPolicy as a Teaming; inherited parts become None.
+
+    A LAG named in the order (enhanced LACP: active ["lag1"]) stands for its
+    LAG ports (lag1-0, lag1-1...), and the policy is then LACP.
+    """
     if policy is None or (inheritable and as_bool(_get(policy, "inherited", False))):
         return None
     name_policy = _get(policy, "policy")
@@ -232,14 +239,25 @@ def _uplink_teaming(policy: Any, ports: tuple[str, ...], inheritable: bool) -> O
             return None
         return Teaming(policy=name)
     active, standby, unused = _order(order, ports)
+    if any(a in lags for a in active):
+        name = "lacp"
+
+    def expand(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(p for n in names for p in lags.get(n, (n,)))
+
+    active, standby = expand(active), expand(standby)
+    unused = tuple(p for p in ports if p not in active and p not in standby)
     return Teaming(policy=name, active=active, standby=standby, unused=unused)
 
 
 def _dvs(moid: str, d: Mapping[str, Any], dvportgroups: Mapping[str, Mapping[str, Any]]) -> DistributedSwitch:
     config = d.get("config")
     ports = tuple(_seq(_get(_get(config, "uplinkPortPolicy"), "uplinkPortName"))) or ("uplink1", "uplink2")
+    # LAG ports are uplink ports too: hosts map them to vmnics like the others.
+    lags = {_get(g, "name"): tuple(_seq(_get(g, "uplinkName"))) for g in _seq(_get(config, "lacpGroupConfig"))}
+    ports += tuple(p for members in lags.values() for p in members if p not in ports)
     default = _get(config, "defaultPortConfig")
-    teaming = _uplink_teaming(_get(default, "uplinkTeamingPolicy"), ports, inheritable=False)
+    teaming = _uplink_teaming(_get(default, "uplinkTeamingPolicy"), ports, inheritable=False, lags=lags)
     if teaming is None or teaming.policy is None:
         teaming = (teaming or Teaming()).model_copy(update={"policy": "loadbalance_srcid"})
     own = []
@@ -255,7 +273,7 @@ def _dvs(moid: str, d: Mapping[str, Any], dvportgroups: Mapping[str, Mapping[str
                 name=pg.get("name"),
                 # A trunk / private VLAN port group has no single tag: recorded as 0.
                 vlan=vlan or 0,
-                teaming=_uplink_teaming(_get(pdefault, "uplinkTeamingPolicy"), ports, inheritable=True),
+                teaming=_uplink_teaming(_get(pdefault, "uplinkTeamingPolicy"), ports, inheritable=True, lags=lags),
             )
         )
     return DistributedSwitch(
