@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "vcsim"))
 
-import vcsim_launcher  # noqa: E402
+import vcsim_launcher
 
-from nbdpath import labs  # noqa: E402
-from nbdpath.model import Snapshot  # noqa: E402
-from nbdpath.sources import vcenter  # noqa: E402
+from nbdpath import labs
+from nbdpath.model import Snapshot
+from nbdpath.sources import vcenter
 
 
 def fleet(template_lab: str, count: int) -> Snapshot:
@@ -62,15 +62,16 @@ def naive(sim, cafile: str) -> tuple[float, int, int]:
                       sslContext=ssl.create_default_context(cafile=cafile))
     content = si.RetrieveContent()
     view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
-    hosts = vmks = 0
+    hosts = tagged = 0
     for h in view.view:
         net = h.config.network
         info = h.configManager.virtualNicManager.QueryNetConfig("vSphereBackupNFC")
         hosts += 1
-        vmks += len(net.vnic) + (0 if info is None else 0)
+        # What such scripts then do: match selected vnics against the host's vmks.
+        tagged += sum(1 for v in net.vnic if any(k.endswith("." + v.key) for k in info.selectedVnic or ()))
     view.DestroyView()
     Disconnect(si)
-    return time.perf_counter() - t0, hosts, vmks
+    return time.perf_counter() - t0, hosts, tagged
 
 
 def ours(sim, cafile: str) -> tuple[float, int, int]:
@@ -96,7 +97,7 @@ def main() -> int:
         try:
             cafile = str(sim.cert)
             runs = [ours(sim, cafile) for _ in range(args.repeat)]
-            naive_s, naive_hosts, _ = naive(sim, cafile)
+            naive_s, naive_hosts, naive_tagged = naive(sim, cafile)
         finally:
             sim.stop()
     ours_s = statistics.median(r[0] for r in runs)
@@ -104,7 +105,8 @@ def main() -> int:
     print(f"vcsim with {args.hosts} hosts (from lab {args.lab}) started in {start_s:.1f} s")
     print(f"nbdpath discover : {ours_s:6.2f} s  (median of {args.repeat}: {', '.join(f'{r[0]:.2f}' for r in runs)}), "
           f"{runs[0][1]} hosts, {runs[0][2]} vmks")
-    print(f"naive per-host   : {naive_s:6.2f} s  ({naive_hosts} hosts: host.config.network + QueryNetConfig each)")
+    print(f"naive per-host   : {naive_s:6.2f} s  ({naive_hosts} hosts, {naive_tagged} tagged vmks: "
+          "host.config.network + QueryNetConfig each)")
     print(f"speed-up         : {naive_s / ours_s:6.1f}x   target: <= 5 s and >= 10x")
     ok = ours_s <= 5 and naive_s / ours_s >= 10
     print("target met" if ok else "TARGET MISSED")

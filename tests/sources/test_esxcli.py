@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import tarfile
 from pathlib import Path
 
+import esxcli_render as render
 import pytest
 
-import esxcli_render as render
 from nbdpath import engine, labs
 from nbdpath.cli import main
 from nbdpath.errors import InputError

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from nbdpath.sources.soapxml import SoapFault, XmlData, as_bool, as_int, as_list, moref_id, parse_response
+from nbdpath.sources.soapxml import (
+    SoapFault,
+    XmlData,
+    as_bool,
+    as_int,
+    as_list,
+    moref_id,
+    parse_response,
+)
 
 ENVELOPE = """<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"

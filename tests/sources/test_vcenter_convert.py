@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
-from nbdpath.sources.vcenter import Endpoint, DiscoveryError
+from nbdpath.sources.vcenter import DiscoveryError, Endpoint
 from nbdpath.sources.vcenter_convert import Inventory, convert
 
 

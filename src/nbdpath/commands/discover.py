@@ -132,10 +132,16 @@ class _Progress:
         self._bar = None
         self._tasks: dict[str, int] = {}
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
@@ -190,7 +196,7 @@ def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, tim
         _apply_merge(Snapshot(), merge_file, nodes, dns)
     creds = Credentials(user, _password(password_file, user))
     opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size)
-    warn = lambda msg: click.echo(f"nbdpath: warning: {msg}; skipped", err=True)  # noqa: E731
+    warn = lambda msg: click.echo(f"nbdpath: warning: {msg}; skipped", err=True)
     with _Progress(sys.stderr.isatty()) as progress:
         found = discover(list(servers), creds, opts, progress=progress, warn=warn)
     snap = _apply_merge(found.snapshot, merge_file, nodes, dns)

@@ -62,7 +62,7 @@ class Endpoint:
     label: str  # as the user wrote it; names the vCenter in messages and the snapshot
 
     @classmethod
-    def parse(cls, text: str) -> "Endpoint":
+    def parse(cls, text: str) -> Endpoint:
         raw = text.strip()
         parts = urlsplit(raw if "://" in raw else f"https://{raw}")
         if not parts.hostname:

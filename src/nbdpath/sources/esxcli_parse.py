@@ -1,0 +1,384 @@
+"""Text layouts of saved esxcli output: one pure parser per command.
+
+Tables (header, dashes line, rows) are read by the columns of their dashes
+line; records are indented ``Key: value`` lines under a title. Every known
+layout is accepted (they differ between ESXi versions: see each ``*_LAYOUTS``);
+anything else is an :class:`InputError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..errors import InputError
+from ..model import DEFAULT_STACK, PhysicalNic, Route
+from ..model.snapshot import _POLICY_ALIASES, normalise_service
+
+# ---------------------------------------------------------------- text layouts
+
+
+@dataclass(frozen=True)
+class Text:
+    """One saved output: where it came from and its lines."""
+
+    name: str  # file name as shown in errors (path inside the bundle for .tgz)
+    text: str
+
+    def lines(self) -> list[str]:
+        return self.text.replace("\r\n", "\n").split("\n")
+
+    def error(self, lineno: Optional[int], expected: str, location: str = "") -> InputError:
+        return InputError(self.name, location, expected, lineno)
+
+
+def parse_table(src: Text, layouts: dict[str, tuple[str, ...]]) -> tuple[str, list[tuple[int, dict[str, str]]]]:
+    """An esxcli table: header, a dashes line, rows. Returns (layout name, [(line, row)]).
+
+    Columns are found from the dashes line; cells are cut at column starts and
+    checked not to straddle a boundary, else split on whitespace (the last
+    column may hold spaces). The header must be exactly one known layout.
+    """
+    lines = src.lines()
+    idx = next((i for i, l in enumerate(lines) if l.strip()), None)
+    if idx is None or idx + 1 >= len(lines) or not re.fullmatch(r"\s*-+(\s+-+)*\s*", lines[idx + 1] or "x"):
+        known = "; ".join(" | ".join(cols) for cols in layouts.values())
+        raise src.error((idx or 0) + 1, f"an esxcli table (header, dashes line, rows) with columns: {known}")
+    header, dashes = lines[idx], lines[idx + 1]
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", dashes)]
+    starts = [s for s, _ in spans]
+    names = tuple(
+        header[s : (starts[i + 1] if i + 1 < len(starts) else len(header))].strip() for i, (s, _) in enumerate(spans)
+    )
+    layout = next((k for k, cols in layouts.items() if cols == names), None)
+    if layout is None:
+        known = "; ".join(" | ".join(cols) for cols in layouts.values())
+        raise src.error(idx + 1, f"a known column layout ({known}), not {' | '.join(names)}", "header")
+    rows = []
+    for n, line in enumerate(lines[idx + 2 :], start=idx + 3):
+        if not line.strip():
+            continue
+        cells = _cut(line, starts)
+        if cells is None:
+            cells = line.split(None, len(names) - 1)
+            if len(cells) != len(names):
+                raise src.error(n, f"a row with {len(names)} columns aligned under the header ({' | '.join(names)})")
+        rows.append((n, dict(zip(names, cells))))
+    return layout, rows
+
+
+def _cut(line: str, starts: list[int]) -> Optional[list[str]]:
+    cells = []
+    for i, s in enumerate(starts):
+        if i and s < len(line) and s > 0 and line[s - 1] != " " and line[s] != " ":
+            return None  # a value runs across a column boundary
+        end = starts[i + 1] if i + 1 < len(starts) else len(line)
+        cells.append(line[s:end].strip())
+    if any(c == "" for c in cells[:-1]) and len(line.split()) >= len(starts):
+        return None  # values shifted left of their columns (hand-trimmed spacing)
+    return cells
+
+
+@dataclass
+class Block:
+    title: str
+    line: int
+    fields: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def parse_blocks(src: Text, required: tuple[str, ...], titled: bool = True) -> list[Block]:
+    """Records of indented ``Key: value`` lines, each under an unindented title.
+
+    With ``titled=False`` the whole text is one record (``policy failover get``,
+    ``tag get``). Unknown keys are kept (newer builds add some, e.g. URPF);
+    missing ``required`` keys are an error at the record's first line.
+    """
+    blocks: list[Block] = []
+    current: Optional[Block] = None if titled else Block("", 1)
+    for n, raw in enumerate(src.lines(), start=1):
+        if not raw.strip():
+            continue
+        indented = raw[:1] in (" ", "\t")
+        if titled and not indented:
+            current = Block(raw.strip(), n)
+            blocks.append(current)
+            continue
+        key, sep, value = raw.strip().partition(":")
+        if current is None or not sep or not key:
+            what = "an unindented record title (e.g. vmk0) followed by indented 'Key: value' lines" if titled else "'Key: value' lines"
+            raise src.error(n, what)
+        current.fields[key.strip()] = value.strip()
+        current.lines[key.strip()] = n
+    if not titled and current is not None and current.fields:
+        blocks.append(current)
+    if not blocks:
+        raise src.error(1, "at least one record of 'Key: value' lines")
+    for b in blocks:
+        for key in required:
+            if key not in b.fields:
+                raise src.error(b.line, f"a '{key}:' line in this record (layout of {src.name} not known)")
+    return blocks
+
+
+def _na(value: Optional[str]) -> Optional[str]:
+    return None if value in (None, "", "N/A", "-", "None") else value
+
+
+def _list(value: Optional[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip() and v.strip() != "N/A")
+
+
+def _bool(src: Text, block: Block, key: str) -> Optional[bool]:
+    value = block.fields.get(key)
+    if value is None:
+        return None
+    if value.lower() in ("true", "yes", "1"):
+        return True
+    if value.lower() in ("false", "no", "0"):
+        return False
+    raise src.error(block.lines[key], f"true or false for '{key}', not {value!r}")
+
+
+def _int(src: Text, n: int, value: str, what: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise src.error(n, f"a number for {what}, not {value!r}") from None
+
+
+def _ip(src: Text, n: int, value: str, what: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise src.error(n, f"an IPv4 address for {what}, not {value!r}") from None
+
+
+# ---------------------------------------------------------------- per command
+
+
+@dataclass(frozen=True)
+class Interface:
+    device: str
+    portgroup: Optional[str]
+    portset: Optional[str]
+    vds_name: Optional[str]
+    vds_port: Optional[str]
+    netstack: str
+    mtu: int
+    mac: Optional[str]
+    enabled: bool
+    line: int
+
+
+def interfaces(src: Text) -> list[Interface]:
+    out = []
+    for b in parse_blocks(src, ("Name", "Portgroup", "MTU")):
+        f = b.fields
+        out.append(
+            Interface(
+                device=f["Name"],
+                portgroup=_na(f.get("Portgroup")),
+                portset=_na(f.get("Portset")),
+                vds_name=_na(f.get("VDS Name")),
+                vds_port=_na(f.get("VDS Port")),
+                netstack=_na(f.get("Netstack Instance")) or DEFAULT_STACK,
+                mtu=_int(src, b.lines["MTU"], f["MTU"], "MTU"),
+                mac=_na(f.get("MAC Address")),
+                enabled=_bool(src, b, "Enabled") is not False,
+                line=b.line,
+            )
+        )
+    return out
+
+
+IPV4_LAYOUTS = {
+    "6.5+": ("Name", "IPv4 Address", "IPv4 Netmask", "IPv4 Broadcast", "Address Type", "Gateway", "DHCP DNS"),
+    "pre-6.5": ("Name", "IPv4 Address", "IPv4 Netmask", "IPv4 Broadcast", "Address Type", "DHCP DNS"),
+}
+
+
+@dataclass(frozen=True)
+class Ipv4:
+    device: str
+    address: Optional[str]  # a.b.c.d/len
+    gateway: Optional[str]
+
+
+def ipv4(src: Text) -> list[Ipv4]:
+    _, rows = parse_table(src, IPV4_LAYOUTS)
+    out = []
+    for n, r in rows:
+        addr = _na(r["IPv4 Address"])
+        cidr = None
+        if addr and addr != "0.0.0.0":
+            ip = _ip(src, n, addr, "IPv4 Address")
+            mask = _ip(src, n, r["IPv4 Netmask"], "IPv4 Netmask")
+            try:
+                cidr = str(ipaddress.IPv4Interface(f"{ip}/{mask}"))
+            except ValueError:
+                raise src.error(n, f"a contiguous netmask, not {mask!r}") from None
+        gw = _na(r.get("Gateway"))
+        if gw:
+            gw = _ip(src, n, gw, "Gateway")
+        out.append(Ipv4(r["Name"], cidr, None if gw in (None, "0.0.0.0") else gw))
+    return out
+
+
+NIC_LAYOUTS = {
+    "6.5+": ("Name", "PCI Device", "Driver", "Admin Status", "Link Status", "Speed", "Duplex", "MAC Address", "MTU", "Description"),
+    "pre-6.5": ("Name", "PCI Device", "Driver", "Link", "Speed", "Duplex", "MAC Address", "MTU", "Description"),
+}
+
+
+def nics(src: Text) -> list[PhysicalNic]:
+    layout, rows = parse_table(src, NIC_LAYOUTS)
+    out = []
+    for n, r in rows:
+        link = r["Link Status"] if layout == "6.5+" else r["Link"]
+        if link.lower() not in ("up", "down"):
+            raise src.error(n, f"Up or Down for the link, not {link!r}")
+        speed = _int(src, n, r["Speed"], "Speed")
+        up = link.lower() == "up" and (layout == "pre-6.5" or r["Admin Status"].lower() == "up")
+        out.append(PhysicalNic(name=r["Name"], speed_mbps=speed or None, link_up=up, mac=_na(r["MAC Address"])))
+    return out
+
+
+ROUTE_LAYOUTS = {
+    "esxcli": ("Network", "Netmask", "Gateway", "Interface", "Source"),
+    "esxcli-no-source": ("Network", "Netmask", "Gateway", "Interface"),
+}
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    gateway: Optional[str]
+    routes: tuple[Route, ...]
+
+
+def routes(src: Text) -> RouteTable:
+    lines = src.lines()
+    if lines and lines[0].strip().startswith("VMkernel Routes"):
+        # esxcfg-route -l: a title line, then columns without a dashes line.
+        body = [l for l in lines[1:] if l.strip()]
+        if not body or body[0].split() != ["Network", "Netmask", "Gateway", "Interface"]:
+            raise src.error(2, "the esxcfg-route -l header: Network Netmask Gateway Interface")
+        rows = []
+        for n, l in enumerate(lines[2:], start=3):
+            if not l.strip():
+                continue
+            m = re.fullmatch(r"\s*(\S+)\s+(\S+)\s+(Local Subnet|\S+)\s+(\S+)\s*", l)
+            if not m:
+                raise src.error(n, "a route row: NETWORK NETMASK GATEWAY|'Local Subnet' INTERFACE")
+            rows.append((n, {"Network": m[1], "Netmask": m[2], "Gateway": m[3], "Interface": m[4]}))
+    else:
+        _, rows = parse_table(src, ROUTE_LAYOUTS)
+    gateway = None
+    out = []
+    for n, r in rows:
+        gw = r["Gateway"]
+        if gw == "Local Subnet" or gw == "0.0.0.0":
+            continue  # connected route
+        gw = _ip(src, n, gw, "Gateway")
+        if r["Network"] == "default":
+            gateway = gw
+            continue
+        net = _ip(src, n, r["Network"], "Network")
+        mask = _ip(src, n, r["Netmask"], "Netmask")
+        try:
+            network = ipaddress.IPv4Network(f"{net}/{mask}", strict=False)
+        except ValueError:
+            raise src.error(n, f"a contiguous netmask, not {mask!r}") from None
+        if network.prefixlen == 0:
+            gateway = gw
+            continue
+        out.append(Route(network=str(network), gateway=gw))
+    return RouteTable(gateway, tuple(out))
+
+
+def netstacks(src: Text) -> list[str]:
+    return [b.fields["Key"] for b in parse_blocks(src, ("Key",))]
+
+
+def tags(src: Text) -> tuple[str, ...]:
+    block = parse_blocks(src, ("Tags",), titled=False)[0]
+    out = []
+    for t in _list(block.fields["Tags"]):
+        try:
+            out.append(normalise_service(t))
+        except ValueError as exc:
+            raise src.error(block.lines["Tags"], str(exc)) from None
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class VSwitch:
+    name: str
+    uplinks: tuple[str, ...]
+    mtu: int
+    portgroups: tuple[str, ...]
+
+
+def vswitches(src: Text) -> list[VSwitch]:
+    out = []
+    for b in parse_blocks(src, ("Name", "Uplinks", "Portgroups")):
+        mtu = b.fields.get("MTU")
+        out.append(
+            VSwitch(
+                name=b.fields["Name"],
+                uplinks=_list(b.fields["Uplinks"]),
+                mtu=_int(src, b.lines["MTU"], mtu, "MTU") if mtu else 1500,
+                portgroups=_list(b.fields["Portgroups"]),
+            )
+        )
+    return out
+
+
+PORTGROUP_LAYOUTS = {"esxcli": ("Name", "Virtual Switch", "Active Clients", "VLAN ID")}
+
+
+@dataclass(frozen=True)
+class PortGroupRow:
+    name: str
+    vswitch: str
+    vlan: int
+
+
+def portgroups(src: Text) -> list[PortGroupRow]:
+    _, rows = parse_table(src, PORTGROUP_LAYOUTS)
+    return [PortGroupRow(r["Name"], r["Virtual Switch"], _int(src, n, r["VLAN ID"], "VLAN ID")) for n, r in rows]
+
+
+@dataclass(frozen=True)
+class Failover:
+    policy: str
+    active: tuple[str, ...]
+    standby: tuple[str, ...]
+    unused: tuple[str, ...]
+    # None: the layout has no "Override Vswitch ..." lines (values are explicit).
+    override_policy: Optional[bool]
+    override_uplinks: Optional[bool]
+
+
+def failover(src: Text) -> Failover:
+    b = parse_blocks(src, ("Load Balancing", "Active Adapters", "Standby Adapters"), titled=False)[0]
+    policy = b.fields["Load Balancing"]
+    if policy.lower() not in _POLICY_ALIASES:
+        raise src.error(b.lines["Load Balancing"], f"a load balancing policy ({', '.join(sorted(_POLICY_ALIASES))}), not {policy!r}")
+    return Failover(
+        policy=_POLICY_ALIASES[policy.lower()],
+        active=_list(b.fields["Active Adapters"]),
+        standby=_list(b.fields["Standby Adapters"]),
+        unused=_list(b.fields.get("Unused Adapters")),
+        override_policy=_bool(src, b, "Override Vswitch Load Balancing"),
+        override_uplinks=_bool(src, b, "Override Vswitch Uplinks"),
+    )
+
+
+def version(src: Text) -> str:
+    m = re.search(r"VMware ESXi (\d+\.\d+(?:\.\d+)?)", src.text)
+    if not m:
+        raise src.error(1, "'VMware ESXi X.Y.Z ...' as printed by vmware -vl")
+    return m[1]
