@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import click
 
@@ -129,7 +129,7 @@ class _Progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self._bar = None
+        self._bar: Optional[Any] = None
         self._tasks: dict[str, int] = {}
 
     def __enter__(self) -> _Progress:

@@ -101,7 +101,8 @@ def classify(name: str) -> Optional[tuple[str, str]]:
             break
     # Normalise "-", " ", "." to "_" (runs collapsed), remembering where each
     # normalised character came from so the suffix keeps its original spelling.
-    norm, origin = [], []
+    norm: list[str] = []
+    origin: list[int] = []
     for i, ch in enumerate(stem.lower()):
         ch = "_" if ch in "-. " else ch
         if ch == "_" and norm and norm[-1] == "_":
@@ -279,7 +280,8 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
     if not tag_files:
         missing[f"{host}:tags"] = "no ip interface tag get outputs; service tags (vSphereBackupNFC!) unknown"
     listing = _one(tree, "network_ip_interface_list")
-    vmks, vds = [], {}
+    vmks: list[Vmk] = []
+    vds: dict[str, set[str]] = {}
     for i in interfaces(listing):
         a = addrs.get(i.device)
         if a is None:
@@ -355,7 +357,9 @@ def _portgroup_teaming(fo: Failover, uplinks: tuple[str, ...]) -> Optional[Teami
 
 def import_hosts(paths: Iterable[str], names: Optional[list[str]] = None, esxi_version: Optional[str] = None) -> Snapshot:
     """Read each path as one host and join them into a snapshot."""
-    hosts, switches, missing = [], {}, {}
+    hosts: list[Host] = []
+    switches: dict[str, DistributedSwitch] = {}
+    missing: dict[str, str] = {}
     for i, path in enumerate(paths):
         tree = read_tree(path)
         got = build_host(tree, names[i] if names else None, esxi_version)

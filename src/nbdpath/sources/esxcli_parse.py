@@ -11,11 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Mapping, Optional, cast
 
 from ..errors import InputError
 from ..model import DEFAULT_STACK, PhysicalNic, Route
-from ..model.snapshot import _POLICY_ALIASES, normalise_service
+from ..model.snapshot import _POLICY_ALIASES, TeamingPolicyName, normalise_service
 
 # ---------------------------------------------------------------- text layouts
 
@@ -34,7 +34,7 @@ class Text:
         return InputError(self.name, location, expected, lineno)
 
 
-def parse_table(src: Text, layouts: dict[str, tuple[str, ...]]) -> tuple[str, list[tuple[int, dict[str, str]]]]:
+def parse_table(src: Text, layouts: Mapping[str, tuple[str, ...]]) -> tuple[str, list[tuple[int, dict[str, str]]]]:
     """An esxcli table: header, a dashes line, rows. Returns (layout name, [(line, row)]).
 
     Columns are found from the dashes line; cells are cut at column starts and
@@ -353,7 +353,7 @@ def portgroups(src: Text) -> list[PortGroupRow]:
 
 @dataclass(frozen=True)
 class Failover:
-    policy: str
+    policy: TeamingPolicyName
     active: tuple[str, ...]
     standby: tuple[str, ...]
     unused: tuple[str, ...]
@@ -368,7 +368,7 @@ def failover(src: Text) -> Failover:
     if policy.lower() not in _POLICY_ALIASES:
         raise src.error(b.lines["Load Balancing"], f"a load balancing policy ({', '.join(sorted(_POLICY_ALIASES))}), not {policy!r}")
     return Failover(
-        policy=_POLICY_ALIASES[policy.lower()],
+        policy=cast(TeamingPolicyName, _POLICY_ALIASES[policy.lower()]),
         active=_list(b.fields["Active Adapters"]),
         standby=_list(b.fields["Standby Adapters"]),
         unused=_list(b.fields.get("Unused Adapters")),

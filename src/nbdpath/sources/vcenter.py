@@ -187,12 +187,12 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
 
         def take(result: XmlData) -> Optional[str]:
             for oc in as_list(result.objects):
-                kind, moid = oc.obj.mo_type, moref_id(oc.obj)
+                kind, moid = oc.obj.mo_type, moref_id(oc.obj) or ""
                 props = {p.name: p.val for p in as_list(oc.propSet)}
                 if kind == "ContainerView":
                     refs = props.get("view")
                     refs = as_list(refs.ManagedObjectReference) if isinstance(refs, XmlData) else []
-                    listed.extend(moref_id(r) for r in refs if r.mo_type == "HostSystem")
+                    listed.extend(moref_id(r) or "" for r in refs if r.mo_type == "HostSystem")
                     continue
                 target = by_kind.get(kind)
                 if target is None and kind and "DistributedVirtualSwitch" in kind:
@@ -238,7 +238,7 @@ def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progres
     except DiscoveryError:
         raise
     except vmodl.MethodFault as exc:
-        raise DiscoveryError(f"{ep.label}: retrieval failed ({type(exc).__name__}: {exc.msg})") from None
+        raise DiscoveryError(f"{ep.label}: retrieval failed ({type(exc).__name__}: {getattr(exc, 'msg', '')})") from None
     except SoapFault as exc:
         raise DiscoveryError(f"{ep.label}: retrieval failed ({exc})") from None
     except Exception as exc:

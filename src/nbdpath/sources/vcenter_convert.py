@@ -114,7 +114,7 @@ _moid = moref_id
 
 
 def _host(props: Mapping[str, Any], inv: Inventory, dvpg_by_key: dict, dvs_by_uuid: dict) -> Host:
-    name = props.get("name")
+    name = str(props.get("name"))
     state = props.get("runtime.connectionState")
     if state is not None and str(state) != "connected":
         raise HostSkipped(f"connection state is {state}")
@@ -270,14 +270,14 @@ def _dvs(moid: str, d: Mapping[str, Any], dvportgroups: Mapping[str, Mapping[str
         vlan = as_int(vlan) if isinstance(vlan, (int, str)) else None
         own.append(
             DistributedPortGroup(
-                name=pg.get("name"),
+                name=str(pg.get("name")),
                 # A trunk / private VLAN port group has no single tag: recorded as 0.
                 vlan=vlan or 0,
                 teaming=_uplink_teaming(_get(pdefault, "uplinkTeamingPolicy"), ports, inheritable=True, lags=lags),
             )
         )
     return DistributedSwitch(
-        name=d.get("name"),
+        name=str(d.get("name")),
         uplink_ports=ports,
         mtu=as_int(_get(config, "maxMtu")) or 1500,
         teaming=teaming,
@@ -317,10 +317,8 @@ def _netstacks(network: Any) -> tuple[Netstack, ...]:
         stacks.append(Netstack(key=_get(inst, "key"), gateway=_gateway(_get(inst, "ipRouteConfig")), routes=tuple(routes)))
     if not any(s.key == DEFAULT_STACK for s in stacks):
         # Older hosts describe only the default stack, in ipRouteConfig / routeTableInfo.
-        routes = tuple(
-            r for r in (_route(e) for e in _seq(_get(_get(network, "routeTableInfo"), "ipRoute"))) if r is not None
-        )
-        stacks.insert(0, Netstack(key=DEFAULT_STACK, gateway=_gateway(_get(network, "ipRouteConfig")), routes=routes))
+        live = [r for r in (_route(e) for e in _seq(_get(_get(network, "routeTableInfo"), "ipRoute"))) if r is not None]
+        stacks.insert(0, Netstack(key=DEFAULT_STACK, gateway=_gateway(_get(network, "ipRouteConfig")), routes=tuple(live)))
     return tuple(stacks)
 
 
