@@ -6,10 +6,12 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 from esxtopgen import REPORT2_PORTS, report2_rates, write
 from frames import nfc_session, pcap
+from nbdpath.evidence import REPORT_SCHEMA
 from test_vddk import DATA
 
 
@@ -46,6 +48,10 @@ def test_verify_json_is_versioned(evidence):
     assert r.returncode == 1 and d["version"] == 1 and d["kind"] == "nbdpath.verify"
     checks = {(p["host"], p["node"]): p["check"] for p in d["pairs"]}
     assert checks[("esx01.corp.local", "rubrik-node1")] == "CONTRADICTED"
+    jsonschema.validate(d, REPORT_SCHEMA)
+    del d["pairs"][0]["facts"][0]["agrees"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(d, REPORT_SCHEMA)
 
 
 def test_summarize_each_kind(evidence, tmp_path):

@@ -210,3 +210,23 @@ def test_fuzz_capture_reader():
     run()
     print(f"capture fuzz: {tried} inputs, 0 crashes")
     assert tried >= 300
+
+
+def test_memory_does_not_grow_with_capture_size(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from nbdpath.evidence import pcap as reader
+
+    monkeypatch.setattr(reader, "CHUNK", 1 << 20)  # small chunks: small files span many
+    one = pcap(nfc_session(blocks=60, block=1400))
+    header, records = one[:24], one[24:]
+    peaks = []
+    for copies in (30, 120):  # ~2.7 MB and ~11 MB
+        path = tmp_path / f"{copies}.pcap"
+        path.write_bytes(header + records * copies)
+        tracemalloc.start()
+        cap = read_evidence(path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert cap.packets == copies * 64
+    assert peaks[1] < peaks[0] * 1.2 and peaks[1] < 4 * reader.CHUNK, peaks

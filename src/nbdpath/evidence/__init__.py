@@ -19,11 +19,11 @@ from .observations import (
     UplinkMatch,
     to_dict,
 )
-from .verify import REPORT_VERSION, Check, Fact, PairCheck, VerifyReport, verify
+from .verify import REPORT_SCHEMA, REPORT_VERSION, Check, Fact, PairCheck, VerifyReport, verify
 
 __all__ = [
     "KINDS", "CaptureInterface", "CaptureSummary", "Check", "ConnectFailure", "EsxtopSummary",
     "Evidence", "Fact", "LogSummary", "NfcFlow", "NfcTarget", "PairCheck", "PortRates",
-    "REPORT_VERSION", "Skipped", "UplinkMatch", "VerifyReport", "read_evidence", "sniff",
+    "REPORT_SCHEMA", "REPORT_VERSION", "Skipped", "UplinkMatch", "VerifyReport", "read_evidence", "sniff",
     "to_dict", "verify",
 ]

@@ -28,6 +28,54 @@ _FAILING = (Verdict.UNREACHABLE, Verdict.BROKEN_BY_FIREWALL)
 SIGNIFICANT_SHARE = 0.1
 
 
+_STR_OR_NULL = {"type": ["string", "null"]}
+_FACT_SCHEMA = {
+    "type": "object",
+    "required": ["subject", "predicted", "observed", "agrees", "source", "note"],
+    "additionalProperties": False,
+    "properties": {
+        "subject": {"enum": ["endpoint", "connection", "ingress vmk", "egress vmk", "uplink"]},
+        "predicted": _STR_OR_NULL, "observed": {"type": "string"}, "agrees": {"type": ["boolean", "null"]},
+        "source": {"type": "string"}, "note": {"type": "string"},
+    },
+}
+# The JSON contract of `nbdpath verify --format json` (version 1).
+REPORT_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "nbdpath verify report",
+    "type": "object",
+    "required": ["version", "kind", "pairs", "unmatched", "skipped"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        "kind": {"const": "nbdpath.verify"},
+        "pairs": {"type": "array", "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["host", "node", "check", "reason", "predicted_verdict", "predicted_endpoint",
+                         "observed_endpoint", "predicted_egress_vmk", "observed_egress_vmk",
+                         "predicted_uplinks", "observed_uplink", "facts", "settle"],
+            "properties": {
+                "host": {"type": "string"}, "node": {"type": "string"},
+                "check": {"enum": ["CONFIRMED", "CONTRADICTED", "INCONCLUSIVE"]},
+                "reason": {"type": "string"}, "predicted_verdict": {"type": "string"},
+                "predicted_endpoint": _STR_OR_NULL, "observed_endpoint": _STR_OR_NULL,
+                "predicted_egress_vmk": _STR_OR_NULL, "observed_egress_vmk": _STR_OR_NULL,
+                "predicted_uplinks": {"type": "array", "items": {"type": "string"}},
+                "observed_uplink": _STR_OR_NULL,
+                "facts": {"type": "array", "items": _FACT_SCHEMA},
+                "settle": {"type": "array", "items": {"type": "string"}},
+            },
+        }},
+        "unmatched": {"type": "array", "items": {"type": "string"}},
+        "skipped": {"type": "array", "items": {
+            "type": "object", "required": ["file", "where", "what"], "additionalProperties": False,
+            "properties": {"file": {"type": "string"}, "where": {"type": "string"}, "what": {"type": "string"}},
+        }},
+    },
+}
+
+
 class Check(str, Enum):
     CONFIRMED = "CONFIRMED"
     CONTRADICTED = "CONTRADICTED"
