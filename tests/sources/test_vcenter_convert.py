@@ -265,3 +265,23 @@ def test_enhanced_lacp_lag_becomes_its_ports_with_lacp_policy():
     backup = next(p for p in sw.portgroups if p.name == "dvpg-backup")
     assert (backup.teaming.policy, backup.teaming.active, backup.teaming.standby) == ("lacp", ("lag1-0", "lag1-1"), ())
     assert backup.teaming.unused == ("uplink1", "uplink2", "uplink3")
+
+
+def test_host_added_by_ip_is_named_by_its_dns_name():
+    vnics = [vnic("vmk0", "Mgmt", "10.10.0.21")]
+    host = standard_host(vnics, [])
+    host["name"] = "10.10.0.21"
+    host["config.network"].dnsConfig = vim.host.DnsConfig(dhcp=False, hostName="esx67-01", domainName="lab.local")
+    (h,) = convert(inventory(h1=host)).hosts
+    assert (h.name, h.management_address) == ("esx67-01.lab.local", "10.10.0.21")
+
+
+def test_hosts_sharing_a_dns_name_keep_their_ips():
+    hosts = {}
+    for i in (1, 2):
+        host = standard_host([vnic("vmk0", "Mgmt", f"10.10.0.{i}")], [])
+        host["name"] = f"10.10.0.{i}"
+        host["config.network"].dnsConfig = vim.host.DnsConfig(dhcp=False, hostName="localhost")
+        hosts[f"h{i}"] = host
+    got = convert(inventory(**hosts))
+    assert [h.name for h in got.hosts] == ["10.10.0.1", "10.10.0.2"]

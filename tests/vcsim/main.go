@@ -132,14 +132,15 @@ type Vmk struct {
 }
 
 type Host struct {
-	Name       string           `json:"name"`
-	Cluster    *string          `json:"cluster"`
-	Version    string           `json:"version"`
-	Pnics      []Pnic           `json:"pnics"`
-	Vswitches  []StandardSwitch `json:"vswitches"`
-	Dvswitches []DvsMembership  `json:"dvswitches"`
-	Netstacks  []Netstack       `json:"netstacks"`
-	Vmks       []Vmk            `json:"vmks"`
+	Name              string           `json:"name"`
+	ManagementAddress *string          `json:"management_address"`
+	Cluster           *string          `json:"cluster"`
+	Version           string           `json:"version"`
+	Pnics             []Pnic           `json:"pnics"`
+	Vswitches         []StandardSwitch `json:"vswitches"`
+	Dvswitches        []DvsMembership  `json:"dvswitches"`
+	Netstacks         []Netstack       `json:"netstacks"`
+	Vmks              []Vmk            `json:"vmks"`
 }
 
 type Snapshot struct {
@@ -906,7 +907,11 @@ func main() {
 	clusters := map[string]*object.ClusterComputeResource{}
 	hosts := make([]*simulator.HostSystem, len(snap.Hosts))
 	for i, h := range snap.Hosts {
+		// vCenter knows a host by the name or IP it was added with.
 		spec := types.HostConnectSpec{HostName: h.Name}
+		if h.ManagementAddress != nil && *h.ManagementAddress != "" {
+			spec.HostName = *h.ManagementAddress
+		}
 		var task *object.Task
 		if h.Cluster != nil && *h.Cluster != "" {
 			c := clusters[*h.Cluster]
@@ -1014,6 +1019,8 @@ func main() {
 		product := about
 		cfg.Product = product
 		cfg.Network = buildNetwork(h, dvsByName, dvpgKey)
+		// The host's own name, as ESXi reports it in its DNS configuration.
+		cfg.Network.DnsConfig = &types.HostDnsConfig{HostName: h.Name}
 		buildNicManagerInfo(h, cfg)
 
 		ns := simulator.Map.Get(*sh.ConfigManager.NetworkSystem).(*simulator.HostNetworkSystem)

@@ -34,7 +34,8 @@ def signature(paths) -> list[tuple]:
         (
             p.host, p.node, p.endpoint.ip, p.endpoint.vmk, p.outcome.ingress_vmk, p.outcome.egress_vmk,
             tuple((u.name, u.speed_mbps, u.link_up, u.role) for u in p.outcome.egress_uplinks),
-            p.outcome.uplink_policy, p.outcome.bottleneck_mbps, p.outcome.verdict.value,
+            p.outcome.uplink_policy, p.outcome.bottleneck_mbps, p.outcome.best_available_mbps,
+            p.outcome.verdict.value, p.outcome.verdict_reason, p.outcome.degraded, p.outcome.assumptions,
         )
         for p in paths
     )
@@ -53,5 +54,8 @@ def test_discovered_lab_traces_like_the_lab(name, run_vcsim, tmp_path):
     extra = merge_mod.parse_merge(merge_file_for(lab), "merge.yaml")
     merged = merge_mod.merge(found.snapshot, extra, "merge.yaml")
 
-    assert {h.name: (h.cluster, h.version) for h in merged.hosts} == {h.name: (h.cluster, h.version) for h in lab.hosts}
+    def host_facts(snap):
+        return {h.name: (h.cluster, h.version, h.management_address or h.name) for h in snap.hosts}
+
+    assert host_facts(merged) == host_facts(lab)
     assert signature(engine.trace(merged)) == signature(engine.trace(lab))

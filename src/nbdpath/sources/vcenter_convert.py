@@ -95,7 +95,16 @@ def convert(inv: Inventory) -> Converted:
         except (ValueError, TypeError, AttributeError) as exc:
             # An unexpected shape from one host must not sink the whole run.
             missing[name] = f"could not read its network configuration ({exc})"
-    return Converted(tuple(sorted(hosts, key=lambda h: h.name)), switches, missing)
+    return Converted(tuple(sorted(_unique_names(hosts), key=lambda h: h.name)), switches, missing)
+
+
+def _unique_names(hosts: list[Host]) -> list[Host]:
+    """Hosts added by IP are named by their DNS name; should two share one, they keep their IP."""
+    seen: dict[str, int] = {}
+    for h in hosts:
+        seen[h.name] = seen.get(h.name, 0) + 1
+    return [h.model_copy(update={"name": h.management_address}) if seen[h.name] > 1 and h.management_address else h
+            for h in hosts]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -114,7 +123,7 @@ _moid = moref_id
 
 
 def _host(props: Mapping[str, Any], inv: Inventory, dvpg_by_key: dict, dvs_by_uuid: dict) -> Host:
-    name = str(props.get("name"))
+    inventory_name = str(props.get("name"))
     state = props.get("runtime.connectionState")
     if state is not None and str(state) != "connected":
         raise HostSkipped(f"connection state is {state}")
@@ -137,18 +146,30 @@ def _host(props: Mapping[str, Any], inv: Inventory, dvpg_by_key: dict, dvs_by_uu
         _vmk(v, services.get(_get(v, "device"), ()), dvpg_by_key) for v in _seq(_get(network, "vnic"))
     )
     return Host(
-        name=name,
+        name=_own_name(inventory_name, _get(network, "dnsConfig")),
         version=_version(version),
         vcenter=inv.vcenter,
         cluster=cluster,
-        # vCenter reaches (and hands out) the host by the name it was added with.
-        management_address=name,
+        # vCenter reaches (and hands out) the host by the name or IP it was added with.
+        management_address=inventory_name,
         pnics=pnics,
         vswitches=vswitches,
         dvswitches=memberships,
         netstacks=netstacks,
         vmks=tuple(sorted(vmks, key=lambda v: v.number)),
     )
+
+
+def _own_name(inventory_name: str, dns: Any) -> str:
+    """The host's name: as vCenter lists it, unless it was added by IP; then its own DNS name."""
+    try:
+        ipaddress.ip_address(inventory_name)
+    except ValueError:
+        return inventory_name
+    host, domain = _get(dns, "hostName"), _get(dns, "domainName")
+    if not host:
+        return inventory_name
+    return f"{host}.{domain}" if domain and "." not in host else str(host)
 
 
 def _version(v: str) -> str:
