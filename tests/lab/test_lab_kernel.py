@@ -165,24 +165,30 @@ def test_vmk_mac_from_snapshot_is_on_the_wire(tmp_path):
 
 # ------------------------------------------------------------ interruption
 
-def _start_cli(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """Start a lab run that stalls (firewall lab, long idle timeout); return it and its prefix."""
-    before = set(lab_namespaces())
+def _start_cli(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    """Start a lab run with captures that stalls (firewall lab, long idle timeout); return it and its prefix."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "nbdpath", "lab", "run", "lab:trick-through-firewall", "--bytes", "1MiB",
-         "--idle-timeout", "30", "--timeout", "60", *extra],
+         "--idle-timeout", "30", "--timeout", "60", "--keep-pcaps", str(tmp_path / "pcaps")],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        new = set(lab_namespaces()) - before
-        prefixes = {NETNS_RE.match(n).group(1) for n in new}
-        if len(prefixes) == 1 and len(new) >= 5 and kernel.OWNER_DIR.joinpath(f"{next(iter(prefixes))}.pid").exists():
-            time.sleep(0.5)  # let it reach the streams
-            return proc, next(iter(prefixes))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        # The run's owner file names its prefix (other tests may run labs meanwhile).
+        mine = [f.stem for f in kernel.OWNER_DIR.glob("nbl*.pid") if _read(f) == str(proc.pid)]
+        if mine and _tcpdumps_in(mine[0]):
+            time.sleep(0.5)  # the captures start last: let it reach the streams
+            return proc, mine[0]
         time.sleep(0.05)
     proc.kill()
     pytest.fail(f"lab run did not come up: {proc.communicate()}")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:  # another run just removed its owner file
+        return ""
 
 
 def _tcpdumps_in(prefix: str) -> list[int]:
@@ -201,7 +207,7 @@ def _tcpdumps_in(prefix: str) -> list[int]:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_leaves_nothing(tmp_path, sig):
-    proc, prefix = _start_cli(tmp_path, "--keep-pcaps", str(tmp_path / "pcaps"))
+    proc, prefix = _start_cli(tmp_path)
     assert _tcpdumps_in(prefix)
     captures = _tcpdumps_in(prefix)
     proc.send_signal(sig)
@@ -214,7 +220,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, sig):
 
 
 def test_down_removes_leftovers_of_a_killed_run(tmp_path):
-    proc, prefix = _start_cli(tmp_path, "--keep-pcaps", str(tmp_path / "pcaps"))
+    proc, prefix = _start_cli(tmp_path)
     proc.kill()  # SIGKILL: no cleanup possible
     proc.communicate(timeout=10)
     assert lab_namespaces(prefix), "a killed run leaves its namespaces"
@@ -250,3 +256,15 @@ def test_cli_verify_json_on_a_lab(tmp_path):
         (p.host, p.outcome.egress_vmk) for p in engine.trace(labs.load("veeam-tag-routed"))
     }
     assert all(p["observed"]["bytes_received"] == 256 * 1024 for p in doc["pairs"])
+
+
+def test_fleet_of_20_hosts_and_4_nodes_agrees():
+    from estates import fleet
+
+    snap = fleet(20, 4)
+    result = run(snap, engine.trace(snap), Limits(nbytes=1 << 20, connect_timeout=2.0, idle_timeout=1.0))
+    assert len(result.checks) == 80
+    assert [p for c in result.checks for p in c.problems] == []
+    # Every shape is there: isolated, via vmk0, the trick, and the firewall break.
+    assert {c.prediction.verdict for c in result.checks} == {"ISOLATED", "NOT_ISOLATED", "ASYMMETRIC", "BROKEN_BY_FIREWALL"}
+    assert_gone(result.prefix)

@@ -12,6 +12,7 @@ Ctrl-C. ``nbdpath lab down`` finds what a killed run left by its prefix.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -233,6 +234,7 @@ class Lab:
             _run(["ip", "netns", "exec", f.netns, "iptables", "-w", *f.args], what=f"iptables in {f.netns}")
         for item in script.sysctls(plan, late=True).items():
             _apply_sysctls(item, optional=True)
+        _wait_ready(plan)
 
     def start_captures(self, directory: Path, snaplen: int = 128) -> None:
         """One tcpdump per host interface, written to a temp name until the run ends well."""
@@ -261,6 +263,47 @@ class Lab:
             finally:
                 (OWNER_DIR / f"{self.plan.prefix}.pid").unlink(missing_ok=True)
             self.timings["down"] = time.monotonic() - t0
+
+
+def _wait_ready(plan: LabPlan, timeout: float = 15.0) -> None:
+    """Wait until the kernel has really brought every link and bridge port up.
+
+    Carrier changes are applied by the kernel's linkwatch worker, later and
+    asynchronously: until then a veth has the "noop" qdisc (it drops every
+    frame) and a bridge port does not forward. On a busy machine that can
+    take long enough to make the first SYN vanish, so streams start only
+    when each link is UP with a real qdisc and each bridge port forwards.
+    """
+    want: dict[str, set[str]] = {}
+    bridged = {l.peer for l in plan.links if l.bridge is not None}
+    for l in plan.links:
+        want.setdefault(l.netns, set()).add(l.ifname)
+        want.setdefault(plan.switch_netns, set()).add(l.peer)
+    deadline = time.monotonic() + timeout
+    pending = dict(want)
+    while True:
+        with ThreadPoolExecutor(4) as pool:
+            states = dict(zip(pending, pool.map(_link_states, pending)))
+        late = []
+        for ns, names in list(pending.items()):
+            ready = {n for n, (oper, qdisc, port) in states[ns].items()
+                     if oper == "UP" and qdisc != "noop" and (n not in bridged or port == "forwarding")}
+            if names <= ready:
+                del pending[ns]
+            late += [f"{ns}:{n}" for n in sorted(names - ready)]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"links not up after {timeout:g}s: {', '.join(late[:6])}")
+        time.sleep(0.02)
+
+
+def _link_states(ns: str) -> dict[str, tuple[str, str, Optional[str]]]:
+    out = json.loads(_run(["ip", "-j", "-d", "-n", ns, "link", "show"], what=f"ip link show in {ns}") or "[]")
+    return {
+        l["ifname"]: (l.get("operstate", ""), l.get("qdisc", ""), l.get("linkinfo", {}).get("info_slave_data", {}).get("state"))
+        for l in out
+    }
 
 
 def _apply_sysctls(item: tuple[str, list[tuple[str, str]]], optional: bool = False) -> None:
