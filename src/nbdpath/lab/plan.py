@@ -269,7 +269,8 @@ class _Builder:
             self.bridges[segment] = Bridge(f"br{len(self.bridges)}", segment)
         return self.bridges[segment].name
 
-    def link(self, netns: str, ifname: str, address: str, label: str, segment: Optional[str], mac: Optional[str]) -> Link:
+    def link(self, netns: str, ifname: str, address: str, label: str, segment: Optional[str], mac: Optional[str],
+             noted: bool = False) -> Link:
         # The peer's name only has to be unique inside the switch namespace.
         peer = f"{netns.rsplit('-', 1)[1]}.{ifname}"[:IFNAME_MAX]
         mac = _valid_mac(mac)
@@ -280,7 +281,7 @@ class _Builder:
             self.macs.add(mac)
         link = Link(netns, ifname, peer, self.bridge(segment), address, label, mac)
         self.links.append(link)
-        if segment is None:
+        if segment is None and not noted:
             self.notes.append(f"{netns} {label} ({address}): on no known segment, left unplugged")
         return link
 
@@ -315,8 +316,7 @@ def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefi
             cut = cut_off(host, vmk, snap)
             if cut and seg is not None:
                 b.notes.append(f"{where} {vmk.device}: {cut}; left unplugged")
-                seg = None
-            b.link(ns, name, vmk.ipv4, vmk.device, seg, vmk.mac)
+            b.link(ns, name, vmk.ipv4, vmk.device, None if cut else seg, vmk.mac, noted=bool(cut))
             connected.append((name, ipaddress.ip_interface(vmk.ipv4)))
         host_ifaces[host.name] = (ns, tuple(n for n, _ in connected))
         stack = next((s for s in host.netstacks if s.key == DEFAULT_STACK), None)
