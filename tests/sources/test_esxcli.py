@@ -14,7 +14,7 @@ from nbdpath.errors import InputError
 from nbdpath.model import Snapshot, load_file
 from nbdpath.sources import esxcli
 from nbdpath.sources.esxcli import Text
-from nbdpath.sources.merge import merge
+from nbdpath.sources.extra import merge
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "format-samples-esxcli.txt"
 

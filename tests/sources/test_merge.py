@@ -7,7 +7,7 @@ import pytest
 from nbdpath import labs
 from nbdpath.errors import InputError
 from nbdpath.model import Snapshot
-from nbdpath.sources.merge import merge, parse_dns_flag, parse_merge, parse_node_flag
+from nbdpath.sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flag
 
 EXAMPLE = """\
 # What vCenter does not know (docs/discover.md).

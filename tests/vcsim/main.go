@@ -814,6 +814,7 @@ func selfSigned(certOut string) tls.Certificate {
 
 type options struct {
 	snapshot, listen, user, certOut, disconnected string
+	esx                                           bool // one ESXi host (hostd), not a vCenter
 }
 
 func parseArgs() options {
@@ -840,6 +841,8 @@ func parseArgs() options {
 			o.disconnected = val()
 		case "-max-page":
 			maxPage, _ = strconv.Atoi(val())
+		case "-esx":
+			o.esx = true
 		default:
 			log.Fatalf("unknown argument %q", args[i])
 		}
@@ -868,10 +871,17 @@ func main() {
 	}
 
 	model := simulator.VPX()
-	model.Datacenter = 1
-	model.Cluster = 0
-	model.ClusterHost = 0
-	model.Host = 0
+	if o.esx {
+		if len(snap.Hosts) != 1 {
+			log.Fatalf("-esx serves exactly one host; the snapshot has %d", len(snap.Hosts))
+		}
+		model = simulator.ESX()
+	} else {
+		model.Datacenter = 1
+		model.Cluster = 0
+		model.ClusterHost = 0
+		model.Host = 0
+	}
 	model.Machine = 0
 	model.Portgroup = 0
 	model.Datastore = 0
@@ -906,7 +916,20 @@ func main() {
 	// Hosts through the API, named as in the snapshot, in their clusters.
 	clusters := map[string]*object.ClusterComputeResource{}
 	hosts := make([]*simulator.HostSystem, len(snap.Hosts))
+	if o.esx {
+		// hostd serves itself: its one host, named as vCenter would know it.
+		h := simulator.Map.Any("HostSystem").(*simulator.HostSystem)
+		h.Name = snap.Hosts[0].Name
+		if m := snap.Hosts[0].ManagementAddress; m != nil && *m != "" {
+			h.Name = *m
+		}
+		h.Summary.Config.Name = h.Name
+		hosts[0] = h
+	}
 	for i, h := range snap.Hosts {
+		if o.esx {
+			break
+		}
 		// vCenter knows a host by the name or IP it was added with.
 		spec := types.HostConnectSpec{HostName: h.Name}
 		if h.ManagementAddress != nil && *h.ManagementAddress != "" {
@@ -937,6 +960,11 @@ func main() {
 	dvsByName := map[string]*mo.DistributedVirtualSwitch{}
 	dvpgKey := map[string]map[string]string{}
 	for _, d := range snap.Dvswitches {
+		if o.esx {
+			// hostd has no DVS objects; the host's proxySwitch still names one.
+			esxDvs(d, dvsByName, dvpgKey)
+			continue
+		}
 		ports := d.UplinkPorts
 		if len(ports) == 0 {
 			ports = []string{"uplink1", "uplink2"}
@@ -1074,4 +1102,23 @@ func main() {
 
 func vim25ServiceContent() types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "ServiceInstance", Value: "ServiceInstance"}
+}
+
+// esxDvs stands in for a distributed switch on a standalone host: what the
+// host's own config (proxySwitch, vnic port connections) refers to.
+func esxDvs(d DistributedSwitch, dvsByName map[string]*mo.DistributedVirtualSwitch, dvpgKey map[string]map[string]string) {
+	ports := d.UplinkPorts
+	if len(ports) == 0 {
+		ports = []string{"uplink1", "uplink2"}
+	}
+	dvs := &mo.DistributedVirtualSwitch{Uuid: "esx-" + d.Name}
+	dvs.Name = d.Name
+	dvs.Config = &types.VMwareDVSConfigInfo{DVSConfigInfo: types.DVSConfigInfo{
+		Name: d.Name, UplinkPortPolicy: &types.DVSNameArrayUplinkPortPolicy{UplinkPortName: ports},
+	}}
+	dvsByName[d.Name] = dvs
+	dvpgKey[d.Name] = map[string]string{}
+	for i, pg := range d.Portgroups {
+		dvpgKey[d.Name][pg.Name] = "dvportgroup-esx-" + strconv.Itoa(i)
+	}
 }

@@ -6,7 +6,7 @@ import pytest
 
 from nbdpath import engine, labs
 from nbdpath.model import Snapshot, dump
-from nbdpath.sources import merge as merge_mod
+from nbdpath.sources import extra as merge_mod
 from nbdpath.sources import vcenter
 
 pytestmark = pytest.mark.vcsim

@@ -81,8 +81,12 @@ class Vcsim:
                 stream.close()
 
 
-def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tuple[str, ...] = (), max_page: Optional[int] = None, stderr: Optional[IO] = None) -> Vcsim:
-    """Start a simulator loaded with ``snap``; stop it with :meth:`Vcsim.stop`."""
+def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tuple[str, ...] = (),
+          max_page: Optional[int] = None, stderr: Optional[IO] = None, esx: bool = False) -> Vcsim:
+    """Start a simulator loaded with ``snap``; stop it with :meth:`Vcsim.stop`.
+
+    ``esx=True`` serves one host as ESXi's hostd does (no vCenter inventory).
+    """
     binary = build()
     workdir.mkdir(parents=True, exist_ok=True)
     spath = workdir / "estate.json"
@@ -93,6 +97,8 @@ def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tupl
         args += ["-disconnected", ",".join(disconnected)]
     if max_page:
         args += ["-max-page", str(max_page)]
+    if esx:
+        args.append("-esx")
     proc = subprocess.Popen(
         args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr if stderr is not None else subprocess.PIPE,
         text=True, env=dict(os.environ, VCSIM_PASSWORD=password),

@@ -47,7 +47,7 @@ def _common_output(f: Callable) -> Callable:
 
 
 def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...]) -> Snapshot:
-    from ..sources.merge import merge, parse_dns_flag, parse_merge, parse_node_flag
+    from ..sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flag
 
     extra = None
     source = "<flags>"

@@ -3,12 +3,12 @@
 The public face is short; the modules behind it are:
 ``vcenter`` (the one seam to vSphere), ``vcenter_convert`` (pure conversion),
 ``soapxml`` (fast reading of the bulk retrieval), ``esxcli`` / ``esxcli_parse``
-(files and text layouts), ``merge`` (what vCenter does not know) and
+(files and text layouts), ``extra`` (what vCenter does not know: the merge file) and
 ``output`` (atomic snapshot files).
 """
 
 from .esxcli import import_hosts
-from .merge import merge, parse_dns_flag, parse_merge, parse_node_flag
+from .extra import merge, parse_dns_flag, parse_merge, parse_node_flag
 from .output import write_snapshot
 from .vcenter import ConnectOptions, Credentials, Discovery, DiscoveryError, discover
 

@@ -85,7 +85,7 @@ def convert(inv: Inventory) -> Converted:
             label = f"{inv.vcenter}/{mid}"
             missing[label] = inv.faults.get(mid, "vanished from the inventory during discovery")
             continue
-        name = props.get("name") or mid
+        name = _own_name(str(props.get("name") or mid), _get(props.get("config.network"), "dnsConfig"))
         try:
             if mid in inv.faults:
                 raise HostSkipped(inv.faults[mid])
