@@ -37,7 +37,12 @@ def test_writes_a_complete_snapshot_and_json_summary(sim, tmp_path, monkeypatch,
     captured = capsys.readouterr()
     assert rc == 0
     summary = json.loads(captured.out)
-    assert summary["version"] == 1 and summary["partial"] is False and summary["hosts"] == 2
+    # The JSON summary is a versioned contract: these keys, this version.
+    assert sorted(summary) == ["backup_nodes", "dvswitches", "hosts", "kind", "missing", "output", "partial",
+                               "sources", "version"]
+    assert summary["version"] == 1 and summary["kind"] == "discover"
+    assert summary["partial"] is False and summary["hosts"] == 2 and summary["missing"] == {}
+    assert summary["output"] == str(out) and summary["sources"] == [sim.server.removeprefix("https://")]
     snap = load_file(out)
     assert {h.name for h in snap.hosts} == {"esx01.lab.local", "esx02.lab.local"}
     assert snap.missing == {}
