@@ -46,6 +46,8 @@ def test_writes_a_complete_snapshot_and_json_summary(sim, tmp_path, monkeypatch,
     snap = load_file(out)
     assert {h.name for h in snap.hosts} == {"esx01.lab.local", "esx02.lab.local"}
     assert snap.missing == {}
+    # The server's own about.version (govmomi 0.24's simulated vCenter says 6.5.0).
+    assert [(v.name, v.version) for v in snap.vcenters] == [(sim.server.removeprefix("https://"), "6.5.0")]
     assert sim.password not in captured.out + captured.err
 
 

@@ -222,6 +222,7 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
     return Inventory(
         vcenter=label, hosts=hosts, dvswitches=dvs, dvportgroups=dvpg, clusters=clusters,
         listed_hosts=tuple(listed), faults=faults,
+        vcenter_version=getattr(getattr(content, "about", None), "version", None),
     )
 
 
@@ -341,7 +342,10 @@ def merge_converted(parts: list[Converted], vcenters: list[str], missing: dict[s
             hosts.append(h)
     return Snapshot(
         name="discovered",
-        vcenters=tuple(Vcenter(name=v) for v in vcenters),
+        vcenters=tuple(
+            Vcenter(name=v, version=p.vcenter_version) if p.vcenter_version else Vcenter(name=v)
+            for p, v in zip(parts, vcenters)
+        ),
         hosts=tuple(hosts),
         dvswitches=tuple(dvswitches.values()),
         missing=dict(missing),

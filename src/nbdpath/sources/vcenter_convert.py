@@ -61,6 +61,8 @@ class Inventory:
     listed_hosts: tuple[str, ...] = ()
     # moref id -> reason, for objects returned with a fault instead of values.
     faults: Mapping[str, str] = field(default_factory=dict)
+    # The server's own version (ServiceContent.about), when known.
+    vcenter_version: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Converted:
     hosts: tuple[Host, ...]
     dvswitches: tuple[DistributedSwitch, ...]
     missing: dict[str, str]
+    vcenter_version: Optional[str] = None
 
 
 def convert(inv: Inventory) -> Converted:
@@ -95,7 +98,8 @@ def convert(inv: Inventory) -> Converted:
         except (ValueError, TypeError, AttributeError) as exc:
             # An unexpected shape from one host must not sink the whole run.
             missing[name] = f"could not read its network configuration ({exc})"
-    return Converted(tuple(sorted(_unique_names(hosts), key=lambda h: h.name)), switches, missing)
+    hosts = sorted(_unique_names(hosts), key=lambda h: h.name)
+    return Converted(tuple(hosts), switches, missing, inv.vcenter_version)
 
 
 def _unique_names(hosts: list[Host]) -> list[Host]:
