@@ -48,3 +48,20 @@ def test_tag_add_on_tagged_vmk_has_no_rollback():
     snap = labs.load("veeam-tag-l2")
     assert ch.inverse(ch.TagAdd("esx01.lab.local", "vmk2"), snap) == []
     assert ch.inverse(ch.TagAdd("esx01.lab.local", "vmk0"), snap) == [ch.TagRemove("esx01.lab.local", "vmk0")]
+
+
+def test_changes_round_trip_through_dict_and_plan_json_carries_ops():
+    import pytest
+
+    for c in (ch.TagAdd("h", "vmk2"), ch.TagRemove("h", "vmk2", "vmotion"), ch.RouteAdd("h", "10.0.0.0/8", "10.1.1.1"),
+              ch.RouteRemove("h", "10.0.0.0/8", "10.1.1.1", "vmotion"), ch.VmkRemove("h", "vmk4")):
+        assert ch.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match="unknown op"):
+        ch.from_dict({"op": "format-disk"})
+    with pytest.raises(ValueError, match="bad fields"):
+        ch.from_dict({"op": "tag-add", "host": "h"})
+    doc = plan_mod.build(labs.load("veeam-tag-routed")).to_dict()
+    [step] = doc["steps"]
+    assert step["op"] == {"op": "route-add", "host": "esx01.lab.local", "network": "10.40.0.0/24",
+                          "gateway": "10.30.0.1", "netstack": "defaultTcpipStack"}
+    assert step["rollback_ops"][0]["op"] == "route-remove"

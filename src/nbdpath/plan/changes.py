@@ -33,6 +33,10 @@ class _HostChange:
     def describe(self) -> str:  # pragma: no cover - every subclass says its own
         raise NotImplementedError
 
+    def to_dict(self) -> dict:
+        """Machine-readable form, e.g. {"op": "route-add", "host": ..., "network": ..., "gateway": ...}."""
+        return {"op": _OPS_BY_CLASS[type(self).__name__], **{f: getattr(self, f) for f in self.__dataclass_fields__}}
+
 
 @dataclass(frozen=True)
 class TagAdd(_HostChange):
@@ -81,6 +85,23 @@ class VmkRemove(_HostChange):
 
 
 Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove]
+
+_OPS = {"tag-add": TagAdd, "tag-remove": TagRemove, "route-add": RouteAdd, "route-remove": RouteRemove,
+        "vmk-remove": VmkRemove}
+_OPS_BY_CLASS = {cls.__name__: op for op, cls in _OPS.items()}
+
+
+def from_dict(data: dict) -> Change:
+    """Inverse of ``to_dict``; raises ValueError naming what is wrong."""
+    op = data.get("op")
+    cls = _OPS.get(op)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown op {op!r}; expected one of {', '.join(_OPS)}")
+    fields = {k: v for k, v in data.items() if k != "op"}
+    try:
+        return cls(**fields)  # type: ignore[return-value]
+    except TypeError as exc:
+        raise ValueError(f"bad fields for {op}: {exc}") from None
 
 
 def inverse(change: Change, snap: Snapshot) -> list[Change]:

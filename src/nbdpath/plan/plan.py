@@ -38,6 +38,8 @@ class Plan:
                 {
                     "host": s.change.host,
                     "change": s.change.describe(),
+                    "op": s.change.to_dict(),
+                    "rollback_ops": [r.to_dict() for r in s.rollback],
                     "rules": list(s.reasons),
                     "esxcli": ch.esxcli(s.change),
                     "powercli": ch.powercli(s.change),
