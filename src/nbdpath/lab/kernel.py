@@ -56,9 +56,10 @@ def missing_requirements(
     need_tcpdump: bool,
     need_iptables: bool,
     euid: Optional[int] = None,
-    which: Callable[[str], Optional[str]] = shutil.which,
+    which: Optional[Callable[[str], Optional[str]]] = None,
 ) -> list[str]:
     """What this machine lacks to run the lab, in words a user can act on."""
+    which = which or shutil.which
     missing = []
     if (os.geteuid() if euid is None else euid) != 0:
         missing.append("root privileges (run as root: network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)")
