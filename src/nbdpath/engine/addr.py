@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def ip_int(text: str) -> int:
     a, b, c, d = text.split(".")
     return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
@@ -20,7 +20,7 @@ def mask(prefixlen: int) -> int:
     return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF if prefixlen else 0
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def parse_cidr(text: str) -> tuple[int, int, int]:
     """'10.0.0.11/24' -> (ip, prefixlen, network)."""
     ip, _, plen = text.partition("/")
