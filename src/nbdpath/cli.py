@@ -23,6 +23,7 @@ _COMMAND_MODULES = [
     "evidence",
     "lab",
     "discover",
+    "apply",
 ]
 
 

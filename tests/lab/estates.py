@@ -5,13 +5,15 @@ random subnets (a few overlapping), static routes and gateways, tags and
 links down. Shapes excluded on purpose, each for a stated reason (see
 docs/lab.md, "Shapes the property test leaves out"):
 
-- only the default TCP/IP stack: the lab emulates nothing else;
+- vmks on another stack are generated, but the lab builds only the default
+  stack, so pairs whose endpoint is on another stack are not run;
 - gateways are always router addresses: a gateway that is a host's or a
   node's own address is refused by Linux (``ip route`` says "invalid
   gateway"), and a route via an ESXi vmk to another vmk's IP is delivered
   by Linux's weak host model where the engine says ESXi drops it;
-- no per-vmk gateway together with a stack gateway on the same subnet is
-  special-cased: both are generated freely (assumption A5 is under test).
+
+Per-vmk gateways and stack gateways are generated freely: the lab checks
+the engine against assumption A5 as the lab models it.
 """
 
 from __future__ import annotations
@@ -100,6 +102,15 @@ def estates(draw):
             portgroups.append({"name": pg, "teaming": {"active": active,
                                                        "unused": [u for u in ("vmnic0", "vmnic1") if u not in active]}})
             vmk = {"device": f"vmk{n}", "portgroup": pg, "ipv4": address(s, wide), "services": []}
+            # Now and then: a vmk on another stack (not emulated), a disabled
+            # one, or one pinned to a segment its subnet is not on.
+            oddity = draw(st.integers(0, 11))
+            if oddity == 0 and n != numbers[0]:
+                vmk["netstack"] = "vmotion"
+            elif oddity == 1 and n != numbers[0]:
+                vmk["enabled"] = False
+            elif oddity == 2 and segments:
+                vmk["segment"] = draw(st.sampled_from([seg["name"] for seg in segments]))
             if n == numbers[0]:
                 vmk["services"].append("management")
             if n == tagged:
@@ -113,7 +124,8 @@ def estates(draw):
             "management_address": vmks[0]["ipv4"].split("/")[0],
             "pnics": pnics,
             "vswitches": [{"name": "vSwitch0", "uplinks": ["vmnic0", "vmnic1"], "portgroups": portgroups}],
-            "netstacks": [{"key": "defaultTcpipStack", "gateway": gateway(), "routes": routes(2)}],
+            "netstacks": [{"key": "defaultTcpipStack", "gateway": gateway(), "routes": routes(2)},
+                          {"key": "vmotion", "gateway": gateway()}],
             "vmks": vmks,
         })
 
