@@ -1,0 +1,151 @@
+"""The one seam to live hosts: read their state, make one change.
+
+:class:`Live` is what the runner talks to. :class:`VcenterLive` is the real
+one over pyVmomi, reusing discovery's connection, TLS and retrieval code;
+:class:`SnapshotLive` keeps the state in memory (unit tests, rehearsals).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Protocol
+
+from ..model import DEFAULT_STACK, Snapshot
+from ..model.snapshot import normalise_service, normalise_stack
+from ..plan import changes as ch
+from ..sources import vcenter
+
+
+class LiveError(Exception):
+    """One change could not be made or the state not read; the message says why, in one line."""
+
+
+class Live(Protocol):
+    def read(self) -> Snapshot:
+        """The current state of the hosts (every host the server lists)."""
+
+    def perform(self, change: ch.Change) -> None:
+        """Make one change; raises LiveError when the host refuses it or is unreachable."""
+
+
+class SnapshotLive:
+    """A live estate kept in memory: the same semantics as a host, no network."""
+
+    def __init__(self, snap: Snapshot):
+        self.state = snap
+
+    def read(self) -> Snapshot:
+        return self.state
+
+    def perform(self, change: ch.Change) -> None:
+        try:
+            self.state = ch.apply(self.state, change)
+        except Exception as exc:
+            raise LiveError(str(exc)) from None
+
+
+class VcenterLive:
+    """A vCenter (or ESXi) session. Connect with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, si: Any, endpoint: vcenter.Endpoint, opts: vcenter.ConnectOptions):
+        self.si = si
+        self.endpoint = endpoint
+        self.opts = opts
+        self._morefs: dict[str, str] = {}  # host name (as the snapshot names it) -> HostSystem moref id
+
+    @classmethod
+    def open(cls, server: str, creds: vcenter.Credentials, opts: vcenter.ConnectOptions) -> VcenterLive:
+        ep = vcenter.Endpoint.parse(server)
+        return cls(vcenter.connect(ep, creds, opts), ep, opts)
+
+    def close(self) -> None:
+        from pyVim.connect import Disconnect
+
+        try:
+            Disconnect(self.si)
+        except Exception:  # already gone: nothing to release
+            pass
+
+    def read(self) -> Snapshot:
+        """One paged bulk retrieval, converted as discovery converts it."""
+        from ..sources.vcenter_convert import convert
+
+        try:
+            inv = vcenter.retrieve(self.si, self.endpoint.label, self.opts.page_size)
+            converted = convert(inv)
+        except Exception as exc:
+            raise LiveError(f"{self.endpoint.label}: reading the hosts failed: {self._describe(exc)}") from None
+        # Discovery names a host added by IP by its DNS name and keeps the inventory
+        # name as management_address: that is how a snapshot name finds its HostSystem.
+        by_inventory_name = {str(p.get("name")): mid for mid, p in inv.hosts.items()}
+        self._morefs = {h.name: by_inventory_name[h.management_address] for h in converted.hosts
+                        if h.management_address in by_inventory_name}
+        return Snapshot(name="live", hosts=converted.hosts, dvswitches=converted.dvswitches,
+                        missing=dict(converted.missing))
+
+    def perform(self, change: ch.Change) -> None:
+        from pyVmomi import vim
+
+        moid = self._morefs.get(change.host)
+        if moid is None:
+            raise LiveError(f"host {change.host} is not in {self.endpoint.label}'s inventory")
+        host = vim.HostSystem(moid, self.si._stub)
+        try:
+            if isinstance(change, (ch.TagAdd, ch.TagRemove)):
+                vnm = host.configManager.virtualNicManager
+                nic_type = normalise_service(change.tag)
+                if isinstance(change, ch.TagAdd):
+                    vnm.SelectVnicForNicType(nicType=nic_type, device=change.vmk)
+                else:
+                    vnm.DeselectVnicForNicType(nicType=nic_type, device=change.vmk)
+            elif isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
+                _route(host.configManager.networkSystem, change)
+            elif isinstance(change, ch.VmkRemove):
+                host.configManager.networkSystem.RemoveVirtualNic(device=change.vmk)
+            else:
+                raise LiveError(f"unknown change {change!r}")
+        except LiveError:
+            raise
+        except Exception as exc:
+            raise LiveError(f"{change.host}: {change.describe()} failed: {self._describe(exc)}") from None
+
+    def _describe(self, exc: BaseException) -> str:
+        from pyVmomi import vmodl
+
+        if isinstance(exc, vmodl.fault.ManagedObjectNotFound):
+            return "the host vanished from the inventory"
+        if isinstance(exc, vmodl.MethodFault):
+            return f"{type(exc).__name__.split('.')[-1]}: {getattr(exc, 'msg', '') or 'refused'}"
+        return vcenter._describe(exc, self.opts)
+
+
+def _route(ns: Any, change: ch.RouteAdd | ch.RouteRemove) -> None:
+    """Static routes: default stack via UpdateIpRouteTableConfig, other stacks via UpdateNetworkConfig."""
+    from pyVmomi import vim
+
+    net = ipaddress.ip_network(change.network, strict=False)
+    stack = normalise_stack(change.netstack)
+    add = isinstance(change, ch.RouteAdd)
+    if net.prefixlen == 0:
+        # The default route is the stack's gateway, not a table entry.
+        config = vim.host.IpRouteConfig(defaultGateway=change.gateway if add else "0.0.0.0")
+        if stack == DEFAULT_STACK:
+            ns.UpdateIpRouteConfig(config=config)
+        else:
+            _edit_stack(ns, vim.host.NetStackInstance(key=stack, ipRouteConfig=config))
+        return
+    op = vim.host.IpRouteOp(changeOperation="add" if add else "remove",
+                            route=vim.host.IpRouteEntry(network=str(net.network_address), prefixLength=net.prefixlen,
+                                                        gateway=change.gateway))
+    table = vim.host.IpRouteTableConfig(ipRoute=[op])
+    if stack == DEFAULT_STACK:
+        ns.UpdateIpRouteTableConfig(config=table)
+    else:
+        _edit_stack(ns, vim.host.NetStackInstance(key=stack, routeTableConfig=table))
+
+
+def _edit_stack(ns: Any, instance: Any) -> None:
+    from pyVmomi import vim
+
+    spec = vim.host.NetworkConfig.NetStackSpec(netStackInstance=instance, operation="edit")
+    ns.UpdateNetworkConfig(config=vim.host.NetworkConfig(netStackSpec=[spec]), changeMode="modify")

@@ -1,0 +1,171 @@
+"""The runner over an in-memory estate: journal first, confirm, roll back on failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nbdpath import labs
+from nbdpath.apply import Journal, JournalFile, LiveError, SnapshotLive, execute, load_journal, undo
+from nbdpath.apply.planfile import PlanFile, PlannedStep
+from nbdpath.apply.run import run_order
+from nbdpath.plan import changes as ch
+
+ROUTED = labs.load("veeam-tag-routed")
+E1, E2 = "esx01.lab.local", "esx02.lab.local"
+
+
+def plan(*changes) -> PlanFile:
+    return PlanFile("plan.json", "0" * 64, tuple(PlannedStep(i + 1, c, ()) for i, c in enumerate(changes)))
+
+
+def journal(tmp_path) -> JournalFile:
+    return JournalFile(str(tmp_path / "j.json"), Journal("plan.json", "0" * 64, "vc", "t0"))
+
+
+class Recording(SnapshotLive):
+    """Records every change made and the journal as it was on disk at that moment."""
+
+    def __init__(self, snap, journal_path=None, fail_on=None, ignore=None):
+        super().__init__(snap)
+        self.made, self.journal_at_change = [], []
+        self.journal_path, self.fail_on, self.ignore = journal_path, fail_on, ignore
+
+    def perform(self, change):
+        if self.journal_path:
+            self.journal_at_change.append(json.loads(open(self.journal_path).read()))
+        if change == self.fail_on:
+            raise LiveError("host refused it")
+        self.made.append(change)
+        if change != self.ignore:  # the host says yes but nothing changes
+            super().perform(change)
+
+
+ADD = ch.RouteAdd(E1, "10.40.0.0/24", "10.30.0.1")
+TAG0 = ch.TagAdd(E1, "vmk0")
+UNTAG2 = ch.TagRemove(E2, "vmk2")
+
+
+def test_success_applies_in_order_and_journals_each_inverse_before_the_change(tmp_path):
+    j = journal(tmp_path)
+    live = Recording(ROUTED, j.path)
+    result = execute(plan(ADD, TAG0), live, j)
+    assert result.state == "completed" and result.ok
+    assert live.made == [ADD, TAG0]
+    assert live.state == ch.apply_all(ROUTED, [ADD, TAG0])
+    # At each change the file on disk already named it, its inverse, and status intended.
+    first, second = live.journal_at_change
+    assert first["steps"][0]["status"] == "intended"
+    assert first["steps"][0]["inverse"] == [ch.RouteRemove(E1, "10.40.0.0/24", "10.30.0.1").to_dict()]
+    assert second["steps"][0]["status"] == "done" and second["steps"][1]["status"] == "intended"
+    assert load_journal(j.path).state == "completed"
+
+
+def test_a_failing_step_rolls_back_every_earlier_one(tmp_path):
+    j = journal(tmp_path)
+    live = Recording(ROUTED, j.path, fail_on=UNTAG2)
+    result = execute(plan(ADD, TAG0, UNTAG2), live, j)
+    assert result.state == "rolled-back" and not result.ok
+    assert live.state == ROUTED  # exactly as before
+    assert [r.result for r in result.steps] == ["rolled back", "rolled back", "failed"]
+    assert "step 3" in result.message and "rolled back" in result.message
+    saved = load_journal(j.path)
+    assert saved.state == "rolled-back"
+    assert [e.status for e in saved.entries] == ["rolled-back", "rolled-back", "rolled-back"]
+
+
+def test_a_change_not_visible_afterwards_counts_as_a_failure(tmp_path):
+    live = Recording(ROUTED, ignore=TAG0)
+    result = execute(plan(ADD, TAG0), live, journal(tmp_path))
+    assert result.state == "rolled-back"
+    assert "not visible" in result.message
+    assert live.state == ROUTED
+
+
+def test_blocked_plan_is_refused_without_touching_anything_or_writing_a_journal(tmp_path):
+    j = journal(tmp_path)
+    live = Recording(ROUTED)
+    result = execute(plan(ADD, ch.TagAdd(E1, "vmk7")), live, j)
+    assert result.state == "refused" and "step 2 is blocked" in result.message
+    assert live.made == [] and j.writes == 0
+
+
+def test_host_vanishing_mid_run_rolls_back(tmp_path):
+    live = Recording(ROUTED)
+
+    def vanish(number, change):
+        if number == 2:
+            live.state = live.state.model_copy(update={"hosts": (live.state.hosts[0],)})
+
+    result = execute(plan(ADD, UNTAG2), live, journal(tmp_path), before_step=vanish)
+    assert result.state == "rolled-back"
+    assert "esx02.lab.local not found" in result.message
+    assert live.state.hosts == (ROUTED.hosts[0],)  # esx01 as before; esx02 is gone, not changed
+
+
+def test_already_done_steps_are_skipped_and_rerun_changes_nothing(tmp_path):
+    live = Recording(ROUTED)
+    execute(plan(ADD, TAG0), live, journal(tmp_path))
+    live.made.clear()
+    j2 = JournalFile(str(tmp_path / "j2.json"), Journal("plan.json", "0" * 64, "vc", "t0"))
+    result = execute(plan(ADD, TAG0), live, j2)
+    assert result.state == "completed"
+    assert live.made == [] and [r.result for r in result.steps] == ["skipped", "skipped"]
+
+
+def test_undo_from_the_journal_restores_and_is_idempotent(tmp_path):
+    j = journal(tmp_path)
+    live = Recording(ROUTED)
+    execute(plan(ADD, TAG0, UNTAG2), live, j)
+    assert live.state != ROUTED
+    again = JournalFile(j.path, load_journal(j.path))
+    result = undo(again, live)
+    assert result.state == "rolled-back" and live.state == ROUTED
+    assert [r.number for r in result.steps] == [1, 2, 3]
+    live.made.clear()
+    assert undo(JournalFile(j.path, load_journal(j.path)), live).state == "nothing to undo"
+    assert live.made == []
+
+
+def test_irreversible_steps_run_last_and_are_kept_on_rollback(tmp_path):
+    rm = ch.VmkRemove(E2, "vmk2")
+    steps = plan(rm, ADD).steps
+    assert [s.change for s in run_order(steps)] == [ADD, rm]
+    j = journal(tmp_path)
+    live = Recording(ROUTED)
+    result = execute(plan(rm, ADD), live, j, allow_irreversible=True)
+    assert result.state == "completed" and live.made == [ADD, rm]
+    entry = load_journal(j.path).entry(1)
+    assert entry.removed["ipv4"] == "10.30.0.12/24" and entry.inverse == ()
+    back = undo(JournalFile(j.path, load_journal(j.path)), live)
+    assert back.state == "rollback-incomplete" and "cannot be undone" in back.message
+    assert [r.result for r in back.steps] == ["kept (irreversible)", "rolled back"]
+
+
+def test_journal_has_exactly_the_documented_top_level_fields(tmp_path):
+    j = journal(tmp_path)
+    execute(plan(ADD), Recording(ROUTED), j)
+    assert set(json.loads(open(j.path).read())) == {"version", "kind", "plan", "server", "started", "updated",
+                                                    "state", "steps", "events"}
+
+
+@pytest.mark.parametrize("mutate, location", [
+    (lambda d: d.update(kind="other"), "kind"),
+    (lambda d: d.update(version=9), "version"),
+    (lambda d: d.update(state="exploded"), "state"),
+    (lambda d: d["steps"][0].update(status="maybe"), "steps[0].status"),
+    (lambda d: d["steps"][0]["op"].pop("vmk"), "steps[0].op.vmk"),
+    (lambda d: d["steps"][0].update(inverse=[{"op": "fly"}]), "steps[0].inverse[0].op"),
+])
+def test_bad_journals_are_input_errors(tmp_path, mutate, location):
+    from nbdpath.apply import parse_journal
+    from nbdpath.errors import InputError
+
+    j = journal(tmp_path)
+    execute(plan(TAG0), Recording(ROUTED), j)
+    data = json.loads(open(j.path).read())
+    mutate(data)
+    with pytest.raises(InputError) as err:
+        parse_journal(json.dumps(data), "j.json")
+    assert err.value.location == location
