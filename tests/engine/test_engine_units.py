@@ -126,3 +126,11 @@ def test_hops_round_trip_through_dict():
 
     with pytest.raises(ValueError, match="unknown step kind"):
         Hop.from_dict(bad)
+
+
+def test_gateway_resolves_by_longest_connected_prefix():
+    """Found by the kernel lab: vmk0's /16 holds vmk1's /24 and the gateway sits in the /24."""
+    a = L3Iface("host:h", "vmk0", *parse_cidr("10.0.0.5/16"), None)
+    b = L3Iface("host:h", "vmk1", *parse_cidr("10.0.1.5/24"), None)
+    table, _ = build_table([a, b], [("0.0.0.0/0", "10.0.1.1", "default")])
+    assert lookup(table, ip_int("10.9.0.50")).iface == "vmk1"

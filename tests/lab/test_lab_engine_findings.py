@@ -1,7 +1,7 @@
 """Disagreements the lab found between the engine and a Linux kernel.
 
-Each case is a real engine bug, kept as a strict xfail until the engine
-is fixed (then it passes, strict xfail fails, and the marker goes).
+Each case was a real engine bug found by the lab; the engine is fixed and
+these pin the kernel's behaviour and the engine's agreement with it.
 """
 
 from __future__ import annotations
@@ -55,10 +55,6 @@ def test_kernel_resolves_gateway_by_longest_connected_prefix():
     assert check.observation.completed and check.observation.egress_vmk == "vmk1"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: routing.build_table resolves a gateway to the first connected route holding it "
-    "(vmk order), not the longest prefix; the kernel sends via vmk1 and the stream completes"
-))
 def test_engine_resolves_gateway_by_longest_connected_prefix():
     s = snap(OVERLAPPING_GATEWAY)
     path = engine.trace(s)[0]

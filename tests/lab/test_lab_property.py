@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 
 from nbdpath import engine
 from nbdpath.lab.kernel import Limits
 from nbdpath.lab.run import run
 from nbdpath.model import dump
 
-from estates import estates, gateway_on_overlap
+from estates import estates
 from lab_helpers import needs_kernel
 
 pytestmark = [pytest.mark.lab, needs_kernel]
@@ -31,7 +31,6 @@ EXAMPLES = int(os.environ.get("NBDPATH_LAB_EXAMPLES", "200"))
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(estates())
 def test_engine_and_kernel_agree(snap):
-    assume(not gateway_on_overlap(snap))  # known engine bug, pinned in test_lab_engine_findings.py
     result = run(snap, engine.trace(snap), LIMITS, workers=8)
     bad = [c for c in result.checks if not c.agree]
     if bad:

@@ -70,7 +70,10 @@ def build_table(
     for network, gateway, origin in routes:
         _, plen, net = parse_cidr(network)
         gw = ip_int(gateway)
-        out = next((c.iface for c in connected if c.matches(gw)), None)
+        # The gateway resolves like any destination: longest connected prefix,
+        # then the first added (found by the kernel lab, tests/lab/test_lab_engine_findings.py).
+        holding = [c for c in connected if c.matches(gw)]
+        out = max(holding, key=lambda c: c.prefixlen).iface if holding else None
         if out is None:
             unusable.append(Unusable(f"{origin} route {net_str(net, plen)} via {gateway}: gateway is on no connected subnet"))
             continue

@@ -161,10 +161,10 @@ def route_list(host: Host, stack: str) -> str:
     def vmk_for(gw: str) -> str:
         import ipaddress
 
-        for v in vmks:
-            if ipaddress.ip_address(gw) in ipaddress.ip_interface(v.ipv4 or "").network:
-                return v.device
-        return "None"
+        # Longest connected prefix holding the gateway, as the route lookup does.
+        holding = [(ipaddress.ip_interface(v.ipv4 or "").network.prefixlen, -i, v.device) for i, v in enumerate(vmks)
+                   if ipaddress.ip_address(gw) in ipaddress.ip_interface(v.ipv4 or "").network]
+        return max(holding)[2] if holding else "None"
 
     import ipaddress
 
