@@ -1,0 +1,230 @@
+"""nbdpath apply against vCenter's simulator: the whole workflow, through the CLI.
+
+discover (+ the hand-written nodes) -> plan -> apply (dry run / --execute)
+-> discover again -> trace. Every live state is compared by discovering it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nbdpath import engine, labs
+from nbdpath.apply import live as live_mod
+from nbdpath.cli import main
+from nbdpath.engine.types import Verdict
+from nbdpath.model import Snapshot
+from nbdpath.plan import plan as plan_mod
+from nbdpath.sources import extra as merge_mod
+from nbdpath.sources import vcenter
+
+pytestmark = pytest.mark.vcsim
+
+
+class Estate:
+    """One simulator loaded with a lab, and the admin's files beside it."""
+
+    def __init__(self, name, run_vcsim, tmp_path):
+        self.lab = labs.load(name)
+        self.sim = run_vcsim(self.lab)
+        self.dir = tmp_path
+        self.pw = tmp_path / "pw"
+        self.pw.write_text(self.sim.password + "\n")
+
+    def discover(self) -> Snapshot:
+        found = vcenter.discover([self.sim.server], vcenter.Credentials(self.sim.user, self.sim.password),
+                                 vcenter.ConnectOptions(ca_file=str(self.sim.cert)))
+        return found.snapshot
+
+    def merged(self, discovered: Snapshot) -> Snapshot:
+        """Discovered hosts + the lab's nodes, routers, segments and DNS (what --merge adds)."""
+        lab = self.lab
+        extra = Snapshot(segments=lab.segments, routers=lab.routers, backup_nodes=lab.backup_nodes, dns=lab.dns)
+        return merge_mod.merge(discovered, extra, "lab")
+
+    def write_plan(self, data: dict, name: str = "plan.json") -> str:
+        path = self.dir / name
+        path.write_text(json.dumps(data, indent=2))
+        return str(path)
+
+    def apply(self, capsys, *args: str) -> tuple[int, str, str]:
+        argv = ["apply", *args, "--server", self.sim.server, "--user", self.sim.user,
+                "--password-file", str(self.pw), "--ca-file", str(self.sim.cert)]
+        rc = main(argv)
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+
+@pytest.fixture
+def routed(run_vcsim, tmp_path):
+    return Estate("veeam-tag-routed", run_vcsim, tmp_path)
+
+
+def verdicts(snap: Snapshot) -> dict[str, Verdict]:
+    return {p.host: p.outcome.verdict for p in engine.trace(snap)}
+
+
+def test_plan_apply_discover_trace_isolates_esx01(routed, capsys):
+    before = routed.discover()
+    assert verdicts(routed.merged(before))["esx01.lab.local"] is Verdict.NOT_ISOLATED
+    plan = plan_mod.build(routed.merged(before))
+    path = routed.write_plan(plan.to_dict())
+    journal = routed.dir / "journal.json"
+    rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
+    assert rc == 0, err
+    result = json.loads(out)
+    assert (result["kind"], result["state"]) == ("apply", "completed")
+    assert [s["result"] for s in result["steps"]] == ["applied"]
+    after = routed.merged(routed.discover())
+    assert verdicts(after)["esx01.lab.local"] is Verdict.ISOLATED
+    # What the plan predicted is what the live estate now does, pair by pair.
+    assert engine.trace(after) == engine.trace(plan.after.model_copy(update={"name": after.name}))
+    assert json.loads(journal.read_text())["state"] == "completed"
+
+
+def test_dry_run_changes_nothing_and_shows_status_and_rollback(routed, capsys):
+    before = routed.discover()
+    path = routed.write_plan(plan_mod.build(routed.merged(before)).to_dict())
+    rc, out, _ = routed.apply(capsys, path, "--format", "json")
+    assert rc == 0
+    dry = json.loads(out)
+    assert dry["kind"] == "apply-dry-run"
+    assert [(s["status"], s["rollback"]) for s in dry["steps"]] == [
+        ("pending", ["remove route 10.40.0.0/24 via 10.30.0.1 (defaultTcpipStack) on esx01.lab.local"])]
+    rc, text, _ = routed.apply(capsys, path)
+    assert "[PENDING] add route 10.40.0.0/24 via 10.30.0.1" in text and "nothing is changed" in text
+    assert routed.discover() == before
+    assert list(routed.dir.glob("nbdpath-journal-*")) == []
+
+
+def test_execute_without_terminal_or_yes_is_refused(routed, capsys, monkeypatch):
+    before = routed.discover()
+    path = routed.write_plan(plan_mod.build(routed.merged(before)).to_dict())
+    monkeypatch.chdir(routed.dir)
+    rc, _, err = routed.apply(capsys, path, "--execute")
+    assert rc == 2 and "--yes" in err
+    assert routed.discover() == before
+    assert list(routed.dir.glob("nbdpath-journal-*")) == []
+
+
+def test_second_run_is_idempotent(routed, capsys):
+    path = routed.write_plan(plan_mod.build(routed.merged(routed.discover())).to_dict())
+    assert routed.apply(capsys, path, "--execute", "--yes", "--journal", str(routed.dir / "j1.json"))[0] == 0
+    once = routed.discover()
+    rc, out, _ = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(routed.dir / "j2.json"),
+                              "--format", "json")
+    assert rc == 0
+    result = json.loads(out)
+    assert [s["result"] for s in result["steps"]] == ["skipped"]
+    assert "already done" in result["message"]
+    assert routed.discover() == once
+    assert not (routed.dir / "j2.json").exists()
+
+
+def two_step_plan(estate: Estate, second: dict) -> str:
+    data = plan_mod.build(estate.merged(estate.discover())).to_dict()
+    data["steps"].append({"host": second["host"], "op": second, "rollback_ops": []})
+    return estate.write_plan(data)
+
+
+def test_step_on_a_vmk_missing_live_is_refused_before_anything_changes(routed, capsys):
+    before = routed.discover()
+    path = two_step_plan(routed, {"op": "tag-add", "host": "esx02.lab.local", "vmk": "vmk7", "tag": "vSphereBackupNFC"})
+    rc, out, _ = routed.apply(capsys, path)
+    assert rc == 1 and "[BLOCKED] tag vmk7" in out and "vmk7 not found on esx02.lab.local" in out
+    rc, _, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(routed.dir / "j.json"))
+    assert rc == 2 and "refused: nothing changed; step 2 is blocked" in err
+    assert routed.discover() == before
+    assert not (routed.dir / "j.json").exists()
+
+
+def test_host_vanishing_mid_plan_rolls_back_to_exactly_before(routed, capsys, monkeypatch):
+    before = routed.discover()
+    path = two_step_plan(routed, {"op": "tag-remove", "host": "esx02.lab.local", "vmk": "vmk2",
+                                  "tag": "vSphereBackupNFC"})
+    real = live_mod.VcenterLive.perform
+    made = []
+
+    def perform_then_lose_esx02(self, change):
+        real(self, change)
+        made.append(change)
+        if len(made) == 1:  # step 1 is on esx01; then esx02 drops out of the inventory
+            assert routed.sim.command("remove esx02.lab.local") == "ok"
+
+    monkeypatch.setattr(live_mod.VcenterLive, "perform", perform_then_lose_esx02)
+    journal = routed.dir / "j.json"
+    rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
+    assert rc == 2
+    result = json.loads(out)
+    assert result["state"] == "rolled-back"
+    assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]
+    assert "esx02.lab.local not found live" in result["message"]
+    assert "rolling back" in err
+    now = routed.discover()
+    assert now.hosts == tuple(h for h in before.hosts if h.name != "esx02.lab.local")
+    assert json.loads(journal.read_text())["state"] == "rolled-back"
+
+
+def test_rollback_journal_restores_the_state_before_apply(routed, capsys):
+    before = routed.discover()
+    data = plan_mod.build(routed.merged(before)).to_dict()
+    data["steps"].append({"host": "esx02.lab.local", "rollback_ops": [],
+                          "op": {"op": "tag-add", "host": "esx02.lab.local", "vmk": "vmk0", "tag": "vmotion"}})
+    path = routed.write_plan(data)
+    journal = routed.dir / "j.json"
+    assert routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal))[0] == 0
+    assert routed.discover() != before
+    rc, out, _ = routed.apply(capsys, "--rollback", str(journal))
+    assert rc == 0 and "nothing is changed" in out
+    assert routed.discover() != before  # the dry run of a rollback undoes nothing either
+    rc, out, err = routed.apply(capsys, "--rollback", str(journal), "--execute", "--yes", "--format", "json")
+    assert rc == 0, err
+    assert json.loads(out)["state"] == "rolled-back"
+    assert routed.discover() == before
+    # A second rollback finds nothing left to undo.
+    rc, out, _ = routed.apply(capsys, "--rollback", str(journal), "--execute", "--yes", "--format", "json")
+    assert rc == 0 and json.loads(out)["state"] == "nothing to undo"
+    assert routed.discover() == before
+
+
+def test_rollback_refuses_a_journal_of_another_server(routed, capsys):
+    journal = routed.dir / "j.json"
+    journal.write_text(json.dumps({"version": 1, "kind": "nbdpath-apply-journal", "plan": {}, "server": "vc99",
+                                   "started": "t", "state": "completed", "steps": []}))
+    rc, _, err = routed.apply(capsys, "--rollback", str(journal))
+    assert rc == 2 and "records a run on vc99" in err
+
+
+def test_firewall_trick_plan_tags_the_backup_vmk(run_vcsim, tmp_path, capsys):
+    estate = Estate("trick-through-firewall", run_vcsim, tmp_path)
+    before = estate.merged(estate.discover())
+    plan = plan_mod.build(before)
+    assert [s.change.to_dict()["op"] for s in plan.steps] == ["tag-add"]
+    rc, _, err = estate.apply(capsys, estate.write_plan(plan.to_dict()), "--execute", "--yes",
+                              "--journal", str(tmp_path / "j.json"))
+    assert rc == 0, err
+    after = estate.merged(estate.discover())
+    step = plan.steps[0].change
+    vmk = next(v for h in after.hosts if h.name == step.host for v in h.vmks if v.device == step.vmk)
+    assert "vSphereBackupNFC" in vmk.services
+    assert engine.trace(after) == engine.trace(plan.after.model_copy(update={"name": after.name}))
+    assert {p.outcome.verdict for p in engine.trace(after)} != {p.outcome.verdict for p in engine.trace(before)}
+
+
+def test_credentials_stay_out_of_output_and_journal(routed, capsys):
+    path = routed.write_plan(plan_mod.build(routed.merged(routed.discover())).to_dict())
+    journal = routed.dir / "j.json"
+    rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal))
+    assert rc == 0
+    for text in (out, err, journal.read_text()):
+        assert routed.sim.password not in text
+
+
+def test_untrusted_certificate_is_refused_and_insecure_warns(routed, capsys, tmp_path):
+    path = routed.write_plan(plan_mod.build(routed.merged(routed.discover())).to_dict())
+    base = ["apply", path, "--server", routed.sim.server, "--user", routed.sim.user, "--password-file", str(routed.pw)]
+    assert main(base) == 2
+    assert "TLS certificate not accepted" in capsys.readouterr().err
+    assert main(base + ["--insecure"]) == 0
+    assert "--insecure: TLS certificates are NOT verified" in capsys.readouterr().err
