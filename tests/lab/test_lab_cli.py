@@ -102,13 +102,19 @@ def test_json_is_a_versioned_contract(capsys):
 
 @pytest.mark.lab
 @needs_kernel
-def test_verify_exits_1_on_disagreement(capsys):
-    # The known engine finding is a disagreement the kernel really shows.
-    from test_lab_engine_findings import OVERLAPPING_GATEWAY
+def test_verify_exits_1_on_disagreement(monkeypatch, capsys):
+    # An engine that is wrong on purpose: it claims the routed-tag reply
+    # leaves the tagged vmk (the kernel sends it via vmk0's gateway).
+    from dataclasses import replace
 
-    path = "/tmp/nbdpath-lab-overlap.yaml"
-    with open(path, "w") as f:
-        f.write(OVERLAPPING_GATEWAY)
-    assert main(["lab", "verify", path, "--bytes", "64KiB", "--connect-timeout", "1"]) == 1
+    from nbdpath import engine
+
+    real = engine.trace
+
+    def wrong(snap):
+        return [replace(p, outcome=replace(p.outcome, egress_vmk="vmk2")) for p in real(snap)]
+
+    monkeypatch.setattr(engine, "trace", wrong)
+    assert main(["lab", "verify", "lab:veeam-tag-routed", "--bytes", "64KiB"]) == 1
     out = capsys.readouterr().out
-    assert "DISAGREE" in out and "egress vmk: engine says vmk0; kernel sent the data on vmk1" in out
+    assert "DISAGREE" in out and "egress vmk: engine says vmk2; kernel sent the data on vmk0" in out
