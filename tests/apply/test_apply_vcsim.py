@@ -228,3 +228,24 @@ def test_untrusted_certificate_is_refused_and_insecure_warns(routed, capsys, tmp
     assert "TLS certificate not accepted" in capsys.readouterr().err
     assert main(base + ["--insecure"]) == 0
     assert "--insecure: TLS certificates are NOT verified" in capsys.readouterr().err
+
+
+def test_routes_on_another_netstack_go_through_update_network_config(run_vcsim, tmp_path, capsys):
+    estate = Estate("tag-wrong-stack", run_vcsim, tmp_path)
+    before = estate.discover()
+    data = plan_mod.build(estate.merged(before)).to_dict()
+    assert [s["op"]["op"] for s in data["steps"]] == ["tag-remove"]
+    route = {"op": "route-add", "host": "esx01.lab.local", "network": "10.40.0.0/24", "gateway": "10.30.0.1",
+             "netstack": "backupStack"}
+    data["steps"].append({"host": "esx01.lab.local", "op": route, "rollback_ops": []})
+    journal = tmp_path / "j.json"
+    rc, _, err = estate.apply(capsys, estate.write_plan(data), "--execute", "--yes", "--journal", str(journal))
+    assert rc == 0, err
+    (host,) = [h for h in estate.discover().hosts if h.name == "esx01.lab.local"]
+    stacks = {s.key: s for s in host.netstacks}
+    assert [(r.network, r.gateway) for r in stacks["backupStack"].routes] == [("10.40.0.0/24", "10.30.0.1")]
+    assert stacks["defaultTcpipStack"].routes == ()
+    assert next(v for v in host.vmks if v.device == "vmk2").services == ()
+    rc, _, err = estate.apply(capsys, "--rollback", str(journal), "--execute", "--yes")
+    assert rc == 0, err
+    assert estate.discover() == before

@@ -76,3 +76,12 @@ def test_a_plan_is_assessed_on_the_state_its_earlier_steps_leave():
                         ROUTED)
     assert [v.assessment.status for v in views] == [Status.DONE, Status.PENDING]
     assert views[0].rollback == ()
+
+
+def test_a_rollback_may_restore_what_the_forward_checks_would_block():
+    wrong = labs.load("tag-wrong-stack")
+    h = wrong.hosts[0]
+    vmk = next(v for v in h.vmks if v.netstack != "defaultTcpipStack")
+    untagged = ch.apply(wrong, ch.TagRemove(h.name, vmk.device))
+    assert assess(ch.TagAdd(h.name, vmk.device), untagged).status is Status.BLOCKED
+    assert assess(ch.TagAdd(h.name, vmk.device), untagged, restoring=True).status is Status.PENDING

@@ -12,7 +12,8 @@
 //   - config.virtualNicManagerInfo and a HostVirtualNicManager object with
 //     QueryNetConfig / SelectVnicForNicType / DeselectVnicForNicType;
 //   - HostNetworkSystem AddVirtualNic / UpdateVirtualNic / RemoveVirtualNic /
-//     UpdateIpRouteConfig / UpdateIpRouteTableConfig;
+//     UpdateIpRouteConfig / UpdateIpRouteTableConfig / UpdateNetworkConfig
+//     (netstack gateways and static routes of any stack);
 //   - RetrievePropertiesEx paging (options.maxObjects, capped by -max-page
 //     like a real vCenter) with ContinueRetrievePropertiesEx and
 //     CancelRetrievePropertiesEx.
@@ -377,10 +378,18 @@ func (s *NetworkSystem) UpdateIpRouteTableConfig(req *types.UpdateIpRouteTableCo
 		body.Fault_ = simulator.Fault("", &types.NotFound{})
 		return body
 	}
+	applyRouteOps(st, req.Config.IpRoute)
+	rebuildRouteTable(s.host.Config.Network)
+	body.Res = &types.UpdateIpRouteTableConfigResponse{}
+	return body
+}
+
+// applyRouteOps adds or removes static routes of one stack (a route is its network/prefix).
+func applyRouteOps(st *types.HostNetStackInstance, ops []types.HostIpRouteOp) {
 	if st.RouteTableConfig == nil {
 		st.RouteTableConfig = &types.HostIpRouteTableConfig{}
 	}
-	for _, op := range req.Config.IpRoute {
+	for _, op := range ops {
 		same := func(r types.HostIpRouteOp) bool {
 			return r.Route.Network == op.Route.Network && r.Route.PrefixLength == op.Route.PrefixLength
 		}
@@ -395,8 +404,37 @@ func (s *NetworkSystem) UpdateIpRouteTableConfig(req *types.UpdateIpRouteTableCo
 			st.RouteTableConfig.IpRoute = append(st.RouteTableConfig.IpRoute, types.HostIpRouteOp{ChangeOperation: "add", Route: op.Route})
 		}
 	}
-	rebuildRouteTable(s.host.Config.Network)
-	body.Res = &types.UpdateIpRouteTableConfigResponse{}
+}
+
+// UpdateNetworkConfig edits netstack instances (gateway, static routes) of
+// any stack, as ESXi does for stacks other than the default one; the rest of
+// the config is kept as govmomi keeps it.
+func (s *NetworkSystem) UpdateNetworkConfig(req *types.UpdateNetworkConfig) soap.HasFault {
+	body := &methods.UpdateNetworkConfigBody{}
+	n := s.host.Config.Network
+	for _, spec := range req.Config.NetStackSpec {
+		if st := s.stack(spec.NetStackInstance.Key); st == nil {
+			body.Fault_ = simulator.Fault("", &types.NotFound{})
+			return body
+		}
+	}
+	for _, spec := range req.Config.NetStackSpec {
+		st := s.stack(spec.NetStackInstance.Key)
+		if cfg := spec.NetStackInstance.IpRouteConfig; cfg != nil {
+			st.IpRouteConfig = cfg
+			if st.Key == defaultStack {
+				n.IpRouteConfig = cfg
+			}
+		}
+		if t := spec.NetStackInstance.RouteTableConfig; t != nil {
+			applyRouteOps(st, t.IpRoute)
+		}
+	}
+	rebuildRouteTable(n)
+	if len(req.Config.NetStackSpec) == 0 {
+		return s.HostNetworkSystem.UpdateNetworkConfig(req)
+	}
+	body.Res = &types.UpdateNetworkConfigResponse{Returnval: types.HostNetworkConfigResult{}}
 	return body
 }
 

@@ -145,13 +145,13 @@ def undo(journal: JournalFile, live: Live, say: Say = lambda m: None) -> RunResu
             continue
         try:
             for inv in entry.inverse:
-                a = assess(inv, live.read(), allow_irreversible=False)
+                a = assess(inv, live.read(), restoring=True)
                 if a.status is Status.DONE:
                     continue  # this inverse's effect is already there (the step never took hold)
                 if a.status is Status.BLOCKED:
                     raise LiveError(a.reason)
                 live.perform(inv)
-                check = assess(inv, live.read())
+                check = assess(inv, live.read(), restoring=True)
                 if check.status is not Status.DONE:
                     raise LiveError(f"{inv.describe()} is not visible after it was made ({check.reason})")
             journal.save(journal.journal.with_entry(replace(entry, status="rolled-back", note=f"rolled back {now()}")))
@@ -177,7 +177,7 @@ def rollback_preview(journal: Journal, live: Live) -> list[tuple[Entry, list[tup
             continue
         rows = []
         for inv in entry.inverse:
-            a = assess(inv, state)
+            a = assess(inv, state, restoring=True)
             rows.append((inv, a.status.value, a.reason))
             if a.status is Status.PENDING:
                 state = ch.apply(state, inv)

@@ -38,14 +38,19 @@ def find_host(snap: Snapshot, name: str) -> Optional[Host]:
     return next((h for h in snap.hosts if h.name == name), None)
 
 
-def assess(change: ch.Change, snap: Snapshot, allow_irreversible: bool = False) -> Assessment:
-    """The status of one change on the live state ``snap``."""
+def assess(change: ch.Change, snap: Snapshot, allow_irreversible: bool = False, restoring: bool = False) -> Assessment:
+    """The status of one change on the live state ``snap``.
+
+    ``restoring``: the change puts back what was there before (a rollback),
+    so the checks of what is *sensible* (backup tag on 7.0+, default stack)
+    give way; only what is impossible still blocks.
+    """
     host = find_host(snap, change.host)
     if host is None:
         why = snap.missing.get(change.host)
         return Assessment(Status.BLOCKED, f"host {change.host} not found live" + (f" ({why})" if why else ""))
     if isinstance(change, (ch.TagAdd, ch.TagRemove)):
-        return _tag(change, host)
+        return _tag(change, host, restoring)
     if isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
         return _route(change, host)
     if isinstance(change, ch.VmkRemove):
@@ -61,7 +66,7 @@ def assess(change: ch.Change, snap: Snapshot, allow_irreversible: bool = False) 
     raise TypeError(f"unknown change {change!r}")
 
 
-def _tag(change: ch.TagAdd | ch.TagRemove, host: Host) -> Assessment:
+def _tag(change: ch.TagAdd | ch.TagRemove, host: Host, restoring: bool = False) -> Assessment:
     vmk = next((v for v in host.vmks if v.device == change.vmk), None)
     if vmk is None:
         have = ", ".join(v.device for v in host.vmks) or "none"
@@ -74,7 +79,7 @@ def _tag(change: ch.TagAdd | ch.TagRemove, host: Host) -> Assessment:
         return Assessment(Status.PENDING, f"{change.vmk} carries {tag}")
     if tagged:
         return Assessment(Status.DONE, f"{change.vmk} already carries {tag}")
-    if tag == BACKUP_TAG:
+    if tag == BACKUP_TAG and not restoring:
         # The tag exists from 7.0 and is honoured on the default stack only (domain notes, section 2).
         if host.version_tuple < (7, 0):
             return Assessment(Status.BLOCKED, f"{host.name} runs ESXi {host.version}; {tag} needs 7.0 or later")
