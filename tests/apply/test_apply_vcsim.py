@@ -249,3 +249,17 @@ def test_routes_on_another_netstack_go_through_update_network_config(run_vcsim, 
     rc, _, err = estate.apply(capsys, "--rollback", str(journal), "--execute", "--yes")
     assert rc == 0, err
     assert estate.discover() == before
+
+
+def test_host_scoped_read_matches_the_bulk_read(routed):
+    live = live_mod.VcenterLive.open(routed.sim.server, vcenter.Credentials(routed.sim.user, routed.sim.password),
+                                     vcenter.ConnectOptions(ca_file=str(routed.sim.cert)))
+    try:
+        full = live.read()
+        one = live.read(["esx02.lab.local"])
+        assert one.hosts == tuple(h for h in full.hosts if h.name == "esx02.lab.local")
+        assert routed.sim.command("remove esx02.lab.local") == "ok"
+        gone = live.read(["esx02.lab.local"])
+        assert gone.hosts == () and gone.missing == {"esx02.lab.local": "vanished from the inventory"}
+    finally:
+        live.close()

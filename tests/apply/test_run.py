@@ -169,3 +169,15 @@ def test_bad_journals_are_input_errors(tmp_path, mutate, location):
     with pytest.raises(InputError) as err:
         parse_journal(json.dumps(data), "j.json")
     assert err.value.location == location
+
+
+def test_an_interrupt_mid_run_is_rolled_back_too(tmp_path):
+    live = Recording(ROUTED)
+
+    def interrupt(number, change):
+        if number == 2:
+            raise KeyboardInterrupt()
+
+    result = execute(plan(ADD, TAG0), live, journal(tmp_path), before_step=interrupt)
+    assert result.state == "rolled-back" and "KeyboardInterrupt" in result.message
+    assert live.state == ROUTED

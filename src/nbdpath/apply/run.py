@@ -78,7 +78,7 @@ def execute(plan: PlanFile, live: Live, journal: JournalFile, allow_irreversible
         try:
             if before_step is not None:
                 before_step(step.number, step.change)
-            state = live.read()
+            state = live.read([step.change.host])
             a = assess(step.change, state, allow_irreversible)
             if a.status is Status.DONE:
                 reports[step.number] = StepReport(step.number, step.change, "skipped", a.reason)
@@ -91,13 +91,15 @@ def execute(plan: PlanFile, live: Live, journal: JournalFile, allow_irreversible
                           note=f"started {now()}", removed=_removed_vmk(step.change, state))
             journal.save(journal.journal.with_entry(entry))  # on disk before the host is touched
             live.perform(step.change)
-            after = assess(step.change, live.read(), allow_irreversible)
+            after = assess(step.change, live.read([step.change.host]), allow_irreversible)
             if after.status is not Status.DONE:
                 raise LiveError(f"the host accepted it but the change is not visible ({after.reason})")
             journal.save(journal.journal.with_entry(replace(entry, status="done", note=f"confirmed {now()}")))
             reports[step.number] = StepReport(step.number, step.change, "applied", "confirmed by a fresh read")
             say(f"{label}: applied, confirmed")
-        except (LiveError, OSError) as exc:
+        except (Exception, KeyboardInterrupt) as exc:  # whatever stops a step, the run is undone
+            if not isinstance(exc, (LiveError, OSError)):
+                exc = LiveError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             failure = f"{label} failed: {exc}"
             current = journal.journal.entry(step.number)
             if current is not None and current.status == "intended":
@@ -145,20 +147,20 @@ def undo(journal: JournalFile, live: Live, say: Say = lambda m: None) -> RunResu
             continue
         try:
             for inv in entry.inverse:
-                a = assess(inv, live.read(), restoring=True)
+                a = assess(inv, live.read([inv.host]), restoring=True)
                 if a.status is Status.DONE:
                     continue  # this inverse's effect is already there (the step never took hold)
                 if a.status is Status.BLOCKED:
                     raise LiveError(a.reason)
                 live.perform(inv)
-                check = assess(inv, live.read(), restoring=True)
+                check = assess(inv, live.read([inv.host]), restoring=True)
                 if check.status is not Status.DONE:
                     raise LiveError(f"{inv.describe()} is not visible after it was made ({check.reason})")
             journal.save(journal.journal.with_entry(replace(entry, status="rolled-back", note=f"rolled back {now()}")))
             reports.append(StepReport(entry.number, entry.change, "rolled back",
                                       "; ".join(i.describe() for i in entry.inverse) or "nothing to undo"))
             say(f"{label}: rolled back")
-        except (LiveError, OSError) as exc:
+        except Exception as exc:  # one step that cannot be undone must not stop the others
             problems.append(f"{label}: {exc}")
             reports.append(StepReport(entry.number, entry.change, "failed", f"rollback failed: {exc}"))
             say(f"{label}: rollback FAILED: {exc}")
