@@ -47,7 +47,7 @@ def estates(draw):
     pool = list(SUBNETS)
     segment_of = {s: f"seg{i}" for i, s in enumerate(pool)}
     # A subnet may have no segment at all: devices there are on no L2.
-    unplugged = draw(st.sets(st.sampled_from(pool), max_size=1))
+    unplugged = {draw(st.sampled_from(pool))} if draw(st.integers(0, 5)) == 0 else set()
     segments = [{"name": segment_of[s], "subnets": [s]} for s in pool if s not in unplugged]
 
     def iface_subnet():
@@ -106,7 +106,7 @@ def estates(draw):
     hosts = []
     for h in range(draw(st.integers(1, 3))):
         numbers = sorted(draw(st.sets(st.integers(0, 5), min_size=1, max_size=4)))
-        pnics = [{"name": "vmnic0", "link_up": draw(st.integers(0, 9)) > 0}, {"name": "vmnic1"}]
+        pnics = [{"name": "vmnic0", "link_up": draw(st.integers(0, 14)) > 0}, {"name": "vmnic1"}]
         portgroups, vmks = [], []
         tagged = draw(st.one_of(st.none(), st.sampled_from(numbers)))
         subnets_of_host = []
