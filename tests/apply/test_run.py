@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from nbdpath import labs
-from nbdpath.apply import Journal, JournalFile, LiveError, SnapshotLive, execute, load_journal, undo
+from nbdpath.apply import (
+    Journal,
+    JournalFile,
+    LiveError,
+    SnapshotLive,
+    execute,
+    load_journal,
+    undo,
+)
 from nbdpath.apply.planfile import PlanFile, PlannedStep
 from nbdpath.apply.run import run_order
 from nbdpath.plan import changes as ch
@@ -34,7 +43,7 @@ class Recording(SnapshotLive):
 
     def perform(self, change):
         if self.journal_path:
-            self.journal_at_change.append(json.loads(open(self.journal_path).read()))
+            self.journal_at_change.append(json.loads(Path(self.journal_path).read_text()))
         if change == self.fail_on:
             raise LiveError("host refused it")
         self.made.append(change)
@@ -146,7 +155,7 @@ def test_irreversible_steps_run_last_and_are_kept_on_rollback(tmp_path):
 def test_journal_has_exactly_the_documented_top_level_fields(tmp_path):
     j = journal(tmp_path)
     execute(plan(ADD), Recording(ROUTED), j)
-    assert set(json.loads(open(j.path).read())) == {"version", "kind", "plan", "server", "started", "updated",
+    assert set(json.loads(Path(j.path).read_text())) == {"version", "kind", "plan", "server", "started", "updated",
                                                     "state", "steps", "events"}
 
 
@@ -164,7 +173,7 @@ def test_bad_journals_are_input_errors(tmp_path, mutate, location):
 
     j = journal(tmp_path)
     execute(plan(TAG0), Recording(ROUTED), j)
-    data = json.loads(open(j.path).read())
+    data = json.loads(Path(j.path).read_text())
     mutate(data)
     with pytest.raises(InputError) as err:
         parse_journal(json.dumps(data), "j.json")

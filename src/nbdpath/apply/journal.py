@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from ..errors import InputError
 from ..io import write_atomic
@@ -36,11 +36,11 @@ STATES = ("running", "completed", "rolled-back", "rollback-incomplete")
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def default_name() -> str:
-    return "nbdpath-journal-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json"
+    return "nbdpath-journal-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + ".json"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Entry:
     status: str
     inverse: tuple[ch.Change, ...] = ()
     note: str = ""
-    removed: Optional[dict[str, Any]] = None  # a removed vmk's configuration, to recreate it by hand
+    removed: dict[str, Any] | None = None  # a removed vmk's configuration, to recreate it by hand
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"number": self.number, "op": self.change.to_dict(), "status": self.status,
@@ -75,7 +75,7 @@ class Journal:
         kept = tuple(e for e in self.entries if e.number != entry.number)
         return replace(self, entries=tuple(sorted(kept + (entry,), key=lambda e: e.number)))
 
-    def entry(self, number: int) -> Optional[Entry]:
+    def entry(self, number: int) -> Entry | None:
         return next((e for e in self.entries if e.number == number), None)
 
     def with_event(self, message: str) -> Journal:
@@ -120,7 +120,7 @@ def parse_journal(text: str, source: str) -> Journal:
         raise InputError(source, "kind", f"{KIND!r}: a journal written by `nbdpath apply --execute`")
     if data.get("version") != JOURNAL_VERSION:
         raise InputError(source, "version", f"journal format version {JOURNAL_VERSION} (found {data.get('version')!r})")
-    plan = data.get("plan") if isinstance(data.get("plan"), dict) else {}
+    plan: dict[str, Any] = data["plan"] if isinstance(data.get("plan"), dict) else {}
     for key in ("server", "started", "state"):
         if not isinstance(data.get(key), str):
             raise InputError(source, key, "a string")

@@ -8,7 +8,8 @@ one over pyVmomi, reusing discovery's connection, TLS and retrieval code;
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterable, Optional, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from ..model import DEFAULT_STACK, Snapshot
 from ..model.snapshot import normalise_service, normalise_stack
@@ -22,7 +23,7 @@ class LiveError(Exception):
 
 
 class Live(Protocol):
-    def read(self, hosts: Optional[Iterable[str]] = None) -> Snapshot:
+    def read(self, hosts: Iterable[str] | None = None) -> Snapshot:
         """The current state: of every host the server lists, or at least of ``hosts``."""
 
     def perform(self, change: ch.Change) -> None:
@@ -35,7 +36,7 @@ class SnapshotLive:
     def __init__(self, snap: Snapshot):
         self.state = snap
 
-    def read(self, hosts: Optional[Iterable[str]] = None) -> Snapshot:
+    def read(self, hosts: Iterable[str] | None = None) -> Snapshot:
         return self.state
 
     def perform(self, change: ch.Change) -> None:
@@ -68,7 +69,7 @@ class VcenterLive:
         except Exception:  # already gone: nothing to release
             pass
 
-    def read(self, hosts: Optional[Iterable[str]] = None) -> Snapshot:
+    def read(self, hosts: Iterable[str] | None = None) -> Snapshot:
         """The hosts' state as discovery converts it.
 
         Without ``hosts`` (or before the first read): one paged bulk retrieval
@@ -146,17 +147,18 @@ class VcenterLive:
             raise LiveError(f"host {change.host} is not in {self.endpoint.label}'s inventory")
         host = vim.HostSystem(moid, self.si._stub)
         try:
+            managers: Any = host.configManager  # typed Optional by pyVmomi; a connected host has them
             if isinstance(change, (ch.TagAdd, ch.TagRemove)):
-                vnm = host.configManager.virtualNicManager
+                vnm = managers.virtualNicManager
                 nic_type = normalise_service(change.tag)
                 if isinstance(change, ch.TagAdd):
                     vnm.SelectVnicForNicType(nicType=nic_type, device=change.vmk)
                 else:
                     vnm.DeselectVnicForNicType(nicType=nic_type, device=change.vmk)
             elif isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
-                _route(host.configManager.networkSystem, change)
+                _route(managers.networkSystem, change)
             elif isinstance(change, ch.VmkRemove):
-                host.configManager.networkSystem.RemoveVirtualNic(device=change.vmk)
+                managers.networkSystem.RemoveVirtualNic(device=change.vmk)
             else:
                 raise LiveError(f"unknown change {change!r}")
         except LiveError:

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..errors import InputError
 from ..plan import changes as ch
 
@@ -113,17 +115,16 @@ def _check_values(change: ch.Change) -> None:
     from ..model import Route
     from ..model.snapshot import normalise_service, normalise_stack
 
-    if isinstance(change, (ch.TagAdd, ch.TagRemove, ch.VmkRemove)):
-        if not (change.vmk.startswith("vmk") and change.vmk[3:].isdigit()):
-            raise ValueError(f"vmk: expected a VMkernel adapter name like vmk2 (found {change.vmk!r})")
+    names_vmk = isinstance(change, (ch.TagAdd, ch.TagRemove, ch.VmkRemove))
+    if names_vmk and not (change.vmk.startswith("vmk") and change.vmk[3:].isdigit()):  # type: ignore[union-attr]
+        raise ValueError(f"vmk: expected a VMkernel adapter name like vmk2 (found {change.vmk!r})")
     if isinstance(change, (ch.TagAdd, ch.TagRemove)):
         normalise_service(change.tag)  # raises ValueError for an unknown service tag
     if isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
         try:
             Route(network=change.network, gateway=change.gateway)
-        except Exception as exc:  # pydantic's ValidationError: keep its first message
-            first = getattr(exc, "errors", lambda: [{"msg": str(exc)}])()[0]
-            raise ValueError(f"route {change.network} via {change.gateway}: {first.get('msg')}") from None
+        except ValidationError as exc:  # keep pydantic's first message: it names the bad value
+            raise ValueError(f"route {change.network} via {change.gateway}: {exc.errors()[0]['msg']}") from None
         normalise_stack(change.netstack)
 
 

@@ -15,9 +15,10 @@ Safety properties (docs/apply.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Optional
 
+from ..model import Snapshot
 from ..plan import changes as ch
 from .journal import Entry, Journal, JournalFile, now
 from .live import Live, LiveError
@@ -60,51 +61,32 @@ def run_order(steps: Iterable[PlannedStep]) -> list[PlannedStep]:
 
 
 def execute(plan: PlanFile, live: Live, journal: JournalFile, allow_irreversible: bool = False,
-            say: Say = lambda m: None, before_step: Optional[StepHook] = None) -> RunResult:
+            say: Say = lambda m: None, before_step: StepHook | None = None) -> RunResult:
     """Apply the plan; on any failure undo what this run did and say so."""
     views = preflight(plan, live, allow_irreversible)
     blocked = [v for v in views if v.assessment.status is Status.BLOCKED]
     if blocked:
-        reports = tuple(StepReport(v.number, v.change, "not run", v.assessment.reason) for v in views)
         first = blocked[0]
-        return RunResult("refused", reports, f"nothing changed: step {first.number} is blocked "
-                                             f"({first.assessment.reason})")
+        return RunResult("refused", tuple(StepReport(v.number, v.change, "not run", v.assessment.reason) for v in views),
+                         f"nothing changed: step {first.number} is blocked ({first.assessment.reason})")
     planned = tuple(Entry(s.number, s.change, "planned") for s in plan.steps)
     journal.save(replace(journal.journal, entries=planned).with_event(f"apply started: {len(plan.steps)} step(s)"))
     reports: dict[int, StepReport] = {s.number: StepReport(s.number, s.change, "not run") for s in plan.steps}
-    failure: Optional[str] = None
+    failure: str | None = None
     for step in run_order(plan.steps):
         label = f"step {step.number}: {step.change.describe()}"
         try:
             if before_step is not None:
                 before_step(step.number, step.change)
-            state = live.read([step.change.host])
-            a = assess(step.change, state, allow_irreversible)
-            if a.status is Status.DONE:
-                reports[step.number] = StepReport(step.number, step.change, "skipped", a.reason)
-                journal.save(journal.journal.with_entry(Entry(step.number, step.change, "skipped", note=a.reason)))
-                say(f"{label}: skipped ({a.reason})")
-                continue
-            if a.status is Status.BLOCKED:
-                raise LiveError(a.reason)
-            entry = Entry(step.number, step.change, "intended", live_inverse(step.change, state),
-                          note=f"started {now()}", removed=_removed_vmk(step.change, state))
-            journal.save(journal.journal.with_entry(entry))  # on disk before the host is touched
-            live.perform(step.change)
-            after = assess(step.change, live.read([step.change.host]), allow_irreversible)
-            if after.status is not Status.DONE:
-                raise LiveError(f"the host accepted it but the change is not visible ({after.reason})")
-            journal.save(journal.journal.with_entry(replace(entry, status="done", note=f"confirmed {now()}")))
-            reports[step.number] = StepReport(step.number, step.change, "applied", "confirmed by a fresh read")
-            say(f"{label}: applied, confirmed")
+            reports[step.number] = _run_step(step, live, journal, allow_irreversible)
+            say(f"{label}: {reports[step.number].result} ({reports[step.number].note})")
         except (Exception, KeyboardInterrupt) as exc:  # whatever stops a step, the run is undone
-            if not isinstance(exc, (LiveError, OSError)):
-                exc = LiveError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-            failure = f"{label} failed: {exc}"
+            why = str(exc) if isinstance(exc, (LiveError, OSError)) else (f"{type(exc).__name__}: {exc}".rstrip(": "))
+            failure = f"{label} failed: {why}"
             current = journal.journal.entry(step.number)
             if current is not None and current.status == "intended":
-                journal.save(journal.journal.with_entry(replace(current, status="failed", note=str(exc))))
-            reports[step.number] = StepReport(step.number, step.change, "failed", str(exc))
+                journal.save(journal.journal.with_entry(replace(current, status="failed", note=why)))
+            reports[step.number] = StepReport(step.number, step.change, "failed", why)
             say(failure)
             break
     if failure is None:
@@ -115,13 +97,33 @@ def execute(plan: PlanFile, live: Live, journal: JournalFile, allow_irreversible
     for r in undone.steps:
         if r.number in reports and reports[r.number].result != "failed":
             reports[r.number] = r
-    state = undone.state if undone.state != "nothing to undo" else "rolled-back"
-    message = f"{failure}; " + ("every change of this run was rolled back" if state == "rolled-back"
+    final = undone.state if undone.state != "nothing to undo" else "rolled-back"
+    message = f"{failure}; " + ("every change of this run was rolled back" if final == "rolled-back"
                                 else f"ROLLBACK INCOMPLETE: {undone.message}")
-    return RunResult(state, tuple(reports[n] for n in sorted(reports)), message)
+    return RunResult(final, tuple(reports[n] for n in sorted(reports)), message)
 
 
-def _removed_vmk(change: ch.Change, state) -> Optional[dict]:
+def _run_step(step: PlannedStep, live: Live, journal: JournalFile, allow_irreversible: bool) -> StepReport:
+    """Fresh read -> skip, or journal the inverse, change, read again and confirm. Raises on any failure."""
+    state = live.read([step.change.host])
+    a = assess(step.change, state, allow_irreversible)
+    if a.status is Status.DONE:
+        journal.save(journal.journal.with_entry(Entry(step.number, step.change, "skipped", note=a.reason)))
+        return StepReport(step.number, step.change, "skipped", a.reason)
+    if a.status is Status.BLOCKED:  # the state moved since the dry run
+        raise LiveError(a.reason)
+    entry = Entry(step.number, step.change, "intended", live_inverse(step.change, state),
+                  note=f"started {now()}", removed=_removed_vmk(step.change, state))
+    journal.save(journal.journal.with_entry(entry))  # on disk before the host is touched
+    live.perform(step.change)
+    after = assess(step.change, live.read([step.change.host]), allow_irreversible)
+    if after.status is not Status.DONE:
+        raise LiveError(f"the host accepted it but the change is not visible ({after.reason})")
+    journal.save(journal.journal.with_entry(replace(entry, status="done", note=f"confirmed {now()}")))
+    return StepReport(step.number, step.change, "applied", "confirmed by a fresh read")
+
+
+def _removed_vmk(change: ch.Change, state: Snapshot) -> dict | None:
     """A vmk about to be removed, recorded in full so that an admin can recreate it."""
     if not isinstance(change, ch.VmkRemove):
         return None

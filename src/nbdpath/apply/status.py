@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
 
 from ..model import DEFAULT_STACK, Host, Snapshot
 from ..model.snapshot import normalise_service, normalise_stack
@@ -34,7 +33,7 @@ class Assessment:
     reason: str  # why, in the domain's words (what the live state shows)
 
 
-def find_host(snap: Snapshot, name: str) -> Optional[Host]:
+def find_host(snap: Snapshot, name: str) -> Host | None:
     return next((h for h in snap.hosts if h.name == name), None)
 
 

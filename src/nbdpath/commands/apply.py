@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 
@@ -108,7 +107,7 @@ def _confirm(question: str, yes: bool) -> None:
         raise click.exceptions.Abort()
 
 
-def _apply(ap, live, plan_file, execute: bool, yes: bool, journal_path: Optional[str], allow_irreversible: bool,
+def _apply(ap, live, plan_file, execute: bool, yes: bool, journal_path: str | None, allow_irreversible: bool,
            fmt: str) -> int:
     from ..apply import render
     from ..apply.journal import now
