@@ -115,9 +115,9 @@ def _check_values(change: ch.Change) -> None:
     from ..model import Route
     from ..model.snapshot import normalise_service, normalise_stack
 
-    names_vmk = isinstance(change, (ch.TagAdd, ch.TagRemove, ch.VmkRemove))
-    if names_vmk and not (change.vmk.startswith("vmk") and change.vmk[3:].isdigit()):  # type: ignore[union-attr]
-        raise ValueError(f"vmk: expected a VMkernel adapter name like vmk2 (found {change.vmk!r})")
+    vmk = change.vmk if isinstance(change, (ch.TagAdd, ch.TagRemove, ch.VmkRemove)) else None
+    if vmk is not None and not (vmk.startswith("vmk") and vmk[3:].isdigit()):
+        raise ValueError(f"vmk: expected a VMkernel adapter name like vmk2 (found {vmk!r})")
     if isinstance(change, (ch.TagAdd, ch.TagRemove)):
         normalise_service(change.tag)  # raises ValueError for an unknown service tag
     if isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
