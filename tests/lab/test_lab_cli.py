@@ -118,3 +118,17 @@ def test_verify_exits_1_on_disagreement(monkeypatch, capsys):
     assert main(["lab", "verify", "lab:veeam-tag-routed", "--bytes", "64KiB"]) == 1
     out = capsys.readouterr().out
     assert "DISAGREE" in out and "egress vmk: engine says vmk2; kernel sent the data on vmk0" in out
+
+
+def test_cleanup_holds_ctrl_c_until_done():
+    import os
+    import signal
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with kernel.signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            done.append("cleanup finished")
+    assert done == ["cleanup finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -183,16 +183,25 @@ def down(include_live: bool = False) -> list[str]:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while cleaning up, so a second Ctrl-C cannot cut it short."""
-    mask = {signal.SIGINT, signal.SIGTERM}
+    """Hold SIGINT/SIGTERM while cleaning up, so a second Ctrl-C cannot cut it short.
+
+    The handlers are swapped rather than the signals masked: a process
+    signal may be delivered to any thread, and Python runs handlers in the
+    main thread whichever one received it. A signal that arrived is raised
+    as KeyboardInterrupt once the cleanup is done.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    got: list[int] = []
+    old = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if got:
+            raise KeyboardInterrupt
 
 
 # ---------------------------------------------------------------- the lab
