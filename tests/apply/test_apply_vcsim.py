@@ -6,6 +6,7 @@ discover (+ the hand-written nodes) -> plan -> apply (dry run / --execute)
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -263,3 +264,24 @@ def test_host_scoped_read_matches_the_bulk_read(routed):
         assert gone.hosts == () and gone.missing == {"esx02.lab.local": "vanished from the inventory"}
     finally:
         live.close()
+
+
+class Terminal(io.StringIO):
+    """Standard input that says it is a terminal, with the admin's answer typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_execute_asks_on_a_terminal_and_no_means_nothing_changes(routed, capsys, monkeypatch):
+    before = routed.discover()
+    path = routed.write_plan(plan_mod.build(routed.merged(before)).to_dict())
+    journal = routed.dir / "j.json"
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    rc, _, err = routed.apply(capsys, path, "--execute", "--journal", str(journal))
+    assert rc == 130 and "Apply 1 change(s) on 1 host(s)" in err and "aborted" in err
+    assert routed.discover() == before and not journal.exists()
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    rc, _, err = routed.apply(capsys, path, "--execute", "--journal", str(journal))
+    assert rc == 0, err
+    assert routed.discover() != before and journal.exists()
