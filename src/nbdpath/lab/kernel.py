@@ -297,7 +297,8 @@ def _wait_ready(plan: LabPlan, timeout: float = 15.0) -> None:
         late = []
         for ns, names in list(pending.items()):
             ready = {n for n, (oper, qdisc, port) in states[ns].items()
-                     if oper == "UP" and qdisc != "noop" and (n not in bridged or port == "forwarding")}
+                     if oper == "UP" and qdisc != "noop"
+                     and (ns != plan.switch_netns or n not in bridged or port == "forwarding")}
             if names <= ready:
                 del pending[ns]
             late += [f"{ns}:{n}" for n in sorted(names - ready)]
