@@ -83,7 +83,8 @@ def _common(f):
                      help="Capture every host interface with tcpdump and keep the pcaps in DIR."),
         click.option("--snaplen", default=128, show_default=True, type=click.IntRange(64, 262144),
                      help="Bytes captured per packet with --keep-pcaps."),
-        click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True),
+        click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+                     help="A table, or the versioned JSON object (schema nbdpath.lab/1)."),
     ]
     for option in reversed(options):
         f = option(f)
