@@ -26,12 +26,15 @@ pytestmark = pytest.mark.vcsim
 class Estate:
     """One simulator loaded with a lab, and the admin's files beside it."""
 
-    def __init__(self, name, run_vcsim, tmp_path):
-        self.lab = labs.load(name)
-        self.sim = run_vcsim(self.lab)
-        self.dir = tmp_path
+    def __init__(self, lab, sim, tmp_path):
+        self.lab, self.sim, self.dir = lab, sim, tmp_path
         self.pw = tmp_path / "pw"
         self.pw.write_text(self.sim.password + "\n")
+
+    @classmethod
+    def start(cls, name, run_vcsim, tmp_path):
+        lab = labs.load(name)
+        return cls(lab, run_vcsim(lab), tmp_path)
 
     def discover(self) -> Snapshot:
         found = vcenter.discover([self.sim.server], vcenter.Credentials(self.sim.user, self.sim.password),
@@ -59,7 +62,7 @@ class Estate:
 
 @pytest.fixture
 def routed(run_vcsim, tmp_path):
-    return Estate("veeam-tag-routed", run_vcsim, tmp_path)
+    return Estate.start("veeam-tag-routed", run_vcsim, tmp_path)
 
 
 def verdicts(snap: Snapshot) -> dict[str, Verdict]:
@@ -198,7 +201,7 @@ def test_rollback_refuses_a_journal_of_another_server(routed, capsys):
 
 
 def test_firewall_trick_plan_tags_the_backup_vmk(run_vcsim, tmp_path, capsys):
-    estate = Estate("trick-through-firewall", run_vcsim, tmp_path)
+    estate = Estate.start("trick-through-firewall", run_vcsim, tmp_path)
     before = estate.merged(estate.discover())
     plan = plan_mod.build(before)
     assert [s.change.to_dict()["op"] for s in plan.steps] == ["tag-add"]
@@ -232,7 +235,7 @@ def test_untrusted_certificate_is_refused_and_insecure_warns(routed, capsys, tmp
 
 
 def test_routes_on_another_netstack_go_through_update_network_config(run_vcsim, tmp_path, capsys):
-    estate = Estate("tag-wrong-stack", run_vcsim, tmp_path)
+    estate = Estate.start("tag-wrong-stack", run_vcsim, tmp_path)
     before = estate.discover()
     data = plan_mod.build(estate.merged(before)).to_dict()
     assert [s["op"]["op"] for s in data["steps"]] == ["tag-remove"]
@@ -285,3 +288,14 @@ def test_execute_asks_on_a_terminal_and_no_means_nothing_changes(routed, capsys,
     rc, _, err = routed.apply(capsys, path, "--execute", "--journal", str(journal))
     assert rc == 0, err
     assert routed.discover() != before and journal.exists()
+
+
+def test_apply_directly_on_an_esxi_host(run_vcsim, tmp_path, capsys):
+    lab = labs.load("veeam-tag-routed")
+    estate = Estate(lab, run_vcsim(Snapshot(hosts=lab.hosts[:1]), esx=True), tmp_path)
+    plan = plan_mod.build(lab, hosts=["esx01.lab.local"])
+    rc, _, err = estate.apply(capsys, estate.write_plan(plan.to_dict()), "--execute", "--yes",
+                              "--journal", str(tmp_path / "j.json"))
+    assert rc == 0, err
+    (host,) = estate.discover().hosts
+    assert [(r.network, r.gateway) for r in host.netstacks[0].routes] == [("10.40.0.0/24", "10.30.0.1")]

@@ -190,3 +190,11 @@ def test_an_interrupt_mid_run_is_rolled_back_too(tmp_path):
     result = execute(plan(ADD, TAG0), live, journal(tmp_path), before_step=interrupt)
     assert result.state == "rolled-back" and "KeyboardInterrupt" in result.message
     assert live.state == ROUTED
+
+
+def test_an_unwritable_journal_refuses_before_any_change(tmp_path):
+    live = Recording(ROUTED)
+    j = JournalFile(str(tmp_path / "no-such-dir" / "j.json"), Journal("plan.json", "0" * 64, "vc", "t0"))
+    result = execute(plan(ADD), live, j)
+    assert result.state == "refused" and "cannot write the journal" in result.message
+    assert live.made == []

@@ -70,7 +70,11 @@ def execute(plan: PlanFile, live: Live, journal: JournalFile, allow_irreversible
         return RunResult("refused", tuple(StepReport(v.number, v.change, "not run", v.assessment.reason) for v in views),
                          f"nothing changed: step {first.number} is blocked ({first.assessment.reason})")
     planned = tuple(Entry(s.number, s.change, "planned") for s in plan.steps)
-    journal.save(replace(journal.journal, entries=planned).with_event(f"apply started: {len(plan.steps)} step(s)"))
+    try:
+        journal.save(replace(journal.journal, entries=planned).with_event(f"apply started: {len(plan.steps)} step(s)"))
+    except OSError as exc:  # no journal, no change
+        return RunResult("refused", tuple(StepReport(v.number, v.change, "not run") for v in views),
+                         f"nothing changed: cannot write the journal {journal.path} ({exc.strerror or exc})")
     reports: dict[int, StepReport] = {s.number: StepReport(s.number, s.change, "not run") for s in plan.steps}
     failure: str | None = None
     for step in run_order(plan.steps):

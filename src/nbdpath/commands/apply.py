@@ -98,6 +98,9 @@ def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes
         return _apply(ap, live, plan_file, execute, yes, journal_path, allow_irreversible, fmt)
     except ap.LiveError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # the journal could not be written after a step: say where, no traceback
+        raise UsageError(f"journal: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''}); "
+                         "check the live state with a dry run and the journal by hand") from None
     finally:
         live.close()
 
@@ -131,6 +134,8 @@ def _apply(ap, live, plan_file, execute: bool, yes: bool, journal_path: str | No
     _confirm(f"Apply {len(pending)} change(s) on {len({v.change.host for v in pending})} host(s) via {server}?", yes)
     journal = ap.JournalFile(journal_path, ap.Journal(plan_file.source, plan_file.sha256, server, now()))
     result = ap.execute(plan_file, live, journal, allow_irreversible, say=_say)
+    if result.state == "refused":
+        raise UsageError(result.message)
     _emit(fmt, render.result_text("apply", result, journal_path), render.result_dict("apply", result, journal_path))
     return EXIT_OK if result.ok else EXIT_FAILED
 
