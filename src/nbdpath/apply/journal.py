@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import InputError
 from ..io import write_atomic
 from ..plan import changes as ch
+from .docfile import op_list, read_text, versioned_steps
 from .planfile import parse_op
 
 JOURNAL_VERSION = 1
@@ -111,39 +112,24 @@ class JournalFile:
 
 def parse_journal(text: str, source: str) -> Journal:
     """A journal file back to data; InputError with the field path when it is not one."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"column {exc.colno}", f"an nbdpath apply journal (JSON: {exc.msg})",
-                         line=exc.lineno) from None
-    if not isinstance(data, dict) or data.get("kind") != KIND:
+    data, steps = versioned_steps(text, source, "an nbdpath apply journal (JSON)", JOURNAL_VERSION)
+    if data.get("kind") != KIND:
         raise InputError(source, "kind", f"{KIND!r}: a journal written by `nbdpath apply --execute`")
-    if data.get("version") != JOURNAL_VERSION:
-        raise InputError(source, "version", f"journal format version {JOURNAL_VERSION} (found {data.get('version')!r})")
     plan: dict[str, Any] = data["plan"] if isinstance(data.get("plan"), dict) else {}
     for key in ("server", "started", "state"):
         if not isinstance(data.get(key), str):
             raise InputError(source, key, "a string")
     if data["state"] not in STATES:
         raise InputError(source, "state", f"one of {', '.join(STATES)}")
-    steps = data.get("steps")
-    if not isinstance(steps, list):
-        raise InputError(source, "steps", "a list")
     entries = []
-    for i, s in enumerate(steps):
-        where = f"steps[{i}]"
-        if not isinstance(s, dict):
-            raise InputError(source, where, "an object")
+    for where, s in steps:
         if not isinstance(s.get("number"), int):
             raise InputError(source, f"{where}.number", "an integer")
         if s.get("status") not in STEP_STATUSES:
             raise InputError(source, f"{where}.status", f"one of {', '.join(STEP_STATUSES)}")
-        inverse = s.get("inverse", [])
-        if not isinstance(inverse, list):
-            raise InputError(source, f"{where}.inverse", "a list of ops")
         entries.append(Entry(
             number=s["number"], change=parse_op(s.get("op"), source, f"{where}.op"), status=s["status"],
-            inverse=tuple(parse_op(op, source, f"{where}.inverse[{j}]") for j, op in enumerate(inverse)),
+            inverse=op_list(s.get("inverse", []), source, f"{where}.inverse"),
             note=str(s.get("note", "")), removed=s.get("removed") if isinstance(s.get("removed"), dict) else None,
         ))
     events = tuple((str(e.get("at", "")), str(e.get("message", ""))) for e in data.get("events", []) if isinstance(e, dict))
@@ -153,11 +139,4 @@ def parse_journal(text: str, source: str) -> Journal:
 
 
 def load_journal(path: str) -> Journal:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise InputError(path, "", "an existing journal file (written by `nbdpath apply --execute`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, "", f"a readable UTF-8 file ({exc})") from None
-    return parse_journal(text, path)
+    return parse_journal(read_text(path, "an existing journal file (written by `nbdpath apply --execute`)"), path)

@@ -10,7 +10,6 @@ file and the field path (``steps[2].op.vmk``).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from ..errors import InputError
 from ..plan import changes as ch
+from .docfile import op_list, read_text, versioned_steps
 
 PLAN_VERSION = 1
 
@@ -54,33 +54,16 @@ class PlanFile:
 
 def parse_plan(text: str, source: str) -> PlanFile:
     """Validate a plan document; raises InputError naming the field path."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"column {exc.colno}", f"a JSON plan from `nbdpath plan --format json` ({exc.msg})",
-                         line=exc.lineno) from None
-    if not isinstance(data, dict):
-        raise InputError(source, "", "a JSON object with version and steps")
-    if data.get("version") != PLAN_VERSION:
-        raise InputError(source, "version", f"plan format version {PLAN_VERSION} (found {data.get('version')!r})")
-    steps = data.get("steps")
-    if not isinstance(steps, list):
-        raise InputError(source, "steps", "a list of steps")
-    out = []
-    for i, step in enumerate(steps):
-        where = f"steps[{i}]"
-        if not isinstance(step, dict):
-            raise InputError(source, where, "an object with op and rollback_ops")
+    _, steps = versioned_steps(text, source, "a JSON plan from `nbdpath plan --format json`", PLAN_VERSION)
+    out: list[PlannedStep] = []
+    for where, step in steps:
         change = parse_op(step.get("op"), source, f"{where}.op")
-        rollback_raw = step.get("rollback_ops", [])
-        if not isinstance(rollback_raw, list):
-            raise InputError(source, f"{where}.rollback_ops", "a list of ops")
-        rollback = tuple(parse_op(r, source, f"{where}.rollback_ops[{j}]") for j, r in enumerate(rollback_raw))
+        rollback = op_list(step.get("rollback_ops", []), source, f"{where}.rollback_ops")
         for j, r in enumerate(rollback):
             if r.host != change.host:
                 raise InputError(source, f"{where}.rollback_ops[{j}].host", f"the step's own host {change.host!r}")
         rules = step.get("rules", [])
-        out.append(PlannedStep(i + 1, change, rollback, tuple(str(r) for r in rules) if isinstance(rules, list) else ()))
+        out.append(PlannedStep(len(out) + 1, change, rollback, tuple(str(r) for r in rules) if isinstance(rules, list) else ()))
     return PlanFile(source, hashlib.sha256(text.encode("utf-8")).hexdigest(), tuple(out))
 
 
@@ -130,11 +113,4 @@ def _check_values(change: ch.Change) -> None:
 
 def load_plan(path: str) -> PlanFile:
     """Read a plan file (I/O edge of :func:`parse_plan`)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise InputError(path, "", "an existing plan file (nbdpath plan --format json > plan.json)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, "", f"a readable UTF-8 file ({exc})") from None
-    return parse_plan(text, path)
+    return parse_plan(read_text(path, "an existing plan file (nbdpath plan --format json > plan.json)"), path)
