@@ -80,3 +80,27 @@ def test_missing_and_unreadable_files(tmp_path):
     bad.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(InputError, match="UTF-8"):
         load_plan(str(bad))
+
+
+def test_cli_stops_on_a_bad_plan_before_connecting(tmp_path, capsys):
+    from nbdpath.cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(plan_text([step({"op": "tag-add", "host": "esx01"})]))
+    # Port 9 on loopback answers nothing: reaching it would be a different error.
+    rc = main(["apply", str(bad), "--server", "127.0.0.1:9", "--user", "u"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().splitlines() == [f"nbdpath: error: {bad}: steps[0].op.vmk: a non-empty string (required for tag-add)"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give a PLAN file to apply or --rollback JOURNAL"),
+    (["p.json", "--rollback", "j.json"], "not both or neither"),
+    (["p.json", "--yes"], "--yes only confirms --execute"),
+])
+def test_cli_usage_errors(args, message, capsys):
+    from nbdpath.cli import main
+
+    assert main(["apply", *args, "--server", "127.0.0.1:9", "--user", "u"]) == 2
+    assert message in capsys.readouterr().err
