@@ -268,3 +268,23 @@ def test_fleet_of_20_hosts_and_4_nodes_agrees():
     # Every shape is there: isolated, via vmk0, the trick, and the firewall break.
     assert {c.prediction.verdict for c in result.checks} == {"ISOLATED", "NOT_ISOLATED", "ASYMMETRIC", "BROKEN_BY_FIREWALL"}
     assert_gone(result.prefix)
+
+
+@pytest.mark.parametrize("name", labs.names())
+def test_lab_captures_confirm_the_engine_through_the_evidence_reader(tmp_path, name):
+    # The lab's pcaps are real evidence: `nbdpath verify` must confirm every
+    # pair that ran, from captures alone (vmk MACs come from the snapshot).
+    from nbdpath.evidence import read_evidence, verify
+    from nbdpath.evidence.verify import Check as EvidenceCheck
+
+    snap = labs.load(name)
+    paths = engine.trace(snap)
+    result = run(snap, paths, FAST, keep_pcaps=tmp_path)
+    report = verify(snap, paths, [read_evidence(str(f), None) for f in sorted(tmp_path.glob("*.pcap"))])
+    assert not report.contradicted, [p.reason for p in report.pairs if p.check is EvidenceCheck.CONTRADICTED]
+    # Every pair whose TCP reached the host is on a capture, so it must be
+    # confirmed (frames beyond ARP's 42 bytes each carried TCP).
+    seen = {(c.prediction.host, c.prediction.node) for c in result.checks
+            if any(k.rx_bytes > 42 * k.rx_packets for k in c.observation.interfaces)}
+    confirmed = {(p.host, p.node) for p in report.pairs if p.check is EvidenceCheck.CONFIRMED}
+    assert seen <= confirmed
