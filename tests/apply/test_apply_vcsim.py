@@ -299,3 +299,20 @@ def test_apply_directly_on_an_esxi_host(run_vcsim, tmp_path, capsys):
     assert rc == 0, err
     (host,) = estate.discover().hosts
     assert [(r.network, r.gateway) for r in host.netstacks[0].routes] == [("10.40.0.0/24", "10.30.0.1")]
+
+
+def test_a_host_refusing_a_step_mid_plan_rolls_back_to_exactly_before(routed, capsys):
+    """The simulator, like an older host, knows no vsanExternal NicType: step 2 faults on the server."""
+    before = routed.discover()
+    path = two_step_plan(routed, {"op": "tag-add", "host": "esx02.lab.local", "vmk": "vmk2", "tag": "vsanExternal"})
+    rc, out, _ = routed.apply(capsys, path)
+    assert rc == 0 and "2 pending" in out  # nothing in the live state predicts the refusal
+    journal = routed.dir / "j.json"
+    rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
+    assert rc == 2
+    result = json.loads(out)
+    assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]
+    assert "InvalidArgument" in result["steps"][1]["note"]
+    assert routed.discover() == before
+    steps = json.loads(journal.read_text())["steps"]
+    assert [s["status"] for s in steps] == ["rolled-back", "rolled-back"]

@@ -198,3 +198,20 @@ def test_an_unwritable_journal_refuses_before_any_change(tmp_path):
     result = execute(plan(ADD), live, j)
     assert result.state == "refused" and "cannot write the journal" in result.message
     assert live.made == []
+
+
+def test_json_results_are_versioned_objects_with_pinned_fields(tmp_path):
+    from nbdpath.apply import preflight, render
+
+    live = Recording(ROUTED)
+    p = plan(ADD, ch.TagAdd(E1, "vmk7"))
+    dry = render.dry_run_dict("plan.json", "vc", preflight(p, live))
+    assert (dry["version"], dry["kind"]) == (1, "apply-dry-run")
+    assert set(dry) == {"version", "kind", "plan", "server", "steps", "counts"}
+    assert set(dry["steps"][0]) == {"number", "host", "change", "op", "status", "reason", "rollback_ops", "rollback"}
+    assert dry["counts"] == {"pending": 1, "already done": 0, "blocked": 1}
+    assert dry["steps"][0]["rollback_ops"] == [ch.RouteRemove(E1, "10.40.0.0/24", "10.30.0.1").to_dict()]
+    done = render.result_dict("apply", execute(plan(ADD), live, journal(tmp_path)), "j.json")
+    assert set(done) == {"version", "kind", "state", "ok", "message", "journal", "steps"}
+    assert (done["version"], done["state"], done["ok"]) == (1, "completed", True)
+    assert set(done["steps"][0]) == {"number", "host", "change", "op", "result", "note"}
