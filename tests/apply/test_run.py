@@ -215,3 +215,18 @@ def test_json_results_are_versioned_objects_with_pinned_fields(tmp_path):
     assert set(done) == {"version", "kind", "state", "ok", "message", "journal", "steps"}
     assert (done["version"], done["state"], done["ok"]) == (1, "completed", True)
     assert set(done["steps"][0]) == {"number", "host", "change", "op", "result", "note"}
+
+
+def test_rollback_of_a_run_killed_mid_step_undoes_the_intended_step_too(tmp_path):
+    """The process died after the host made step 2 but before the journal said done."""
+    live = Recording(ch.apply_all(ROUTED, [ADD, TAG0]))
+    j = JournalFile(str(tmp_path / "j.json"), Journal("plan.json", "0" * 64, "vc", "t0", entries=(
+        Entry(1, ADD, "done", (ch.RouteRemove(E1, "10.40.0.0/24", "10.30.0.1"),)),
+        Entry(2, TAG0, "intended", (ch.TagRemove(E1, "vmk0"),)),
+        Entry(3, UNTAG2, "planned"),
+    )))
+    j.save(j.journal)
+    assert load_journal(j.path).state == "running"
+    result = undo(JournalFile(j.path, load_journal(j.path)), live)
+    assert result.state == "rolled-back" and live.state == ROUTED
+    assert [e.status for e in load_journal(j.path).entries] == ["rolled-back", "rolled-back", "planned"]
