@@ -308,7 +308,7 @@ def test_a_host_refusing_a_step_mid_plan_rolls_back_to_exactly_before(routed, ca
     rc, out, _ = routed.apply(capsys, path)
     assert rc == 0 and "2 pending" in out  # nothing in the live state predicts the refusal
     journal = routed.dir / "j.json"
-    rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
+    rc, out, _ = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
     assert rc == 2
     result = json.loads(out)
     assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]

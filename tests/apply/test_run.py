@@ -17,6 +17,7 @@ from nbdpath.apply import (
     load_journal,
     undo,
 )
+from nbdpath.apply.journal import Entry
 from nbdpath.apply.planfile import PlanFile, PlannedStep
 from nbdpath.apply.run import run_order
 from nbdpath.plan import changes as ch
