@@ -85,7 +85,7 @@ def new_prefix() -> str:
 # ---------------------------------------------------------------- commands
 
 def _run(argv: Sequence[str], stdin: Optional[str] = None, what: str = "") -> str:
-    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise LabError(f"{what or argv[0]} failed: {' | '.join(detail[-3:]) or f'exit {proc.returncode}'}")
@@ -105,7 +105,7 @@ def existing_netns() -> list[str]:
 
 
 def _netns_pids(name: str) -> list[int]:
-    proc = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=30, check=False)
     return [int(p) for p in proc.stdout.split() if p.isdigit()]
 
 
@@ -293,7 +293,7 @@ def _wait_ready(plan: LabPlan, timeout: float = 15.0) -> None:
     pending = dict(want)
     while True:
         with ThreadPoolExecutor(4) as pool:
-            states = dict(zip(pending, pool.map(_link_states, pending)))
+            states = dict(zip(pending, pool.map(_link_states, pending), strict=True))
         late = []
         for ns, names in list(pending.items()):
             ready = {n for n, (oper, qdisc, port) in states[ns].items()

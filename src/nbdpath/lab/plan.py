@@ -294,7 +294,7 @@ def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefi
     """
     check_prefix(prefix)
     b = _Builder(snap, prefix, segments=_segment_index(snap))
-    switch = b.netns("switch", "segments", ())
+    b.netns("switch", "segments", ())  # always <prefix>-s0: holds every bridge
     host_ifaces: dict[str, tuple[str, tuple[str, ...]]] = {}
     other_stack_ips: dict[str, dict[str, str]] = {}
 
@@ -317,7 +317,7 @@ def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefi
             if cut and seg is not None:
                 b.notes.append(f"{where} {vmk.device}: {cut}; left unplugged")
             b.link(ns, name, vmk.ipv4, vmk.device, None if cut else seg, vmk.mac, noted=bool(cut))
-            connected.append((name, ipaddress.ip_interface(vmk.ipv4)))
+            connected.append((name, ipaddress.IPv4Interface(vmk.ipv4)))
         host_ifaces[host.name] = (ns, tuple(n for n, _ in connected))
         stack = next((s for s in host.netstacks if s.key == DEFAULT_STACK), None)
         main = _RouteTable(ns, where, connected)
@@ -416,9 +416,11 @@ def cut_off(host: Host, vmk: Vmk, snap: Snapshot) -> Optional[str]:
     dvs_by_name = {d.name: d for d in snap.dvswitches}
     for member in host.dvswitches:
         dvs = dvs_by_name.get(member.switch)
-        for pg in dvs.portgroups if dvs else ():
-            if pg.name == vmk.portgroup:
-                nics = _carriers(dvs.teaming, pg.teaming, dvs.uplink_ports, member.uplinks)
+        if dvs is None:
+            continue
+        for dpg in dvs.portgroups:
+            if dpg.name == vmk.portgroup:
+                nics = _carriers(dvs.teaming, dpg.teaming, dvs.uplink_ports, member.uplinks)
                 return _why_cut(nics, host, vmk)
     return f"port group {vmk.portgroup} is on none of the host's switches"
 
@@ -441,7 +443,7 @@ def _why_cut(nics: list[str], host: Host, vmk: Vmk) -> Optional[str]:
 
 
 def _device_links(b: _Builder, ns: str, interfaces) -> list[tuple[str, ipaddress.IPv4Interface]]:
-    connected = []
+    connected: list[tuple[str, ipaddress.IPv4Interface]] = []
     used: set[str] = set()
     for i, iface in enumerate(interfaces):
         name = ifname_for(iface.name, i)
@@ -450,7 +452,7 @@ def _device_links(b: _Builder, ns: str, interfaces) -> list[tuple[str, ipaddress
         used.add(name)
         seg = segment_for(iface.address, iface.segment, b.segments)
         b.link(ns, name, iface.address, iface.name, seg, None)
-        connected.append((name, ipaddress.ip_interface(iface.address)))
+        connected.append((name, ipaddress.IPv4Interface(iface.address)))
     return connected
 
 

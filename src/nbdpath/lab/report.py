@@ -7,7 +7,7 @@ from .run import LabRun
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
@@ -58,7 +58,7 @@ def run_text(run: LabRun) -> str:
             + (f" ({o.error})" if o.error else "")
         )
         rows = [[k.interface, str(k.tx_bytes), str(k.tx_packets), str(k.rx_bytes), str(k.rx_packets),
-                 "<- egress" if k.interface == o.egress_vmk else ""] for k in o.interfaces]
+                 ("<- egress" if k.interface == o.egress_vmk else "")] for k in o.interfaces]
         out += ["  " + line for line in _table(["vmk", "tx bytes", "tx pkts", "rx bytes", "rx pkts", ""], rows)]
         out.append(f"  predicted: {p.verdict}, egress {p.egress_vmk or 'none'}; " + ("agrees" if c.agree else "; ".join(c.problems)))
     if run.pcaps:
@@ -72,8 +72,9 @@ def run_text(run: LabRun) -> str:
 def _summary(run: LabRun) -> str:
     ran = [c for c in run.checks if c.observation.attempted]
     bad = sum(1 for c in ran if not c.agree)
-    lines = [f"{len(ran)} pair(s) streamed, {bad} disagreement(s); up {run.timings.get('up', 0):.2f}s, "
-             f"streams {run.timings.get('streams', 0):.2f}s, down {run.timings.get('down', 0):.2f}s"]
+    t = run.timings
+    lines = [(f"{len(ran)} pair(s) streamed, {bad} disagreement(s); up {t.get('up', 0):.2f}s, "
+              f"streams {t.get('streams', 0):.2f}s, down {t.get('down', 0):.2f}s")]
     lines += [f"note: {n}" for n in run.notes]
     lines.append("emulated: the default TCP/IP stack of each host (see docs/lab.md)")
     return "\n".join(lines)

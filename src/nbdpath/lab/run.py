@@ -55,13 +55,14 @@ def plan_for(snap: Snapshot, paths: Sequence[Path], prefix: Optional[str] = None
 def run(
     snap: Snapshot,
     paths: Sequence[Path],
-    limits: Limits = Limits(),
+    limits: Optional[Limits] = None,
     keep_pcaps: Optional[FsPath] = None,
     prefix: Optional[str] = None,
     workers: int = 32,
     snaplen: int = 128,
 ) -> LabRun:
     """Build the lab for ``paths``, stream each pair once, compare, tear down."""
+    limits = limits or Limits()
     the_plan = plan_for(snap, paths, prefix)
     require(need_tcpdump=keep_pcaps is not None, need_iptables=bool(the_plan.filters))
     t0 = time.monotonic()
@@ -73,6 +74,6 @@ def run(
         observations = run_streams(the_plan, limits, workers)
         lab.timings["streams"] = time.monotonic() - t1
     lab.timings["total"] = time.monotonic() - t0
-    checks = tuple(compare(prediction(p), o) for p, o in zip(paths, observations))
+    checks = tuple(compare(prediction(p), o) for p, o in zip(paths, observations, strict=True))
     return LabRun(snap.name, the_plan.prefix, checks, the_plan.notes, dict(lab.timings), limits,
                   str(keep_pcaps) if keep_pcaps else None)
