@@ -287,3 +287,22 @@ def test_lab_captures_confirm_the_engine_through_the_evidence_reader(tmp_path, n
             if any(k.rx_bytes > 42 * k.rx_packets for k in c.observation.interfaces)}
     confirmed = {(p.host, p.node) for p in report.pairs if p.check is EvidenceCheck.CONFIRMED}
     assert seen <= confirmed
+
+
+def test_nothing_is_added_to_the_root_namespace():
+    import json
+    import re
+
+    snap = labs.load("mixed-estate")
+    plan = plan_for(snap, engine.trace(snap))
+    root_before = {l["ifname"] for l in json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True,
+                                                                     text=True, check=True).stdout)}
+    with Lab(plan):
+        listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+        ours = {int(m.group(2)) for m in re.finditer(r"^(\S+) \(id: (\d+)\)", listing, re.M)
+                if m.group(1).startswith(plan.prefix + "-")}
+        root = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, check=True).stdout)
+    # No root interface leads into a lab namespace, and none of the lab's names appears in root.
+    assert [l["ifname"] for l in root if l.get("link_netnsid") in ours] == []
+    names = {l.peer for l in plan.links} | {b.name for b in plan.bridges}
+    assert {l["ifname"] for l in root} & names <= root_before
