@@ -132,3 +132,19 @@ def test_cleanup_holds_ctrl_c_until_done():
             done.append("cleanup finished")
     assert done == ["cleanup finished"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@needs_kernel
+def test_verify_every_builtin_lab_in_one_run(capsys):
+    from nbdpath import labs
+
+    assert main(["lab", "verify", "--lab", "all", "--bytes", "64KiB", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "nbdpath.lab.multi/1"
+    assert [r["snapshot"] for r in doc["runs"]] == labs.names()
+    assert all(r["agree"] for r in doc["runs"])
+
+
+def test_lab_takes_one_input_form():
+    assert main(["lab", "run", "--dry-run", "--lab", "veeam-tag-l2", "some-file.yaml"]) == 2
+    assert main(["lab", "run", "--dry-run", "--lab", "all"]) == 2  # a dry run shows one lab

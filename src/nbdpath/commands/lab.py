@@ -11,6 +11,8 @@ import json
 import re
 import signal
 from pathlib import Path
+from typing import Optional
+
 import click
 
 from ..errors import UsageError
@@ -31,14 +33,20 @@ def parse_size(text: str) -> int:
     return n
 
 
-def _load(snapshot: str):
-    from ..model import load_file
+def _load_all(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, object]]:
+    """SNAPSHOT (a file, or lab:NAME) or --lab NAME|all, as for trace and check."""
+    from .core import load_inputs
 
-    if snapshot.startswith("lab:") and not Path(snapshot).exists():
-        from .. import labs
+    if snapshot and snapshot.startswith("lab:") and not Path(snapshot).exists() and not lab:
+        snapshot, lab = None, snapshot[len("lab:"):]
+    return load_inputs(snapshot, lab)
 
-        return labs.load(snapshot[len("lab:"):])
-    return load_file(snapshot)
+
+def _load(snapshot: Optional[str], lab: Optional[str] = None):
+    inputs = _load_all(snapshot, lab)
+    if len(inputs) != 1:
+        raise UsageError("this needs one snapshot: a SNAPSHOT file or --lab NAME")
+    return inputs[0][1]
 
 
 def _paths(snap, pairs: tuple[str, ...]):
@@ -70,7 +78,8 @@ def _sigterm_as_interrupt() -> None:
 
 def _common(f):
     options = [
-        click.argument("snapshot"),
+        click.argument("snapshot", required=False),
+        click.option("--lab", metavar="NAME", help="A built-in lab (or `all`) instead of SNAPSHOT."),
         click.option("--pair", "pairs", multiple=True, metavar="HOST:NODE", help="Only these pairs (repeatable)."),
         click.option("--bytes", "size", default="8MiB", show_default=True, help="Bytes each host streams back."),
         click.option("--connect-timeout", default=2.0, show_default=True, type=click.FloatRange(0.05, 60),
@@ -91,16 +100,36 @@ def _common(f):
     return f
 
 
-def _run(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen):
+def _run(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen):
+    """Run every selected snapshot in turn; [(name, result)]."""
     from ..lab.kernel import Limits
     from ..lab.run import run
 
     nbytes = parse_size(size)
-    snap = _load(snapshot)
-    paths = _paths(snap, pairs)
+    inputs = _load_all(snapshot, lab)
+    selected = [(name, snap, _paths(snap, pairs)) for name, snap in inputs]
     _sigterm_as_interrupt()
     limits = Limits(nbytes, connect_timeout, idle_timeout, total_timeout)
-    return run(snap, paths, limits, keep_pcaps, snaplen=snaplen)
+    results = []
+    for name, snap, paths in selected:
+        # Several labs: one pcap folder each, so interface names cannot collide.
+        pcaps = keep_pcaps / name if keep_pcaps is not None and len(selected) > 1 else keep_pcaps
+        results.append((name, run(snap, paths, limits, pcaps, snaplen=snaplen)))
+    return results
+
+
+def _emit(results, fmt: str, text) -> None:
+    if fmt == "json":
+        if len(results) == 1:
+            click.echo(json.dumps(results[0][1].to_dict(), indent=2))
+        else:
+            click.echo(json.dumps({"schema": "nbdpath.lab.multi/1",
+                                   "runs": [{"snapshot": n, **r.to_dict()} for n, r in results]}, indent=2))
+        return
+    for i, (name, result) in enumerate(results):
+        if len(results) > 1:
+            click.echo(("\n" if i else "") + f"== {name}")
+        click.echo(text(result))
 
 
 @click.group("lab")
@@ -117,8 +146,8 @@ def lab_group() -> None:
 @lab_group.command("run")
 @_common
 @click.option("--dry-run", is_flag=True, help="Print the commands that would build the lab, and stop (no root needed).")
-def run_cmd(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen, fmt, dry_run) -> int:
-    """Stream every host/node pair of SNAPSHOT (a file or lab:NAME) and show what the kernel did.
+def run_cmd(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen, fmt, dry_run) -> int:
+    """Stream every host/node pair of SNAPSHOT (a file, lab:NAME, or --lab NAME|all) and show what the kernel did.
 
     Per pair: connected or not, bytes received, bytes and packets sent and
     received on each host interface (kernel counters), and so the observed
@@ -128,31 +157,24 @@ def run_cmd(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout,
         from ..lab.run import plan_for
         from ..lab.script import shell_script
 
-        snap = _load(snapshot)
+        snap = _load(snapshot, lab)
         click.echo(shell_script(plan_for(snap, _paths(snap, pairs))), nl=False)
         return EXIT_OK
-    result = _run(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        from ..lab.report import run_text
+    from ..lab.report import run_text
 
-        click.echo(run_text(result))
+    _emit(_run(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen), fmt, run_text)
     return EXIT_OK
 
 
 @lab_group.command("verify")
 @_common
-def verify_cmd(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen, fmt) -> int:
+def verify_cmd(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen, fmt) -> int:
     """Predicted vs observed egress vmk and completion, per pair; exit 1 on any disagreement."""
-    result = _run(snapshot, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        from ..lab.report import verify_text
+    from ..lab.report import verify_text
 
-        click.echo(verify_text(result))
-    return EXIT_OK if result.agree else EXIT_FINDINGS
+    results = _run(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen)
+    _emit(results, fmt, verify_text)
+    return EXIT_OK if all(r.agree for _, r in results) else EXIT_FINDINGS
 
 
 @lab_group.command("down")
