@@ -40,7 +40,7 @@ def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
         out.extend(endpoint.host_rules(hv, select(hv, engine.snapshot)))
         out.extend(routing.host_rules(hv))
         out.extend(links.host_rules(hv))
-        out.extend(l2.host_rules(hv, net, engine.snapshot, segment_vlans))
+        out.extend(l2.host_rules(hv, segment_vlans))
         paths = by_host.get(host.name, ())
         key = tuple(id(p.outcome) for p in paths)
         hit = templates.get(key)

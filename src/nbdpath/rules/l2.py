@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..engine.topology import HostView, Network
-from ..model import Snapshot
+from ..engine.topology import HostView
 from .base import Finding, Fix, Severity, finding, rule
 
 VLAN_MISMATCH = rule(
@@ -23,7 +22,7 @@ MTU_MISMATCH = rule(
 )
 
 
-def host_rules(hv: HostView, network: Network, snap: Snapshot, segment_vlans: dict[str, int | None]) -> Iterator[Finding]:
+def host_rules(hv: HostView, segment_vlans: dict[str, int | None]) -> Iterator[Finding]:
     name = hv.host.name
     for v in hv.host.vmks:
         pg = hv.pgs.get(v.portgroup)

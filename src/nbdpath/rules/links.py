@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ..engine.addr import net_str
 from ..engine.topology import HostView, Network
 from ..engine.types import Path
 from ..model import BACKUP_NFC, DEFAULT_STACK
@@ -88,5 +87,3 @@ def host_rules(hv: HostView) -> Iterator[Finding]:
             vmk=dev,
         )
 
-
-__all__ = ["net_str"]
