@@ -55,7 +55,7 @@ def management_ip(hv: HostView, snap: Snapshot) -> tuple[Optional[int], str, tup
 
 def select(hv: HostView, snap: Snapshot) -> EndpointChoice:
     host = hv.host
-    vmks = sorted(host.vmks, key=lambda v: v.number)
+    vmks = hv.vmks
     tagged = tuple(v.device for v in vmks if BACKUP_NFC in v.services)
     usable = [v.device for v in vmks if BACKUP_NFC in v.services and v.netstack == DEFAULT_STACK and v.device in hv.ifaces]
     mgmt_ip, how, assumptions = management_ip(hv, snap)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..model import DEFAULT_STACK, Host, Snapshot
+from ..model import DEFAULT_STACK, Host, Snapshot, Vmk
 from .addr import mask, parse_cidr
 from .routing import L3Iface, RouteEntry, Unusable, build_table
 from .teaming import PortGroupInfo, UplinkChoice, choose, portgroups
@@ -123,6 +123,7 @@ class HostView:
     vmk_tables: dict[str, tuple[tuple[RouteEntry, ...], tuple[Unusable, ...]]]  # per-vmk gateway override
     management_vmks: tuple[str, ...]
     pnics: dict
+    vmks: tuple[Vmk, ...]  # in vmk-number order
 
 
 def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict] = None) -> HostView:
@@ -175,7 +176,7 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
             members = [i for d, i in ifaces.items() if stack_of[d] == v.netstack]
             vmk_tables[v.device] = table(members, [("0.0.0.0/0", v.gateway, "vmk-gateway")])
     mgmt = tuple(v.device for v in vmks if "management" in v.services)
-    return HostView(host, device, ifaces, stack_of, pgs, uplinks, tables, vmk_tables, mgmt, pnics)
+    return HostView(host, device, ifaces, stack_of, pgs, uplinks, tables, vmk_tables, mgmt, pnics, tuple(vmks))
 
 
 def dvs_index(snap: Snapshot) -> dict:

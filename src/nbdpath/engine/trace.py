@@ -327,8 +327,13 @@ class Engine:
             ep.vmk, ep.kind, ep.assumptions, ep.management_vmk, hv.host.version_tuple >= (7, 0),
             tuple((v.device, v.services) for v in hv.host.vmks),
             tuple((d, i.network, i.prefixlen, i.segment) for d, i in hv.ifaces.items()),
-            tuple(sorted(hv.stack_of.items())), tuple(sorted(hv.uplinks.items())),
-            tuple(sorted(hv.tables.items())), tuple(sorted(hv.vmk_tables.items())), hv.management_vmks,
+            tuple(hv.stack_of.items()),
+            # Uplink choices and route tables come from the engine's caches, one
+            # object per distinct configuration: their identity stands for their value.
+            tuple((d, id(c)) for d, c in hv.uplinks.items()),
+            tuple((k, id(t)) for k, t in hv.tables.items()),
+            tuple((k, id(t)) for k, t in hv.vmk_tables.items()),
+            hv.management_vmks,
         )
 
     def trace(self) -> list[Path]:
