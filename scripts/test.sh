@@ -9,13 +9,11 @@ APT_PKGS="iproute2 tcpdump iptables tshark golang-go golang-github-vmware-govmom
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=""
   for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-  python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
   if [ -n "$missing" ]; then
     echo "installing:$missing"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   fi
 fi
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+bash scripts/venv.sh test
 exec .venv/bin/python -m pytest "$@"
