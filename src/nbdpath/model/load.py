@@ -59,7 +59,8 @@ def _parse(text: str, source: str) -> Snapshot:
             problem = getattr(exc, "problem", None) or str(exc)
             raise InputError(source, "", f"valid YAML ({problem})", line) from None
         if not isinstance(data, dict):
-            raise InputError(source, "", f"a mapping at the top level, not {type(data).__name__}", 1)
+            got = "an empty document" if data is None else f"a {type(data).__name__}"
+            raise InputError(source, "", f"a snapshot mapping (hosts, backup_nodes, ...) at the top level, not {got}", 1)
         # Top-level "x-" keys hold YAML anchors for reuse (as in docker-compose).
         data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
         try:
