@@ -16,6 +16,8 @@ from ..plan import changes as changes_mod
 from ..plan import diff as diff_mod
 from ..plan import esxcli as esxcli_mod
 from ..render import Report, explain_text, findings_table, paths_table, to_json, to_yaml
+from ..render import html as html_render
+from ..render import markdown as md_render
 from ..rules import RULES, Severity, check, worst
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -34,8 +36,14 @@ def load_inputs(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, 
 
 
 def _format_option(f):
-    return click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table",
-                        show_default=True, help="Output format; json/yaml are the versioned contract.")(f)
+    return click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml", "markdown", "html"]),
+                        default="table", show_default=True,
+                        help="Output format; json/yaml are the versioned contract, markdown/html render it.")(f)
+
+
+def _output_option(f):
+    return click.option("-o", "--output", type=click.Path(dir_okay=False),
+                        help="Write to FILE (atomically) instead of stdout.")(f)
 
 
 def _input_options(f):
@@ -47,8 +55,16 @@ def _color() -> bool:
     return sys.stdout.isatty()
 
 
-def _emit(text: str) -> None:
-    click.echo(text, nl=False)
+def _emit(text: str, output: Optional[str] = None) -> None:
+    if not output:
+        click.echo(text, nl=False)
+        return
+    from ..io import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:  # missing directory, no permission: a usage error, not a traceback
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
 def build_report(inputs: list[tuple[str, Snapshot]], with_findings: bool = True) -> Report:
@@ -65,15 +81,20 @@ def register(cli: click.Group) -> None:
     @_input_options
     @_format_option
     @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml (large estates).")
-    def trace(snapshot, lab, fmt, no_hops):
+    @_output_option
+    def trace(snapshot, lab, fmt, no_hops, output):
         """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
         report = build_report(load_inputs(snapshot, lab))
         if fmt == "json":
-            _emit(to_json(report, not no_hops))
+            _emit(to_json(report, not no_hops), output)
         elif fmt == "yaml":
-            _emit(to_yaml(report, not no_hops))
+            _emit(to_yaml(report, not no_hops), output)
+        elif fmt == "markdown":
+            _emit(md_render.paths_markdown(report), output)
+        elif fmt == "html":
+            _emit(html_render.report_html(report), output)
         else:
-            _emit(paths_table(report, _color()))
+            _emit(paths_table(report, _color() and not output), output)
         return EXIT_OK
 
     @cli.command(name="check")
@@ -81,15 +102,20 @@ def register(cli: click.Group) -> None:
     @_format_option
     @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
                   show_default=True, help="Exit 1 when a finding is at or above this severity.")
-    def check_cmd(snapshot, lab, fmt, fail_on):
+    @_output_option
+    def check_cmd(snapshot, lab, fmt, fail_on, output):
         """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
         report = build_report(load_inputs(snapshot, lab))
         if fmt == "json":
-            _emit(to_json(report, with_hops=False))
+            _emit(to_json(report, with_hops=False), output)
         elif fmt == "yaml":
-            _emit(to_yaml(report, with_hops=False))
+            _emit(to_yaml(report, with_hops=False), output)
+        elif fmt == "markdown":
+            _emit(md_render.findings_markdown(report), output)
+        elif fmt == "html":
+            _emit(html_render.report_html(report), output)
         else:
-            _emit(findings_table(report, _color()))
+            _emit(findings_table(report, _color() and not output), output)
         w = worst(f for _, f in report.findings)
         if fail_on != "never" and w is not None and w.rank >= Severity(fail_on).rank:
             return EXIT_FINDINGS
@@ -101,7 +127,8 @@ def register(cli: click.Group) -> None:
     @click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file.")
     @click.option("--lab", metavar="NAME", help="A built-in lab.")
     @_format_option
-    def explain(host, node, snapshot, lab, fmt):
+    @_output_option
+    def explain(host, node, snapshot, lab, fmt, output):
         """One path, hop by hop, each step with its reason, and the assumptions it relies on."""
         if lab == "all":
             raise UsageError("explain needs one snapshot: --lab NAME or --snapshot FILE")
@@ -110,11 +137,15 @@ def register(cli: click.Group) -> None:
         path = engine.trace_pair(host, node)
         findings = [f for f in check(engine, [path]) if not f.nodes or node in f.nodes]
         if fmt == "table":
-            _emit(explain_text(name, path, findings, ASSUMPTIONS))
+            _emit(explain_text(name, path, findings, ASSUMPTIONS), output)
+        elif fmt == "markdown":
+            _emit(md_render.explain_markdown(name, path, findings), output)
+        elif fmt == "html":
+            _emit(html_render.explain_html(name, path, findings), output)
         else:
             report = Report()
             report.add(name, [path], findings)
-            _emit(to_json(report) if fmt == "json" else to_yaml(report))
+            _emit(to_json(report) if fmt == "json" else to_yaml(report), output)
         return EXIT_OK
 
     @cli.command()
@@ -221,8 +252,10 @@ def register(cli: click.Group) -> None:
                   help="Take fixes of findings at or above this severity.")
     @click.option("--rule", "rules_", multiple=True, metavar="ID", help="Only fixes of these rules (repeatable).")
     @click.option("--host", "hosts", multiple=True, metavar="H", help="Only these hosts (repeatable).")
-    @click.option("--format", "fmt", type=click.Choice(["text", "json", "esxcli", "powercli", "govc"]), default="text",
-                  show_default=True, help="text: plan + what-if; the others: a script to run, rollback in comments.")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "esxcli", "powercli", "govc"]),
+                  default="text", show_default=True,
+                  help="text: plan + what-if; markdown: the same for a ticket; the others: a script to run, "
+                       "rollback in comments.")
     @click.option("--save-snapshot", type=click.Path(dir_okay=False), help="Write the snapshot as it would be after the plan.")
     def plan_cmd(snapshot, lab, severity, rules_, hosts, fmt, save_snapshot):
         """Collect the fixes the findings propose into one plan and show, before anything
@@ -241,6 +274,8 @@ def register(cli: click.Group) -> None:
             _emit(plan_mod.render_text(plan))
         elif fmt == "json":
             _emit(json.dumps(plan.to_dict(), indent=2) + "\n")
+        elif fmt == "markdown":
+            _emit(md_render.plan_doc(plan.to_dict()))
         else:
             _emit(plan_mod.render_script(plan, fmt))
         if save_snapshot:

@@ -1,0 +1,193 @@
+"""Markdown for tickets: GitHub tables and fenced fix scripts.
+
+Pure functions from the JSON contract (``Report.to_dict()``, ``Plan.to_dict()``)
+to text, so Markdown says exactly what ``--format json`` says. Every value
+from a snapshot is escaped: a name holding ``|`` cannot break a table row,
+one holding ``<script>`` or ``*`` cannot become markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from ..engine.types import Path
+from ..rules import Finding
+from . import cells
+from .report import Report
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones
+# that can start markup inline or, for "|", end a GitHub table cell. ">" is
+# left alone: it only quotes at a line start, and "host -> node" stays readable.
+_SPECIAL = re.compile(r"([\\`*\[\]<&|~])")
+# "_" only makes emphasis at a word edge; inside names (vmk_data) it stays readable.
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_BACKTICKS = re.compile(r"`+")
+_SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Info"}
+
+
+def text(value: Any) -> str:
+    """Inline text from a snapshot or finding: escaped, on one line."""
+    s = " ".join(str(value).split())
+    return _EDGE_UNDERSCORE.sub(r"\\_", _SPECIAL.sub(r"\\\1", s))
+
+
+def code(value: Any, in_table: bool = False) -> str:
+    """An inline code span; its fence is longer than any backtick run inside."""
+    s = " ".join(str(value).split())
+    ticks = "`" * (max((len(m) for m in _BACKTICKS.findall(s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    span = f"{ticks}{pad}{s}{pad}{ticks}"
+    # GitHub splits table rows on "|" before it reads code spans: escape it there too.
+    return span.replace("|", "\\|") if in_table else span
+
+
+def fence(lines: Iterable[str], lang: str) -> list[str]:
+    """A fenced block; PowerCLI's backtick escapes cannot close it early."""
+    body = list(lines)
+    longest = max((len(m) for line in body for m in _BACKTICKS.findall(line)), default=0)
+    marker = "`" * max(3, longest + 1)
+    return [f"{marker}{lang}", *body, marker]
+
+
+def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    """A GitHub table; cells must already be escaped (``text`` / ``code(in_table=True)``)."""
+    head = list(header)
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out
+
+
+def _verdict(p: dict[str, Any]) -> str:
+    return code(p["verdict"], in_table=True) + (" **DEGRADED**" if p["degraded"] else "")
+
+
+def _summary(doc: dict[str, Any]) -> list[str]:
+    return [f"**snapshots:** {', '.join(text(s) for s in doc['snapshots']) or 'none'} "
+            f"(nbdpath output version {doc['version']})", "",
+            f"**summary:** {text(cells.summary_line(doc['summary']))}", ""]
+
+
+def paths_doc(doc: dict[str, Any]) -> str:
+    """The paths of every snapshot as GitHub tables, with the reasons for DEGRADED."""
+    out = ["# nbdpath: NBD paths", "", *_summary(doc)]
+    for snap in doc["snapshots"]:
+        paths = [p for p in doc["paths"] if p["snapshot"] == snap]
+        out += [f"## Paths: {text(snap)}", ""]
+        out += table(
+            ("host", "node", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict"),
+            ([text(p["host"]), text(p["node"]), text(cells.endpoint(p)), text(p["ingress_vmk"] or "-"),
+              text(p["egress_vmk"] or "-"), text(cells.uplinks(p)), text(cells.speed(p["bottleneck_mbps"])),
+              _verdict(p)] for p in paths),
+        )
+        degraded = [p for p in paths if p["degraded"]]
+        if degraded:
+            out += ["", "DEGRADED:", ""]
+            out += [f"- {text(p['host'])} -> {text(p['node'])}: {text('; '.join(p['degraded']))}" for p in degraded]
+        out.append("")
+    return "\n".join(out)
+
+
+def _finding(f: dict[str, Any], multi: bool) -> list[str]:
+    snap = f" ({text(f['snapshot'])})" if multi else ""
+    out = [f"#### {text(f['rule'])} {code(f['name'])}: {text(cells.where(f))}{snap}", "", text(f["message"]), "",
+           f"**Fix:** {text(f['fix']['summary'])}", ""]
+    fix = f["fix"]
+    if fix["esxcli"]:
+        out += [f"esxcli, on {text(f['host'])}:", "", *fence(fix["esxcli"], "sh"), ""]
+    if fix["powercli"]:
+        out += ["PowerCLI:", "", *fence(fix["powercli"], "powershell"), ""]
+    if fix["manual"]:
+        out += [f"- {text(step)}" for step in fix["manual"]] + [""]
+    return out
+
+
+def _findings(findings: list[dict[str, Any]], multi: bool, level: str = "##") -> list[str]:
+    if not findings:
+        return [f"{level} Findings", "", "No findings.", ""]
+    out = [f"{level} Findings", ""]
+    for severity, group in cells.by_severity(findings):
+        out += [f"{level}# {_SEVERITY_TITLES[severity]} ({len(group)})", ""]
+        for f in group:
+            out += _finding(f, multi)
+    return out
+
+
+def findings_doc(doc: dict[str, Any]) -> str:
+    """Every finding, grouped error / warning / info, each with its fix as sh and powershell blocks."""
+    out = ["# nbdpath: NBD findings", "", *_summary(doc)]
+    out += _findings(doc["findings"], len(doc["snapshots"]) > 1)
+    return "\n".join(out)
+
+
+def explain_doc(doc: dict[str, Any]) -> str:
+    """One pair of a one-path contract dict: hops with every step's reason, assumptions, findings."""
+    [p] = doc["paths"]
+    e = p["endpoint"]
+    out = [f"# {text(p['host'])} -> {text(p['node'])} ({text(p['snapshot'])})", "",
+           f"- **verdict:** {code(p['verdict'])}{' **DEGRADED**' if p['degraded'] else ''}: {text(p['verdict_reason'])}",
+           f"- **endpoint:** {text(e['ip'] or '?')} on {text(e['vmk'] or '-')}: {text(e['reason'])}",
+           f"- **in:** {text(p['ingress_vmk'] or '-')}, **out:** {text(p['egress_vmk'] or '-')}, "
+           f"**uplinks:** {text(cells.uplinks(p))}, **bottleneck:** {text(cells.speed(p['bottleneck_mbps']))}"]
+    out += [f"- **degraded:** {text(d)}" for d in p["degraded"]]
+    out += ["", "## Hops", ""]
+    for title, hops in cells.hop_groups(p.get("hops", [])):
+        out += [f"### {text(title)}", ""]
+        out += table(("device", "step", "detail", "ok"),
+                     ([text(h["device"]), text(s["kind"]), text(s["detail"]), "yes" if s["ok"] else "**FAIL**"]
+                      for h in hops for s in h["steps"]))
+        out.append("")
+    out += ["## Assumptions", ""]
+    out += [f"- **{text(a['id'])}**: {text(a['text'])}" for a in p["assumptions"]] or ["None."]
+    out.append("")
+    out += _findings(doc["findings"], False)
+    return "\n".join(out)
+
+
+def plan_doc(plan: dict[str, Any]) -> str:
+    """``Plan.to_dict()``: per host the changes, their esxcli / PowerCLI and rollback; then the what-if."""
+    steps = plan["steps"]
+    if not steps:
+        return "# nbdpath plan\n\nNothing to change: no finding at this severity proposes a host change.\n"
+    out = [f"# nbdpath plan: {len(steps)} change(s)", ""]
+    hosts: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for i, s in enumerate(steps, 1):
+        hosts.setdefault(s["host"], []).append((i, s))
+    for host, numbered in hosts.items():
+        out += [f"## {text(host)}", ""]
+        out += table(("#", "change", "rules"),
+                     ([str(i), text(s["change"]), text(", ".join(s["rules"]))] for i, s in numbered))
+        out += ["", f"esxcli, on {text(host)}:", "", *fence([s["esxcli"] for _, s in numbered], "sh"), ""]
+        out += ["PowerCLI:", "", *fence([s["powercli"] for _, s in numbered], "powershell"), ""]
+        # Undo in reverse order; a step with no automatic rollback says so where it would stand.
+        undo = [c for i, s in reversed(numbered)
+                for c in (s["rollback"]["esxcli"] or [f"# step {i}: no automatic rollback (recreate by hand)"])]
+        out += ["Rollback (esxcli):", "", *fence(undo, "sh"), ""]
+    out += ["## What the plan does to the paths", ""]
+    if plan["path_changes"]:
+        out += table(("host", "node", "status", "verdict before", "verdict after", "changes"),
+                     ([text(c["host"]), text(c["node"]), text(c["status"]), text(c["verdict_before"] or "-"),
+                       text(c["verdict_after"] or "-"),
+                       text("; ".join(f"{x['field']}: {x['before']} -> {x['after']}" for x in c["changes"]
+                                      if x["field"] != "verdict") or "-")]
+                      for c in plan["path_changes"]))
+    else:
+        out.append("No path changes.")
+    out += ["", f"## Findings: {len(plan['resolved'])} resolved, {len(plan['introduced'])} introduced", ""]
+    out += [f"- resolved {text(f['rule'])} {text(f['host'])}: {text(f['message'])}" for f in plan["resolved"]]
+    out += [f"- **NEW** {text(f['rule'])} {text(f['host'])}: {text(f['message'])}" for f in plan["introduced"]]
+    return "\n".join(out) + "\n"
+
+
+def paths_markdown(report: Report) -> str:
+    return paths_doc(report.to_dict(with_hops=False))
+
+
+def findings_markdown(report: Report) -> str:
+    return findings_doc(report.to_dict(with_hops=False))
+
+
+def explain_markdown(snapshot: str, path: Path, findings: list[Finding]) -> str:
+    report = Report()
+    report.add(snapshot, [path], findings)
+    return explain_doc(report.to_dict(with_hops=True))
