@@ -70,7 +70,7 @@ def test_summary_counts_match_report_summary(labs_html, all_labs_report):
     assert pairs == s["pairs"] and degraded == s["degraded"]
     # The summary comes first: before the paths table.
     sections = [n.attrs.get("id") for n in parsed.root.find_all("section")]
-    assert sections == ["summary", "paths", "findings", "details"]
+    assert sections == ["summary", "paths", "findings", "details", "assumptions"]
 
 
 def test_every_pair_in_the_paths_table_with_its_verdict_colour(labs_html, all_labs_report):
@@ -107,12 +107,17 @@ def test_every_finding_with_fixes_in_pre(labs_html, all_labs_report):
     assert headings == [s for s in ("error", "warning", "info") if doc["summary"]["findings"][s]]
 
 
-def test_details_per_path_with_hops_failing_steps_and_assumptions(labs_html, all_labs_report):
+def test_details_per_path_with_hops_failing_steps_and_linked_assumptions(labs_html, all_labs_report):
     _, parsed = labs_html
     details = parsed.root.find_all("details", "path-details")
     doc = all_labs_report.to_dict(with_hops=True)
     assert len(details) == len(doc["paths"])
     failing_total = 0
+    [section] = [n for n in parsed.root.find_all("section") if n.attrs.get("id") == "assumptions"]
+    glossary = {dt.attrs["id"]: (dt.text(), dd.text())
+                for dt, dd in zip(section.find_all("dt"), section.find_all("dd"), strict=True)}
+    used = {a["id"] for p in doc["paths"] for a in p["assumptions"]}
+    assert sorted(i for i, _ in glossary.values()) == sorted(used)
     for d, p in zip(details, doc["paths"]):
         steps = [s for h in p["hops"] for s in h["steps"]]
         lis = d.find_all("li", "step")
@@ -121,11 +126,24 @@ def test_details_per_path_with_hops_failing_steps_and_assumptions(labs_html, all
         assert len(fails) == sum(not s["ok"] for s in steps)
         failing_total += len(fails)
         assert all(li.text().split(" ", 1)[1].startswith("FAILS: ") for li in fails)
-        assert [dt.text() for dt in d.find_all("dt")] == [a["id"] for a in p["assumptions"]]
-        assert [dd.text() for dd in d.find_all("dd")] == [a["text"] for a in p["assumptions"]]
+        links = [n for n in d.find_all("a")]
+        assert [n.text() for n in links] == [a["id"] for a in p["assumptions"]]
+        for n, a in zip(links, p["assumptions"]):
+            assert glossary[n.attrs["href"][1:]] == (a["id"], a["text"])
         assert d.find_all("summary")[0].text().startswith(f"{p['host']} -> {p['node']}")
         assert "open" not in d.attrs
     assert failing_total >= 1  # the labs include broken and unreachable pairs
+
+
+def test_no_hops_keeps_details_without_steps(capsys, all_labs_report):
+    assert main(["trace", "--lab", "all", "--format", "html", "--no-hops"]) == 0
+    out = capsys.readouterr().out
+    parsed = well_formed(out)
+    self_contained(parsed, out)
+    details = parsed.root.find_all("details", "path-details")
+    assert len(details) == len(all_labs_report.paths)
+    assert parsed.root.find_all("li", "step") == [] and parsed.root.find_all("ol", "hops") == []
+    assert len(out) < len(html_render.report_html(all_labs_report))
 
 
 def test_hostile_names_are_escaped(hostile_report):

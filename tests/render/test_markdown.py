@@ -116,11 +116,11 @@ def test_summary_counts(all_labs_report):
 def test_findings_grouped_by_severity_with_fixes_in_sh_and_powershell(all_labs_report):
     text = md.findings_markdown(all_labs_report)
     doc = all_labs_report.to_dict(with_hops=False)
-    headings = re.findall(r"^### (Errors|Warnings|Info) \((\d+)\)$", text, re.M)
+    headings = re.findall(r"^### (Errors|Warnings|Info) \((\d+)\)$", text, re.MULTILINE)
     expected = [(t, str(doc["summary"]["findings"][s])) for s, t in
                 (("error", "Errors"), ("warning", "Warnings"), ("info", "Info")) if doc["summary"]["findings"][s]]
     assert headings == expected
-    finding_heads = re.findall(r"^#### (NBD\d+) ", text, re.M)
+    finding_heads = re.findall(r"^#### (NBD\d+) ", text, re.MULTILINE)
     order = {"error": 0, "warning": 1, "info": 2}
     by_sev = sorted(doc["findings"], key=lambda f: order[f["severity"]])  # stable: input order inside a group
     assert finding_heads == [f["rule"] for f in by_sev]

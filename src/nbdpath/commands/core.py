@@ -80,7 +80,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @_input_options
     @_format_option
-    @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml (large estates).")
+    @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml/html (large estates).")
     @_output_option
     def trace(snapshot, lab, fmt, no_hops, output):
         """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
@@ -92,7 +92,7 @@ def register(cli: click.Group) -> None:
         elif fmt == "markdown":
             _emit(md_render.paths_markdown(report), output)
         elif fmt == "html":
-            _emit(html_render.report_html(report), output)
+            _emit(html_render.report_html(report, not no_hops), output)
         else:
             _emit(paths_table(report, _color() and not output), output)
         return EXIT_OK

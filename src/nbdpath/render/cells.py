@@ -7,7 +7,8 @@ same words the terminal table uses (``render/report.py``) for the same fields.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .report import _speed
 

@@ -107,8 +107,8 @@ def _findings(doc: dict[str, Any]) -> list[str]:
         for f in group:
             snap = f" ({_e(f['snapshot'])})" if multi else ""
             out += [f'<div class="finding sev-{_e(severity)}" data-rule="{_e(f["rule"])}" data-host="{_e(f["host"])}">',
-                    f'<h4><span class="sev-label">{_e(severity)}</span> {_e(f["rule"])} <code>{_e(f["name"])}</code>: '
-                    f"{_e(cells.where(f))}{snap}</h4>",
+                    (f'<h4><span class="sev-label">{_e(severity)}</span> {_e(f["rule"])} <code>{_e(f["name"])}</code>: '
+                    f"{_e(cells.where(f))}{snap}</h4>"),
                     f'<p class="message">{_e(f["message"])}</p>',
                     f'<p class="explanation">{_e(f["explanation"])}</p>',
                     *_fix(f["fix"], f["host"]), "</div>"]
@@ -119,9 +119,9 @@ def _findings(doc: dict[str, Any]) -> list[str]:
 def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
     e = p["endpoint"]
     out = [f'<details class="path-details" id="path-{i}"{" open" if open_ else ""}>',
-           f'<summary>{_e(p["host"])} -&gt; {_e(p["node"])} ({_e(p["snapshot"])}): '
+           (f'<summary>{_e(p["host"])} -&gt; {_e(p["node"])} ({_e(p["snapshot"])}): '
            f'<span class="v-{_e(p["verdict"])}">{_e(p["verdict"])}</span>'
-           f'{_DEGRADED if p["degraded"] else ""}</summary>',
+           f'{_DEGRADED if p["degraded"] else ""}</summary>'),
            f'<p><b>verdict:</b> {_e(p["verdict_reason"])}</p>',
            f'<p><b>endpoint:</b> {_e(e["ip"] or "?")} on {_e(e["vmk"] or "-")}: {_e(e["reason"])}</p>']
     out += [f'<p class="degraded">DEGRADED: {_e(d)}</p>' for d in p["degraded"]]
@@ -135,10 +135,28 @@ def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
             out.append("</ul></li>")
         out.append("</ol>")
     if p["assumptions"]:
-        out.append('<h4>assumptions</h4><dl class="assumptions">')
-        out += [f"<dt>{_e(a['id'])}</dt><dd>{_e(a['text'])}</dd>" for a in p["assumptions"]]
-        out.append("</dl>")
+        # IDs here, each text once in the glossary: 16,000 pairs would repeat it 16,000 times.
+        out.append('<p class="assumptions"><b>assumptions:</b> ' + ", ".join(
+            f'<a href="#{_assumption_anchor(a["id"])}">{_e(a["id"])}</a>' for a in p["assumptions"]) + "</p>")
     out.append("</details>")
+    return out
+
+
+def _assumption_anchor(ident: str) -> str:
+    return "assumption-" + "".join(c if c.isalnum() or c == "-" else "_" for c in ident)
+
+
+def _glossary(doc: dict[str, Any]) -> list[str]:
+    """Every assumption any path relies on, in order of first use, with its text."""
+    seen: dict[str, str] = {}
+    for p in doc["paths"]:
+        for a in p["assumptions"]:
+            seen.setdefault(a["id"], a["text"])
+    if not seen:
+        return []
+    out = ['<section id="assumptions"><h2>Assumptions</h2><dl class="assumptions">']
+    out += [f'<dt id="{_assumption_anchor(i)}">{_e(i)}</dt><dd>{_e(t)}</dd>' for i, t in seen.items()]
+    out.append("</dl></section>")
     return out
 
 
@@ -148,20 +166,24 @@ def report_doc(doc: dict[str, Any], title: str = "nbdpath report", open_details:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{_e(title)}: {_e(', '.join(doc['snapshots']))}</title>", f"<style>{_CSS}</style></head><body>",
            f"<h1>{_e(title)}</h1>",
-           f'<p class="meta">snapshots: {_e(", ".join(doc["snapshots"]) or "none")}; '
-           f"nbdpath output version {_e(doc['version'])}; {_e(cells.summary_line(doc['summary']))}</p>"]
+           (f'<p class="meta">snapshots: {_e(", ".join(doc["snapshots"]) or "none")}; '
+           f"nbdpath output version {_e(doc['version'])}; {_e(cells.summary_line(doc['summary']))}</p>")]
     out += _summary(doc)
     out += _paths(doc)
     out += _findings(doc)
     out.append('<section id="details"><h2>Hop by hop</h2>')
     for i, p in enumerate(doc["paths"]):
         out += _path_details(i, p, open_details)
-    out += ["</section>", "</body></html>", ""]
+    out.append("</section>")
+    out += _glossary(doc)
+    out += ["</body></html>", ""]
     return "\n".join(out)
 
 
-def report_html(report: Report) -> str:
-    return report_doc(report.to_dict(with_hops=True))
+def report_html(report: Report, with_hops: bool = True) -> str:
+    """The page; ``with_hops=False`` (``trace --no-hops``) keeps the details to verdict, endpoint and
+    assumptions: a large estate's hops are most of the file."""
+    return report_doc(report.to_dict(with_hops=with_hops))
 
 
 def explain_html(snapshot: str, path: Path, findings: list[Finding]) -> str:

@@ -9,7 +9,8 @@ one holding ``<script>`` or ``*`` cannot become markup.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..engine.types import Path
 from ..rules import Finding
@@ -63,8 +64,8 @@ def _verdict(p: dict[str, Any]) -> str:
 
 
 def _summary(doc: dict[str, Any]) -> list[str]:
-    return [f"**snapshots:** {', '.join(text(s) for s in doc['snapshots']) or 'none'} "
-            f"(nbdpath output version {doc['version']})", "",
+    return [(f"**snapshots:** {', '.join(text(s) for s in doc['snapshots']) or 'none'} "
+            f"(nbdpath output version {doc['version']})"), "",
             f"**summary:** {text(cells.summary_line(doc['summary']))}", ""]
 
 
@@ -127,8 +128,8 @@ def explain_doc(doc: dict[str, Any]) -> str:
     out = [f"# {text(p['host'])} -> {text(p['node'])} ({text(p['snapshot'])})", "",
            f"- **verdict:** {code(p['verdict'])}{' **DEGRADED**' if p['degraded'] else ''}: {text(p['verdict_reason'])}",
            f"- **endpoint:** {text(e['ip'] or '?')} on {text(e['vmk'] or '-')}: {text(e['reason'])}",
-           f"- **in:** {text(p['ingress_vmk'] or '-')}, **out:** {text(p['egress_vmk'] or '-')}, "
-           f"**uplinks:** {text(cells.uplinks(p))}, **bottleneck:** {text(cells.speed(p['bottleneck_mbps']))}"]
+           (f"- **in:** {text(p['ingress_vmk'] or '-')}, **out:** {text(p['egress_vmk'] or '-')}, "
+           f"**uplinks:** {text(cells.uplinks(p))}, **bottleneck:** {text(cells.speed(p['bottleneck_mbps']))}")]
     out += [f"- **degraded:** {text(d)}" for d in p["degraded"]]
     out += ["", "## Hops", ""]
     for title, hops in cells.hop_groups(p.get("hops", [])):
