@@ -95,3 +95,17 @@ def test_every_command_has_help_and_docs():
     for name, cmd in cli.commands.items():
         assert (cmd.help or "").strip(), f"{name} has no help"
         assert f"nbdpath {name}" in readme + docs, f"{name} is not documented"
+
+
+def test_written_reports_get_normal_permissions(tmp_path):
+    import os
+
+    out = tmp_path / "report.json"
+    old = os.umask(0o022)
+    try:
+        from nbdpath.cli import main
+
+        assert main(["trace", "--lab", "veeam-tag-l2", "--format", "json", "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

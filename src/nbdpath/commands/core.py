@@ -238,9 +238,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"  rollback: {exc}")
         _emit(diff_mod.render(changed))
         if output:
-            from ..io import write_atomic
-
-            write_atomic(output, dump(new, "json" if output.endswith(".json") else "yaml"))
+            _emit(dump(new, "json" if output.endswith(".json") else "yaml"), output)
             click.echo(f"wrote {output}")
         else:
             click.echo("(snapshot not written; add -o FILE to save the changed copy)")
@@ -279,9 +277,7 @@ def register(cli: click.Group) -> None:
         else:
             _emit(plan_mod.render_script(plan, fmt))
         if save_snapshot:
-            from ..io import write_atomic
-
-            write_atomic(save_snapshot, dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml"))
+            _emit(dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml"), save_snapshot)
         return EXIT_OK
 
     @cli.command(name="diff")
