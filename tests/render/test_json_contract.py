@@ -16,7 +16,8 @@ def test_envelope_and_keys():
     report = build_report(load_inputs(None, "all"))
     doc = json.loads(to_json(report))
     assert OUTPUT_VERSION == 1
-    assert set(doc) == {"version", "tool", "snapshots", "paths", "findings", "summary"}
+    assert set(doc) == {"version", "tool", "snapshots", "paths", "findings", "missing", "summary"}
+    assert doc["missing"] == [] and doc["summary"]["missing_hosts"] == 0
     assert doc["version"] == 1 and doc["tool"] == "nbdpath"
     for p in doc["paths"]:
         assert set(p) == PATH_KEYS
@@ -57,3 +58,19 @@ def test_yaml_matches_json():
 
     report = build_report(load_inputs(None, "same-subnet-vmks"))
     assert yaml.safe_load(to_yaml(report)) == json.loads(to_json(report))
+
+
+def test_partial_snapshot_is_said_in_json_and_table():
+    import yaml
+
+    from nbdpath import labs
+    from nbdpath.model import parse
+    from nbdpath.render import paths_table
+
+    doc = yaml.safe_load(labs.text("veeam-tag-l2"))
+    doc["missing"] = {"esx03.lab.local": "host is disconnected"}
+    report = build_report([("partial", parse(yaml.safe_dump(doc)))])
+    data = json.loads(to_json(report, with_hops=False))
+    assert data["missing"] == [{"snapshot": "partial", "host": "esx03.lab.local", "reason": "host is disconnected"}]
+    assert data["summary"]["missing_hosts"] == 1
+    assert "PARTIAL: 1 host(s) could not be read" in paths_table(report)

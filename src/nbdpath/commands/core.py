@@ -72,7 +72,7 @@ def build_report(inputs: list[tuple[str, Snapshot]], with_findings: bool = True)
     for name, snap in inputs:
         engine = Engine(snap)
         paths = engine.trace()
-        report.add(name, paths, check(engine, paths) if with_findings else [])
+        report.add(name, paths, check(engine, paths) if with_findings else [], snap.missing)
     return report
 
 

@@ -39,8 +39,12 @@ class Report:
     snapshots: list[str] = field(default_factory=list)
     paths: list[tuple[str, Path]] = field(default_factory=list)
     findings: list[tuple[str, Finding]] = field(default_factory=list)
+    missing: list[tuple[str, str, str]] = field(default_factory=list)  # (snapshot, host, why)
 
-    def add(self, snapshot: str, paths: Iterable[Path], findings: Iterable[Finding]) -> None:
+    def add(self, snapshot: str, paths: Iterable[Path], findings: Iterable[Finding],
+            missing: dict[str, str] | None = None) -> None:
+        """``missing``: hosts a partial discovery could not read (Snapshot.missing)."""
+        self.missing.extend((snapshot, h, why) for h, why in (missing or {}).items())
         self.snapshots.append(snapshot)
         self.paths.extend((snapshot, p) for p in paths)
         self.findings.extend((snapshot, f) for f in findings)
@@ -53,6 +57,7 @@ class Report:
             "verdicts": {v.value: verdicts.get(v.value, 0) for v in Verdict},
             "degraded": sum(1 for _, p in self.paths if p.outcome.degraded),
             "findings": {s: sev.get(s, 0) for s in ("error", "warning", "info")},
+            "missing_hosts": len(self.missing),
         }
 
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
@@ -62,6 +67,7 @@ class Report:
             "snapshots": self.snapshots,
             "paths": [{"snapshot": s, **p.to_dict(with_hops)} for s, p in self.paths],
             "findings": [{"snapshot": s, **f.to_dict()} for s, f in self.findings],
+            "missing": [{"snapshot": s, "host": h, "reason": why} for s, h, why in self.missing],
             "summary": self.summary(),
         }
 
@@ -185,6 +191,10 @@ def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_te
 
 
 def _print_summary(console: Console, report: Report) -> None:
+    if report.missing:
+        console.print(f"PARTIAL: {len(report.missing)} host(s) could not be read and are not traced:", markup=False)
+        for snap, host, why in report.missing:
+            console.print(f"  {host}: {why}" + (f" ({snap})" if len(report.snapshots) > 1 else ""), markup=False)
     s = report.summary()
     verdicts = ", ".join(f"{k} {v}" for k, v in s["verdicts"].items() if v)
     f = s["findings"]
