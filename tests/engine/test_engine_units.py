@@ -134,3 +134,29 @@ def test_gateway_resolves_by_longest_connected_prefix():
     b = L3Iface("host:h", "vmk1", *parse_cidr("10.0.1.5/24"), None)
     table, _ = build_table([a, b], [("0.0.0.0/0", "10.0.1.1", "default")])
     assert lookup(table, ip_int("10.9.0.50")).iface == "vmk1"
+
+
+def test_ipv6_is_kept_but_not_traced():
+    doc = _doc("veeam-tag-l2")
+    doc["backup_nodes"][0]["interfaces"].append({"name": "eth2", "address": "fd00::50/64"})
+    doc["backup_nodes"][0]["routes"] = [{"network": "fd01::/64", "gateway": "fd00::1"}]
+    doc["routers"][0]["interfaces"].append({"name": "v6", "address": "fd00::1/64"})
+    doc["hosts"][0]["vmks"][1]["ipv6"] = ["fd00::11/64"]
+    doc["segments"].append({"name": "v6", "subnets": ["fd00::/64"]})
+    p = _trace(doc, "esx01.lab.local", "vbr-proxy01")
+    assert (p.verdict, p.endpoint.ip) == (Verdict.ISOLATED, "10.30.0.11")
+
+
+def test_vmk_ipv4_field_takes_ipv4_only():
+    import pytest
+
+    from nbdpath.errors import InputError
+
+    doc = _doc("veeam-tag-l2")
+    doc["hosts"][0]["vmks"][1]["ipv4"] = "fd00::11/64"
+    with pytest.raises(InputError, match="IPv4 address with prefix length"):
+        parse(yaml.safe_dump(doc))
+    doc = _doc("veeam-tag-l2")
+    doc["backup_nodes"][0]["routes"] = [{"network": "fd01::/64", "gateway": "10.10.0.1"}]
+    with pytest.raises(InputError, match="one IP family"):
+        parse(yaml.safe_dump(doc))

@@ -79,6 +79,8 @@ def compile_network(snap: Snapshot) -> Network:
     def ifaces_of(kind: str, name: str, items) -> dict[str, L3Iface]:
         out = {}
         for it in items:
+            if ":" in it.address:
+                continue  # IPv6 is kept in the snapshot but not traced (docs/engine.md, "Limits")
             ip, plen, net = parse_cidr(it.address)
             seg = it.segment or network.segment_of(ip)
             iface = L3Iface(f"{kind}:{name}", it.name, ip, plen, net, seg, it.speed_mbps)
@@ -90,15 +92,15 @@ def compile_network(snap: Snapshot) -> Network:
 
     for node in snap.backup_nodes:
         ifs = ifaces_of("node", node.name, node.interfaces)
-        routes = [(r.network, r.gateway, "static") for r in node.routes]
-        if node.gateway:
+        routes = [(r.network, r.gateway, "static") for r in node.routes if ":" not in r.network]
+        if node.gateway and ":" not in node.gateway:
             routes.append(("0.0.0.0/0", node.gateway, "default"))
         table, unusable = build_table(ifs.values(), routes)
         network.nodes[node.name] = DeviceView("node", node.name, ifs, table, unusable, ips=frozenset(i.ip for i in ifs.values()))
-        prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in node.routes)
+        prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in node.routes if ":" not in r.network)
     for router in snap.routers:
         ifs = ifaces_of("router", router.name, router.interfaces)
-        table, unusable = build_table(ifs.values(), [(r.network, r.gateway, "static") for r in router.routes])
+        table, unusable = build_table(ifs.values(), [(r.network, r.gateway, "static") for r in router.routes if ":" not in r.network])
         network.routers[router.name] = DeviceView(
             "router", router.name, ifs, table, unusable, router.stateful, router.capacity_mbps,
             frozenset(i.ip for i in ifs.values()),
@@ -106,7 +108,7 @@ def compile_network(snap: Snapshot) -> Network:
         for i in ifs.values():
             if i.segment is not None:
                 network.gateways.setdefault(i.segment, i.ip)
-        prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in router.routes)
+        prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in router.routes if ":" not in r.network)
     network.prefixes = tuple(set(prefixes))
     return network
 
@@ -166,7 +168,7 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
     tables = {}
     for stack in host.netstacks:
         members = [i for d, i in ifaces.items() if stack_of[d] == stack.key]
-        routes = [(r.network, r.gateway, "static") for r in stack.routes]
+        routes = [(r.network, r.gateway, "static") for r in stack.routes if ":" not in r.network]
         if stack.gateway:
             routes.append(("0.0.0.0/0", stack.gateway, "default"))
         tables[stack.key] = table(members, routes)

@@ -127,6 +127,28 @@ def _check_interface(value: str) -> str:
         raise ValueError(f"expected an address with prefix length like 10.0.0.11/24 ({exc})") from None
 
 
+def _check_v4_interface(value: str) -> str:
+    if isinstance(value, str) and _V4_CIDR.match(value):
+        return value
+    raise ValueError("expected an IPv4 address with prefix length like 10.0.0.11/24")
+
+
+def _check_v4(value: str) -> str:
+    if isinstance(value, str) and _V4.match(value):
+        return value
+    raise ValueError("expected an IPv4 address like 10.0.0.1")
+
+
+def _check_v6_interface(value: str) -> str:
+    try:
+        iface = ipaddress.ip_interface(value)
+    except ValueError:
+        iface = None
+    if iface is None or iface.version != 6 or "/" not in value:
+        raise ValueError("expected an IPv6 address with prefix length like fd00::11/64")
+    return str(iface)
+
+
 def _check_ip(value: str) -> str:
     if isinstance(value, str) and _V4.match(value):
         return value
@@ -153,6 +175,12 @@ class Route(_Model):
     @classmethod
     def _gw(cls, v: str) -> str:
         return _check_ip(v)
+
+    @model_validator(mode="after")
+    def _one_family(self) -> "Route":
+        if (":" in self.network) != (":" in self.gateway):
+            raise ValueError(f"network {self.network} and gateway {self.gateway} of one IP family (both IPv4 or both IPv6)")
+        return self
 
 
 class Teaming(_Model):
@@ -241,7 +269,8 @@ class Netstack(_Model):
     @field_validator("gateway")
     @classmethod
     def _gw(cls, v: Optional[str]) -> Optional[str]:
-        return None if v in (None, "", "0.0.0.0") else _check_ip(v)
+        # ESXi netstacks have one IPv4 default gateway (IPv6 is configured apart).
+        return None if v in (None, "", "0.0.0.0") else _check_v4(v)
 
 
 class Vmk(_Model):
@@ -260,7 +289,12 @@ class Vmk(_Model):
     @field_validator("ipv4")
     @classmethod
     def _ip(cls, v: Optional[str]) -> Optional[str]:
-        return None if v is None else _check_interface(v)
+        return None if v is None else _check_v4_interface(v)
+
+    @field_validator("ipv6")
+    @classmethod
+    def _ip6(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_v6_interface(a) for a in v)
 
     @field_validator("netstack")
     @classmethod
@@ -277,7 +311,7 @@ class Vmk(_Model):
     @field_validator("gateway")
     @classmethod
     def _gw(cls, v: Optional[str]) -> Optional[str]:
-        return None if v in (None, "", "0.0.0.0") else _check_ip(v)
+        return None if v in (None, "", "0.0.0.0") else _check_v4(v)
 
     @property
     def number(self) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..engine.trace import Engine
+from ..errors import UsageError
 from ..model import Snapshot
 from ..rules import Finding, Severity, check
 from . import changes as ch
@@ -30,6 +31,7 @@ class Plan:
     resolved: tuple[Finding, ...]  # findings gone after the plan
     introduced: tuple[Finding, ...]  # findings the plan would create
     after: Snapshot
+    skipped: tuple[tuple[ch.Change, str], ...] = ()  # proposed, but esxcli would refuse it at that point
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,7 @@ class Plan:
             "path_changes": [c.to_dict() for c in self.path_changes],
             "resolved": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.resolved],
             "introduced": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.introduced],
+            "skipped": [{"change": c.describe(), "op": c.to_dict(), "reason": why} for c, why in self.skipped],
         }
 
 
@@ -78,13 +81,18 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
             if f.rule not in proposed[c]:
                 proposed[c].append(f.rule)
     steps = []
+    skipped = []
     after = snap
     for change, reasons in proposed.items():
         try:
             rollback = tuple(ch.inverse(change, after))
-        except Exception:  # VmkRemove: no automatic rollback; say so in the plan
+        except UsageError:  # VmkRemove: no automatic rollback; the plan says so
             rollback = ()
-        after = ch.apply(after, change)
+        try:
+            after = ch.apply(after, change)
+        except UsageError as exc:  # e.g. the route exists already: a plan never fails halfway
+            skipped.append((change, str(exc)))
+            continue
         steps.append(Step(change, tuple(reasons), rollback))
     after_engine = Engine(after)
     after_paths = after_engine.trace()
@@ -97,6 +105,7 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
         tuple(f for f in before if _key(f) not in keys_after),
         tuple(f for f in after_findings if _key(f) not in keys_before),
         after,
+        tuple(skipped),
     )
 
 
@@ -120,6 +129,8 @@ def render_text(plan: Plan) -> str:
     from .diff import render
 
     lines += ["  " + line for line in render(list(plan.path_changes)).splitlines()]
+    for change, why in plan.skipped:
+        lines.append(f"  skipped: {change.describe()}: {why}")
     lines.append(f"findings resolved: {len(plan.resolved)}; introduced: {len(plan.introduced)}")
     for f in plan.introduced:
         lines.append(f"  NEW {f.rule} {f.host}: {f.message}")

@@ -57,11 +57,13 @@ def node_subnet(network: Network, path: Path) -> Optional[str]:
 def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
     o = path.outcome
     if (o.verdict is Verdict.NOT_ISOLATED and o.endpoint_kind == TAGGED and o.ingress_vmk != o.egress_vmk
-            and o.routed_reply_via_gateway):
+            and o.reply_route_origin in ("default", "vmk-gateway")):
         ingress = hv.ifaces.get(o.ingress_vmk or "")
         gw = gateway_on(network, ingress.segment if ingress else None)
         subnet = node_subnet(network, path)
-        changes: tuple[Change, ...] = (RouteAdd(path.host, subnet, gw),) if gw and subnet else ()
+        stack = next((n for n in hv.host.netstacks if n.key == hv.stack_of.get(o.ingress_vmk or "")), None)
+        exists = stack is not None and any(r.network == subnet and r.gateway == gw for r in stack.routes)
+        changes: tuple[Change, ...] = (RouteAdd(path.host, subnet, gw),) if gw and subnet and not exists else ()
         yield finding(
             ROUTED_VIA_DEFAULT, path.host,
             f"nodes in {subnet} are routed to {o.ingress_vmk}; the data returns via the default gateway: {o.verdict_reason}",
