@@ -158,7 +158,7 @@ def trace_host_node(
             endpoint_vmk=ep.vmk, endpoint_kind=ep.kind, ingress_vmk=None, egress_vmk=None, egress_uplinks=(),
             uplink_policy=None, bottleneck_mbps=None, best_available_mbps=None, verdict=verdict, verdict_reason=reason,
             degraded=(), assumptions=tuple(dict.fromkeys(assumptions)), management_vmk=mgmt, forward_devices=(),
-            reply_devices=(), firewalls_one_way=(), routed_reply_via_gateway=False, reply_route_origin=None,
+            reply_devices=(), firewalls_one_way=(), reply_route_origin=None,
             node_interface=None, node_ip=None,
         )
         base.update(kw)
@@ -230,7 +230,6 @@ def trace_host_node(
     common.update(
         egress_vmk=egress, egress_uplinks=rep.uplinks, uplink_policy=rep.uplink_policy, bottleneck_mbps=bottleneck,
         best_available_mbps=best, degraded=tuple(degraded), firewalls_one_way=one_way,
-        routed_reply_via_gateway=bool(rep.host_entry and rep.host_entry.gateway is not None),
         reply_route_origin=rep.host_entry.origin if rep.host_entry else None,
     )
     if one_way:

@@ -109,7 +109,6 @@ class Outcome:
     forward_devices: tuple[str, ...]
     reply_devices: tuple[str, ...]
     firewalls_one_way: tuple[str, ...]
-    routed_reply_via_gateway: bool  # reply left through a gateway, not connected
     reply_route_origin: Optional[str]  # connected / static / default / vmk-gateway
     node_interface: Optional[str]  # node interface that sourced the connection
     node_ip: Optional[str]
