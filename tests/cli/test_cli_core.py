@@ -109,3 +109,11 @@ def test_written_reports_get_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_explain_takes_the_snapshot_as_an_argument(tmp_path):
+    f = tmp_path / "estate.yaml"
+    f.write_text(labs.text("same-subnet-vmks"))
+    r = run("explain", "esx01.lab.local", "vbr01", str(f))
+    assert r.returncode == 0 and "A3-same-subnet-first-vmk" in r.stdout
+    assert run("explain", "esx01.lab.local", "vbr01", str(f), "--snapshot", str(f)).returncode == 2

@@ -124,15 +124,18 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("host")
     @click.argument("node")
-    @click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file.")
+    @click.argument("snapshot_arg", metavar="[SNAPSHOT]", required=False, type=click.Path(dir_okay=False))
+    @click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file (or give it as SNAPSHOT).")
     @click.option("--lab", metavar="NAME", help="A built-in lab.")
     @_format_option
     @_output_option
-    def explain(host, node, snapshot, lab, fmt, output):
+    def explain(host, node, snapshot_arg, snapshot, lab, fmt, output):
         """One path, hop by hop, each step with its reason, and the assumptions it relies on."""
         if lab == "all":
-            raise UsageError("explain needs one snapshot: --lab NAME or --snapshot FILE")
-        [(name, snap)] = load_inputs(snapshot, lab)
+            raise UsageError("explain needs one snapshot: SNAPSHOT or --lab NAME")
+        if snapshot_arg and snapshot:
+            raise UsageError("give the snapshot once: as SNAPSHOT or with --snapshot")
+        [(name, snap)] = load_inputs(snapshot_arg or snapshot, lab)
         engine = Engine(snap)
         path = engine.trace_pair(host, node)
         findings = [f for f in check(engine, [path]) if not f.nodes or node in f.nodes]
