@@ -66,7 +66,8 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         changes: tuple[Change, ...] = (RouteAdd(path.host, subnet, gw),) if gw and subnet and not exists else ()
         yield finding(
             ROUTED_VIA_DEFAULT, path.host,
-            f"nodes in {subnet} are routed to {o.ingress_vmk}; the data returns via the default gateway: {o.verdict_reason}",
+            f"nodes in {subnet} reach {o.ingress_vmk} through a router, and the reply follows the default gateway: "
+            f"{o.verdict_reason}",
             Fix(
                 f"Add a route to {subnet} via {gw or 'the gateway of ' + str(o.ingress_vmk) + ' subnet'} on {DEFAULT_STACK}, "
                 f"or give the node an interface on {o.ingress_vmk}'s subnet.",
