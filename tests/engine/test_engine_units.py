@@ -160,3 +160,16 @@ def test_vmk_ipv4_field_takes_ipv4_only():
     doc["backup_nodes"][0]["routes"] = [{"network": "fd01::/64", "gateway": "10.10.0.1"}]
     with pytest.raises(InputError, match="one IP family"):
         parse(yaml.safe_dump(doc))
+
+
+def test_routing_loop_is_unreachable_with_a_failing_step():
+    doc = _doc("veeam-tag-routed")
+    doc["routers"].append({"name": "r2", "interfaces": [{"name": "eth0", "address": "10.10.0.2/24"}],
+                           "routes": [{"network": "10.30.0.0/24", "gateway": "10.10.0.3"}]})
+    doc["routers"].append({"name": "r3", "interfaces": [{"name": "eth0", "address": "10.10.0.3/24"}],
+                           "routes": [{"network": "10.30.0.0/24", "gateway": "10.10.0.2"}]})
+    doc["backup_nodes"][0]["interfaces"] = [{"name": "eth0", "address": "10.10.0.50/24"}]
+    doc["backup_nodes"][0]["gateway"] = "10.10.0.2"
+    p = _trace(doc, "esx01.lab.local", "vbr-proxy02")
+    assert p.verdict is Verdict.UNREACHABLE and "routing loop" in p.outcome.verdict_reason
+    assert not p.hops[-1].steps[-1].ok and "routing loop" in p.hops[-1].steps[-1].detail

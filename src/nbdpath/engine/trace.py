@@ -137,7 +137,10 @@ def _walk(
         if record:
             steps.append(Step(StepKind.RECEIVE, f"router {dv.name} receives on {owner.name} ({owner.cidr}) and forwards"))
             hops.append(Hop(device, direction, tuple(steps)))
-    return Walk(tuple(hops), False, "routing loop", None, tuple(routers), host_entry, uplinks, policy, up_degraded)
+    why = f"routing loop: still not delivered after {MAX_HOPS} hops (through {', '.join(dict.fromkeys(routers))})"
+    if record:
+        hops.append(Hop(device, direction, (Step(StepKind.DROP, why, ok=False),)))
+    return Walk(tuple(hops), False, why, None, tuple(routers), host_entry, uplinks, policy, up_degraded)
 
 
 def _device(net: Network, device: str) -> DeviceView:
