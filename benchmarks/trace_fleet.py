@@ -26,13 +26,13 @@ TARGET_S, TARGET_MIB = 2.0, 1024
 
 
 def one(path: str, share: bool) -> dict:
+    from nbdpath.commands.core import load_inputs
     from nbdpath.engine import Engine
-    from nbdpath.model import load_file
     from nbdpath.rules import check
 
     c0 = time.process_time()
     t0 = time.perf_counter()
-    snap = load_file(path)
+    [(_, snap)] = load_inputs(path, None)  # what `nbdpath check FILE` does
     t1 = time.perf_counter()
     engine = Engine(snap, share=share)
     paths = engine.trace()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from typing import Optional
@@ -31,7 +32,12 @@ def load_inputs(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, 
         names = labs_mod.names() if lab == "all" else [lab]
         return [(n, labs_mod.load(n)) for n in names]
     if snapshot:
-        return [(snapshot, load_file(snapshot))]
+        loaded = [(snapshot, load_file(snapshot))]
+        # A command loads its snapshot once and exits: moving it out of the cyclic
+        # GC's reach saves re-walking millions of immutable objects (0.25 s of
+        # 2.0 s at 10k hosts, benchmarks/trace_fleet.py).
+        gc.freeze()
+        return loaded
     raise UsageError("give a SNAPSHOT file or --lab NAME (see `nbdpath labs`; `--lab all` runs every built-in lab)")
 
 

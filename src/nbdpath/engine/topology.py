@@ -129,6 +129,33 @@ class HostView:
 
 
 def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict] = None) -> HostView:
+    """One host's view. With ``cache``, hosts that differ only by name and
+    addresses (a cluster) reuse the first one's view, re-addressed: switches,
+    teaming, stacks and route tables are the same objects (10k hosts: ~0.3 s)."""
+    if cache is None:
+        return _compile_host(host, snap, network, dvs_index, None)
+    key = (
+        "host", host.pnics, host.vswitches, tuple((m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches),
+        host.netstacks,
+        tuple((v.device, v.portgroup, v.netstack, v.services, v.gateway, v.enabled, v.segment,
+               parse_cidr(v.ipv4)[1:] if v.ipv4 else None) for v in host.vmks),
+    )
+    template = cache.get(key)
+    if template is None:
+        template = cache[key] = _compile_host(host, snap, network, dvs_index, cache)
+        return template
+    device = f"host:{host.name}"
+    mine = {v.device: v for v in host.vmks}
+    ifaces = {}
+    for dev, t in template.ifaces.items():
+        ip, plen, net = parse_cidr(mine[dev].ipv4)
+        ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
+    return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
+                    template.vmk_tables, template.management_vmks, template.pnics,
+                    tuple(mine[v.device] for v in template.vmks))
+
+
+def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict]) -> HostView:
     device = f"host:{host.name}"
     vmks = sorted(host.vmks, key=lambda v: v.number)
     ifaces: dict[str, L3Iface] = {}
