@@ -149,7 +149,7 @@ def _device(net: Network, device: str) -> DeviceView:
 
 
 def trace_host_node(
-    net: Network, hv: HostView, ep: EndpointChoice, node: DeviceView, snap: Snapshot, record: bool = True
+    net: Network, hv: HostView, ep: EndpointChoice, node: DeviceView, record: bool = True
 ) -> tuple[Outcome, tuple[Hop, ...]]:
     """The full trace of one pair: its outcome and (with ``record``) its hops."""
     assumptions: list[str] = list(ep.assumptions)
@@ -292,7 +292,7 @@ class Engine:
         self._views: dict[str, HostView] = {}
         self._hosts = {h.name: h for h in snap.hosts}
         self._teaming: dict = {}
-        self._shared: dict[int, list[Outcome]] = {}
+        self._endpoints: dict[str, EndpointChoice] = {}
 
     def host_view(self, name: str) -> HostView:
         hv = self._views.get(name)
@@ -306,6 +306,13 @@ class Engine:
             self._views[name] = hv
         return hv
 
+    def endpoint(self, name: str) -> EndpointChoice:
+        """What vCenter hands out for host ``name`` (computed once; trace and check both ask)."""
+        ep = self._endpoints.get(name)
+        if ep is None:
+            ep = self._endpoints[name] = select(self.host_view(name), self.snapshot)
+        return ep
+
     def node(self, name: str) -> DeviceView:
         node = self.network.nodes.get(name)
         if node is None:
@@ -317,8 +324,8 @@ class Engine:
     def trace_pair(self, host: str, node: str) -> Path:
         hv = self.host_view(host)
         nd = self.node(node)
-        ep = select(hv, self.snapshot)
-        outcome, hops = trace_host_node(self.network, hv, ep, nd, self.snapshot)
+        ep = self.endpoint(host)
+        outcome, hops = trace_host_node(self.network, hv, ep, nd)
         return Path(hv.host.name, nd.name, Endpoint(ep.ip_text, ep.vmk, ep.reason), outcome, hops)
 
     def _shape(self, hv: HostView, ep: EndpointChoice) -> Optional[tuple]:
@@ -349,10 +356,10 @@ class Engine:
         append = paths.append
         nodes = list(self.network.nodes.values())
         shape_ids: dict[tuple, int] = {}
-        shared = self._shared
+        shared: dict[int, list[Outcome]] = {}  # shape id -> one outcome per node
         for host in self.snapshot.hosts:
             hv = self.host_view(host.name)
-            ep = select(hv, self.snapshot)
+            ep = self.endpoint(host.name)
             endpoint = Endpoint(ep.ip_text, ep.vmk, ep.reason)
             shape = self._shape(hv, ep) if self.share else None
             # Hash the (large) shape once per host, not once per node.
@@ -365,7 +372,7 @@ class Engine:
                 continue
             outs = []
             for nd in nodes:
-                outcome = trace_host_node(self.network, hv, ep, nd, self.snapshot, record=False)[0]
+                outcome = trace_host_node(self.network, hv, ep, nd, record=False)[0]
                 outs.append(outcome)
                 append(Path(name, nd.name, endpoint, outcome, None, _rehop, (self, hv, ep, nd)))
             # UNREACHABLE reasons quote this host's own addresses: not shareable.
@@ -376,7 +383,7 @@ class Engine:
 
 def _rehop(engine: Engine, hv: HostView, ep: EndpointChoice, nd: DeviceView) -> tuple[Hop, ...]:
     # Hops carry this host's own addresses, so a shared outcome re-walks on demand.
-    return trace_host_node(engine.network, hv, ep, nd, engine.snapshot)[1]
+    return trace_host_node(engine.network, hv, ep, nd)[1]
 
 
 def trace(snap: Snapshot) -> list[Path]:

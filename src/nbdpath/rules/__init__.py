@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..engine.endpoint import select
 from ..engine.trace import Engine, no_gc
 from ..engine.types import Path
 from . import endpoint, l2, links, product, routing
@@ -37,7 +36,7 @@ def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
     segment_vlans = {s.name: s.vlan for s in engine.snapshot.segments}
     for host in engine.snapshot.hosts:
         hv = engine.host_view(host.name)
-        out.extend(endpoint.host_rules(hv, select(hv, engine.snapshot)))
+        out.extend(endpoint.host_rules(hv, engine.endpoint(host.name)))
         out.extend(routing.host_rules(hv))
         out.extend(links.host_rules(hv))
         out.extend(l2.host_rules(hv, segment_vlans))
