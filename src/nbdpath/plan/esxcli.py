@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
+from ..engine.addr import ip_int, ip_str, parse_cidr
+from ..engine.routing import L3Iface, build_table, lookup
 from ..errors import UsageError
 from ..model import DEFAULT_STACK, Host, Snapshot
 from ..model.snapshot import normalise_service, normalise_stack
@@ -157,25 +159,21 @@ def route_list(host: Host, stack: str) -> str:
         raise UsageError(f"no netstack {stack} on {host.name}")
     rows: list[tuple[str, ...]] = [("Network", "Netmask", "Gateway", "Interface", "Source")]
     vmks = [v for v in sorted(host.vmks, key=lambda v: v.number) if v.netstack == stack and v.ipv4 and v.enabled]
+    # The engine's connected routes resolve each gateway to its vmk (longest prefix, then first vmk).
+    connected, _ = build_table([L3Iface("", v.device, *parse_cidr(v.ipv4 or ""), None) for v in vmks], [])
 
     def vmk_for(gw: str) -> str:
-        import ipaddress
-
-        # Longest connected prefix holding the gateway, as the route lookup does.
-        holding = [(ipaddress.ip_interface(v.ipv4 or "").network.prefixlen, -i, v.device) for i, v in enumerate(vmks)
-                   if ipaddress.ip_address(gw) in ipaddress.ip_interface(v.ipv4 or "").network]
-        return max(holding)[2] if holding else "None"
-
-    import ipaddress
+        entry = lookup(connected, ip_int(gw))
+        return entry.iface if entry else "None"
 
     if ns.gateway:
         rows.append(("default", "0.0.0.0", ns.gateway, vmk_for(ns.gateway), "MANUAL"))
-    for r in ns.routes:
-        net = ipaddress.ip_network(r.network)
-        rows.append((str(net.network_address), str(net.netmask), r.gateway, vmk_for(r.gateway), "MANUAL"))
+    for r in (r for r in ns.routes if ":" not in r.network):  # `route ipv4 list` shows IPv4 only
+        _, plen, net = parse_cidr(r.network)
+        rows.append((ip_str(net), netmask(plen), r.gateway, vmk_for(r.gateway), "MANUAL"))
     for v in vmks:
-        net = ipaddress.ip_interface(v.ipv4 or "").network
-        rows.append((str(net.network_address), str(net.netmask), "0.0.0.0", v.device, "MANUAL"))
+        _, plen, net = parse_cidr(v.ipv4 or "")
+        rows.append((ip_str(net), netmask(plen), "0.0.0.0", v.device, "MANUAL"))
     return _columns(rows)
 
 
