@@ -240,3 +240,20 @@ def test_every_builtin_lab_plans_with_fitting_names():
         assert len(p.streams) == len(s.hosts) * len(s.backup_nodes)
         assert all(len(l.ifname) <= IFNAME_MAX and len(l.peer) <= IFNAME_MAX for l in p.links), name
         assert len({(l.netns, l.ifname) for l in p.links}) == len(p.links), name
+
+
+def test_ipv6_interfaces_and_routes_are_left_out_with_a_note_like_the_engine():
+    import yaml
+
+    from nbdpath import engine
+    from nbdpath.model import parse
+
+    doc = yaml.safe_load(labs.text("veeam-tag-l2"))
+    doc["backup_nodes"][0]["interfaces"].append({"name": "eth2", "address": "fd00::50/64"})
+    doc["backup_nodes"][0]["routes"] = [{"network": "fd01::/64", "gateway": "fd00::1"}]
+    doc["routers"][0]["interfaces"].append({"name": "v6", "address": "fd00::1/64"})
+    s = parse(yaml.safe_dump(doc))
+    p = build(s, [(x.host, x.node, x.endpoint.ip) for x in engine.trace(s)], PREFIX)
+    assert not [link for link in p.links if link.address and ":" in link.address]
+    assert not [r for r in p.routes if ":" in r.destination]
+    assert sum("IPv6 is not emulated" in n for n in p.notes) == 3

@@ -222,6 +222,9 @@ class _RouteTable:
         self.notes: list[str] = []
 
     def add(self, destination: str, gateway: str, what: str) -> bool:
+        if ":" in destination:  # as in the engine: IPv6 is kept in snapshots, not traced or emulated
+            self.notes.append(f"{self.where}: {what} {destination} via {gateway} left out: IPv6 is not emulated")
+            return False
         dest = str(ipaddress.ip_network(destination))
         gw = ipaddress.ip_address(gateway)
         # Linux resolves a gateway by its longest connected prefix.
@@ -446,6 +449,9 @@ def _device_links(b: _Builder, ns: str, interfaces) -> list[tuple[str, ipaddress
     connected: list[tuple[str, ipaddress.IPv4Interface]] = []
     used: set[str] = set()
     for i, iface in enumerate(interfaces):
+        if ":" in iface.address:  # as in the engine: IPv6 is kept in snapshots, not traced or emulated
+            b.notes.append(f"{ns} {iface.name} {iface.address}: IPv6 is not emulated; left out")
+            continue
         name = ifname_for(iface.name, i)
         if name in used:
             name = f"eth{i}"
