@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import sys
 from typing import Optional
 
 import click
@@ -57,10 +56,6 @@ def _input_options(f):
     return click.argument("snapshot", required=False, type=click.Path(dir_okay=False))(f)
 
 
-def _color() -> bool:
-    return sys.stdout.isatty()
-
-
 def _emit(text: str, output: Optional[str] = None) -> None:
     if not output:
         click.echo(text, nl=False)
@@ -73,12 +68,12 @@ def _emit(text: str, output: Optional[str] = None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
-def build_report(inputs: list[tuple[str, Snapshot]], with_findings: bool = True) -> Report:
+def build_report(inputs: list[tuple[str, Snapshot]]) -> Report:
     report = Report()
     for name, snap in inputs:
         engine = Engine(snap)
         paths = engine.trace()
-        report.add(name, paths, check(engine, paths) if with_findings else [], snap.missing)
+        report.add(name, paths, check(engine, paths), snap.missing)
     return report
 
 
@@ -100,7 +95,7 @@ def register(cli: click.Group) -> None:
         elif fmt == "html":
             _emit(html_render.report_html(report, not no_hops), output)
         else:
-            _emit(paths_table(report, _color() and not output), output)
+            _emit(paths_table(report), output)
         return EXIT_OK
 
     @cli.command(name="check")
@@ -121,7 +116,7 @@ def register(cli: click.Group) -> None:
         elif fmt == "html":
             _emit(html_render.report_html(report), output)
         else:
-            _emit(findings_table(report, _color() and not output), output)
+            _emit(findings_table(report), output)
         w = worst(f for _, f in report.findings)
         if fail_on != "never" and w is not None and w.rank >= Severity(fail_on).rank:
             return EXIT_FINDINGS

@@ -16,21 +16,11 @@ import yaml
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from ..engine.types import Path, Verdict
 from ..rules import RULES, Finding
 
 OUTPUT_VERSION = 1
-
-_VERDICT_STYLE = {
-    Verdict.ISOLATED: "green",
-    Verdict.ASYMMETRIC: "yellow",
-    Verdict.NOT_ISOLATED: "yellow",
-    Verdict.UNREACHABLE: "red",
-    Verdict.BROKEN_BY_FIREWALL: "red",
-}
-
 
 @dataclass
 class Report:
@@ -99,7 +89,7 @@ def _speed(mbps: int | None) -> str:
     return f"{mbps // 1000}G" if mbps >= 1000 and mbps % 1000 == 0 else f"{mbps}M"
 
 
-def paths_table(report: Report, color: bool = False, width: int | None = None) -> str:
+def paths_table(report: Report, width: int | None = None) -> str:
     console, buf = _console(width)
     multi = len(report.snapshots) > 1
     for snap in report.snapshots:
@@ -110,9 +100,7 @@ def paths_table(report: Report, color: bool = False, width: int | None = None) -
             if s != snap:
                 continue
             o = p.outcome
-            verdict = Text(o.verdict.value, style=_VERDICT_STYLE[o.verdict] if color else "")
-            if o.degraded:
-                verdict.append(" DEGRADED", style="magenta" if color else "")
+            verdict = o.verdict.value + (" DEGRADED" if o.degraded else "")
             table.add_row(
                 p.host, p.node, f"{p.endpoint.ip or '?'} ({p.endpoint.vmk or '-'})", o.ingress_vmk or "-",
                 o.egress_vmk or "-", uplinks_text(p), _speed(o.bottleneck_mbps), verdict,
@@ -126,13 +114,12 @@ def paths_table(report: Report, color: bool = False, width: int | None = None) -
     return buf.getvalue()
 
 
-def findings_table(report: Report, color: bool = False, width: int | None = None) -> str:
+def findings_table(report: Report, width: int | None = None) -> str:
     console, buf = _console(width)
     for snap in report.snapshots:
         rows = [f for s, f in report.findings if s == snap]
         verdicts = Counter(p.verdict.value for s, p in report.paths if s == snap)
-        console.print(f"[bold]{snap}[/bold]: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())) if color
-                      else f"{snap}: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
+        console.print(f"{snap}: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())), markup=False)
         if not rows:
             console.print("  no findings")
         for f in rows:
