@@ -7,7 +7,9 @@ Each command family lives in ``nbdpath.commands.<module>`` and exposes
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
 
 import click
 
@@ -16,6 +18,8 @@ from .errors import NbdpathError
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+# Not bad input but a defect of ours: kept apart from 2 so scripts can tell.
+EXIT_INTERNAL = 70
 
 # One line per command family; each module owns its commands and tests.
 _COMMAND_MODULES = [
@@ -52,7 +56,38 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except BrokenPipeError:
+        # `nbdpath trace ... | head`: the reader left; nothing more to say.
+        _silence_stdout()
+        return EXIT_OK
+    except RecursionError:
+        # Input nested deeper than any real snapshot or plan; readers cap depth,
+        # this is the last line of defence for the ones that do not.
+        click.echo("nbdpath: error: input nested too deeply (refused)", err=True)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        click.echo("nbdpath: error: input too large for available memory (refused)", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - a defect must still end in one line, not a traceback
+        if os.environ.get("NBDPATH_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"nbdpath: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+                   "(a bug; NBDPATH_DEBUG=1 shows the traceback)", err=True)
+        return EXIT_INTERNAL
     return rv if isinstance(rv, int) else EXIT_OK
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
+    return text
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover
