@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"nbdpath: error: {_click_message(exc)}", err=True)
         return EXIT_BAD_INPUT
     except NbdpathError as exc:
         click.echo(f"nbdpath: error: {exc}", err=True)
@@ -75,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
                    "(a bug; NBDPATH_DEBUG=1 shows the traceback)", err=True)
         return EXIT_INTERNAL
     return rv if isinstance(rv, int) else EXIT_OK
+
+
+def _click_message(exc: click.ClickException) -> str:
+    """Click's usage errors are four lines (usage, hint, blank, error); ours are one."""
+    msg = _one_line(exc.format_message(), limit=500)
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        sub = ctx.command_path.partition(" ")[2]
+        msg = f"{sub + ': ' if sub else ''}{msg} (see '{ctx.command_path} --help')"
+    return msg
 
 
 def _one_line(text: str, limit: int = 200) -> str:

@@ -43,3 +43,16 @@ def test_debug_env_shows_the_traceback(boom, capsys, monkeypatch):
 def test_usage_errors_still_exit_2(boom, capsys):
     boom["exc"] = click.UsageError("bad")
     assert cli_mod.main(["boom-test"]) == 2
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["trace", "--bogus"], "trace: No such option '--bogus'"),
+    (["bogus"], "No such command 'bogus'"),
+    (["trace", "--format", "x"], "Invalid value for '--format'"),
+    (["trace", "/"], "is a directory"),
+])
+def test_click_usage_errors_are_one_line(capsys, argv, needle):
+    assert cli_mod.main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.startswith("nbdpath: error: ")
+    assert len(err.strip().splitlines()) == 1
