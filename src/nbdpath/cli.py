@@ -14,6 +14,7 @@ import traceback
 import click
 
 from .errors import NbdpathError
+from .safetext import one_line
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"nbdpath: error: {_click_message(exc)}", err=True)
         return EXIT_BAD_INPUT
     except NbdpathError as exc:
-        click.echo(f"nbdpath: error: {exc}", err=True)
+        # Messages echo file names and values from the command line: escaped, one line.
+        click.echo(f"nbdpath: error: {one_line(str(exc))}", err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

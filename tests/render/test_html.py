@@ -16,6 +16,7 @@ from nbdpath.cli import main
 from nbdpath.engine import Engine
 from nbdpath.render import html as html_render
 from nbdpath.rules import check
+from nbdpath.safetext import ps
 
 # The only tags the report writes; anything else came from input.
 OWN_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "p", "b", "code", "section",
@@ -156,7 +157,8 @@ def test_hostile_names_are_escaped(hostile_report):
     assert rows[0].attrs["data-host"] == HOSTILE["esx01.corp.local"]
     [finding] = parsed.root.find_all("div", "finding")
     assert HOSTILE["fw1"] in finding.find_all("p", "message")[0].text()
-    assert HOSTILE["esx01.corp.local"] in finding.find_all("pre", "powercli")[0].text()
+    # PowerCLI gets the name as one single-quoted literal (its ' doubled), not verbatim.
+    assert f"-VMHost {ps(HOSTILE['esx01.corp.local'])} " in finding.find_all("pre", "powercli")[0].text()
     assert "snap <script>&" in parsed.root.find_all("title")[0].text()
 
 

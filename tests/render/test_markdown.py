@@ -21,6 +21,7 @@ from nbdpath.plan import plan as plan_mod
 from nbdpath.render import Report
 from nbdpath.render import markdown as md
 from nbdpath.rules import check
+from nbdpath.safetext import ps
 
 MD = MarkdownIt("commonmark", {"html": True}).enable("table")
 # Every tag the rendered Markdown may hold: ours. An <em>, <b>, <img> or <script> came from input.
@@ -145,9 +146,9 @@ def test_hostile_names_stay_text(hostile_report):
         plain = parsed.root.text()
         for name in (HOSTILE["esx01.corp.local"], HOSTILE["rubrik-node1"]):
             assert name in plain
-    # The PowerCLI block keeps the host name verbatim: it is code, not text.
-    ps = [b for info, b in fences(md.findings_markdown(hostile_report)) if info == "powershell"]
-    assert any(HOSTILE["esx01.corp.local"] in line for b in ps for line in b)
+    # The PowerCLI block is code, not markdown text: the name is PowerShell-quoted, not markdown-escaped.
+    blocks = [b for info, b in fences(md.findings_markdown(hostile_report)) if info == "powershell"]
+    assert any(f"-VMHost {ps(HOSTILE['esx01.corp.local'])} " in line for b in blocks for line in b)
 
 
 @pytest.mark.parametrize("value", ["a`b", "``x``", "`", "p|q", "plain"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plan import changes as ch
+from ..safetext import terminal
 from .journal import Entry
 from .run import RunResult
 from .status import Status, StepView
@@ -40,7 +41,7 @@ def dry_run_text(plan_file: str, server: str, views: list[StepView], executing: 
             lines.append(f"       rollback: {undo}")
     counts = {s: sum(1 for v in views if v.assessment.status is s) for s in Status}
     lines.append(f"{counts[Status.PENDING]} pending, {counts[Status.DONE]} already done, {counts[Status.BLOCKED]} blocked")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")
 
 
 def result_dict(kind: str, result: RunResult, journal_path: str | None) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def result_text(kind: str, result: RunResult, journal_path: str | None) -> str:
         lines.append(f"  {r.number}. {r.result:<10} {r.change.describe()}" + (f"  ({r.note})" if r.note else ""))
     if journal_path:
         lines.append(f"journal: {journal_path}")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")
 
 
 def rollback_preview_dict(journal_path: str, rows: list[tuple[Entry, list[tuple[ch.Change, str, str]]]]) -> dict:
@@ -82,4 +83,4 @@ def rollback_preview_text(journal_path: str, rows: list[tuple[Entry, list[tuple[
             lines.append("       no automatic undo" if isinstance(e.change, ch.VmkRemove) else "       nothing to undo")
         for c, s, why in ops:
             lines.append(f"       [{s.upper()}] {c.describe()}: {why}")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")

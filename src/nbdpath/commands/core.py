@@ -19,6 +19,7 @@ from ..render import Report, explain_text, findings_table, paths_table, to_json,
 from ..render import html as html_render
 from ..render import markdown as md_render
 from ..rules import RULES, Severity, check, worst
+from ..safetext import terminal
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -66,6 +67,19 @@ def _emit(text: str, output: Optional[str] = None) -> None:
         write_atomic(output, text)
     except OSError as exc:  # missing directory, no permission: a usage error, not a traceback
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def whatif_text(change: changes_mod.Change, snap: Snapshot) -> str:
+    """What `nbdpath esxcli` says of a write verb before the path changes: the change,
+    the same command for esxcli and PowerCLI (values quoted), and its rollback."""
+    try:
+        undo = "; ".join(changes_mod.esxcli(c) for c in changes_mod.inverse(change, snap))
+    except UsageError as exc:
+        undo = str(exc)
+    return terminal(f"what-if: {change.describe()}\n"
+                    f"  esxcli:   {changes_mod.esxcli(change)}\n"
+                    f"  PowerCLI: {changes_mod.powercli(change)}\n"
+                    f"  rollback: {undo}\n")
 
 
 def build_report(inputs: list[tuple[str, Snapshot]]) -> Report:
@@ -165,7 +179,7 @@ def register(cli: click.Group) -> None:
             _emit(json.dumps({"version": 1, "labs": rows}, indent=2) + "\n")
         else:
             for r in rows:
-                click.echo(f"{r['name']:24} {r['hosts']:2} hosts {r['backup_nodes']:2} nodes  {r['description'][:90]}")
+                click.echo(terminal(f"{r['name']:24} {r['hosts']:2} hosts {r['backup_nodes']:2} nodes  {r['description'][:90]}"))
         return EXIT_OK
 
     @cli.command()
@@ -219,6 +233,8 @@ def register(cli: click.Group) -> None:
         host, lab, output = own.get("host"), own.get("lab"), own.get("output")
         if not host:
             raise UsageError("esxcli needs --host H (the host the command runs on)")
+        if lab == "all":
+            raise UsageError("esxcli runs on one host of one snapshot: give a SNAPSHOT file or --lab NAME, not --lab all")
         snapshot = None
         if not lab:
             if not rest:
@@ -232,18 +248,11 @@ def register(cli: click.Group) -> None:
             return EXIT_OK
         new = changes_mod.apply(snap, result)
         changed = diff_mod.diff(Engine(snap).trace(), Engine(new).trace())
-        click.echo(f"what-if: {result.describe()}")
-        click.echo(f"  esxcli:   {changes_mod.esxcli(result)}")
-        click.echo(f"  PowerCLI: {changes_mod.powercli(result)}")
-        try:
-            undo = changes_mod.inverse(result, snap)
-            click.echo(f"  rollback: {'; '.join(changes_mod.esxcli(c) for c in undo)}")
-        except UsageError as exc:
-            click.echo(f"  rollback: {exc}")
+        _emit(whatif_text(result, snap))
         _emit(diff_mod.render(changed))
         if output:
             _emit(dump(new, "json" if output.endswith(".json") else "yaml"), output)
-            click.echo(f"wrote {output}")
+            click.echo(terminal(f"wrote {output}"))
         else:
             click.echo("(snapshot not written; add -o FILE to save the changed copy)")
         return EXIT_OK

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic_core import core_schema
+
+from ..safetext import SAFE_NAME_PATTERN, SAFE_TEXT_PATTERN
 
 SCHEMA_VERSION = 1
 
@@ -90,6 +93,40 @@ def normalise_stack(name: str) -> str:
     return _STACK_ALIASES.get(name.lower(), name)
 
 
+class _Refuse:
+    """Refuse strings that do not match ``pattern`` with ``message``, before whitespace is stripped.
+
+    All in pydantic's Rust validator (no Python call per string): a chain of
+    str (the usual type error), the pattern with its own message, then the
+    field's normal schema (stripping and any further constraints).
+    """
+
+    def __init__(self, pattern: str, message: str):
+        self.pattern, self.message = pattern, message
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        check = core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=self.pattern, strip_whitespace=False),
+            custom_error_type="unsafe_text", custom_error_message=self.message)
+        return core_schema.chain_schema([core_schema.str_schema(strip_whitespace=False), check, handler(source)])
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
+        return {**handler(schema), "pattern": self.pattern}
+
+
+# Every string of a snapshot is one of these: a name vSphere could produce.
+# Names end up in shell and PowerShell scripts and on terminals.
+Name = Annotated[str, _Refuse(
+    SAFE_NAME_PATTERN,
+    "text without control characters (newline, tab, ESC, ...), line separators or bidirectional overrides; "
+    "vSphere never puts them in a name")]
+Text = Annotated[str, _Refuse(
+    SAFE_TEXT_PATTERN,
+    "text without control characters other than tab and newline, and without bidirectional overrides")]
+# \d would also take other scripts' digits (vmk٣, vmk²): esxcli names are ASCII.
+VmkDevice = Annotated[str, _Refuse(r"^vmk[0-9]{1,5}$", "a vmk device name: vmk and a number, like vmk2")]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -161,14 +198,19 @@ def _check_ip(value: str) -> str:
 class Route(_Model):
     """A static route. ``network`` may be ``default`` (0.0.0.0/0)."""
 
-    network: str
-    gateway: str
+    network: Name
+    gateway: Name
 
     @field_validator("network", mode="before")
     @classmethod
-    def _net(cls, v: str) -> str:
+    def _default(cls, v: object) -> object:
         if isinstance(v, str) and v.strip().lower() == "default":
             return "0.0.0.0/0"
+        return v
+
+    @field_validator("network")
+    @classmethod
+    def _net(cls, v: str) -> str:
         return _check_network(v)
 
     @field_validator("gateway")
@@ -187,9 +229,9 @@ class Teaming(_Model):
     """Teaming and failover. ``None`` fields inherit from the switch."""
 
     policy: Optional[TeamingPolicyName] = None
-    active: Optional[tuple[str, ...]] = None
-    standby: Optional[tuple[str, ...]] = None
-    unused: Optional[tuple[str, ...]] = None
+    active: Optional[tuple[Name, ...]] = None
+    standby: Optional[tuple[Name, ...]] = None
+    unused: Optional[tuple[Name, ...]] = None
 
     @field_validator("policy", mode="before")
     @classmethod
@@ -213,28 +255,28 @@ class Teaming(_Model):
 
 
 class PhysicalNic(_Model):
-    name: str
+    name: Name
     speed_mbps: Optional[int] = Field(default=None, ge=0)
     link_up: bool = True
-    mac: Optional[str] = None
+    mac: Optional[Name] = None
 
 
 class PortGroup(_Model):
-    name: str
+    name: Name
     vlan: int = Field(default=0, ge=0, le=4095)
     teaming: Optional[Teaming] = None
 
 
 class StandardSwitch(_Model):
-    name: str
-    uplinks: tuple[str, ...] = ()
+    name: Name
+    uplinks: tuple[Name, ...] = ()
     mtu: int = Field(default=1500, ge=576, le=9216)
     teaming: Teaming = Teaming(policy="loadbalance_srcid")
     portgroups: tuple[PortGroup, ...] = ()
 
 
 class DistributedPortGroup(_Model):
-    name: str
+    name: Name
     vlan: int = Field(default=0, ge=0, le=4095)
     teaming: Optional[Teaming] = None
 
@@ -242,8 +284,8 @@ class DistributedPortGroup(_Model):
 class DistributedSwitch(_Model):
     """A VDS. Teaming names uplink *ports* (uplink1...), mapped per host."""
 
-    name: str
-    uplink_ports: tuple[str, ...] = ("uplink1", "uplink2")
+    name: Name
+    uplink_ports: tuple[Name, ...] = ("uplink1", "uplink2")
     mtu: int = Field(default=1500, ge=576, le=9216)
     teaming: Teaming = Teaming(policy="loadbalance_srcid")
     portgroups: tuple[DistributedPortGroup, ...] = ()
@@ -252,13 +294,13 @@ class DistributedSwitch(_Model):
 class DvsMembership(_Model):
     """A host's membership of a VDS: uplink port name -> vmnic."""
 
-    switch: str
-    uplinks: dict[str, str] = {}
+    switch: Name
+    uplinks: dict[Name, Name] = {}
 
 
 class Netstack(_Model):
-    key: str = DEFAULT_STACK
-    gateway: Optional[str] = None
+    key: Name = DEFAULT_STACK
+    gateway: Optional[Name] = None
     routes: tuple[Route, ...] = ()
 
     @field_validator("key")
@@ -274,17 +316,17 @@ class Netstack(_Model):
 
 
 class Vmk(_Model):
-    device: str = Field(pattern=r"^vmk\d+$")
-    portgroup: str
+    device: VmkDevice
+    portgroup: Name
     ipv4: Optional[str] = None
     ipv6: tuple[str, ...] = ()
-    mac: Optional[str] = None
-    netstack: str = DEFAULT_STACK
+    mac: Optional[Name] = None
+    netstack: Name = DEFAULT_STACK
     mtu: int = Field(default=1500, ge=576, le=9216)
-    services: tuple[str, ...] = ()
-    gateway: Optional[str] = None
+    services: tuple[Name, ...] = ()
+    gateway: Optional[Name] = None
     enabled: bool = True
-    segment: Optional[str] = None
+    segment: Optional[Name] = None
 
     @field_validator("ipv4")
     @classmethod
@@ -319,13 +361,13 @@ class Vmk(_Model):
 
 
 class Host(_Model):
-    name: str
-    version: str = "8.0.2"
-    vcenter: Optional[str] = None
-    cluster: Optional[str] = None
+    name: Name
+    version: Name = "8.0.2"
+    vcenter: Optional[Name] = None
+    cluster: Optional[Name] = None
     # The name or IP the host was added to vCenter with.
-    management_address: Optional[str] = None
-    dns_names: tuple[str, ...] = ()
+    management_address: Optional[Name] = None
+    dns_names: tuple[Name, ...] = ()
     pnics: tuple[PhysicalNic, ...] = ()
     vswitches: tuple[StandardSwitch, ...] = ()
     dvswitches: tuple[DvsMembership, ...] = ()
@@ -346,16 +388,16 @@ class Host(_Model):
 
 
 class Vcenter(_Model):
-    name: str
-    version: str = "8.0.2"
+    name: Name
+    version: Name = "8.0.2"
 
 
 class Segment(_Model):
     """An L2 broadcast domain (VLAN) with the subnets that live on it."""
 
-    name: str
+    name: Name
     vlan: Optional[int] = Field(default=None, ge=0, le=4095)
-    subnets: tuple[str, ...] = ()
+    subnets: tuple[Name, ...] = ()
 
     @field_validator("subnets")
     @classmethod
@@ -364,9 +406,9 @@ class Segment(_Model):
 
 
 class Interface(_Model):
-    name: str
-    address: str
-    segment: Optional[str] = None
+    name: Name
+    address: Name
+    segment: Optional[Name] = None
     speed_mbps: Optional[int] = Field(default=None, ge=0)
 
     @field_validator("address")
@@ -378,7 +420,7 @@ class Interface(_Model):
 class Router(_Model):
     """A router or firewall. ``stateful`` drops flows it sees half of."""
 
-    name: str
+    name: Name
     kind: Literal["router", "firewall"] = "router"
     stateful: bool = False
     capacity_mbps: Optional[int] = Field(default=None, ge=0)
@@ -389,7 +431,7 @@ class Router(_Model):
 class NetworkPreference(_Model):
     """The backup product's own network preference (e.g. Veeam Preferred Networks)."""
 
-    preferred_networks: tuple[str, ...] = ()
+    preferred_networks: tuple[Name, ...] = ()
 
     @field_validator("preferred_networks")
     @classmethod
@@ -398,10 +440,10 @@ class NetworkPreference(_Model):
 
 
 class BackupNode(_Model):
-    name: str
+    name: Name
     product: Product = "generic-vadp"
     interfaces: tuple[Interface, ...] = ()
-    gateway: Optional[str] = None
+    gateway: Optional[Name] = None
     routes: tuple[Route, ...] = ()
     network_preference: Optional[NetworkPreference] = None
 
@@ -413,8 +455,8 @@ class BackupNode(_Model):
 
 class Snapshot(_Model):
     version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
-    name: str = "snapshot"
-    description: str = ""
+    name: Name = "snapshot"
+    description: Text = ""
     vcenters: tuple[Vcenter, ...] = ()
     dvswitches: tuple[DistributedSwitch, ...] = ()
     hosts: tuple[Host, ...] = ()
@@ -422,6 +464,6 @@ class Snapshot(_Model):
     routers: tuple[Router, ...] = ()
     backup_nodes: tuple[BackupNode, ...] = ()
     # Name -> IP, standing in for the backup node's DNS resolver.
-    dns: dict[str, str] = {}
+    dns: dict[Name, Name] = {}
     # What a partial discovery could not read (host name -> reason).
-    missing: dict[str, str] = {}
+    missing: dict[Name, Text] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
+from ..safetext import one_line
 from .snapshot import Snapshot
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -139,5 +140,6 @@ def _names(items) -> str:
 def _dotted(path: tuple[str | int, ...]) -> str:
     out = ""
     for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        # A path can hold a refused mapping key: it is echoed escaped, never raw.
+        out += f"[{p}]" if isinstance(p, int) else (f".{one_line(p)}" if out else one_line(str(p)))
     return out

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Union
+from typing import Iterable, Union
 
 from ..errors import UsageError
 from ..model import DEFAULT_STACK, Host, Netstack, Route, Snapshot, Vmk
 from ..model.snapshot import normalise_service
+from ..safetext import ps, sh, sh_quoted
 
 # esxcli tag names (what `tag add -t` takes) per vCenter service name.
 _ESXCLI_TAG = {"management": "Management", "vmotion": "VMotion", "faultToleranceLogging": "faultToleranceLogging"}
@@ -121,18 +122,25 @@ def inverse(change: Change, snap: Snapshot) -> list[Change]:
     raise UsageError(f"{change.describe()} cannot be undone by nbdpath; recreate the vmk by hand")
 
 
+def name_list(names: Iterable[str], limit: int = 10) -> str:
+    """The first few names for an error line: a fleet has 10,000 hosts."""
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return (", ".join(names[:limit]) or "none") + more
+
+
 def _host(snap: Snapshot, name: str) -> tuple[int, Host]:
     for i, h in enumerate(snap.hosts):
         if h.name == name:
             return i, h
-    raise UsageError(f"no host {name!r} in snapshot; hosts: {', '.join(h.name for h in snap.hosts)}")
+    raise UsageError(f"no host {name!r} in snapshot; hosts: {name_list(h.name for h in snap.hosts)}")
 
 
 def _vmk(host: Host, device: str) -> tuple[int, Vmk]:
     for i, v in enumerate(host.vmks):
         if v.device == device:
             return i, v
-    raise UsageError(f"no {device} on {host.name}; it has {', '.join(v.device for v in host.vmks)}")
+    raise UsageError(f"no {device} on {host.name}; it has {name_list(v.device for v in host.vmks)}")
 
 
 def _replace(snap: Snapshot, index: int, host: Host) -> Snapshot:
@@ -199,41 +207,45 @@ def apply_all(snap: Snapshot, changes: list[Change]) -> Snapshot:
 
 
 # ---- rendering -------------------------------------------------------------
+# Every value is quoted for the language it lands in (sh: one word each;
+# PowerShell: single-quoted literals), so a name cannot become code.
 
 def esxcli(change: Change) -> str:
-    if isinstance(change, TagAdd):
-        return f"esxcli network ip interface tag add -i {change.vmk} -t {esxcli_tag(change.tag)}"
-    if isinstance(change, TagRemove):
-        return f"esxcli network ip interface tag remove -i {change.vmk} -t {esxcli_tag(change.tag)}"
+    if isinstance(change, (TagAdd, TagRemove)):
+        verb = "add" if isinstance(change, TagAdd) else "remove"
+        return f"esxcli network ip interface tag {verb} -i {sh(change.vmk)} -t {sh(esxcli_tag(change.tag))}"
     if isinstance(change, (RouteAdd, RouteRemove)):
         verb = "add" if isinstance(change, RouteAdd) else "remove"
-        stack = "" if change.netstack == DEFAULT_STACK else f" -N {change.netstack}"
-        return f"esxcli network ip route ipv4 {verb} -n {change.network} -g {change.gateway}{stack}"
+        stack = "" if change.netstack == DEFAULT_STACK else f" -N {sh(change.netstack)}"
+        return f"esxcli network ip route ipv4 {verb} -n {sh(change.network)} -g {sh(change.gateway)}{stack}"
     if isinstance(change, VmkRemove):
-        return f"esxcli network ip interface remove -i {change.vmk}"
+        return f"esxcli network ip interface remove -i {sh(change.vmk)}"
     raise TypeError(change)
 
 
 def powercli(change: Change) -> str:
     """The same change through PowerCLI's Get-EsxCli -V2 (argument names as esxcli's long options)."""
-    pre = f"(Get-EsxCli -VMHost '{change.host}' -V2)"
+    pre = f"(Get-EsxCli -VMHost {ps(change.host)} -V2)"
     if isinstance(change, (TagAdd, TagRemove)):
         verb = "add" if isinstance(change, TagAdd) else "remove"
-        return f"{pre}.network.ip.interface.tag.{verb}.Invoke(@{{interfacename='{change.vmk}'; tagname='{esxcli_tag(change.tag)}'}})"
+        args = f"interfacename={ps(change.vmk)}; tagname={ps(esxcli_tag(change.tag))}"
+        return f"{pre}.network.ip.interface.tag.{verb}.Invoke(@{{{args}}})"
     if isinstance(change, (RouteAdd, RouteRemove)):
         verb = "add" if isinstance(change, RouteAdd) else "remove"
-        stack = "" if change.netstack == DEFAULT_STACK else f"; netstack='{change.netstack}'"
-        return f"{pre}.network.ip.route.ipv4.{verb}.Invoke(@{{network='{change.network}'; gateway='{change.gateway}'{stack}}})"
+        stack = "" if change.netstack == DEFAULT_STACK else f"; netstack={ps(change.netstack)}"
+        args = f"network={ps(change.network)}; gateway={ps(change.gateway)}{stack}"
+        return f"{pre}.network.ip.route.ipv4.{verb}.Invoke(@{{{args}}})"
     if isinstance(change, VmkRemove):
-        return f"{pre}.network.ip.interface.remove.Invoke(@{{interfacename='{change.vmk}'}})"
+        return f"{pre}.network.ip.interface.remove.Invoke(@{{interfacename={ps(change.vmk)}}})"
     raise TypeError(change)
 
 
 def govc(change: Change) -> str:
+    host = sh_quoted(change.host)
     if isinstance(change, (TagAdd, TagRemove)):
         sign = "" if isinstance(change, TagAdd) else " -enable=false"
-        return f"govc host.vnic.service -host '{change.host}'{sign} {change.tag} {change.vmk}"
-    return f"govc host.esxcli -host '{change.host}' -- {esxcli(change)[len('esxcli '):]}"
+        return f"govc host.vnic.service -host {host}{sign} {sh(change.tag)} {sh(change.vmk)}"
+    return f"govc host.esxcli -host {host} -- {esxcli(change)[len('esxcli '):]}"
 
 
 def netmask(prefixlen: int) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..engine.types import Path
+from ..safetext import terminal
 
 
 def _key_fields(p: Path) -> dict[str, Any]:
@@ -70,4 +71,4 @@ def render(changes: list[PathChange]) -> str:
             if f != "verdict":
                 lines.append(f"    {f}: {b} -> {a}")
     lines.append(f"{len(changes)} path(s) changed")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")

@@ -6,6 +6,8 @@ Read verbs print what esxcli would; write verbs return a Change for
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -14,7 +16,8 @@ from ..engine.routing import L3Iface, build_table, lookup
 from ..errors import UsageError
 from ..model import DEFAULT_STACK, Host, Snapshot
 from ..model.snapshot import normalise_service, normalise_stack
-from .changes import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove, esxcli_tag, netmask
+from ..safetext import is_safe_name, terminal
+from .changes import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove, esxcli_tag, name_list, netmask
 
 VERBS = {
     "network ip interface list": "list vmks",
@@ -62,10 +65,67 @@ def _need(opts: dict[str, str], key: str, verb: str) -> str:
     return opts[key]
 
 
+# Option values are checked here, as esxcli would, so that a bad one is one
+# line naming the option and never reaches a snapshot copy or a script.
+_VMK = re.compile(r"vmk[0-9]{1,5}")
+
+
+def _bad(verb: str, key: str, expected: str, value: str, why: str = "") -> UsageError:
+    return UsageError(f"esxcli {verb}: option {key}: expected {expected}, not {value!r}" + (f" ({why})" if why else ""))
+
+
+def _vmk_option(opts: dict[str, str], verb: str) -> str:
+    value = _need(opts, "-i", verb)
+    if not _VMK.fullmatch(value):
+        raise _bad(verb, "-i", "a vmk device like vmk2", value)
+    return value
+
+
+def _netstack_option(opts: dict[str, str], verb: str) -> str:
+    value = opts.get("-N", DEFAULT_STACK)
+    if not value or not is_safe_name(value):
+        raise _bad(verb, "-N", "a netstack name like defaultTcpipStack", value)
+    return normalise_stack(value)
+
+
+def _network_option(opts: dict[str, str], verb: str) -> str:
+    value = _need(opts, "-n", verb)
+    if value == "default":
+        return "0.0.0.0/0"
+    expected = "an IPv4 network like 10.40.0.0/24, or default"
+    if ":" in value:
+        raise _bad(verb, "-n", expected, value, "IPv6: route ipv4 takes IPv4 networks only")
+    if "/" not in value:
+        raise _bad(verb, "-n", expected, value, "no prefix length")
+    try:
+        return str(ipaddress.IPv4Network(value, strict=True))
+    except ValueError as exc:
+        why = str(exc)
+        if "host bits set" in why:
+            why = f"host bits set; the network is {ipaddress.IPv4Network(value, strict=False)}"
+        raise _bad(verb, "-n", expected, value, why) from None
+
+
+def _gateway_option(opts: dict[str, str], verb: str) -> str:
+    value = _need(opts, "-g", verb)
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise _bad(verb, "-g", "an IPv4 gateway address like 10.30.0.1", value) from None
+
+
+def _tag_option(opts: dict[str, str], verb: str) -> str:
+    value = _need(opts, "-t", verb)
+    try:
+        return normalise_service(value)
+    except ValueError as exc:
+        raise UsageError(f"esxcli {verb}: option -t: {exc}") from None
+
+
 def parse(argv: list[str], snap: Snapshot, host_name: str) -> Union[Query, Change]:
     host = next((h for h in snap.hosts if h.name == host_name), None)
     if host is None:
-        raise UsageError(f"no host {host_name!r}; hosts: {', '.join(h.name for h in snap.hosts)}")
+        raise UsageError(f"no host {host_name!r}; hosts: {name_list(h.name for h in snap.hosts)}")
     words = argv[:]
     if words and words[0] == "esxcli":
         words = words[1:]
@@ -84,38 +144,34 @@ def parse(argv: list[str], snap: Snapshot, host_name: str) -> Union[Query, Chang
         return Query(lambda: interface_list(host))
     if verb == "network ip interface ipv4 get":
         opts = _options(rest, "-i", verb)
-        return Query(lambda: ipv4_get(host, opts.get("-i")))
+        device = _vmk_option(opts, verb) if "-i" in opts else None
+        return Query(lambda: ipv4_get(host, device))
     if verb == "network ip interface tag get":
         opts = _options(rest, "-i", verb)
-        return Query(lambda: tag_get(host, _need(opts, "-i", verb)))
+        device = _vmk_option(opts, verb)
+        return Query(lambda: tag_get(host, device))
     if verb == "network ip route ipv4 list":
         opts = _options(rest, "-N", verb)
-        return Query(lambda: route_list(host, normalise_stack(opts.get("-N", DEFAULT_STACK))))
+        stack = _netstack_option(opts, verb)
+        return Query(lambda: route_list(host, stack))
     if verb in ("network ip interface tag add", "network ip interface tag remove"):
         opts = _options(rest, "-i -t", verb)
-        tag = _need(opts, "-t", verb)
-        try:
-            normalise_service(tag)
-        except ValueError as exc:
-            raise UsageError(f"esxcli {verb}: {exc}") from None
+        tag = _tag_option(opts, verb)
         cls = TagAdd if verb.endswith("add") else TagRemove
-        return cls(host.name, _need(opts, "-i", verb), tag)
+        return cls(host.name, _vmk_option(opts, verb), tag)
     if verb == "network ip interface remove":
         opts = _options(rest, "-i", verb)
-        return VmkRemove(host.name, _need(opts, "-i", verb))
+        return VmkRemove(host.name, _vmk_option(opts, verb))
     opts = _options(rest, "-n -g -N", verb)
-    network = _need(opts, "-n", verb)
-    if network == "default":
-        network = "0.0.0.0/0"
     cls2 = RouteAdd if verb.endswith("add") else RouteRemove
-    return cls2(host.name, network, _need(opts, "-g", verb), normalise_stack(opts.get("-N", DEFAULT_STACK)))
+    return cls2(host.name, _network_option(opts, verb), _gateway_option(opts, verb), _netstack_option(opts, verb))
 
 
 def _vmk_or_fail(host: Host, device: str):
     for v in host.vmks:
         if v.device == device:
             return v
-    raise UsageError(f"no {device} on {host.name}; it has {', '.join(v.device for v in host.vmks)}")
+    raise UsageError(f"no {device} on {host.name}; it has {name_list(v.device for v in host.vmks)}")
 
 
 def interface_list(host: Host) -> str:
@@ -135,7 +191,7 @@ def interface_list(host: Host) -> str:
             f"   MTU: {v.mtu}",
             "",
         ]
-    return "\n".join(out)
+    return terminal("\n".join(out))
 
 
 def ipv4_get(host: Host, device: Optional[str]) -> str:
@@ -150,7 +206,7 @@ def ipv4_get(host: Host, device: Optional[str]) -> str:
 
 def tag_get(host: Host, device: str) -> str:
     v = _vmk_or_fail(host, device)
-    return f"   Tags: {', '.join(esxcli_tag(s) for s in v.services)}\n"
+    return terminal(f"   Tags: {', '.join(esxcli_tag(s) for s in v.services)}\n")
 
 
 def route_list(host: Host, stack: str) -> str:
@@ -182,4 +238,4 @@ def _columns(rows: list[tuple[str, ...]]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows[:1]]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows[1:]]
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")

@@ -13,6 +13,7 @@ from ..engine.trace import Engine
 from ..errors import UsageError
 from ..model import Snapshot
 from ..rules import Finding, Severity, check
+from ..safetext import one_line, terminal
 from . import changes as ch
 from .diff import PathChange, diff
 
@@ -134,7 +135,7 @@ def render_text(plan: Plan) -> str:
     lines.append(f"findings resolved: {len(plan.resolved)}; introduced: {len(plan.introduced)}")
     for f in plan.introduced:
         lines.append(f"  NEW {f.rule} {f.host}: {f.message}")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")
 
 
 def render_script(plan: Plan, kind: str) -> str:
@@ -147,8 +148,10 @@ def render_script(plan: Plan, kind: str) -> str:
     for s in plan.steps:
         if s.change.host != host:
             host = s.change.host
-            out.append(f"\n# --- {host}")
+            out += ["", f"# --- {host}"]
         out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
                    + ("; ".join(render(r) for r in s.rollback) or "by hand"))
         out.append(render(s.change))
-    return "\n".join(out) + "\n"
+    # One line each, escaped: a comment runs to the end of its line and nothing in it
+    # may end that line; commands quote every value, and stay inert on a terminal too.
+    return "\n".join(map(one_line, out)) + "\n"

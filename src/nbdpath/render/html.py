@@ -14,6 +14,7 @@ from typing import Any
 
 from ..engine.types import Path
 from ..rules import Finding
+from ..safetext import terminal
 from . import cells
 from .report import Report
 
@@ -177,7 +178,8 @@ def report_doc(doc: dict[str, Any], title: str = "nbdpath report", open_details:
     out.append("</section>")
     out += _glossary(doc)
     out += ["</body></html>", ""]
-    return "\n".join(out)
+    # Control characters as escapes: the page is safe to cat, and valid HTML.
+    return terminal("\n".join(out))
 
 
 def report_html(report: Report, with_hops: bool = True) -> str:

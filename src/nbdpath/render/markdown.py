@@ -3,7 +3,8 @@
 Pure functions from the JSON contract (``Report.to_dict()``, ``Plan.to_dict()``)
 to text, so Markdown says exactly what ``--format json`` says. Every value
 from a snapshot is escaped: a name holding ``|`` cannot break a table row,
-one holding ``<script>`` or ``*`` cannot become markup.
+one holding ``<script>`` or ``*`` cannot become markup, and control characters
+are written as escapes (``\\x1b``) so the file is safe to ``cat``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..engine.types import Path
 from ..rules import Finding
+from ..safetext import terminal
 from . import cells
 from .report import Report
 
@@ -86,7 +88,7 @@ def paths_doc(doc: dict[str, Any]) -> str:
             out += ["", "DEGRADED:", ""]
             out += [f"- {text(p['host'])} -> {text(p['node'])}: {text('; '.join(p['degraded']))}" for p in degraded]
         out.append("")
-    return "\n".join(out)
+    return terminal("\n".join(out))
 
 
 def _finding(f: dict[str, Any], multi: bool) -> list[str]:
@@ -118,7 +120,7 @@ def findings_doc(doc: dict[str, Any]) -> str:
     """Every finding, grouped error / warning / info, each with its fix as sh and powershell blocks."""
     out = ["# nbdpath: NBD findings", "", *_summary(doc)]
     out += _findings(doc["findings"], len(doc["snapshots"]) > 1)
-    return "\n".join(out)
+    return terminal("\n".join(out))
 
 
 def explain_doc(doc: dict[str, Any]) -> str:
@@ -142,7 +144,7 @@ def explain_doc(doc: dict[str, Any]) -> str:
     out += [f"- **{text(a['id'])}**: {text(a['text'])}" for a in p["assumptions"]] or ["None."]
     out.append("")
     out += _findings(doc["findings"], False)
-    return "\n".join(out)
+    return terminal("\n".join(out))
 
 
 def plan_doc(plan: dict[str, Any]) -> str:
@@ -177,7 +179,7 @@ def plan_doc(plan: dict[str, Any]) -> str:
     out += ["", f"## Findings: {len(plan['resolved'])} resolved, {len(plan['introduced'])} introduced", ""]
     out += [f"- resolved {text(f['rule'])} {text(f['host'])}: {text(f['message'])}" for f in plan["resolved"]]
     out += [f"- **NEW** {text(f['rule'])} {text(f['host'])}: {text(f['message'])}" for f in plan["introduced"]]
-    return "\n".join(out) + "\n"
+    return terminal("\n".join(out) + "\n")
 
 
 def paths_markdown(report: Report) -> str:

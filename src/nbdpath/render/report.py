@@ -16,9 +16,11 @@ import yaml
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..engine.types import Path, Verdict
 from ..rules import RULES, Finding
+from ..safetext import terminal
 
 OUTPUT_VERSION = 1
 
@@ -72,7 +74,14 @@ def to_yaml(report: Report, with_hops: bool = True) -> str:
 
 def _console(width: int | None = None) -> tuple[Console, StringIO]:
     buf = StringIO()
-    return Console(file=buf, width=width or 400, force_terminal=False, color_system=None, highlight=False), buf
+    # No markup and no :emoji: codes: names are printed as they are, never interpreted.
+    return Console(file=buf, width=width or 400, force_terminal=False, color_system=None, highlight=False,
+                   markup=False, emoji=False), buf
+
+
+def _cell(value: str) -> Text:
+    """A table cell: plain text (a host named "[bold]" stays that), control characters escaped."""
+    return Text(terminal(value))
 
 
 def uplinks_text(p: Path) -> str:
@@ -93,7 +102,7 @@ def paths_table(report: Report, width: int | None = None) -> str:
     console, buf = _console(width)
     multi = len(report.snapshots) > 1
     for snap in report.snapshots:
-        table = Table(title=f"NBD paths: {snap}", title_justify="left", show_lines=False, box=box.SIMPLE_HEAD)
+        table = Table(title=_cell(f"NBD paths: {snap}"), title_justify="left", show_lines=False, box=box.SIMPLE_HEAD)
         for col in ("host", "node", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict"):
             table.add_column(col, overflow="fold")
         for s, p in report.paths:
@@ -101,17 +110,17 @@ def paths_table(report: Report, width: int | None = None) -> str:
                 continue
             o = p.outcome
             verdict = o.verdict.value + (" DEGRADED" if o.degraded else "")
-            table.add_row(
+            table.add_row(*map(_cell, (
                 p.host, p.node, f"{p.endpoint.ip or '?'} ({p.endpoint.vmk or '-'})", o.ingress_vmk or "-",
                 o.egress_vmk or "-", uplinks_text(p), _speed(o.bottleneck_mbps), verdict,
-            )
+            )))
         console.print(table)
         if not multi:
             for s, p in report.paths:
                 if p.outcome.degraded:
                     console.print(f"  {p.host} -> {p.node}: DEGRADED: {'; '.join(p.outcome.degraded)}")
     _print_summary(console, report)
-    return buf.getvalue()
+    return terminal(buf.getvalue())
 
 
 def findings_table(report: Report, width: int | None = None) -> str:
@@ -136,7 +145,7 @@ def findings_table(report: Report, width: int | None = None) -> str:
                 console.print(f"            - {step}", markup=False)
         console.print("")
     _print_summary(console, report)
-    return buf.getvalue()
+    return terminal(buf.getvalue())
 
 
 def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_text: dict[str, str]) -> str:
@@ -174,7 +183,7 @@ def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_te
             lines.append(f"    fix: {f.fix.summary}")
             for cmd in f.fix.to_dict()["esxcli"]:
                 lines.append(f"      $ {cmd}")
-    return "\n".join(lines) + "\n"
+    return terminal("\n".join(lines) + "\n")
 
 
 def _print_summary(console: Console, report: Report) -> None:

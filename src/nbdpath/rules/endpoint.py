@@ -9,6 +9,7 @@ from ..engine.topology import HostView
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
 from ..plan.changes import TagRemove
+from ..safetext import sh, sh_quoted
 from .base import Finding, Fix, Severity, finding, rule
 
 TAG_WRONG_STACK = rule(
@@ -48,6 +49,8 @@ def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
             if stack == DEFAULT_STACK:
                 continue
             vmk = next(v for v in hv.host.vmks if v.device == dev)
+            # Placeholders are quoted too: pasted into sh, <netmask> would be a redirection.
+            ip = sh(vmk.ipv4.split("/")[0]) if vmk.ipv4 else "'<ip>'"
             yield finding(
                 TAG_WRONG_STACK, name,
                 f"{dev} carries {BACKUP_NFC} on netstack {stack}; vCenter ignores it and returns the management address",
@@ -56,10 +59,10 @@ def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
                     f"{vmk.portgroup} on the default stack with the same IP and tag it. A vmk cannot change netstack in place.",
                     (TagRemove(name, dev),),
                     (
-                        f"esxcli network ip interface remove -i {dev}",
-                        f"esxcli network ip interface add -i {dev} -p '{vmk.portgroup}'",
-                        f"esxcli network ip interface ipv4 set -i {dev} -I {(vmk.ipv4 or '<ip>/<len>').split('/')[0]} -N <netmask> -t static",
-                        f"esxcli network ip interface tag add -i {dev} -t {BACKUP_NFC}",
+                        f"esxcli network ip interface remove -i {sh(dev)}",
+                        f"esxcli network ip interface add -i {sh(dev)} -p {sh_quoted(vmk.portgroup)}",
+                        f"esxcli network ip interface ipv4 set -i {sh(dev)} -I {ip} -N '<netmask>' -t static",
+                        f"esxcli network ip interface tag add -i {sh(dev)} -t {BACKUP_NFC}",
                     ),
                 ),
                 vmk=dev,

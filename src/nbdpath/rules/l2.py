@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..engine.topology import HostView
+from ..safetext import sh, sh_quoted
 from .base import Finding, Fix, Severity, finding, rule
 
 VLAN_MISMATCH = rule(
@@ -35,7 +36,7 @@ def host_rules(hv: HostView, segment_vlans: dict[str, int | None]) -> Iterator[F
                 VLAN_MISMATCH, name,
                 f"{v.device} ({iface.cidr}) is on port group {pg.name} VLAN {pg.vlan}, but segment {iface.segment} is VLAN {seg_vlan}",
                 Fix(f"Set port group {pg.name} to VLAN {seg_vlan}, or fix the segment in the snapshot.", (),
-                    (f"esxcli network vswitch standard portgroup set -p '{pg.name}' -v {seg_vlan}",) if not pg.distributed
+                    (f"esxcli network vswitch standard portgroup set -p {sh_quoted(pg.name)} -v {seg_vlan}",) if not pg.distributed
                     else (f"set VLAN {seg_vlan} on distributed port group {pg.name} in vCenter",)),
                 vmk=v.device,
             )
@@ -43,7 +44,7 @@ def host_rules(hv: HostView, segment_vlans: dict[str, int | None]) -> Iterator[F
             yield finding(
                 MTU_MISMATCH, name, f"{v.device} has MTU {v.mtu} but {pg.switch} allows {pg.mtu}",
                 Fix(f"Raise {pg.switch}'s MTU to {v.mtu} (and the physical path's), or set {v.device} to {pg.mtu}.", (),
-                    (f"esxcli network ip interface set -i {v.device} -m {pg.mtu}",) + (
-                        (f"esxcli network vswitch standard set -v {pg.switch} -m {v.mtu}",) if not pg.distributed else ())),
+                    (f"esxcli network ip interface set -i {sh(v.device)} -m {pg.mtu}",) + (
+                        (f"esxcli network vswitch standard set -v {sh(pg.switch)} -m {v.mtu}",) if not pg.distributed else ())),
                 vmk=v.device,
             )

@@ -8,6 +8,7 @@ from ..engine.topology import HostView, Network
 from ..engine.types import Path
 from ..model import BACKUP_NFC, DEFAULT_STACK
 from ..plan.changes import RouteAdd, TagAdd
+from ..safetext import sh
 from .base import Finding, Fix, Severity, finding, rule
 from .routing import gateway_on, node_subnet
 
@@ -82,7 +83,7 @@ def host_rules(hv: HostView) -> Iterator[Finding]:
             UPLINK_DEGRADED, hv.host.name, f"{dev}: {'; '.join(choice.degraded)} ({choice.reason})",
             Fix(
                 "Restore the link (cabling, physical switch port) or change the port group's failover order.",
-                (), tuple(f"esxcli network nic get -n {n.name}" for n in down),
+                (), tuple(f"esxcli network nic get -n {sh(n.name)}" for n in down),
             ),
             vmk=dev,
         )

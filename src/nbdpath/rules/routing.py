@@ -10,6 +10,7 @@ from ..engine.topology import HostView, Network
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
 from ..plan.changes import Change, RouteAdd, TagAdd, VmkRemove
+from ..safetext import sh
 from .base import Finding, Fix, Severity, finding, rule
 
 ROUTED_VIA_DEFAULT = rule(
@@ -117,7 +118,7 @@ def host_rules(hv: HostView) -> Iterator[Finding]:
             f"{', '.join(devs)} share {net_str(net, plen)} on {stack}; outbound uses {devs[0]}{extra}",
             Fix(
                 f"Move {', '.join(later)} to a subnet of its own (and VLAN), with the backup node on that subnet or routed to it.",
-                (), tuple(f"esxcli network ip interface ipv4 set -i {d} -I <address in another subnet> -N <netmask> -t static" for d in later),
+                (), tuple(f"esxcli network ip interface ipv4 set -i {sh(d)} -I '<address in another subnet>' -N '<netmask>' -t static" for d in later),
             ),
             vmk=later[0],
         )
