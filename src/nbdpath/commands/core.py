@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from typing import Optional
 
 import click
@@ -237,7 +238,8 @@ def register(cli: click.Group) -> None:
             raise UsageError("esxcli runs on one host of one snapshot: give a SNAPSHOT file or --lab NAME, not --lab all")
         snapshot = None
         if not lab:
-            if not rest:
+            # `network ...` first means the snapshot was left out, not a file named "network".
+            if not rest or (rest[0] in ("esxcli", "network") and not os.path.exists(rest[0])):
                 raise UsageError("give a SNAPSHOT file or --lab NAME, then the esxcli command")
             snapshot, rest = rest[0], rest[1:]
         argv = rest

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator, model_validator
 from pydantic_core import core_schema
 
-from ..safetext import SAFE_NAME_PATTERN, SAFE_TEXT_PATTERN
+from ..safetext import SAFE_NAME_PATTERN, SAFE_TEXT_PATTERN, is_safe_name
 
 SCHEMA_VERSION = 1
 
@@ -204,7 +204,7 @@ class Route(_Model):
     @field_validator("network", mode="before")
     @classmethod
     def _default(cls, v: object) -> object:
-        if isinstance(v, str) and v.strip().lower() == "default":
+        if isinstance(v, str) and is_safe_name(v) and v.strip().lower() == "default":
             return "0.0.0.0/0"
         return v
 
@@ -236,7 +236,7 @@ class Teaming(_Model):
     @field_validator("policy", mode="before")
     @classmethod
     def _policy(cls, v: object) -> object:
-        if isinstance(v, str):
+        if isinstance(v, str) and is_safe_name(v):
             return _POLICY_ALIASES.get(v.strip().lower(), v)
         return v
 
@@ -318,8 +318,8 @@ class Netstack(_Model):
 class Vmk(_Model):
     device: VmkDevice
     portgroup: Name
-    ipv4: Optional[str] = None
-    ipv6: tuple[str, ...] = ()
+    ipv4: Optional[Name] = None
+    ipv6: tuple[Name, ...] = ()
     mac: Optional[Name] = None
     netstack: Name = DEFAULT_STACK
     mtu: int = Field(default=1500, ge=576, le=9216)

@@ -80,8 +80,13 @@ def _console(width: int | None = None) -> tuple[Console, StringIO]:
 
 
 def _cell(value: str) -> Text:
-    """A table cell: plain text (a host named "[bold]" stays that), control characters escaped."""
+    """A table cell or line: plain text (a host named "[bold]" stays that), control characters
+    escaped before rich sees them (it would drop some, keep ESC)."""
     return Text(terminal(value))
+
+
+def _say(console: Console, line: str) -> None:
+    console.print(_cell(line))
 
 
 def uplinks_text(p: Path) -> str:
@@ -118,7 +123,7 @@ def paths_table(report: Report, width: int | None = None) -> str:
         if not multi:
             for s, p in report.paths:
                 if p.outcome.degraded:
-                    console.print(f"  {p.host} -> {p.node}: DEGRADED: {'; '.join(p.outcome.degraded)}")
+                    _say(console, f"  {p.host} -> {p.node}: DEGRADED: {'; '.join(p.outcome.degraded)}")
     _print_summary(console, report)
     return terminal(buf.getvalue())
 
@@ -128,22 +133,22 @@ def findings_table(report: Report, width: int | None = None) -> str:
     for snap in report.snapshots:
         rows = [f for s, f in report.findings if s == snap]
         verdicts = Counter(p.verdict.value for s, p in report.paths if s == snap)
-        console.print(f"{snap}: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())), markup=False)
+        _say(console, f"{snap}: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
         if not rows:
-            console.print("  no findings")
+            _say(console, "  no findings")
         for f in rows:
             where = f.host + (f" -> {', '.join(f.nodes)}" if f.nodes else "")
-            console.print(f"  {f.severity.value.upper():7} {f.rule} {RULES[f.rule].name}  [{where}]", markup=False)
-            console.print(f"          {f.message}", markup=False)
-            console.print(f"          fix: {f.fix.summary}", markup=False)
+            _say(console, f"  {f.severity.value.upper():7} {f.rule} {RULES[f.rule].name}  [{where}]")
+            _say(console, f"          {f.message}")
+            _say(console, f"          fix: {f.fix.summary}")
             d = f.fix.to_dict()
             for cmd in d["esxcli"]:
-                console.print(f"            $ {cmd}", markup=False)
+                _say(console, f"            $ {cmd}")
             for cmd in d["powercli"]:
-                console.print(f"            PS> {cmd}", markup=False)
+                _say(console, f"            PS> {cmd}")
             for step in d["manual"]:
-                console.print(f"            - {step}", markup=False)
-        console.print("")
+                _say(console, f"            - {step}")
+        _say(console, "")
     _print_summary(console, report)
     return terminal(buf.getvalue())
 
@@ -188,14 +193,11 @@ def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_te
 
 def _print_summary(console: Console, report: Report) -> None:
     if report.missing:
-        console.print(f"PARTIAL: {len(report.missing)} host(s) could not be read and are not traced:", markup=False)
+        _say(console, f"PARTIAL: {len(report.missing)} host(s) could not be read and are not traced:")
         for snap, host, why in report.missing:
-            console.print(f"  {host}: {why}" + (f" ({snap})" if len(report.snapshots) > 1 else ""), markup=False)
+            _say(console, f"  {host}: {why}" + (f" ({snap})" if len(report.snapshots) > 1 else ""))
     s = report.summary()
     verdicts = ", ".join(f"{k} {v}" for k, v in s["verdicts"].items() if v)
     f = s["findings"]
-    console.print(
-        f"{s['pairs']} pairs: {verdicts or 'none'}; degraded {s['degraded']}; "
-        f"findings: {f['error']} error, {f['warning']} warning, {f['info']} info",
-        markup=False,
-    )
+    _say(console, f"{s['pairs']} pairs: {verdicts or 'none'}; degraded {s['degraded']}; "
+                  f"findings: {f['error']} error, {f['warning']} warning, {f['info']} info")
