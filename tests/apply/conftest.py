@@ -16,3 +16,12 @@ _spec.loader.exec_module(_fixtures)
 
 vcsim_binary = _fixtures.vcsim_binary
 run_vcsim = _fixtures.run_vcsim
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _journal_key_home(tmp_path_factory, monkeypatch):
+    """Journals are sealed with a per-user key: the tests' key lives in a temp state dir, not the real one."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -193,11 +193,36 @@ def test_rollback_journal_restores_the_state_before_apply(routed, capsys):
 
 
 def test_rollback_refuses_a_journal_of_another_server(routed, capsys):
+    from nbdpath.apply import Journal, JournalFile
+
     journal = routed.dir / "j.json"
-    journal.write_text(json.dumps({"version": 1, "kind": "nbdpath-apply-journal", "plan": {}, "server": "vc99",
-                                   "started": "t", "state": "completed", "steps": []}))
+    sealed = JournalFile(str(journal), Journal("plan.json", "0" * 64, "vc99", "t", state="completed"))
+    sealed.save(sealed.journal)
     rc, _, err = routed.apply(capsys, "--rollback", str(journal))
     assert rc == 2 and "records a run on vc99" in err
+
+
+@pytest.mark.parametrize("reseal", [False, True], ids=["edited", "edited-and-resealed"])
+def test_rollback_of_a_hostile_journal_changes_nothing_live(routed, capsys, reseal):
+    """The issue's example: a journal whose undo takes esx02's vmk0 off management. Refused, nothing changes."""
+    from nbdpath.apply import seal
+
+    path = routed.write_plan(plan_mod.build(routed.merged(routed.discover())).to_dict())
+    journal = routed.dir / "j.json"
+    assert routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal))[0] == 0
+    applied = routed.discover()
+    data = json.loads(journal.read_text())
+    data["steps"][0]["inverse"] = [{"op": "tag-remove", "host": "esx02.lab.local", "vmk": "vmk0", "tag": "management"}]
+    if reseal:  # as if nbdpath itself had written it, or someone holding this user's key
+        data = seal.seal({k: v for k, v in data.items() if k != "seal"}, seal.load_key())
+    journal.write_text(json.dumps(data))
+    before = journal.read_bytes()
+    for extra in ([], ["--execute", "--yes"]):
+        rc, _, err = routed.apply(capsys, "--rollback", str(journal), *extra)
+        assert rc == 2
+        assert err.strip().splitlines() == [err.strip()] and f"{journal}: steps[0].inverse: step 1's own undo" in err
+    assert routed.discover() == applied  # esx02's vmk0 keeps management, and the applied route stays
+    assert journal.read_bytes() == before
 
 
 def test_firewall_trick_plan_tags_the_backup_vmk(run_vcsim, tmp_path, capsys):

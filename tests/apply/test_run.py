@@ -157,7 +157,7 @@ def test_journal_has_exactly_the_documented_top_level_fields(tmp_path):
     j = journal(tmp_path)
     execute(plan(ADD), Recording(ROUTED), j)
     assert set(json.loads(Path(j.path).read_text())) == {"version", "kind", "plan", "server", "started", "updated",
-                                                    "state", "steps", "events"}
+                                                    "state", "steps", "events", "seal"}
 
 
 @pytest.mark.parametrize("mutate, location", [

@@ -2,7 +2,8 @@
 
 Public face; the code lives in small modules: ``planfile`` (reading a plan),
 ``status`` (step status on a live state, pure), ``live`` (the vCenter seam),
-``journal`` (the undo record on disk), ``run`` (the runner) and ``render``.
+``journal`` (the undo record on disk), ``seal`` (its HMAC under a per-user key),
+``run`` (the runner) and ``render``.
 """
 
 from .journal import Journal, JournalFile, default_name, load_journal, parse_journal

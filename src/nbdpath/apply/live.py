@@ -55,6 +55,7 @@ class VcenterLive:
         self.opts = opts
         self._morefs: dict[str, str] = {}  # host name (as the snapshot names it) -> HostSystem moref id
         self._inventory: Any = None  # switches, port groups and clusters of the last full read
+        self._answering = True  # False once the server stopped answering: close() then does not wait on it
 
     @classmethod
     def open(cls, server: str, creds: vcenter.Credentials, opts: vcenter.ConnectOptions) -> VcenterLive:
@@ -62,12 +63,7 @@ class VcenterLive:
         return cls(vcenter.connect(ep, creds, opts), ep, opts)
 
     def close(self) -> None:
-        from pyVim.connect import Disconnect
-
-        try:
-            Disconnect(self.si)
-        except Exception:  # already gone: nothing to release
-            pass
+        vcenter.disconnect(self.si, logout=self._answering)
 
     def read(self, hosts: Iterable[str] | None = None) -> Snapshot:
         """The hosts' state as discovery converts it.
@@ -172,7 +168,9 @@ class VcenterLive:
         if isinstance(exc, vmodl.fault.ManagedObjectNotFound):
             return "the host vanished from the inventory"
         if isinstance(exc, vmodl.MethodFault):
-            return f"{type(exc).__name__.split('.')[-1]}: {getattr(exc, 'msg', '') or 'refused'}"
+            return f"{type(exc).__name__.split('.')[-1]}: {vcenter._server_text(getattr(exc, 'msg', '') or 'refused')}"
+        if not isinstance(exc, SoapFault):
+            self._answering = False
         return vcenter._describe(exc, self.opts)
 
 

@@ -10,6 +10,7 @@ file and the field path (``steps[2].op.vmk``).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,12 @@ from pydantic import ValidationError
 
 from ..errors import InputError
 from ..plan import changes as ch
-from .docfile import op_list, read_text, versioned_steps
+from .docfile import list_field, op_list, read_text, text_field, versioned_steps
 
 PLAN_VERSION = 1
+MAX_NAME = 255  # a DNS name; vCenter inventory names are shorter still
+# \d would take other scripts' digits too (vmk², vmk٣): esxcli's names are ASCII.
+_VMK = re.compile(r"vmk[0-9]{1,5}")
 
 # Fields each op must carry (beyond "op" and "host"), and their optional ones.
 _REQUIRED = {
@@ -58,13 +62,40 @@ def parse_plan(text: str, source: str) -> PlanFile:
     out: list[PlannedStep] = []
     for where, step in steps:
         change = parse_op(step.get("op"), source, f"{where}.op")
+        if "host" in step and step["host"] != change.host:  # a reviewer reads this one, the runner the op's
+            raise InputError(source, f"{where}.host", f"the host of its op, {change.host!r}")
         rollback = op_list(step.get("rollback_ops", []), source, f"{where}.rollback_ops")
-        for j, r in enumerate(rollback):
-            if r.host != change.host:
-                raise InputError(source, f"{where}.rollback_ops[{j}].host", f"the step's own host {change.host!r}")
-        rules = step.get("rules", [])
-        out.append(PlannedStep(len(out) + 1, change, rollback, tuple(str(r) for r in rules) if isinstance(rules, list) else ()))
+        _check_rollback(change, rollback, source, f"{where}.rollback_ops")
+        rules = list_field(step.get("rules", []), source, f"{where}.rules")
+        out.append(PlannedStep(len(out) + 1, change, rollback,
+                               tuple(text_field(r, source, f"{where}.rules[{j}]") for j, r in enumerate(rules))))
     return PlanFile(source, hashlib.sha256(text.encode("utf-8")).hexdigest(), tuple(out))
+
+
+def _check_rollback(change: ch.Change, rollback: tuple[ch.Change, ...], source: str, where: str) -> None:
+    """What a plan shows as the rollback is nothing, or the inverse of its own op: never some other change."""
+    for j, r in enumerate(rollback):
+        if r.host != change.host:
+            raise InputError(source, f"{where}[{j}].host", f"the step's own host {change.host!r}")
+    if rollback and rollback != recorded_inverse(change):
+        expected = "; ".join(c.describe() for c in recorded_inverse(change)) or "nothing (irreversible)"
+        raise InputError(source, where, f"the inverse of the step's op: {expected}")
+
+
+def recorded_inverse(change: ch.Change) -> tuple[ch.Change, ...]:
+    """The ops that undo ``change`` once made: the opposite op on the same host and object.
+
+    Derived from the op alone, never read from a file: a plan or a journal
+    can only ever undo what it records. () for a vmk removal (irreversible).
+    """
+    opposite = _OPPOSITE.get(type(change))
+    if opposite is None:
+        return ()
+    return (opposite(**{f: getattr(change, f) for f in change.__dataclass_fields__}),)
+
+
+_OPPOSITE: dict[type, type] = {ch.TagAdd: ch.TagRemove, ch.TagRemove: ch.TagAdd,
+                               ch.RouteAdd: ch.RouteRemove, ch.RouteRemove: ch.RouteAdd}
 
 
 def parse_op(op: Any, source: str, where: str) -> ch.Change:
@@ -82,9 +113,9 @@ def parse_op(op: Any, source: str, where: str) -> ch.Change:
         value = op.get(key)
         if not isinstance(value, str) or not value.strip():
             raise InputError(source, f"{where}.{key}", f"a non-empty string (required for {kind})")
-    for key in _OPTIONAL[kind]:
-        if key in op and (not isinstance(op[key], str) or not op[key].strip()):
-            raise InputError(source, f"{where}.{key}", "a non-empty string")
+    for key in allowed - {"op"}:
+        if key in op:
+            text_field(op[key], source, f"{where}.{key}", limit=MAX_NAME)
     try:
         change = ch.from_dict(op)
         _check_values(change)
@@ -99,7 +130,7 @@ def _check_values(change: ch.Change) -> None:
     from ..model.snapshot import normalise_service, normalise_stack
 
     vmk = change.vmk if isinstance(change, (ch.TagAdd, ch.TagRemove, ch.VmkRemove)) else None
-    if vmk is not None and not (vmk.startswith("vmk") and vmk[3:].isdigit()):
+    if vmk is not None and not _VMK.fullmatch(vmk):
         raise ValueError(f"vmk: expected a VMkernel adapter name like vmk2 (found {vmk!r})")
     if isinstance(change, (ch.TagAdd, ch.TagRemove)):
         normalise_service(change.tag)  # raises ValueError for an unknown service tag
@@ -113,4 +144,4 @@ def _check_values(change: ch.Change) -> None:
 
 def load_plan(path: str) -> PlanFile:
     """Read a plan file (I/O edge of :func:`parse_plan`)."""
-    return parse_plan(read_text(path, "an existing plan file (nbdpath plan --format json > plan.json)"), path)
+    return parse_plan(read_text(path, "plan file (nbdpath plan --format json > plan.json)"), path)

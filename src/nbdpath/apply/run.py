@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 
 from ..model import Snapshot
 from ..plan import changes as ch
-from .journal import Entry, Journal, JournalFile, now
+from .journal import TOUCHED, Entry, Journal, JournalFile, now
 from .live import Live, LiveError
-from .planfile import PlanFile, PlannedStep
-from .status import Status, StepView, assess, assess_plan, find_host, live_inverse
+from .planfile import PlanFile, PlannedStep, recorded_inverse
+from .status import Status, StepView, assess, assess_plan, find_host
 
 Say = Callable[[str], None]
 StepHook = Callable[[int, ch.Change], None]
@@ -116,7 +116,8 @@ def _run_step(step: PlannedStep, live: Live, journal: JournalFile, allow_irrever
         return StepReport(step.number, step.change, "skipped", a.reason)
     if a.status is Status.BLOCKED:  # the state moved since the dry run
         raise LiveError(a.reason)
-    entry = Entry(step.number, step.change, "intended", live_inverse(step.change, state),
+    # The undo is derived from the op, as a rollback derives it again: the two can never disagree.
+    entry = Entry(step.number, step.change, "intended", recorded_inverse(step.change),
                   note=f"started {now()}", removed=_removed_vmk(step.change, state))
     journal.save(journal.journal.with_entry(entry))  # on disk before the host is touched
     live.perform(step.change)
@@ -140,7 +141,7 @@ def undo(journal: JournalFile, live: Live, say: Say = lambda m: None) -> RunResu
     """Undo every journaled step that may have reached a host, newest first (idempotent)."""
     reports = []
     problems = []
-    touched = [e for e in journal.journal.entries if e.status in ("done", "intended", "failed")]
+    touched = [e for e in journal.journal.entries if e.status in TOUCHED]
     if not touched:
         journal.save(journal.journal.with_event("rollback: nothing to undo"))
         return RunResult("nothing to undo", (), "no step of this journal changed a host")
@@ -152,7 +153,7 @@ def undo(journal: JournalFile, live: Live, say: Say = lambda m: None) -> RunResu
             say(problems[-1])
             continue
         try:
-            for inv in entry.inverse:
+            for inv in entry.undo:
                 a = assess(inv, live.read([inv.host]), restoring=True)
                 if a.status is Status.DONE:
                     continue  # this inverse's effect is already there (the step never took hold)
@@ -164,7 +165,7 @@ def undo(journal: JournalFile, live: Live, say: Say = lambda m: None) -> RunResu
                     raise LiveError(f"{inv.describe()} is not visible after it was made ({check.reason})")
             journal.save(journal.journal.with_entry(replace(entry, status="rolled-back", note=f"rolled back {now()}")))
             reports.append(StepReport(entry.number, entry.change, "rolled back",
-                                      "; ".join(i.describe() for i in entry.inverse) or "nothing to undo"))
+                                      "; ".join(i.describe() for i in entry.undo) or "nothing to undo"))
             say(f"{label}: rolled back")
         except Exception as exc:  # one step that cannot be undone must not stop the others
             problems.append(f"{label}: {exc}")
@@ -181,10 +182,10 @@ def rollback_preview(journal: Journal, live: Live) -> list[tuple[Entry, list[tup
     state = live.read()
     out = []
     for entry in sorted(journal.entries, key=lambda e: e.number, reverse=True):
-        if entry.status not in ("done", "intended", "failed"):
+        if entry.status not in TOUCHED:
             continue
         rows = []
-        for inv in entry.inverse:
+        for inv in entry.undo:
             a = assess(inv, state, restoring=True)
             rows.append((inv, a.status.value, a.reason))
             if a.status is Status.PENDING:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
+from ..safetext import one_line
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 
@@ -28,7 +29,7 @@ def _emit(fmt: str, text: str, data: dict) -> None:
 
 
 def _say(message: str) -> None:
-    click.echo(f"nbdpath: {message}", err=True)
+    click.echo(f"nbdpath: {one_line(message)}", err=True)
 
 
 def _check_journal_path(path: str) -> None:
@@ -40,23 +41,23 @@ def _check_journal_path(path: str) -> None:
 
 
 @click.command("apply")
-@click.argument("plan", required=False, type=click.Path(dir_okay=False))
+@click.argument("plan", required=False)
 @click.option("--server", required=True, metavar="VC", help="vCenter or ESXi address, host[:port] or https://host[:port].")
 @click.option("--user", required=True, help="User name; the password comes from --password-file, "
               "$NBDPATH_PASSWORD or a prompt, never from the command line.")
-@click.option("--password-file", type=click.Path(dir_okay=False), metavar="FILE", help="File whose first line is the password.")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
+@click.option("--password-file", metavar="FILE", help="File whose first line is the password.")
+@click.option("--ca-file", metavar="PEM",
               help="CA certificate(s) to verify the server with (default: the system store).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warned about; avoid).")
 @click.option("--execute", is_flag=True, help="Make the changes. Without it, apply is a dry run that changes nothing.")
 @click.option("--yes", is_flag=True, help="With --execute: do not ask for confirmation (needed without a terminal).")
-@click.option("--journal", "journal_path", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--journal", "journal_path", metavar="FILE",
               help="Where --execute records each step and its inverse (default nbdpath-journal-<UTC time>.json).")
 @click.option("--allow-irreversible", is_flag=True, help="Allow vmk-remove steps (nbdpath cannot undo them; they run last).")
-@click.option("--rollback", "rollback_journal", type=click.Path(dir_okay=False), metavar="JOURNAL",
+@click.option("--rollback", "rollback_journal", metavar="JOURNAL",
               help="Undo the run this journal records (a dry run unless --execute) instead of applying a plan.")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
-              help="Seconds to wait for the server's answer.")
+              help="Seconds the server may take to connect, to set up TLS, and to answer each request in full.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output on stdout; json is a versioned object. Progress goes to stderr.")
 def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes, journal_path, allow_irreversible,
@@ -70,8 +71,9 @@ def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes
     of the run and exits 2. `--rollback JOURNAL --execute` undoes a run.
     """
     from .. import apply as ap
+    from ..apply.seal import load_key
     from ..sources.vcenter import ConnectOptions, Credentials
-    from .discover import _password
+    from .discover import _check_connection, _password
 
     if bool(plan) == bool(rollback_journal):
         raise UsageError("give a PLAN file to apply or --rollback JOURNAL to undo a run, not both or neither")
@@ -84,9 +86,12 @@ def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes
         raise UsageError("--rollback updates the journal it reads; --journal does not apply")
     if execute and not yes and not sys.stdin.isatty():
         raise UsageError("--execute asks for confirmation on a terminal; without one, add --yes after reviewing the dry run")
+    _check_connection([server], user, ca_file, insecure, timeout)
+    key = None
     if plan_file is not None and execute:
         journal_path = journal_path or ap.default_name()
         _check_journal_path(journal_path)
+        key = load_key(create=True)  # no sealed journal, no change
     if insecure:
         click.echo("nbdpath: warning: --insecure: TLS certificates are NOT verified; "
                    "anyone on the path can read the credentials and change the hosts", err=True)
@@ -95,7 +100,7 @@ def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes
     try:
         if journal is not None:
             return _rollback(ap, live, journal, rollback_journal, execute, yes, fmt)
-        return _apply(ap, live, plan_file, execute, yes, journal_path, allow_irreversible, fmt)
+        return _apply(ap, live, plan_file, execute, yes, journal_path, allow_irreversible, fmt, key)
     except ap.LiveError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:  # the journal could not be written after a step: say where, no traceback
@@ -111,7 +116,7 @@ def _confirm(question: str, yes: bool) -> None:
 
 
 def _apply(ap, live, plan_file, execute: bool, yes: bool, journal_path: str | None, allow_irreversible: bool,
-           fmt: str) -> int:
+           fmt: str, key: bytes | None) -> int:
     from ..apply import render
     from ..apply.journal import now
 
@@ -132,7 +137,7 @@ def _apply(ap, live, plan_file, execute: bool, yes: bool, journal_path: str | No
         _emit(fmt, render.result_text("apply", result, None), render.result_dict("apply", result, None))
         return EXIT_OK
     _confirm(f"Apply {len(pending)} change(s) on {len({v.change.host for v in pending})} host(s) via {server}?", yes)
-    journal = ap.JournalFile(journal_path, ap.Journal(plan_file.source, plan_file.sha256, server, now()))
+    journal = ap.JournalFile(journal_path, ap.Journal(plan_file.source, plan_file.sha256, server, now()), key=key)
     result = ap.execute(plan_file, live, journal, allow_irreversible, say=_say)
     if result.state == "refused":
         raise UsageError(result.message)
@@ -154,6 +159,11 @@ def _rollback(ap, live, journal, path: str, execute: bool, yes: bool, fmt: str) 
         click.echo(render.rollback_preview_text(path, rows, executing=True), nl=False, err=True)
     if rows:
         _confirm(f"Undo {len(rows)} step(s) recorded in {path} via {live.endpoint.label}?", yes)
-    result = ap.undo(ap.JournalFile(path, journal), live, say=_say)
+    journal_file = ap.JournalFile(path, journal)
+    try:  # journal first: a rollback that could not record what it undid does not start
+        journal_file.save(journal.with_event(f"rollback started: {len(rows)} step(s)"))
+    except OSError as exc:
+        raise UsageError(f"refused: nothing changed; cannot write the journal {path} ({exc.strerror or exc})") from None
+    result = ap.undo(journal_file, live, say=_say)
     _emit(fmt, render.result_text("rollback", result, path), render.result_dict("rollback", result, path))
     return EXIT_OK if result.ok or result.state == "rolled-back" else EXIT_FAILED

@@ -8,8 +8,12 @@ atomically -> print a summary (table or versioned JSON) -> exit code
 from __future__ import annotations
 
 import json
+import math
 import os
+import select
+import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -17,8 +21,12 @@ import click
 
 from ..errors import InputError, UsageError
 from ..model import Snapshot
+from ..safetext import is_safe_name, one_line
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
+MAX_MERGE_FILE = 16 * 2**20  # hand-written YAML; a FIFO or /dev/zero is refused, not read for ever
+MAX_PASSWORD_FILE = 64 * 2**10
+PASSWORD_WAIT_S = 10.0  # for a pipe's writer (`pass`, `op read`) to produce the password
 RESULT_VERSION = 1
 PASSWORD_ENV = "NBDPATH_PASSWORD"
 
@@ -47,18 +55,14 @@ def _common_output(f: Callable) -> Callable:
 
 
 def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...]) -> Snapshot:
+    from ..apply.docfile import read_text
     from ..sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flag
 
     extra = None
     source = "<flags>"
     if merge_file:
         source = merge_file
-        try:
-            text = Path(merge_file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(merge_file, "", "an existing merge file (YAML)") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(merge_file, "", f"a readable UTF-8 file ({exc})") from None
+        text = read_text(merge_file, "merge file (YAML)", limit=MAX_MERGE_FILE)
         extra = parse_merge(text, merge_file)
     return merge(
         snap, extra, source,
@@ -92,7 +96,7 @@ def _finish(snap: Snapshot, output: str, fmt: str, kind: str, sources: list[str]
         click.echo(f"wrote {path}: {len(snap.hosts)} host(s), {len(snap.dvswitches)} distributed switch(es), "
                    f"{len(snap.backup_nodes)} backup node(s) ({state})")
         for key, reason in sorted(snap.missing.items()):
-            click.echo(f"  missing  {key}: {reason}")
+            click.echo(f"  missing  {one_line(key)}: {one_line(reason)}")
     return EXIT_PARTIAL if snap.missing else EXIT_OK
 
 
@@ -108,20 +112,88 @@ def _check_output(output: str) -> None:
 def _password(password_file: Optional[str], user: str) -> str:
     """--password-file, else NBDPATH_PASSWORD, else a prompt on a terminal. Never an argument."""
     if password_file:
-        try:
-            text = Path(password_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(password_file, "", f"a readable password file ({exc.strerror})") from None
-        password = text.splitlines()[0] if text else ""
-        if not password:
-            raise InputError(password_file, "line 1", "the password on the first line")
-        return password
+        return _password_from(password_file)
     env = os.environ.get(PASSWORD_ENV)
     if env:
-        return env
+        return _checked_password(env, lambda expected: UsageError(f"${PASSWORD_ENV}: expected {expected}"))
     if sys.stdin.isatty():
-        return click.prompt(f"Password for {user}", hide_input=True, err=True)
+        prompt = f"Password for {one_line(user)}"
+        return _checked_password(click.prompt(prompt, hide_input=True, err=True),
+                                 lambda expected: UsageError(f"the password typed: expected {expected}"))
     raise UsageError(f"no password: set {PASSWORD_ENV}, use --password-file, or run on a terminal to be prompted")
+
+
+def _password_from(path: str) -> str:
+    """The first line of ``path``; no message ever quotes any of it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(path, "", f"a readable password file ({exc.strerror or exc})") from None
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise InputError(path, "", "a password file, not a directory")
+        data = _first_line(fd, path)
+    finally:
+        os.close(fd)
+    first = data.split(b"\n", 1)[0].removesuffix(b"\r")
+    if len(first) > MAX_PASSWORD_FILE // 2:
+        raise InputError(path, "line 1", "a password on the first line (this one is too long to be one)")
+    try:
+        password = first.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "line 1", "a password in UTF-8 text (it is not)") from None
+    if not password:
+        raise InputError(path, "line 1", "the password on the first line (nothing came from it)")
+    return _checked_password(password, lambda expected: InputError(path, "line 1", expected))
+
+
+def _first_line(fd: int, path: str) -> bytes:
+    """Bytes up to the first newline, at most MAX_PASSWORD_FILE of them, within PASSWORD_WAIT_S.
+
+    A pipe is fine (``--password-file <(pass show vc01)``) and is waited for,
+    boundedly; a FIFO nobody writes to reads as empty, ``/dev/zero`` ends at
+    the size cap, so nothing here waits or grows for ever.
+    """
+    deadline = time.monotonic() + PASSWORD_WAIT_S
+    data = b""
+    while b"\n" not in data and len(data) <= MAX_PASSWORD_FILE:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:  # a pipe whose writer has not written yet
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise InputError(path, "", f"a password within {PASSWORD_WAIT_S:g} s (nothing came from it)") from None
+            continue
+        except OSError as exc:
+            raise InputError(path, "", f"a readable password file ({exc.strerror or exc})") from None
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _checked_password(password: str, refuse: Callable[[str], Exception]) -> str:
+    """A password a SOAP login can carry; the refusal never quotes it."""
+    if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in password):
+        raise refuse("a password without control characters (a SOAP login cannot carry them)")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:  # from an environment variable that was not UTF-8
+        raise refuse("a password in UTF-8 text (it is not)") from None
+    return password
+
+
+def _check_connection(servers: list[str], user: str, ca_file: Optional[str], insecure: bool, timeout: float) -> None:
+    """Addresses, user, --timeout and --ca-file checked before the password is asked for or a connection opened."""
+    from ..sources.vcenter import ConnectOptions, Endpoint, tls_context
+
+    for server in servers:
+        Endpoint.parse(server)
+    if not user.strip() or not is_safe_name(user) or not user.isprintable():
+        raise UsageError(f"--user '{one_line(user)}': expected a user name without control characters")
+    if not math.isfinite(timeout):  # click's FloatRange lets nan through
+        raise UsageError(f"--timeout {timeout}: expected seconds from 1 to 3600")
+    tls_context(ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout))
 
 
 class _Progress:
@@ -165,15 +237,14 @@ class _Progress:
               help="vCenter or ESXi address, host[:port] or https://host[:port] (repeatable; read concurrently).")
 @click.option("--user", required=True, help="User name; the password comes from --password-file, "
               f"${PASSWORD_ENV} or a prompt, never from the command line.")
-@click.option("--password-file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="File whose first line is the password.")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
+@click.option("--password-file", metavar="FILE", help="File whose first line is the password.")
+@click.option("--ca-file", metavar="PEM",
               help="CA certificate(s) to verify the servers with (default: the system store).")
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warned about; avoid).")
 @click.option("--page-size", type=click.IntRange(1, 10000), default=250, show_default=True,
               help="Objects per PropertyCollector page.")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
-              help="Seconds to wait for a server's answer.")
+              help="Seconds a server may take to connect, to set up TLS, and to answer each request in full.")
 @_merge_options
 @_common_output
 def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, timeout, merge_file, nodes, dns,
@@ -194,9 +265,10 @@ def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, tim
     _check_output(output)
     if merge_file or nodes or dns:
         _apply_merge(Snapshot(), merge_file, nodes, dns)
+    _check_connection(list(servers), user, ca_file, insecure, timeout)
     creds = Credentials(user, _password(password_file, user))
     opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size)
-    warn = lambda msg: click.echo(f"nbdpath: warning: {msg}; skipped", err=True)
+    warn = lambda msg: click.echo(f"nbdpath: warning: {one_line(msg)}; skipped", err=True)
     with _Progress(sys.stderr.isatty()) as progress:
         found = discover(list(servers), creds, opts, progress=progress, warn=warn)
     snap = _apply_merge(found.snapshot, merge_file, nodes, dns)

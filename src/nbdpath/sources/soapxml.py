@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 from typing import Any, Optional
 
 SOAP_ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
+# One page of 250 hosts is about 50 MiB; parsed, an answer takes several times its size in memory.
+MAX_ANSWER = 512 * 2**20
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
@@ -125,11 +127,14 @@ def invoke(mo: Any, method: str, *args: Any) -> XmlData:
     try:
         conn.request("POST", stub.path, request, headers)
         resp = conn.getresponse()
-        data = resp.read()
+        data = resp.read(MAX_ANSWER + 1)
     except (OSError, http.client.HTTPException):
         conn.close()
         stub.DropConnections()
         raise
+    if len(data) > MAX_ANSWER:  # the rest is unread: this connection cannot carry another request
+        conn.close()
+        raise SoapFault("AnswerTooLarge", f"an answer over {MAX_ANSWER // 2**20} MiB; use a smaller --page-size")
     stub.ReturnConnection(conn)
     if resp.status not in (200, 500):
         raise SoapFault("HTTPError", f"HTTP {resp.status} {resp.reason}")

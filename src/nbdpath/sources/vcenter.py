@@ -13,15 +13,21 @@ from __future__ import annotations
 import contextlib
 import gc
 import http.client
+import ipaddress
+import os
+import re
 import socket
 import ssl
+import stat
 import threading
+import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
-from urllib.parse import urlsplit
 
-from ..errors import NbdpathError
+from ..errors import InputError, NbdpathError
+from ..safetext import is_safe_name, one_line
 from ..model import Snapshot, Vcenter
 from .soapxml import SoapFault, XmlData, as_list, invoke, moref_id
 from .vcenter_convert import (
@@ -63,16 +69,55 @@ class Endpoint:
 
     @classmethod
     def parse(cls, text: str) -> Endpoint:
+        """``host``, ``host:port``, ``[IPv6]:port``, a bare IPv6 address or ``https://`` one of those (``/sdk`` allowed)."""
         raw = text.strip()
-        parts = urlsplit(raw if "://" in raw else f"https://{raw}")
-        if not parts.hostname:
-            raise DiscoveryError(f"--server {text!r}: expected a host name, IP or https://host[:port]")
+        if "@" in raw:  # do not echo it: the part before @ may be a password
+            raise DiscoveryError("--server: expected an address without a user name or password "
+                                 "(the password never goes on the command line)")
+        shown = f"--server '{one_line(text)}'"
+        if not raw or not is_safe_name(raw) or any(c.isspace() for c in raw):
+            raise DiscoveryError(f"{shown}: expected a host name, IP or https://host[:port], "
+                                 "without spaces or control characters")
+        scheme, sep, rest = raw.partition("://")
+        if not sep:
+            scheme, rest = "https", raw
+        if scheme.lower() != "https":
+            raise DiscoveryError(f"{shown}: expected https:// (vCenter and ESXi answer the API over HTTPS only)")
+        host, port, path = _split_server(rest)
+        if path not in ("", "/", "/sdk", "/sdk/"):
+            raise DiscoveryError(f"{shown}: expected no path after the address (the API is always at /sdk)")
+        if host is None:
+            raise DiscoveryError(f"{shown}: expected a host name, IPv4, [IPv6] or https://host[:port]")
+        if port is None or not 1 <= port <= 65535:
+            raise DiscoveryError(f"{shown}: expected a port from 1 to 65535")
+        shown_host = f"[{host}]" if ":" in host else host
+        return cls(host, port, shown_host if port == 443 else f"{shown_host}:{port}")
+
+
+# One DNS label; a name is labels joined by dots (RFC 1123, plus the underscore some inventories use).
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*\.?")
+_HOST_PORT = re.compile(r"(\[[^\]/]*\]|[^:/\[\]]*)(?::([^/]*))?(/.*)?", re.S)
+
+
+def _split_server(rest: str) -> tuple[Optional[str], Optional[int], str]:
+    """(host, port, path) of ``host[:port][/path]``, host lowercased; None for a host or port that is not one."""
+    try:
+        return str(ipaddress.IPv6Address(rest)), 443, ""  # a bare IPv6 address: every colon is its own
+    except ValueError:
+        pass
+    m = _HOST_PORT.fullmatch(rest)
+    if m is None:
+        return None, 443, ""
+    digits = m.group(2)
+    port = 443 if digits is None else int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 5 else None
+    host, path = m.group(1).lower(), m.group(3) or ""
+    if host.startswith("["):
         try:
-            port = parts.port or 443
+            return str(ipaddress.IPv6Address(host[1:-1])), port, path
         except ValueError:
-            raise DiscoveryError(f"--server {text!r}: expected a numeric port") from None
-        label = parts.hostname if port == 443 else f"{parts.hostname}:{port}"
-        return cls(parts.hostname, port, label)
+            return None, port, path
+    return (host if _HOST_NAME.fullmatch(host) else None), port, path
 
 
 ProgressFn = Callable[[str, int, Optional[int]], None]  # (vcenter, hosts read, hosts listed)
@@ -89,32 +134,142 @@ class Discovery:
         return bool(self.missing)
 
 
-def _ssl_context(opts: ConnectOptions) -> ssl.SSLContext:
+MAX_CA_FILE = 16 * 2**20  # a system CA bundle is about 200 KiB
+MAX_VERSION_LIST = 1 * 2**20  # vimServiceVersions.xml is about 2 KiB
+
+
+def tls_context(opts: ConnectOptions) -> ssl.SSLContext:
+    """The TLS settings of every connection; InputError naming --ca-file when it holds no CA certificate."""
     if opts.insecure:
         ctx = ssl._create_unverified_context()  # explicit --insecure only
-        return ctx
-    ctx = ssl.create_default_context(cafile=opts.ca_file)
+    elif opts.ca_file:
+        ctx = ssl.create_default_context(cafile=_checked_ca_file(opts.ca_file))
+    else:
+        ctx = ssl.create_default_context()
+    ctx.sslsocket_class = type("BoundedTLSSocket", (BoundedTLSSocket,), {"exchange_s": float(opts.timeout_s)})
     return ctx
 
 
+def _checked_ca_file(path: str) -> str:
+    """``path`` once it is a readable regular file of PEM certificates: OpenSSL itself reads any file to its end."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise InputError(path, "", f"a CA certificate file for --ca-file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(path, "", "a regular file of PEM CA certificates for --ca-file (not a directory or device)")
+    if info.st_size > MAX_CA_FILE:
+        raise InputError(path, "", f"PEM CA certificates for --ca-file, at most {MAX_CA_FILE // 2**20} MiB")
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        probe.load_verify_locations(cafile=path)
+    except (ssl.SSLError, ValueError) as exc:
+        raise InputError(path, "", "PEM CA certificate(s) for --ca-file (-----BEGIN CERTIFICATE-----); "
+                                   f"none could be read ({getattr(exc, 'reason', None) or exc})") from None
+    except OSError as exc:
+        raise InputError(path, "", f"a readable CA certificate file for --ca-file ({exc.strerror or exc})") from None
+    return path
+
+
+class BoundedTLSSocket(ssl.SSLSocket):
+    """A TLS socket whose every exchange ends by a deadline, however slowly the server answers.
+
+    A per-read timeout alone lets a server that sends one byte a second hold a
+    run for ever. Here the handshake, and each request with the whole of its
+    answer, must end within ``exchange_s`` of their start: HTTP/1.1 without
+    pipelining, so an exchange starts with the first write after a read.
+    """
+
+    exchange_s = 60.0
+    _deadline: Optional[float] = None
+    _answering = True  # the last call was a read (or nothing yet): the next write starts an exchange
+
+    def do_handshake(self, block: bool = False) -> None:
+        self._deadline = time.monotonic() + self.exchange_s
+        self._bound()
+        super().do_handshake(block)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        if self._answering:
+            self._answering = False
+            self._deadline = time.monotonic() + self.exchange_s
+        self._bound()
+        return super().send(data, flags)
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        self._answering = True
+        self._bound()
+        return super().read(len, buffer)
+
+    def _bound(self) -> None:
+        if self._deadline is None:
+            return
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no complete answer within {self.exchange_s:g} s")
+        self.settimeout(left)
+
+
 def connect(ep: Endpoint, creds: Credentials, opts: ConnectOptions) -> Any:
-    """Log in; returns a pyVmomi ServiceInstance. Maps failures to DiscoveryError."""
-    from pyVim.connect import SmartConnect
+    """Log in; returns a pyVmomi ServiceInstance. Maps failures to DiscoveryError.
+
+    Not SmartConnect: its API version probe opens a connection with no
+    timeout at all. The probe here is bounded like everything else
+    (connect, TLS handshake and each exchange within ``opts.timeout_s``).
+    """
+    from pyVim.connect import Connect
     from pyVmomi import vim
 
+    ctx = tls_context(opts)
     try:
-        return SmartConnect(
-            host=ep.host,
-            port=ep.port,
-            user=creds.user,
-            pwd=creds.password,
-            sslContext=_ssl_context(opts),
-            httpConnectionTimeout=opts.timeout_s,
-        )
+        version = _api_version(ep, ctx, opts.timeout_s)
+        return Connect(host=ep.host, port=ep.port, user=creds.user, pwd=creds.password, version=version,
+                       sslContext=ctx, httpConnectionTimeout=opts.timeout_s)
     except vim.fault.InvalidLogin:
         raise DiscoveryError(f"{ep.label}: the user name or password was refused") from None
+    except DiscoveryError:
+        raise
     except Exception as exc:
         raise DiscoveryError(f"{ep.label}: {_describe(exc, opts)}") from None
+
+
+def _api_version(ep: Endpoint, ctx: ssl.SSLContext, timeout_s: float) -> str:
+    """The newest vim25 API version pyVmomi and the server share, as SmartConnect picks it."""
+    from pyVmomi.VmomiSupport import GetServiceVersions, versionIdMap
+
+    conn = http.client.HTTPSConnection(ep.host, ep.port, timeout=timeout_s, context=ctx)
+    try:
+        conn.request("GET", "/sdk/vimServiceVersions.xml")
+        resp = conn.getresponse()
+        body = resp.read(MAX_VERSION_LIST + 1)
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise DiscoveryError(f"{ep.label}: not a vCenter or ESXi API (GET /sdk/vimServiceVersions.xml: "
+                             f"HTTP {resp.status})")
+    try:
+        root = ET.fromstring(body[:MAX_VERSION_LIST])
+    except ET.ParseError:
+        raise DiscoveryError(f"{ep.label}: not a vCenter or ESXi API (its version list is not XML)") from None
+    offered = {v.text for v in root.iter("version")}
+    for version in GetServiceVersions("vim25"):
+        if versionIdMap.get(version) in offered:
+            return version
+    raise DiscoveryError(f"{ep.label}: shares no vSphere API version with this pyVmomi "
+                         f"(the server offers {', '.join(sorted(o for o in offered if o)) or 'none'})")
+
+
+def disconnect(si: Any, logout: bool = True) -> None:
+    """End the session. ``logout=False`` after a failure: a logout would wait on the same dead server again."""
+    from pyVim.connect import Disconnect
+
+    try:
+        if logout:
+            Disconnect(si)
+        else:
+            si._stub.DropConnections()
+    except Exception:  # already gone: nothing to release
+        pass
 
 
 def _describe(exc: BaseException, opts: ConnectOptions) -> str:
@@ -128,16 +283,23 @@ def _describe(exc: BaseException, opts: ConnectOptions) -> str:
     if _find(exc, ConnectionRefusedError) is not None:
         return "connection refused (is it a vCenter/ESXi address, right port?)"
     if _find(exc, socket.timeout) is not None or _find(exc, TimeoutError) is not None:
-        return f"no answer within {opts.timeout_s:g} s"
+        return f"no complete answer within {opts.timeout_s:g} s (--timeout)"
     if _find(exc, socket.gaierror) is not None:
         return f"cannot resolve the name ({_find(exc, socket.gaierror)})"
     if _find(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.IncompleteRead)):
         return "the server closed the connection"
+    if _find(exc, http.client.HTTPException) is not None:  # BadStatusLine, LineTooLong, too many headers...
+        return f"the answer is not HTTP ({type(_find(exc, http.client.HTTPException)).__name__})"
     if _find(exc, OSError) is not None:
         err = _find(exc, OSError)
         return f"unreachable ({getattr(err, 'strerror', None) or err})"
     msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {msg}"
+    return f"{type(exc).__name__}: {_server_text(msg)}"
+
+
+def _server_text(text: object) -> str:
+    """What a server said, as one bounded line: it may hold anything, newlines and ESC included."""
+    return one_line(str(text))[:300]
 
 
 def _find(exc: BaseException | None, kind: Any) -> Any:
@@ -227,28 +389,28 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
 
 
 def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progress: Optional[ProgressFn] = None) -> Converted:
-    from pyVim.connect import Disconnect
     from pyVmomi import vmodl
 
     si = connect(ep, creds, opts)
+    healthy = False
     try:
         on_page = (lambda done, total: progress(ep.label, done, total)) if progress else None
         with _gc_paused():
             inv = retrieve(si, ep.label, opts.page_size, on_page)
             converted = convert(inv)
+        healthy = True
     except DiscoveryError:
         raise
     except vmodl.MethodFault as exc:
-        raise DiscoveryError(f"{ep.label}: retrieval failed ({type(exc).__name__}: {getattr(exc, 'msg', '')})") from None
+        healthy = True
+        raise DiscoveryError(f"{ep.label}: retrieval failed ({type(exc).__name__}: {_server_text(getattr(exc, 'msg', ''))})") from None
     except SoapFault as exc:
-        raise DiscoveryError(f"{ep.label}: retrieval failed ({exc})") from None
+        healthy = True
+        raise DiscoveryError(f"{ep.label}: retrieval failed ({_server_text(exc)})") from None
     except Exception as exc:
         raise DiscoveryError(f"{ep.label}: retrieval stopped: {_describe(exc, opts)}") from None
     finally:
-        try:
-            Disconnect(si)
-        except Exception:
-            pass
+        disconnect(si, logout=healthy)
     return converted
 
 
