@@ -182,12 +182,16 @@ def test_vmk_without_working_uplink_is_unplugged():
     assert any("vmk0: no active or standby uplink of port group dead is up" in n for n in p.notes)
 
 
-def test_interface_on_no_segment_is_unplugged():
+def test_interface_on_no_described_segment_is_on_its_subnets_implicit_one():
     s = snap("""
-        backup_nodes: [{name: n, interfaces: [{name: eth0, address: 192.168.7.7/24}]}]
+        backup_nodes:
+          - {name: n, interfaces: [{name: eth0, address: 192.168.7.7/24}]}
+          - {name: m, interfaces: [{name: eth0, address: 192.168.7.8/24}, {name: eth1, address: 192.168.9.8/24}]}
     """)
     p = build(s, [], PREFIX)
-    assert p.links[0].bridge is None and p.bridges == ()
+    assert [b.segment for b in p.bridges] == ["subnet 192.168.7.0/24", "subnet 192.168.9.0/24"]
+    by_bridge = {b.name: b.segment for b in p.bridges}
+    assert [by_bridge[l.bridge] for l in p.links] == ["subnet 192.168.7.0/24"] * 2 + ["subnet 192.168.9.0/24"]
 
 
 def test_segment_lookup_prefers_explicit_then_longest_subnet():
@@ -199,7 +203,7 @@ def test_segment_lookup_prefers_explicit_then_longest_subnet():
     assert lab_plan.segment_for("10.0.5.3/24", None, idx) == "narrow"
     assert lab_plan.segment_for("10.0.9.3/24", None, idx) == "wide"
     assert lab_plan.segment_for("10.0.5.3/24", "wide", idx) == "wide"
-    assert lab_plan.segment_for("11.0.0.1/8", None, idx) is None
+    assert lab_plan.segment_for("11.0.0.1/8", None, idx) == "subnet 11.0.0.0/8"  # the engine's implicit segment (A8)
 
 
 def test_interface_names_linux_cannot_take_are_replaced():

@@ -21,10 +21,18 @@ def test_switch_batch_builds_bridges_then_plugs_veths():
 
 
 def test_unplugged_interfaces_get_no_master():
+    # A vmk whose only uplink is down cannot send: unplugged.
     s = snap("""
-        backup_nodes: [{name: n, interfaces: [{name: eth0, address: 192.168.7.7/24}]}]
+        hosts:
+          - name: h
+            version: 8.0.2
+            pnics: [{name: vmnic0, speed_mbps: 1000, link_up: false}]
+            vswitches: [{name: vSwitch0, uplinks: [vmnic0], portgroups: [{name: pg}]}]
+            vmks: [{device: vmk0, portgroup: pg, ipv4: 192.168.7.7/24}]
     """)
-    lines = switch_batch(build(s, [], PREFIX))
+    p = build(s, [], PREFIX)
+    lines = switch_batch(p)
+    assert any(l.startswith("link add ") for l in lines)
     assert not any("master" in l for l in lines)
 
 

@@ -38,8 +38,9 @@ ASSUMPTIONS: dict[str, str] = {
         "which one is not predictable; the bottleneck assumes the slowest of them."
     ),
     "A8-l2-by-subnet": (
-        "A vmk or interface without an explicit segment sits on the segment whose subnet holds its address, "
-        "and the physical switches carry that segment's VLAN to the host's uplinks."
+        "A vmk or interface without an explicit segment sits on the segment whose subnet holds its address "
+        "(with no segment described for the subnet, on one implicit segment per subnet), and the physical "
+        "switches carry that segment's VLAN to the host's uplinks."
     ),
     "A9-stateful-firewall": (
         "A stateful firewall drops a TCP connection whose packets it sees in only one direction "
@@ -48,6 +49,13 @@ ASSUMPTIONS: dict[str, str] = {
     "A10-node-source": (
         "The backup node connects from the address of the interface its own route lookup picks for the "
         "endpoint; its product network preference (e.g. Veeam Preferred Networks) does not change that."
+    ),
+    "A11-unmodelled-routing": (
+        "Between subnets the snapshot describes no router for, a routed network is assumed to deliver in both "
+        "directions, from the gateways the hosts and nodes name to the interface that holds the address, with no "
+        "stateful firewall and unknown capacity. If it does not route between these subnets the pair is "
+        "UNREACHABLE; if a stateful firewall sits on only one direction of an asymmetric flow, the flow breaks. "
+        "Describe routers or firewalls in the snapshot to replace this assumption."
     ),
 }
 

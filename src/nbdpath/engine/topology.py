@@ -8,10 +8,11 @@ tables. Both are pure derivations of the snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 from ..model import DEFAULT_STACK, Host, Snapshot, Vmk
-from .addr import mask, parse_cidr
+from .addr import ip_int, ip_str, mask, parse_cidr
 from .routing import L3Iface, RouteEntry, Unusable, build_table
 from .teaming import PortGroupInfo, UplinkChoice, choose, portgroups
 
@@ -43,9 +44,32 @@ class Network:
     # Prefixes routers and nodes route on; a host subnet that holds a more
     # specific one is not "uniform" and its hosts are traced one by one.
     prefixes: tuple[tuple[int, int], ...]
-    # segment -> first router address on it: the gateway a host route would use.
+    # segment -> first router address on it: the gateway a host route would use
+    # (on segments no router is described for: the first gateway someone names).
     gateways: dict[str, int] = field(default_factory=dict)
+    # Segments a described router has an interface on. A gateway nobody owns on
+    # one of them is an error in the description; elsewhere it stands for the
+    # unmodelled routed network (assumption A11).
+    routed_segments: set[str] = field(default_factory=set)
+    # Node and router addresses, for delivery through the unmodelled network.
+    by_ip: dict[int, L3Iface] = field(default_factory=dict)
+    # Firewalls described only by the networks they sit between:
+    # (name, (net, plen), (net, plen)).
+    between: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = ()
     _uniform: dict[int, set[int]] = field(default_factory=dict)
+
+    def firewalls_between(self, a: int, b: int) -> list[str]:
+        """Described-only firewalls a packet crosses from address ``a`` to ``b``."""
+        out = []
+        for name, (na, pa), (nb, pb) in self.between:
+            in_a, in_b = (a & mask(pa)) == na, (b & mask(pb)) == nb
+            if (in_a and in_b) or ((a & mask(pb)) == nb and (b & mask(pa)) == na):
+                out.append(name)
+        return out
+
+    def segment_for(self, ip: int, prefixlen: int, network: int) -> str:
+        """The described segment holding ``ip``, else its subnet's implicit one (A8)."""
+        return self.segment_of(ip) or implicit_segment(network, prefixlen)
 
     def segment_of(self, ip: int) -> Optional[str]:
         for plen, nets in self.segments_by_len.items():
@@ -61,6 +85,12 @@ class Network:
             m = mask(prefixlen)
             covered = self._uniform[prefixlen] = {n & m for n, p in self.prefixes if p > prefixlen}
         return network not in covered
+
+
+@lru_cache(maxsize=1 << 16)
+def implicit_segment(network: int, prefixlen: int) -> str:
+    """Addresses of one subnet share one L2 segment unless segments say otherwise."""
+    return f"subnet {ip_str(network)}/{prefixlen}"
 
 
 def compile_network(snap: Snapshot) -> Network:
@@ -82,12 +112,12 @@ def compile_network(snap: Snapshot) -> Network:
             if ":" in it.address:
                 continue  # IPv6 is kept in the snapshot but not traced (docs/engine.md, "Limits")
             ip, plen, net = parse_cidr(it.address)
-            seg = it.segment or network.segment_of(ip)
+            seg = it.segment or network.segment_for(ip, plen, net)
             iface = L3Iface(f"{kind}:{name}", it.name, ip, plen, net, seg, it.speed_mbps)
             out[it.name] = iface
             prefixes.append((net, plen))
-            if seg is not None:
-                network.owners[(seg, ip)] = iface
+            network.owners[(seg, ip)] = iface
+            network.by_ip.setdefault(ip, iface)
         return out
 
     for node in snap.backup_nodes:
@@ -106,11 +136,53 @@ def compile_network(snap: Snapshot) -> Network:
             frozenset(i.ip for i in ifs.values()),
         )
         for i in ifs.values():
-            if i.segment is not None:
-                network.gateways.setdefault(i.segment, i.ip)
+            network.gateways.setdefault(i.segment, i.ip)
+            network.routed_segments.add(i.segment)
         prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in router.routes if ":" not in r.network)
+    for fw in snap.firewalls:
+        if any(":" in b for b in fw.between):
+            continue
+        # In ``routers`` too: verdicts look stateful firewalls and capacities up by name.
+        network.routers[fw.name] = DeviceView("router", fw.name, {}, (), (), fw.stateful, fw.capacity_mbps)
+        (_, pa, na), (_, pb, nb) = (parse_cidr(b) for b in fw.between)
+        network.between += ((fw.name, (na, pa), (nb, pb)),)
     network.prefixes = tuple(set(prefixes))
+    _implied_gateways(snap, network)
     return network
+
+
+def _implied_gateways(snap: Snapshot, network: Network) -> None:
+    """Where no router is described, the gateways hosts and nodes name stand for
+    the routed network's legs (A11): rules propose them as next hops."""
+    named: set[str] = set()
+    for host in snap.hosts:
+        for stack in host.netstacks:
+            if stack.gateway:
+                named.add(stack.gateway)
+            named.update(r.gateway for r in stack.routes)
+        named.update(v.gateway for v in host.vmks if v.gateway)
+    for node in snap.backup_nodes:
+        if node.gateway:
+            named.add(node.gateway)
+        named.update(r.gateway for r in node.routes)
+    named = {g for g in named if ":" not in g}
+    if not named:
+        return
+    subnets: dict[tuple[int, int], str] = {}
+    for host in snap.hosts:
+        for v in host.vmks:
+            if v.ipv4:
+                ip, plen, net = parse_cidr(v.ipv4)
+                if (net, plen) not in subnets:
+                    subnets[(net, plen)] = v.segment or network.segment_for(ip, plen, net)
+    for iface in network.by_ip.values():
+        subnets.setdefault((iface.network, iface.prefixlen), iface.segment)
+    lengths = sorted({plen for _, plen in subnets}, reverse=True)
+    for gw in sorted(named, key=ip_int):
+        ip = ip_int(gw)
+        seg = next((subnets[(ip & mask(p), p)] for p in lengths if (ip & mask(p), p) in subnets), None)
+        if seg is not None and seg not in network.routed_segments:
+            network.gateways.setdefault(seg, ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +237,7 @@ def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict,
         if not (v.enabled and v.ipv4):
             continue
         ip, plen, net = parse_cidr(v.ipv4)
-        seg = v.segment or network.segment_of(ip)
+        seg = v.segment or network.segment_for(ip, plen, net)
         ifaces[v.device] = L3Iface(device, v.device, ip, plen, net, seg)
     pnics = {p.name: p for p in host.pnics}
     # Hosts of a cluster share switches and NICs: teaming is worked out once
@@ -212,4 +284,5 @@ def dvs_index(snap: Snapshot) -> dict:
     return {d.name: d for d in snap.dvswitches}
 
 
-__all__ = ["DEFAULT_STACK", "DeviceView", "HostView", "Network", "compile_host", "compile_network", "dvs_index"]
+__all__ = ["DEFAULT_STACK", "DeviceView", "HostView", "Network", "compile_host", "compile_network", "dvs_index",
+           "implicit_segment"]

@@ -49,6 +49,7 @@ class Walk:
     uplinks: tuple[Uplink, ...]  # uplinks the host sent on (reply walks)
     uplink_policy: Optional[str]
     uplink_degraded: tuple[str, ...]
+    unmodelled: bool = False  # crossed the routed network nothing describes (A11)
 
 
 def _walk(
@@ -68,13 +69,15 @@ def _walk(
     policy = None
     up_degraded: tuple[str, ...] = ()
     device = start
+    unmodelled = False
     for _ in range(MAX_HOPS):
         steps: list[Step] = []
 
         def fail(text: str) -> Walk:
             steps.append(Step(StepKind.DROP, text, ok=False))
             hops.append(Hop(device, direction, tuple(steps)))
-            return Walk(tuple(hops), False, text, None, tuple(routers), host_entry, uplinks, policy, up_degraded)
+            return Walk(tuple(hops), False, text, None, tuple(routers), host_entry, uplinks, policy, up_degraded,
+                        unmodelled)
 
         if device == hv.device:
             table = first_table or ()
@@ -103,9 +106,25 @@ def _walk(
         if owner is None:
             vmk = next((i for i in hv.ifaces.values() if i.ip == target and i.segment == out.segment), None)
             owner = vmk
-        if owner is None:
+        if owner is None and entry.gateway is not None and out.segment not in net.routed_segments:
+            owner = _unmodelled_delivery(net, hv, dst)
+            if owner is None:
+                return fail(f"{out.name} -> {ip_str(target)}: the network beyond is not described (A11), and no "
+                            f"interface in the snapshot holds {ip_str(dst)}")
+            unmodelled = True
+            walls = net.firewalls_between(target, dst)
+            routers.extend(walls)
+            if record:
+                steps.append(Step(StepKind.DELIVER, (
+                    f"{out.name} -> {ip_str(target)} on segment {out.segment}: no router described there; assumed (A11) "
+                    f"a routed network that delivers {ip_str(dst)} to {owner.device} {owner.name}")))
+                steps.extend(Step(StepKind.FILTER, f"firewall {w} sits between {ip_str(target)}'s network and "
+                                  f"{ip_str(dst)}'s (described by the networks only)") for w in walls)
+                hops.append(Hop(device, direction, tuple(steps)))
+            target = dst if owner.ip == dst else owner.ip
+        elif owner is None:
             return fail(f"{out.name} -> {ip_str(target)} on segment {out.segment}: nothing there answers ARP for {ip_str(target)}")
-        if record:
+        elif record:
             steps.append(
                 Step(StepKind.DELIVER, f"{out.name} -> {ip_str(target)} on segment {out.segment} ({owner.device} {owner.name})")
             )
@@ -121,7 +140,8 @@ def _walk(
             if record:
                 steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {owner.name} ({owner.cidr}) on {hv.host.name}"))
                 hops.append(Hop(device, direction, tuple(steps)))
-            return Walk(tuple(hops), True, "", owner, tuple(routers), host_entry, uplinks, policy, up_degraded)
+            return Walk(tuple(hops), True, "", owner, tuple(routers), host_entry, uplinks, policy, up_degraded,
+                        unmodelled)
         dv = _device(net, device)
         if dv.kind == "node":
             mine = next((i for i in dv.ifaces.values() if i.ip == dst), None) if dst in dv.ips else None
@@ -130,7 +150,8 @@ def _walk(
             if record:
                 steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {dv.name} {mine.name} ({mine.cidr})"))
                 hops.append(Hop(device, direction, tuple(steps)))
-            return Walk(tuple(hops), True, "", mine, tuple(routers), host_entry, uplinks, policy, up_degraded)
+            return Walk(tuple(hops), True, "", mine, tuple(routers), host_entry, uplinks, policy, up_degraded,
+                        unmodelled)
         routers.append(dv.name)
         if dst in dv.ips:
             return fail(f"{ip_str(dst)} belongs to router {dv.name} itself")
@@ -140,7 +161,24 @@ def _walk(
     why = f"routing loop: still not delivered after {MAX_HOPS} hops (through {', '.join(dict.fromkeys(routers))})"
     if record:
         hops.append(Hop(device, direction, (Step(StepKind.DROP, why, ok=False),)))
-    return Walk(tuple(hops), False, why, None, tuple(routers), host_entry, uplinks, policy, up_degraded)
+    return Walk(tuple(hops), False, why, None, tuple(routers), host_entry, uplinks, policy, up_degraded, unmodelled)
+
+
+def _unmodelled_delivery(net: Network, hv: HostView, dst: int) -> Optional[L3Iface]:
+    """Where the undescribed routed network hands a packet for ``dst`` over.
+
+    Straight to the interface holding ``dst``, unless a described router sits
+    on that interface's segment: then to that router, whose table takes over
+    (described parts of the network always apply)."""
+    holder = next((i for i in hv.ifaces.values() if i.ip == dst), None) or net.by_ip.get(dst)
+    if holder is None:
+        return None
+    if holder.segment in net.routed_segments and not holder.device.startswith("router:"):
+        gw = net.gateways.get(holder.segment)
+        router = net.owners.get((holder.segment, gw)) if gw is not None else None
+        if router is not None:
+            return router
+    return holder
 
 
 def _device(net: Network, device: str) -> DeviceView:
@@ -172,6 +210,8 @@ def trace_host_node(
     assumptions += ["A8-l2-by-subnet", "A10-node-source"]
     fwd = _walk(net, hv, node.device, ep.ip, "forward", None, record)
     hops += fwd.hops
+    if fwd.unmodelled:
+        assumptions.append("A11-unmodelled-routing")
     if not fwd.ok:
         return (
             outcome(Verdict.UNREACHABLE, f"{node.name} cannot reach {ep.ip_text}:902: {fwd.why}; the backup fails (no fallback)",
@@ -193,6 +233,8 @@ def trace_host_node(
         table = hv.tables.get(hv.stack_of.get(endpoint_vmk or "", ""), ((), ()))[0]
     rep = _walk(net, hv, hv.device, node_iface.ip, "reply", table, record)
     hops += rep.hops
+    if rep.unmodelled:
+        assumptions.append("A11-unmodelled-routing")
     common: dict[str, Any] = dict(ingress_vmk=ingress, forward_devices=fwd.routers, reply_devices=rep.routers,
                   node_interface=node_iface.name, node_ip=node_iface.ip_text)
     egress = rep.host_entry.iface if rep.host_entry else None

@@ -185,15 +185,16 @@ def _segment_index(snap: Snapshot) -> list[tuple[ipaddress.IPv4Network, str]]:
     return nets
 
 
-def segment_for(address: str, explicit: Optional[str], index: Sequence[tuple[ipaddress.IPv4Network, str]]) -> Optional[str]:
-    """Explicit segment, else the segment whose (longest) subnet holds the address."""
+def segment_for(address: str, explicit: Optional[str], index: Sequence[tuple[ipaddress.IPv4Network, str]]) -> str:
+    """Explicit segment, else the segment whose (longest) subnet holds the address,
+    else the address's own subnet as an implicit segment (the engine's A8)."""
     if explicit:
         return explicit
-    ip = ipaddress.ip_interface(address).ip
+    iface = ipaddress.ip_interface(address)
     for net, name in index:
-        if ip in net:
+        if iface.ip in net:
             return name
-    return None
+    return f"subnet {iface.network}"
 
 
 def _valid_mac(mac: Optional[str]) -> Optional[str]:
@@ -289,12 +290,16 @@ class _Builder:
         return link
 
 
-def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefix: str) -> LabPlan:
+def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefix: str,
+          unemulated: Optional[dict[tuple[str, str], str]] = None) -> LabPlan:
     """Plan a lab for ``snap`` that streams over ``pairs`` (host, node, endpoint IP).
 
     The endpoint IP is the engine's answer to "which address does vCenter
     hand out": vSphere logic no kernel can emulate, so it is an input.
+    ``unemulated`` names pairs the lab cannot stand for, with the reason
+    (paths through the network the snapshot does not describe).
     """
+    unemulated = unemulated or {}
     check_prefix(prefix)
     b = _Builder(snap, prefix, segments=_segment_index(snap))
     b.netns("switch", "segments", ())  # always <prefix>-s0: holds every bridge
@@ -390,6 +395,7 @@ def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefi
             skip = "no endpoint address: nothing to connect to"
         elif endpoint in other_stack_ips[host_name]:
             skip = f"endpoint {endpoint} is {other_stack_ips[host_name][endpoint]}; only {DEFAULT_STACK} is emulated"
+        skip = skip or unemulated.get((host_name, node_name))
         streams.append(Stream(host_name, node_name, hns, node_ns[node_name], endpoint, ifaces, skip))
 
     return LabPlan(

@@ -49,7 +49,11 @@ class LabRun:
 
 
 def plan_for(snap: Snapshot, paths: Sequence[Path], prefix: Optional[str] = None) -> lab_plan.LabPlan:
-    return lab_plan.build(snap, [(p.host, p.node, p.endpoint.ip) for p in paths], prefix or new_prefix())
+    # The kernel lab builds only what the snapshot describes; a path through the
+    # undescribed routed network (A11) has nothing to run on.
+    unemulated = {(p.host, p.node): "the path crosses a routed network the snapshot does not describe (A11); "
+                  "describe its routers to emulate it" for p in paths if "A11-unmodelled-routing" in p.outcome.assumptions}
+    return lab_plan.build(snap, [(p.host, p.node, p.endpoint.ip) for p in paths], prefix or new_prefix(), unemulated)
 
 
 def run(

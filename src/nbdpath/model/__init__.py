@@ -8,6 +8,7 @@ from .snapshot import (
     DistributedPortGroup,
     DistributedSwitch,
     DvsMembership,
+    Firewall,
     Host,
     Interface,
     Netstack,
@@ -35,7 +36,7 @@ def json_schema() -> dict:
 
 __all__ = [
     "BACKUP_NFC", "DEFAULT_STACK", "BackupNode", "DistributedPortGroup", "DistributedSwitch",
-    "DvsMembership", "Host", "Interface", "Netstack", "NetworkPreference", "PhysicalNic",
+    "DvsMembership", "Firewall", "Host", "Interface", "Netstack", "NetworkPreference", "PhysicalNic",
     "PortGroup", "Route", "Router", "Segment", "Snapshot", "StandardSwitch", "Teaming",
     "Vcenter", "Vmk", "dump", "json_schema", "load_file", "parse",
 ]

@@ -428,6 +428,24 @@ class Router(_Model):
     routes: tuple[Route, ...] = ()
 
 
+class Firewall(_Model):
+    """A firewall described only by the two networks it sits between, for
+    estates whose routers are not modelled (assumption A11 covers the rest):
+    a packet crossing the undescribed routed network from one to the other
+    passes it."""
+
+    name: Name
+    stateful: bool = True
+    capacity_mbps: Optional[int] = Field(default=None, ge=0)
+    between: tuple[Name, Name]
+
+    @field_validator("between")
+    @classmethod
+    def _between(cls, v: tuple[str, str]) -> tuple[str, str]:
+        a, b = (_check_network(s) for s in v)
+        return a, b
+
+
 class NetworkPreference(_Model):
     """The backup product's own network preference (e.g. Veeam Preferred Networks)."""
 
@@ -454,7 +472,8 @@ class BackupNode(_Model):
 
 
 class Snapshot(_Model):
-    version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+    # strict: 1.0 and true are not schema version 1.
+    version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION, strict=True)] = SCHEMA_VERSION
     name: Name = "snapshot"
     description: Text = ""
     vcenters: tuple[Vcenter, ...] = ()
@@ -462,6 +481,7 @@ class Snapshot(_Model):
     hosts: tuple[Host, ...] = ()
     segments: tuple[Segment, ...] = ()
     routers: tuple[Router, ...] = ()
+    firewalls: tuple[Firewall, ...] = ()
     backup_nodes: tuple[BackupNode, ...] = ()
     # Name -> IP, standing in for the backup node's DNS resolver.
     dns: dict[Name, Name] = {}

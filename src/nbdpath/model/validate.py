@@ -35,6 +35,11 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
     yield from _unique([s.name for s in snap.segments], ("segments",), "segment name")
     yield from _unique([n.name for n in snap.backup_nodes], ("backup_nodes",), "backup node name")
     yield from _unique([r.name for r in snap.routers], ("routers",), "router name")
+    taken = {r.name for r in snap.routers}
+    for fi, fw in enumerate(snap.firewalls):
+        if fw.name in taken:
+            yield ("firewalls", fi, "name"), f"a firewall name used by no other router or firewall; {fw.name!r} is taken"
+        taken.add(fw.name)
 
     for di, vds in enumerate(snap.dvswitches):
         yield from _teaming_refs(vds.teaming, set(vds.uplink_ports), ("dvswitches", di, "teaming"), "uplink port")

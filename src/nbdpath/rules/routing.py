@@ -27,7 +27,9 @@ ASYM_FIREWALL = rule(
     "An asymmetric NBD flow crosses a stateful firewall in one direction only",
     """The request reaches one vmk through a stateful firewall while the host sends the reply out of another vmk
     that bypasses it (field report 2's routing trick). The firewall sees half a handshake and drops the
-    connection: NBD backups fail.""",
+    connection: NBD backups fail. Raised only for a described firewall (a stateful router, or an entry of
+    ``firewalls``); where the routed network is not described (A11), NBD012 says that a firewall would break
+    the flow.""",
 )
 SAME_SUBNET = rule(
     "NBD009", "two-vmks-one-subnet", Severity.WARNING, "Two vmks in one subnet on one TCP/IP stack",
@@ -96,8 +98,12 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         changes = ()
         if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
             changes = (TagAdd(path.host, o.egress_vmk),)
+        text = o.verdict_reason
+        if "A11-unmodelled-routing" in o.assumptions:
+            text += ("; no firewall is described on the routed part of this path: if a stateful one sits between "
+                     f"{path.node} and {o.ingress_vmk}, this asymmetric flow breaks (NBD008)")
         yield finding(
-            ASYMMETRIC, path.host, o.verdict_reason,
+            ASYMMETRIC, path.host, text,
             Fix(f"Tag {o.egress_vmk} with {BACKUP_NFC} (7.0+) so requests and data share it.", changes),
             node=path.node, vmk=o.egress_vmk,
         )
