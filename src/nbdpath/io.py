@@ -1,10 +1,18 @@
-"""The file edge: atomic writes, so a failed run never leaves half a file."""
+"""The file edge: atomic writes, bounded reads, and untrusted text made safe to show."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import Optional
+
+from .errors import InputError
+from .safetext import one_line
+
+EXCERPT_CHARS = 60  # the most of a file's content any message quotes
 
 
 def _umask() -> int:
@@ -37,3 +45,100 @@ def write_atomic(path: str | Path, text: str) -> Path:
             pass
         raise
     return target
+
+
+# ---------------------------------------------------------------- showing untrusted text
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """A quoted, escaped excerpt of untrusted content: at most ``limit`` characters of it."""
+    cut = text[:limit]
+    return repr(cut) + ("..." if len(text) > limit else "")
+
+
+def size_text(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            value = n / (1 << shift)
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+# ---------------------------------------------------------------- bounded reads
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, for a message ("a FIFO", "a device", ...)."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def read_capped(path: str | Path, max_bytes: int, what: str, *, shown: Optional[str] = None,
+                dir_fd: Optional[int] = None, follow_symlinks: bool = True) -> bytes:
+    """The whole content of regular file ``path``, refusing anything that could block, never end or be huge.
+
+    FIFOs, devices, sockets and directories are refused from ``fstat`` after a
+    non-blocking open (a FIFO would wait for a writer, ``/dev/zero`` never
+    ends); so is a file over ``max_bytes``, before reading it, and one that
+    grows past it while read (``/proc`` files claim size 0). With
+    ``follow_symlinks=False`` a link is refused (``O_NOFOLLOW``), so a check
+    made on a directory listing cannot be raced by swapping in a link.
+    Every failure is an :class:`InputError` naming ``shown`` (default: ``path``).
+    """
+    name = shown if shown is not None else one_line(str(path))
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise InputError(name, "", f"an existing {what}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise InputError(name, "", f"a {what}, not a symbolic link (links are not followed)") from None
+        raise InputError(name, "", f"a readable {what}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(name, "", f"a {what} (a regular file), not {kind_of(st.st_mode)}")
+        if st.st_size > max_bytes:
+            raise InputError(name, "", f"a {what} of at most {size_text(max_bytes)}; this one is {size_text(st.st_size)}")
+        return _read_fd(fd, max_bytes, name, what)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str | Path, max_bytes: int, what: str, *, shown: Optional[str] = None) -> str:
+    """:func:`read_capped`, decoded as UTF-8; a bad byte is an error at its line and byte offset."""
+    name = shown if shown is not None else one_line(str(path))
+    data = read_capped(path, max_bytes, what, shown=name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(name, f"byte {exc.start}", "UTF-8 text", line) from None
+
+
+def _read_fd(fd: int, max_bytes: int, name: str, what: str) -> bytes:
+    chunks = []
+    total = 0
+    while True:
+        try:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+        except OSError as exc:
+            raise InputError(name, "", f"a readable {what}: {exc.strerror}") from None
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise InputError(name, "", f"a {what} of at most {size_text(max_bytes)}; this one grew past it while read")
+        chunks.append(chunk)

@@ -61,12 +61,16 @@ def test_down_needs_root_too(monkeypatch, capsys):
     (["lab", "verify", "lab:veeam-tag-l2", "--pair", "nohost:vbr-proxy01"], "no such host/node pair"),
     (["lab", "run", "lab:veeam-tag-l2", "--bytes", "2GiB"], "between 1 byte and 1GiB"),
     (["lab", "run", "lab:veeam-tag-l2", "--bytes", "lots"], "a size like 8MiB"),
+    *[(["lab", cmd, "lab:veeam-tag-l2", "--bytes", size, *dry], "'--bytes': expected")
+      for size in ("0", "abc", "-5", "2GiB", "1.5MiB", "9" * 40, "8 MiB extra", "\x1b[2J")
+      for cmd, dry in (("run", []), ("run", ["--dry-run"]), ("verify", []))],
 ])
 def test_bad_input_exits_2_without_building_anything(monkeypatch, capsys, args, expected):
     built = []
     monkeypatch.setattr(kernel.Lab, "__enter__", lambda self: built.append(self) or self)
     assert main(args) == 2
-    assert expected in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert expected in err and len(err.splitlines()) == 1 and "\x1b" not in err
     assert built == []
 
 

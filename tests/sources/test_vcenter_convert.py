@@ -285,3 +285,34 @@ def test_hosts_sharing_a_dns_name_keep_their_ips():
         hosts[f"h{i}"] = host
     got = convert(inventory(**hosts))
     assert [h.name for h in got.hosts] == ["10.10.0.1", "10.10.0.2"]
+
+
+@pytest.mark.parametrize("where", ["vmk", "host", "portgroup"])
+def test_a_name_vsphere_would_never_produce_leaves_one_escaped_line_in_missing(where):
+    bad = "x\x1b[2J\n#evil"
+    vnics = [vnic("vmk0" if where != "vmk" else f"vmk0{bad}", "Mgmt", "10.10.0.11")]
+    host = standard_host(vnics, [])
+    if where == "host":
+        host["name"] = f"esx01{bad}"
+    if where == "portgroup":
+        host["config.network"].portgroup[0].spec.name = f"Mgmt{bad}"
+    good = dict(standard_host([vnic("vmk0", "Mgmt", "10.10.0.12")], []), name="esx02")
+    got = convert(inventory(h1=host, h2=good))
+    assert [h.name for h in got.hosts] == ["esx02"]
+    ((key, reason),) = got.missing.items()
+    for text in (key, reason):
+        assert "\x1b" not in text and "\n" not in text
+    assert reason.startswith("could not read its network configuration (") and len(reason) <= 400
+    assert key == ("esx01x\\x1b[2J\\n#evil" if where == "host" else "esx01.lab.local")
+    assert ("device:" if where == "vmk" else "name:") in reason and "#evil" not in reason  # the field, not the value
+
+
+def test_a_distributed_switch_the_model_refuses_is_missing_not_fatal():
+    dvs, pgs = dvs_objects()
+    dvs["dvs-7"]["name"] = "dvs\x07bell"
+    inv = Inventory(vcenter="vc01", hosts={"h1": standard_host([vnic("vmk0", "Mgmt", "10.10.0.11")], [])},
+                    listed_hosts=("h1",), dvswitches=dvs, dvportgroups=pgs)
+    got = convert(inv)
+    assert got.dvswitches == () and [h.name for h in got.hosts] == ["esx01.lab.local"]
+    assert got.missing == {"vc01/dvs\\x07bell": got.missing["vc01/dvs\\x07bell"]}
+    assert "distributed switch not read" in got.missing["vc01/dvs\\x07bell"]

@@ -16,6 +16,7 @@ from typing import Optional
 import click
 
 from ..errors import UsageError
+from ..io import excerpt
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 MAX_BYTES = 1 << 30  # every stream is bounded; a GiB is plenty for a lab
@@ -24,13 +25,28 @@ _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 1
 
 
 def parse_size(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    """``8MiB``, ``512KiB``, ``1000``... -> bytes, from 1 to MAX_BYTES; click.BadParameter otherwise."""
+    m = re.fullmatch(r"\s*([0-9]{1,12})\s*([A-Za-z]{0,3})\s*", text, re.ASCII)
     if not m or m.group(2).lower() not in _UNITS:
-        raise click.BadParameter(f"expected a size like 8MiB, 512KiB or 1048576, not {text!r}")
+        raise click.BadParameter(f"expected a size like 8MiB, 512KiB or 1048576 (1 byte to 1GiB), not {excerpt(text)}")
     n = int(m.group(1)) * _UNITS[m.group(2).lower()]
     if not 1 <= n <= MAX_BYTES:
-        raise click.BadParameter(f"expected between 1 byte and 1GiB, not {text}")
+        raise click.BadParameter(f"expected between 1 byte and 1GiB, not {excerpt(text)}")
     return n
+
+
+class _Size(click.ParamType):
+    """--bytes checked while the options are parsed, so the error names the option (and --dry-run checks it too)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except click.BadParameter as exc:
+            self.fail(exc.message, param, ctx)
 
 
 def _load_all(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, object]]:
@@ -81,7 +97,8 @@ def _common(f):
         click.argument("snapshot", required=False),
         click.option("--lab", metavar="NAME", help="A built-in lab (or `all`) instead of SNAPSHOT."),
         click.option("--pair", "pairs", multiple=True, metavar="HOST:NODE", help="Only these pairs (repeatable)."),
-        click.option("--bytes", "size", default="8MiB", show_default=True, help="Bytes each host streams back."),
+        click.option("--bytes", "size", type=_Size(), default="8MiB", show_default=True,
+                     help="Bytes each host streams back: 1 byte to 1GiB, e.g. 64KiB, 8MiB, 1000000."),
         click.option("--connect-timeout", default=2.0, show_default=True, type=click.FloatRange(0.05, 60),
                      help="Seconds the node waits for the TCP handshake."),
         click.option("--idle-timeout", default=2.0, show_default=True, type=click.FloatRange(0.05, 60),
@@ -105,7 +122,7 @@ def _run(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeou
     from ..lab.kernel import Limits
     from ..lab.run import run
 
-    nbytes = parse_size(size)
+    nbytes = size  # already a byte count: see _Size
     inputs = _load_all(snapshot, lab)
     selected = [(name, snap, _paths(snap, pairs)) for name, snap in inputs]
     _sigterm_as_interrupt()

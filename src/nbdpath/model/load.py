@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import InputError
+from ..io import read_text
+from ..safetext import one_line
 from .snapshot import Snapshot
 from .validate import _dotted, problems
 
@@ -21,6 +24,14 @@ try:  # libyaml is ~10x faster; fall back to the pure-Python parser.
     _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the build of PyYAML
     _Loader = yaml.SafeLoader
+
+MAX_SNAPSHOT_BYTES = 512 << 20  # a 50,000-host snapshot is ~45 MB of JSON
+# YAML aliases may add at most this many nodes, or as many as the document
+# has of its own if more: anchors for reuse pass, a "billion laughs" does not.
+MAX_ALIAS_NODES = 1_000_000
+# Where an anchor or an alias can start: the usual snapshot has neither and skips the count.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]", re.MULTILINE)
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
 
 
 def parse(text: str, source: str = "<snapshot>") -> Snapshot:
@@ -50,14 +61,10 @@ def _parse(text: str, source: str) -> Snapshot:
             raise _from_validation(exc, text, source) from None
         except ValueError as exc:  # pragma: no cover - model_validate_json wraps these
             raise InputError(source, "", f"valid JSON ({exc})") from None
+        except RecursionError:  # pragma: no cover - the JSON parser stops at depth 200 first
+            raise InputError(source, "", "JSON nested less deeply (refused)") from None
     else:
-        try:
-            data = yaml.load(text, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise InputError(source, "", f"valid YAML ({problem})", line) from None
+        data = load_yaml(text, source)
         if not isinstance(data, dict):
             got = "an empty document" if data is None else f"a {type(data).__name__}"
             raise InputError(source, "", f"a snapshot mapping (hosts, backup_nodes, ...) at the top level, not {got}", 1)
@@ -72,17 +79,80 @@ def _parse(text: str, source: str) -> Snapshot:
     return snap
 
 
-def load_file(path: str | Path) -> Snapshot:
-    p = Path(path)
+def load_yaml(text: str, source: str) -> Any:
+    """One YAML document -> plain data; errors (and alias bombs) name ``source`` and the line."""
+    loader = _Loader(text)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(p), "", "an existing snapshot file (YAML or JSON)") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(str(p), f"byte {exc.start}", "UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(str(p), "", f"a readable file ({exc.strerror})") from None
-    return parse(text, str(p))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if isinstance(node, yaml.CollectionNode) and _ANCHOR.search(text) and _ALIAS.search(text):
+            _check_aliases(node, source)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, source) from None
+    except RecursionError:
+        raise InputError(source, "", "YAML nested less deeply (refused)") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> InputError:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None)
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A forbidden character (NUL, ESC...): libyaml gives its byte offset, not its line.
+        line = text.encode("utf-8", "surrogatepass")[: exc.position].count(b"\n") + 1
+        problem = f"character {exc.character!r} is not allowed in YAML" if isinstance(exc.character, str) else exc.reason
+    return InputError(source, "", f"valid YAML ({one_line(str(problem or exc))[:200]})", line)
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand it past the cap, or that contains itself.
+
+    Aliases share nodes, so the composed graph stays small; what grows is
+    every consumer that walks it as a tree (validation, dumping). Counted on
+    the graph, each collection once (an aliased scalar adds one node, and
+    there are no more of those than '*'s in the text): linear in the text.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    own = extra = 0
+    uses: list[tuple[int, yaml.Node]] = []  # (nodes added so far, the aliased node) per alias use
+    stack: list[Any] = [root]
+    while stack:
+        item = stack.pop()
+        if type(item) is tuple:  # leaving a collection: its children are sized
+            node, scalars, colls = item
+            on_path.discard(id(node))
+            size[id(node)] = 1 + scalars + sum([size[id(c)] for c in colls])
+            continue
+        key = id(item)
+        if key in size:
+            extra += size[key]
+            uses.append((extra, item))
+            continue
+        if key in on_path:
+            raise InputError(source, "", "a YAML document without recursive aliases (an alias inside its own anchor)",
+                             item.start_mark.line + 1)
+        on_path.add(key)
+        children = [n for pair in item.value for n in pair] if type(item) is yaml.MappingNode else item.value
+        colls = [c for c in children if type(c) is not yaml.ScalarNode]
+        own += 1 + len(children) - len(colls)
+        stack.append((item, len(children) - len(colls), colls))
+        stack.extend(reversed(colls))
+    cap = max(MAX_ALIAS_NODES, own)
+    if extra > cap:
+        node = next(n for added, n in uses if added > cap)
+        raise InputError(source, "", f"YAML aliases adding at most {cap:,} nodes (they add {extra:,}: an alias bomb?); "
+                         "this anchor is where the cap was crossed", node.start_mark.line + 1)
+
+
+def load_file(path: str | Path) -> Snapshot:
+    """Read and parse a snapshot file: a regular file of at most MAX_SNAPSHOT_BYTES, in UTF-8."""
+    shown = one_line(str(path))
+    return parse(read_text(path, MAX_SNAPSHOT_BYTES, "snapshot file", shown=shown), shown)
 
 
 def dump(snap: Snapshot, fmt: str = "yaml") -> str:
@@ -104,7 +174,9 @@ def _from_validation(exc: ValidationError, text: str, source: str) -> InputError
     elif err["type"] == "missing":
         msg = "this required field"
     elif err["type"] == "json_invalid":
-        return InputError(source, "", f"valid JSON ({err.get('ctx', {}).get('error', msg)})")
+        detail = str(err.get("ctx", {}).get("error", msg))
+        at = re.search(r"at line (\d+) column \d+", detail)
+        return InputError(source, "", f"valid JSON ({one_line(detail)[:200]})", int(at[1]) if at else None)
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"

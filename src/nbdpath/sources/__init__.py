@@ -2,8 +2,8 @@
 
 The public face is short; the modules behind it are:
 ``vcenter`` (the one seam to vSphere), ``vcenter_convert`` (pure conversion),
-``soapxml`` (fast reading of the bulk retrieval), ``esxcli`` / ``esxcli_parse``
-(files and text layouts), ``extra`` (what vCenter does not know: the merge file) and
+``soapxml`` (fast reading of the bulk retrieval), ``esxcli`` / ``esxcli_parse`` /
+``esxcli_files`` (file names, text layouts, reading a bundle safely), ``extra`` (what vCenter does not know: the merge file) and
 ``output`` (atomic snapshot files).
 """
 

@@ -7,15 +7,16 @@ Only :func:`read_tree` and :func:`import_hosts` touch the file system.
 
 from __future__ import annotations
 
+import os
 import re
-import tarfile
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
-from pydantic import ValidationError
-
 from ..errors import InputError
+from ..io import excerpt, kind_of
+from ..safetext import one_line
 from ..model import (
     DEFAULT_STACK,
     DistributedPortGroup,
@@ -30,6 +31,8 @@ from ..model import (
     Vmk,
 )
 from ..model.snapshot import normalise_stack
+from ..model.validate import _dotted, problems
+from .esxcli_files import read_archive, read_directory
 from .esxcli_parse import (  # noqa: F401  (re-exported: the parsers are part of this module's face)
     IPV4_LAYOUTS,
     NIC_LAYOUTS,
@@ -42,6 +45,7 @@ from .esxcli_parse import (  # noqa: F401  (re-exported: the parsers are part of
     RouteTable,
     Text,
     VSwitch,
+    build,
     failover,
     interfaces,
     ipv4,
@@ -130,47 +134,42 @@ class Tree:
 
 
 def read_tree(path: str | Path) -> Tree:
+    """Read one PATH: a directory or a tar archive (.tgz), only what is inside it (see esxcli_files)."""
     p = Path(path)
-    files: dict[str, dict[str, Text]] = {}
+    shown = one_line(str(p))
+    expected = "a directory of esxcli outputs, a vm-support bundle directory or a .tgz bundle"
+    try:
+        mode = os.stat(p).st_mode  # PATH itself may be a link: the user named it
+    except OSError as exc:
+        raise InputError(shown, "", f"{expected} ({exc.strerror})") from None
+    wanted = lambda name: classify(name) is not None  # noqa: E731
+    if stat.S_ISDIR(mode):
+        got = read_directory(str(p), shown, wanted)
+        fallback = p.name or Path.cwd().name
+        guessed = _bundle_host(p.name) or _first_bundle_host(got.tops) or fallback
+    elif stat.S_ISREG(mode):
+        got = read_archive(str(p), shown, wanted, expected)
+        guessed = _first_bundle_host(got.tops) or _bundle_host(p.name) or p.name.split(".")[0]
+    else:
+        raise InputError(shown, "", f"{expected}, not {kind_of(mode)}")
+    return Tree(shown, _by_command(got.texts), guessed)
 
-    def add(name: str, shown: str, data: bytes) -> None:
+
+def _by_command(texts: list[tuple[str, Text]]) -> dict[str, dict[str, Text]]:
+    files: dict[str, dict[str, Text]] = {}
+    for name, text in texts:
         kind = classify(name)
         if kind is None:
-            return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(shown, f"byte {exc.start}", "UTF-8 text") from None
+            continue
         key, suffix = kind
         if suffix in files.get(key, {}):
-            raise InputError(shown, "", f"one output per command and object; {files[key][suffix].name} is the same command")
-        files.setdefault(key, {})[suffix] = Text(shown, text)
+            raise InputError(text.name, "", f"one output per command and object; {files[key][suffix].name} is the same command")
+        files.setdefault(key, {})[suffix] = text
+    return files
 
-    if p.is_dir():
-        for f in sorted(p.rglob("*")):
-            if f.is_file():
-                add(f.name, str(f), f.read_bytes())
-        guessed = _bundle_host(p.name) or _bundle_host(next((d.name for d in p.iterdir() if d.is_dir()), "")) or p.name
-    elif tarfile.is_tarfile(p):
-        guessed = ""
-        try:
-            with tarfile.open(p, "r:*") as tar:
-                for member in tar:
-                    if not member.isfile():
-                        continue
-                    top = member.name.split("/", 1)[0]
-                    guessed = guessed or _bundle_host(top) or ""
-                    if classify(member.name) is None:
-                        continue
-                    fh = tar.extractfile(member)
-                    if fh is not None:
-                        add(member.name, f"{p}:{member.name}", fh.read())
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise InputError(str(p), "", f"a readable .tgz vm-support bundle ({exc})") from None
-        guessed = guessed or _bundle_host(p.name) or p.name.split(".")[0]
-    else:
-        raise InputError(str(p), "", "a directory of esxcli outputs, a vm-support bundle directory or a .tgz bundle")
-    return Tree(str(p), files, guessed)
+
+def _first_bundle_host(names: list[str]) -> Optional[str]:
+    return next((h for h in map(_bundle_host, names) if h), None)
 
 
 def _bundle_host(name: str) -> Optional[str]:
@@ -190,7 +189,12 @@ class Imported:
 
 
 def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[str] = None) -> Imported:
-    """Pure: one host's saved outputs -> a Host (+ VDS stand-ins) and what is missing."""
+    """Pure: one host's saved outputs -> a Host (+ VDS stand-ins) and what is missing.
+
+    A value the model refuses is an error at the file and line it was read
+    from; the host name at ``--host`` or at PATH, whose name it was taken from.
+    """
+    name_src = Text("--host" if name else tree.origin, "")
     name = name or tree.guessed_name
     absent = [k for k in REQUIRED if k not in tree.files]
     if absent:
@@ -199,7 +203,7 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
             "saved outputs of: " + "; ".join(f"{COMMANDS[k]} (e.g. {k}.txt)" for k in absent),
         )
     missing: dict[str, str] = {}
-    ver = _version(tree, esxi_version)
+    ver, ver_src = _version(tree, esxi_version)
     std_switches = _standard_switches(tree, name, missing)
     route_tables = {
         _stack_name(sfx): routes(t)
@@ -208,18 +212,17 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
     }
     vmks, vds_portgroups = _vmks(tree, name, route_tables, missing)
     stacks, vmks = _netstacks(tree, name, vmks, route_tables, missing)
-    members = tuple(DvsMembership(switch=d) for d in sorted(vds_portgroups))
+    listing = _one(tree, "network_ip_interface_list")
+    members = tuple(build(DvsMembership, listing, None, switch=d) for d in sorted(vds_portgroups))
     stand_ins = tuple(
-        DistributedSwitch(name=d, portgroups=tuple(DistributedPortGroup(name=p) for p in sorted(pgs)))
+        build(DistributedSwitch, listing, None, name=d,
+              portgroups=tuple(build(DistributedPortGroup, listing, None, name=p) for p in sorted(pgs)))
         for d, pgs in sorted(vds_portgroups.items())
     )
-    try:
-        host = Host(name=name, version=ver, management_address=name, pnics=tuple(nics(_one(tree, "network_nic_list"))),
-                    vswitches=std_switches, dvswitches=members, netstacks=stacks,
-                    vmks=tuple(sorted(vmks, key=lambda v: v.number)))
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        raise InputError(tree.origin, ".".join(str(x) for x in err["loc"]), str(err["msg"]).removeprefix("Value error, ")) from None
+    pnics = tuple(nics(_one(tree, "network_nic_list")))
+    host = build(Host, Text(tree.origin, ""), None, where={"name": (name_src, None), "version": ver_src},
+                 name=name, version=ver, management_address=name, pnics=pnics, vswitches=std_switches,
+                 dvswitches=members, netstacks=stacks, vmks=tuple(sorted(vmks, key=lambda v: v.number)))
     return Imported(host, stand_ins, missing)
 
 
@@ -232,38 +235,44 @@ def _one(tree: Tree, key: str) -> Text:
     return texts[""]
 
 
-def _version(tree: Tree, given: Optional[str]) -> str:
+def _version(tree: Tree, given: Optional[str]) -> tuple[str, tuple[Text, Optional[int]]]:
+    """The ESXi version and where it was read (for an error): --esxi-version, else vmware -vl."""
+    if given is not None:
+        return given, (Text("--esxi-version", ""), None)
     for key in ("vmware_vl", "vmware_v"):
-        if given is None and key in tree.files:
-            given = version(next(iter(tree.files[key].values())))
-    if given is None:
-        raise InputError(tree.origin, "", "the ESXi version: include vmware_-vl.txt ('vmware -vl') or pass --esxi-version")
-    return given
+        if key in tree.files:
+            src = next(iter(tree.files[key].values()))
+            return version(src), (src, 1)
+    raise InputError(tree.origin, "", "the ESXi version: include vmware_-vl.txt ('vmware -vl') or pass --esxi-version")
 
 
 def _standard_switches(tree: Tree, host: str, missing: dict[str, str]) -> tuple[StandardSwitch, ...]:
-    pg_rows = portgroups(_one(tree, "network_vswitch_standard_portgroup_list"))
+    pg_text = _one(tree, "network_vswitch_standard_portgroup_list")
+    pg_rows = portgroups(pg_text)
     pg_failover = {sfx: (t, failover(t)) for sfx, t in
                    tree.files.get("network_vswitch_standard_portgroup_policy_failover_get", {}).items()}
-    sw_failover = {sfx: failover(t) for sfx, t in tree.files.get("network_vswitch_standard_policy_failover_get", {}).items()}
+    sw_failover = {sfx: (t, failover(t)) for sfx, t in
+                   tree.files.get("network_vswitch_standard_policy_failover_get", {}).items()}
     for pgn, (t, _) in pg_failover.items():
         if not any(r.name == pgn for r in pg_rows):
-            raise InputError(t.name, "", f"a failover policy of a port group in portgroup list, not {pgn!r}")
+            raise InputError(t.name, "", f"a failover policy of a port group in portgroup list, not {excerpt(pgn)}")
+    sw_text = _one(tree, "network_vswitch_standard_list")
     out = []
-    for sw in vswitches(_one(tree, "network_vswitch_standard_list")):
+    for sw in vswitches(sw_text):
         rows = [r for r in pg_rows if r.vswitch == sw.name]
-        team = _switch_teaming(sw, sw_failover.get(sw.name), [pg_failover[r.name][1] for r in rows if r.name in pg_failover])
+        team = _switch_teaming(sw, sw_failover.get(sw.name), [pg_failover[r.name] for r in rows if r.name in pg_failover])
         if team is None:
             missing[f"{host}:{sw.name}:teaming"] = (
                 "no failover policy output for the switch or a non-overriding port group; assumed all uplinks active, srcport"
             )
-            team = Teaming(policy="loadbalance_srcid", active=sw.uplinks, standby=(), unused=())
+            team = build(Teaming, sw_text, sw.line, policy="loadbalance_srcid", active=sw.uplinks, standby=(), unused=())
         pgs = tuple(
-            PortGroup(name=r.name, vlan=r.vlan,
-                      teaming=_portgroup_teaming(pg_failover[r.name][1], sw.uplinks) if r.name in pg_failover else None)
+            build(PortGroup, pg_text, r.line, name=r.name, vlan=r.vlan,
+                  teaming=_portgroup_teaming(pg_failover[r.name], sw.uplinks) if r.name in pg_failover else None)
             for r in rows
         )
-        out.append(StandardSwitch(name=sw.name, uplinks=sw.uplinks, mtu=sw.mtu, teaming=team, portgroups=pgs))
+        out.append(build(StandardSwitch, sw_text, sw.line, name=sw.name, uplinks=sw.uplinks, mtu=sw.mtu, teaming=team,
+                         portgroups=pgs))
     return tuple(out)
 
 
@@ -274,12 +283,13 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
     tag_files = tree.files.get("network_ip_interface_tag_get", {})
     services = {}
     for sfx, t in tag_files.items():
-        if not re.fullmatch(r"vmk\d+", sfx):
+        if not re.fullmatch(r"vmk[0-9]+", sfx):
             raise InputError(t.name, "", "the vmk in the file name, e.g. network_ip_interface_tag_get_vmk2.txt")
         services[sfx] = tags(t)
     if not tag_files:
         missing[f"{host}:tags"] = "no ip interface tag get outputs; service tags (vSphereBackupNFC!) unknown"
     listing = _one(tree, "network_ip_interface_list")
+    addr_text = _one(tree, "network_ip_interface_ipv4_get")
     vmks: list[Vmk] = []
     vds: dict[str, set[str]] = {}
     for i in interfaces(listing):
@@ -294,7 +304,7 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
             portgroup = f"{i.vds_name} port {i.vds_port or '?'}"
             vds.setdefault(i.vds_name, set()).add(portgroup)
             missing[f"{host}:{i.device}:vds"] = (
-                f"on VDS {i.vds_name!r} port {i.vds_port}: esxcli shows neither its port group nor its teaming; "
+                f"on VDS {excerpt(i.vds_name)} port {i.vds_port}: esxcli shows neither its port group nor its teaming; "
                 "discover from vCenter for uplinks"
             )
         if portgroup is None:
@@ -304,30 +314,46 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
         table = route_tables.get(stack)
         if table is not None and gw == table.gateway:
             gw = None  # the stack's own gateway, not a per-vmk override
-        vmks.append(Vmk(device=i.device, portgroup=portgroup, ipv4=a.address if a else None, mac=i.mac,
-                        netstack=stack, mtu=i.mtu, services=services.get(i.device, ()), gateway=gw, enabled=i.enabled))
+        vmks.append(build(Vmk, listing, i.line, where=_vmk_sources(listing, i, addr_text, a, tag_files),
+                          device=i.device, portgroup=portgroup, ipv4=a.address if a else None, mac=i.mac, netstack=stack,
+                          mtu=i.mtu, services=services.get(i.device, ()), gateway=gw, enabled=i.enabled))
     return vmks, vds
+
+
+def _vmk_sources(listing: Text, i: Interface, addr_text: Text, a: Optional[Ipv4], tag_files: dict[str, Text]
+                 ) -> dict[str, tuple[Text, Optional[int]]]:
+    """Where each field of a vmk was read, for an error the model raises."""
+    keys = {"device": "Name", "portgroup": "Portgroup", "mac": "MAC Address", "netstack": "Netstack Instance",
+            "mtu": "MTU", "enabled": "Enabled"}
+    where = {f: (listing, i.lines.get(k, i.line)) for f, k in keys.items()}
+    if a is not None:
+        where["ipv4"] = where["gateway"] = (addr_text, a.line)
+    if i.device in tag_files:
+        where["services"] = (tag_files[i.device], 1)
+    return where
 
 
 def _netstacks(tree: Tree, host: str, vmks: list[Vmk], route_tables: dict[str, RouteTable], missing: dict[str, str]
                ) -> tuple[tuple[Netstack, ...], list[Vmk]]:
     """Netstacks with their gateway and static routes; vmks lose gateways that were only their stack's."""
     keys = [DEFAULT_STACK]
+    listed = _one(tree, "network_ip_interface_list")
     if "network_ip_netstack_list" in tree.files:
-        keys = [_stack_name(k) for k in netstacks(_one(tree, "network_ip_netstack_list"))]
+        listed = _one(tree, "network_ip_netstack_list")
+        keys = [_stack_name(k) for k in netstacks(listed)]
     keys += [v.netstack for v in vmks if v.netstack not in keys]
     stacks = []
     for key in dict.fromkeys(keys):
         table = route_tables.get(key)
         if table is not None:
-            stacks.append(Netstack(key=key, gateway=table.gateway, routes=table.routes))
+            stacks.append(build(Netstack, listed, None, key=key, gateway=table.gateway, routes=table.routes))
             continue
         # No route table: the vmks' ipv4 get Gateway column is the best evidence.
         gws = {v.gateway for v in vmks if v.netstack == key and v.gateway}
         if key == DEFAULT_STACK or gws:
             missing[f"{host}:routes:{key}"] = "no ip route ipv4 list output for this netstack" + (
                 "; its gateway taken from its vmks' ipv4 get" if len(gws) == 1 else "; gateway and static routes unknown")
-        stacks.append(Netstack(key=key, gateway=gws.pop() if len(gws) == 1 else None))
+        stacks.append(build(Netstack, listed, None, key=key, gateway=gws.pop() if len(gws) == 1 else None))
         if len(gws) <= 1:
             vmks = [v.model_copy(update={"gateway": None}) if v.netstack == key else v for v in vmks]
     return tuple(stacks), vmks
@@ -337,34 +363,44 @@ def _stack_name(value: str) -> str:
     return normalise_stack(value) if value else DEFAULT_STACK
 
 
-def _switch_teaming(sw: VSwitch, own: Optional[Failover], inheriting: list[Failover]) -> Optional[Teaming]:
+def _switch_teaming(sw: VSwitch, own: Optional[tuple[Text, Failover]], inheriting: list[tuple[Text, Failover]]
+                    ) -> Optional[Teaming]:
     """The switch's own policy, or what a port group that overrides nothing shows."""
-    source = own or next((fo for fo in inheriting if fo.override_uplinks is False and fo.override_policy is False), None)
-    if source is None:
+    found = own or next(((t, fo) for t, fo in inheriting
+                         if fo.override_uplinks is False and fo.override_policy is False), None)
+    if found is None:
         return None
-    unused = tuple(u for u in sw.uplinks if u not in source.active and u not in source.standby)
-    return Teaming(policy=source.policy, active=source.active, standby=source.standby, unused=unused)
+    src, fo = found
+    unused = tuple(u for u in sw.uplinks if u not in fo.active and u not in fo.standby)
+    return build(Teaming, src, None, policy=fo.policy, active=fo.active, standby=fo.standby, unused=unused)
 
 
-def _portgroup_teaming(fo: Failover, uplinks: tuple[str, ...]) -> Optional[Teaming]:
+def _portgroup_teaming(found: tuple[Text, Failover], uplinks: tuple[str, ...]) -> Optional[Teaming]:
     """Only what the port group overrides; without Override lines, all of it."""
+    src, fo = found
     policy = fo.policy if fo.override_policy is not False else None
     if fo.override_uplinks is False:
-        return Teaming(policy=policy) if policy else None
+        return build(Teaming, src, None, policy=policy) if policy else None
     unused = tuple(u for u in uplinks if u not in fo.active and u not in fo.standby)
-    return Teaming(policy=policy, active=fo.active, standby=fo.standby, unused=unused)
+    return build(Teaming, src, None, policy=policy, active=fo.active, standby=fo.standby, unused=unused)
 
 
 def import_hosts(paths: Iterable[str], names: Optional[list[str]] = None, esxi_version: Optional[str] = None) -> Snapshot:
-    """Read each path as one host and join them into a snapshot."""
+    """Read each path as one host and join them into a snapshot.
+
+    Every error names the PATH (or the file inside it) it comes from, also
+    for what only shows across hosts (a vmk address two hosts claim).
+    """
     hosts: list[Host] = []
+    origins: list[str] = []
     switches: dict[str, DistributedSwitch] = {}
     missing: dict[str, str] = {}
     for i, path in enumerate(paths):
         tree = read_tree(path)
         got = build_host(tree, names[i] if names else None, esxi_version)
         if any(h.name == got.host.name for h in hosts):
-            raise InputError(str(path), "", f"a distinct host; {got.host.name!r} was already read (use --host)")
+            raise InputError(tree.origin, "", f"a distinct host; {excerpt(got.host.name)} was already read (use --host)")
+        origins.append(tree.origin)
         hosts.append(got.host)
         for d in got.dvswitches:
             if d.name in switches:
@@ -372,4 +408,11 @@ def import_hosts(paths: Iterable[str], names: Optional[list[str]] = None, esxi_v
                 d = d.model_copy(update={"portgroups": tuple(merged[k] for k in sorted(merged))})
             switches[d.name] = d
         missing.update(got.missing)
-    return Snapshot(name="imported", hosts=tuple(hosts), dvswitches=tuple(switches.values()), missing=missing)
+    everything = Text(", ".join(origins), "")
+    snap = build(Snapshot, everything, None, name="imported", hosts=tuple(hosts), dvswitches=tuple(switches.values()),
+                 missing=missing)
+    for path, expected in problems(snap):
+        if len(path) > 2 and path[0] == "hosts" and isinstance(path[1], int):
+            raise InputError(origins[path[1]], f"host {excerpt(hosts[path[1]].name)}: {_dotted(path[2:])}", expected)
+        raise InputError(everything.name, _dotted(path), expected)
+    return snap

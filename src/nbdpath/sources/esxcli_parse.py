@@ -11,9 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, cast
+from typing import Any, Mapping, Optional, TypeVar, cast
+
+from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
+from ..io import excerpt
 from ..model import DEFAULT_STACK, PhysicalNic, Route
 from ..model.snapshot import _POLICY_ALIASES, TeamingPolicyName, normalise_service
 
@@ -32,6 +35,49 @@ class Text:
 
     def error(self, lineno: Optional[int], expected: str, location: str = "") -> InputError:
         return InputError(self.name, location, expected, lineno)
+
+
+# esxcli prints text: tabs and line ends, never other control characters (C0, DEL, C1).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def decode(name: str, data: bytes) -> Text:
+    """Saved output bytes -> :class:`Text`; not UTF-8 or holding control characters is an error at its line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(name, f"column {column}", f"UTF-8 text; byte 0x{data[exc.start]:02x} is not", line) from None
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise InputError(name, f"column {column}", f"text without control characters, not {excerpt(bad[0])}", line)
+    return Text(name, text)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def build(model: type[M], src: Text, line: Optional[int],
+          where: Optional[Mapping[str, tuple[Text, Optional[int]]]] = None, **fields: Any) -> M:
+    """``model(**fields)``; a value the model refuses is an error at the file and line it was read from.
+
+    ``where`` maps a field to the (file, line) it came from when that is not
+    ``src``/``line`` (a vmk's address comes from ipv4 get, its name from interface list).
+    """
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = tuple(err["loc"])
+        text, n = (where or {}).get(str(loc[0]) if loc else "", (src, line))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        got = err.get("input")
+        if isinstance(got, (str, int)) and not isinstance(got, bool):
+            msg += f" (got {excerpt(str(got))})"
+        raise text.error(n, msg, ".".join(str(x) for x in loc)) from None
 
 
 def parse_table(src: Text, layouts: Mapping[str, tuple[str, ...]]) -> tuple[str, list[tuple[int, dict[str, str]]]]:
@@ -55,7 +101,7 @@ def parse_table(src: Text, layouts: Mapping[str, tuple[str, ...]]) -> tuple[str,
     layout = next((k for k, cols in layouts.items() if cols == names), None)
     if layout is None:
         known = "; ".join(" | ".join(cols) for cols in layouts.values())
-        raise src.error(idx + 1, f"a known column layout ({known}), not {' | '.join(names)}", "header")
+        raise src.error(idx + 1, f"a known column layout ({known}), not {excerpt(' | '.join(names), 120)}", "header")
     rows = []
     for n, line in enumerate(lines[idx + 2 :], start=idx + 3):
         if not line.strip():
@@ -139,21 +185,28 @@ def _bool(src: Text, block: Block, key: str) -> Optional[bool]:
         return True
     if value.lower() in ("false", "no", "0"):
         return False
-    raise src.error(block.lines[key], f"true or false for '{key}', not {value!r}")
+    raise src.error(block.lines[key], f"true or false for '{key}', not {excerpt(value)}")
 
 
-def _int(src: Text, n: int, value: str, what: str) -> int:
-    try:
+# The model's own ranges (Vmk/StandardSwitch MTU, PortGroup VLAN), said in esxcli's words.
+MTU_RANGE = (576, 9216)
+VLAN_RANGE = (0, 4095)  # 4095: all VLANs (a trunk port group on a standard switch)
+SPEED_RANGE = (0, 10_000_000)  # Mbps; the fastest NIC today is 800G
+
+
+def _int(src: Text, n: int, value: str, what: str, bounds: tuple[int, int]) -> int:
+    # ASCII digits only: int() would also take "1_000", " 5", "٣" and 10**4000-digit strings.
+    lo, hi = bounds
+    if re.fullmatch(r"[0-9]{1,12}", value, re.ASCII) and lo <= int(value) <= hi:
         return int(value)
-    except ValueError:
-        raise src.error(n, f"a number for {what}, not {value!r}") from None
+    raise src.error(n, f"a whole number from {lo} to {hi} for {what}, not {excerpt(value)}")
 
 
 def _ip(src: Text, n: int, value: str, what: str) -> str:
     try:
         return str(ipaddress.IPv4Address(value))
     except ValueError:
-        raise src.error(n, f"an IPv4 address for {what}, not {value!r}") from None
+        raise src.error(n, f"an IPv4 address for {what}, not {excerpt(value)}") from None
 
 
 # ---------------------------------------------------------------- per command
@@ -171,6 +224,7 @@ class Interface:
     mac: Optional[str]
     enabled: bool
     line: int
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)  # key -> line of its value
 
 
 def interfaces(src: Text) -> list[Interface]:
@@ -185,10 +239,11 @@ def interfaces(src: Text) -> list[Interface]:
                 vds_name=_na(f.get("VDS Name")),
                 vds_port=_na(f.get("VDS Port")),
                 netstack=_na(f.get("Netstack Instance")) or DEFAULT_STACK,
-                mtu=_int(src, b.lines["MTU"], f["MTU"], "MTU"),
+                mtu=_int(src, b.lines["MTU"], f["MTU"], "MTU", MTU_RANGE),
                 mac=_na(f.get("MAC Address")),
                 enabled=_bool(src, b, "Enabled") is not False,
                 line=b.line,
+                lines=dict(b.lines),
             )
         )
     return out
@@ -205,6 +260,7 @@ class Ipv4:
     device: str
     address: Optional[str]  # a.b.c.d/len
     gateway: Optional[str]
+    line: int = field(default=0, compare=False)
 
 
 def ipv4(src: Text) -> list[Ipv4]:
@@ -219,11 +275,11 @@ def ipv4(src: Text) -> list[Ipv4]:
             try:
                 cidr = str(ipaddress.IPv4Interface(f"{ip}/{mask}"))
             except ValueError:
-                raise src.error(n, f"a contiguous netmask, not {mask!r}") from None
+                raise src.error(n, f"a contiguous netmask, not {excerpt(mask)}") from None
         gw = _na(r.get("Gateway"))
         if gw:
             gw = _ip(src, n, gw, "Gateway")
-        out.append(Ipv4(r["Name"], cidr, None if gw in (None, "0.0.0.0") else gw))
+        out.append(Ipv4(r["Name"], cidr, None if gw in (None, "0.0.0.0") else gw, n))
     return out
 
 
@@ -239,10 +295,11 @@ def nics(src: Text) -> list[PhysicalNic]:
     for n, r in rows:
         link = r["Link Status"] if layout == "6.5+" else r["Link"]
         if link.lower() not in ("up", "down"):
-            raise src.error(n, f"Up or Down for the link, not {link!r}")
-        speed = _int(src, n, r["Speed"], "Speed")
+            raise src.error(n, f"Up or Down for the link, not {excerpt(link)}")
+        speed = _int(src, n, r["Speed"], "Speed (Mbps)", SPEED_RANGE)
         up = link.lower() == "up" and (layout == "pre-6.5" or r["Admin Status"].lower() == "up")
-        out.append(PhysicalNic(name=r["Name"], speed_mbps=speed or None, link_up=up, mac=_na(r["MAC Address"])))
+        out.append(build(PhysicalNic, src, n, name=r["Name"], speed_mbps=speed or None, link_up=up,
+                         mac=_na(r["MAC Address"])))
     return out
 
 
@@ -290,11 +347,11 @@ def routes(src: Text) -> RouteTable:
         try:
             network = ipaddress.IPv4Network(f"{net}/{mask}", strict=False)
         except ValueError:
-            raise src.error(n, f"a contiguous netmask, not {mask!r}") from None
+            raise src.error(n, f"a contiguous netmask, not {excerpt(mask)}") from None
         if network.prefixlen == 0:
             gateway = gw
             continue
-        out.append(Route(network=str(network), gateway=gw))
+        out.append(build(Route, src, n, network=str(network), gateway=gw))
     return RouteTable(gateway, tuple(out))
 
 
@@ -319,6 +376,7 @@ class VSwitch:
     uplinks: tuple[str, ...]
     mtu: int
     portgroups: tuple[str, ...]
+    line: int = field(default=0, compare=False)
 
 
 def vswitches(src: Text) -> list[VSwitch]:
@@ -329,8 +387,9 @@ def vswitches(src: Text) -> list[VSwitch]:
             VSwitch(
                 name=b.fields["Name"],
                 uplinks=_list(b.fields["Uplinks"]),
-                mtu=_int(src, b.lines["MTU"], mtu, "MTU") if mtu else 1500,
+                mtu=_int(src, b.lines["MTU"], mtu, "MTU", MTU_RANGE) if mtu else 1500,
                 portgroups=_list(b.fields["Portgroups"]),
+                line=b.line,
             )
         )
     return out
@@ -344,11 +403,13 @@ class PortGroupRow:
     name: str
     vswitch: str
     vlan: int
+    line: int = field(default=0, compare=False)
 
 
 def portgroups(src: Text) -> list[PortGroupRow]:
     _, rows = parse_table(src, PORTGROUP_LAYOUTS)
-    return [PortGroupRow(r["Name"], r["Virtual Switch"], _int(src, n, r["VLAN ID"], "VLAN ID")) for n, r in rows]
+    return [PortGroupRow(r["Name"], r["Virtual Switch"], _int(src, n, r["VLAN ID"], "VLAN ID", VLAN_RANGE), n)
+            for n, r in rows]
 
 
 @dataclass(frozen=True)
@@ -366,7 +427,7 @@ def failover(src: Text) -> Failover:
     b = parse_blocks(src, ("Load Balancing", "Active Adapters", "Standby Adapters"), titled=False)[0]
     policy = b.fields["Load Balancing"]
     if policy.lower() not in _POLICY_ALIASES:
-        raise src.error(b.lines["Load Balancing"], f"a load balancing policy ({', '.join(sorted(_POLICY_ALIASES))}), not {policy!r}")
+        raise src.error(b.lines["Load Balancing"], f"a load balancing policy ({', '.join(sorted(_POLICY_ALIASES))}), not {excerpt(policy)}")
     return Failover(
         policy=cast(TeamingPolicyName, _POLICY_ALIASES[policy.lower()]),
         active=_list(b.fields["Active Adapters"]),

@@ -11,11 +11,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable
 
-import yaml
-
 from ..errors import InputError
 from ..model import BackupNode, Interface, Snapshot, parse
-from ..model.load import _dotted, _line_of
+from ..model.load import _dotted, _line_of, load_yaml
 from ..model.validate import problems
 
 # The keys a merge file may hold; everything else is vCenter's to report.
@@ -24,10 +22,7 @@ MERGE_KEYS = ("name", "description", "segments", "routers", "backup_nodes", "dns
 
 def parse_merge(text: str, source: str) -> Snapshot:
     """Parse a merge file into a host-less Snapshot; errors name file and line."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None  # parse() below reports the YAML error with its line
+    data = load_yaml(text, source) if not text.lstrip().startswith("{") else None
     if isinstance(data, dict):
         for key in data:
             if isinstance(key, str) and key.startswith("x-"):

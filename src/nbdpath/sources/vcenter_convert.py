@@ -13,6 +13,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
+from pydantic import ValidationError
+
 from ..model import (
     DEFAULT_STACK,
     DistributedPortGroup,
@@ -28,6 +30,7 @@ from ..model import (
     Vmk,
 )
 from ..model.snapshot import normalise_service
+from ..safetext import one_line
 from .soapxml import XmlData, as_bool, as_int, as_list, moref_id
 
 # Property paths read per object type; kept next to the code that uses them.
@@ -74,32 +77,49 @@ class Converted:
 
 
 def convert(inv: Inventory) -> Converted:
-    """Turn one vCenter's properties into hosts, switches and what is missing."""
+    """Turn one vCenter's properties into hosts, switches and what is missing.
+
+    An object the model refuses (a name with a control character, a VLAN out
+    of range) is left out and listed under ``missing`` in one line, its name
+    escaped; the rest of the inventory is still read.
+    """
     dvpg_by_key = {_get(p, "key") or mid: p for mid, p in inv.dvportgroups.items()}
     dvs_by_uuid = {_get(d, "uuid"): d for d in inv.dvswitches.values()}
-    switches = tuple(
-        sorted((_dvs(mid, d, inv.dvportgroups) for mid, d in inv.dvswitches.items()), key=lambda s: s.name)
-    )
-    hosts: list[Host] = []
     missing: dict[str, str] = {}
+    switches = []
+    for mid, d in inv.dvswitches.items():
+        try:
+            switches.append(_dvs(mid, d, inv.dvportgroups))
+        except (ValueError, TypeError, AttributeError) as exc:
+            missing[f"{inv.vcenter}/{one_line(str(d.get('name') or mid))}"] = f"distributed switch not read ({_reason(exc)})"
+    hosts: list[Host] = []
     for mid in inv.listed_hosts or tuple(inv.hosts):
         props = inv.hosts.get(mid)
         if props is None:
             label = f"{inv.vcenter}/{mid}"
             missing[label] = inv.faults.get(mid, "vanished from the inventory during discovery")
             continue
-        name = _own_name(str(props.get("name") or mid), _get(props.get("config.network"), "dnsConfig"))
+        name = one_line(_own_name(str(props.get("name") or mid), _get(props.get("config.network"), "dnsConfig")))
         try:
             if mid in inv.faults:
                 raise HostSkipped(inv.faults[mid])
             hosts.append(_host(props, inv, dvpg_by_key, dvs_by_uuid))
         except HostSkipped as exc:
-            missing[name] = str(exc)
+            missing[name] = one_line(str(exc))
         except (ValueError, TypeError, AttributeError) as exc:
             # An unexpected shape from one host must not sink the whole run.
-            missing[name] = f"could not read its network configuration ({exc})"
+            missing[name] = f"could not read its network configuration ({_reason(exc)})"
     hosts = sorted(_unique_names(hosts), key=lambda h: h.name)
-    return Converted(tuple(hosts), switches, missing, inv.vcenter_version)
+    return Converted(tuple(hosts), tuple(sorted(switches, key=lambda s: s.name)), missing, inv.vcenter_version)
+
+
+def _reason(exc: Exception) -> str:
+    """One escaped line: a model error's field and message, never the (untrusted, maybe huge) value."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in err["loc"])
+        return one_line(f"{where}: {str(err['msg']).removeprefix('Value error, ')}")[:300]
+    return one_line(str(exc))[:300]
 
 
 def _unique_names(hosts: list[Host]) -> list[Host]:
