@@ -136,6 +136,13 @@ def test_free_text_keeps_layout_but_not_escapes():
         parse(json.dumps(dict(ESTATE, description="red \x1b[31m")), "e.json")
 
 
+def cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        rc = main(list(args))
+    return rc, out.getvalue(), err.getvalue()
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbdpath", *args], capture_output=True, text=True, timeout=120)
 
@@ -149,10 +156,9 @@ def test_cli_refuses_a_control_character_in_a_host_name(tmp_path, name):
     f.write_text(yaml.safe_dump(doc))  # PyYAML writes control characters as "\e", "\x9B", ... escapes
     line = next(i for i, text in enumerate(f.read_text().splitlines(), 1) if "esx" in text and "esx01.lab.local" not in text
                 and "name:" in text)
-    r = run("check", str(f))
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.startswith(f"nbdpath: error: {f}:{line}: hosts[1].name: text without control characters")
-    assert len(r.stderr.splitlines()) == 1 and not raw_unsafe(r.stderr.rstrip("\n"), layout_ok=False)
+    rc, _, err = cli("check", str(f))
+    assert rc == 2 and err.startswith(f"nbdpath: error: {f}:{line}: hosts[1].name: text without control characters")
+    assert len(err.splitlines()) == 1 and not raw_unsafe(err.rstrip("\n"), layout_ok=False)
 
 
 @pytest.mark.parametrize("device", ["vmk²", "vmk٣", "vmk2;reboot", "vmk2\n", "vmk", "vmk-1", "VMK2", "vmk123456"])
@@ -161,19 +167,23 @@ def test_vmk_device_is_vmk_and_ascii_digits(tmp_path, device):
     doc["hosts"][0]["vmks"][1]["device"] = device
     f = tmp_path / "estate.json"
     f.write_text(json.dumps(doc))
-    r = run("check", str(f))
-    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
-    assert r.stderr.startswith(f"nbdpath: error: {f}:1: hosts[0].vmks[1].device: a vmk device name: vmk and a number")
+    rc, _, err = cli("check", str(f))
+    assert rc == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"nbdpath: error: {f}:1: hosts[0].vmks[1].device: a vmk device name: vmk and a number")
+
+
+def test_as_users_run_it(tmp_path):
+    doc = yaml.safe_load(labs.text("veeam-tag-l2"))
+    doc["hosts"][0]["name"] = "esx01'$(touch PWNED)'\x1b[2J"
+    f = tmp_path / "estate.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    r = run("plan", str(f), "--format", "govc")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.startswith(f"nbdpath: error: {f}:") and "hosts[0].name: text without control characters" in r.stderr
+    assert not (tmp_path / "PWNED").exists()
 
 
 # ---- what reaches a terminal ------------------------------------------------------
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        rc = main(list(args))
-    return rc, out.getvalue(), err.getvalue()
-
 
 L2 = ("--lab", "veeam-tag-l2")
 ON = ("esxcli", *L2, "--host", "esx01.lab.local")
