@@ -9,7 +9,7 @@ Peak memory (max RSS) is measured per child process with os.wait4, on two
 sizes of each input to show it does not grow with the file.
 
 Run: python benchmarks/evidence.py [--capture-mb 1024] [--csv-rows 10000]
-Prints a table; results are recorded in benchmarks/README-evidence.md.
+Prints a table; results are recorded in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 FRAME = 1514  # Ethernet frame of a 1500-byte IP packet
 FLOWS = [  # (src, dst, sport, dport); the third is NFC
@@ -108,17 +110,36 @@ def make_csv(path: Path, rows: int, columns: int = 17000, ports: int = 120) -> N
             f.write(f'"{ts}","{other_cells}","' + '","'.join(cells) + '"\r\n')
 
 
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (MiB) of that one child, its stdout."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:4]} failed with {proc.returncode}")
-    return elapsed, usage.ru_maxrss // 1024, out.decode()
+class Run(NamedTuple):
+    seconds: float
+    rss_mib: int  # peak RSS of that one child
+    stdout: str
+    stderr: str
+    code: int
+    timed_out: bool
+
+
+def timed(cmd: list[str], check: bool = True, timeout: Optional[float] = None) -> Run:
+    """Run ``cmd`` as a child; wall seconds and peak RSS of that child alone (os.wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        killer = threading.Timer(timeout, proc.kill) if timeout else None
+        if killer:
+            killer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        timed_out = bool(killer) and not killer.is_alive()
+        if killer:
+            killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        run = Run(elapsed, usage.ru_maxrss // 1024, out.read().decode(), err.read().decode("utf-8", "replace"),
+                  proc.returncode, timed_out)
+    if check and run.code != 0:
+        raise SystemExit(f"{cmd[:4]} failed with {run.code}")
+    return run
 
 
 def warm(path: Path) -> None:
@@ -142,14 +163,14 @@ def main() -> None:
         size_mb = big.stat().st_size / 1e6
         for label, cap in (("capture 1/4", small), ("capture", big)):
             warm(cap)
-            s, rss, _ = timed(nbd + [str(cap)])
+            s, rss = timed(nbd + [str(cap)])[:2]
             rows.append((f"nbdpath summarize, {label}", cap.stat().st_size / 1e6, s, rss))
         warm(big)
-        s_dpkt, rss_dpkt, _ = timed([sys.executable, "-c", DPKT_LOOP, str(big)])
+        s_dpkt, rss_dpkt = timed([sys.executable, "-c", DPKT_LOOP, str(big)])[:2]
         rows.append(("plain dpkt loop, capture", size_mb, s_dpkt, rss_dpkt))
         if shutil.which("tshark"):
             warm(big)
-            s_ts, rss_ts, _ = timed(["tshark", "-q", "-z", "conv,tcp", "-r", str(big)])
+            s_ts, rss_ts = timed(["tshark", "-q", "-z", "conv,tcp", "-r", str(big)])[:2]
             rows.append(("tshark -q -z conv,tcp, capture", size_mb, s_ts, rss_ts))
         big.unlink()
         small.unlink()
@@ -159,7 +180,7 @@ def main() -> None:
         for label, csv in ((f"esxtop CSV {args.csv_rows // 10} rows", csv_small),
                            (f"esxtop CSV {args.csv_rows} rows", csv_big)):
             warm(csv)
-            s, rss, out = timed(nbd + [str(csv)])
+            s, rss, out = timed(nbd + [str(csv)])[:3]
             assert '"transmitting_vmk": "vmk0"' in out and '"vmnic": "vmnic0"' in out
             rows.append((f"nbdpath summarize, {label}", csv.stat().st_size / 1e6, s, rss))
     finally:

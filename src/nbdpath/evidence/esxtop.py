@@ -13,36 +13,62 @@ vmk's over time.
 from __future__ import annotations
 
 import csv
+import heapq
 import math
 import re
 from operator import itemgetter
 from typing import BinaryIO, Optional
 
-from .observations import EsxtopSummary, PortRates, Skipped, UplinkMatch
+from .observations import EsxtopSummary, Notes, PortRates, UplinkMatch
 
 PDH_PREFIX = "(PDH-CSV"
 TX = "MBits Transmitted/sec"
 RX = "MBits Received/sec"
-_COLUMN = re.compile(r"^\\\\(?P<host>[^\\]*)\\Network Port\((?P<inst>.*)\)\\(?P<counter>.+)$")
-_VMK = re.compile(r"^vmk\d+$")
-_VMNIC = re.compile(r"^(vmnic|vusb)\d+$")
+_PORT = "\\Network Port("
+_VMK = re.compile(r"vmk\d{1,4}")
+_VMNIC = re.compile(r"(?:vmnic|vusb)\d{1,4}")
 # A vmk "transmits" in a sample above this rate (Mbit/s): keeps idle
 # management chatter out of the backup window.
 ACTIVE_MBPS = 1.0
 # The uplink must follow the vmk closely and carry most of its traffic.
 MIN_CORRELATION = 0.7
 MIN_SHARE = 0.5
-MAX_SKIP_NOTES = 5
+# Caps for hostile files (a real host has a few vmks and vmnics and at most
+# 4,096 virtual switch ports; a real header is about 1 MB): longer lines are
+# skipped, ports past MAX_PORTS ignored, and with more than MAX_CORRELATED
+# vmks or vmnics only the busiest of each are correlated (in a second pass),
+# so time stays linear in the file and memory flat.
+MAX_LINE = 16 << 20
+MAX_PORTS = 10_000
+MAX_CORRELATED = 32
 
 
 def is_esxtop(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").lstrip(b'"').startswith(PDH_PREFIX.encode())
 
 
+def parse_column(cell: str) -> Optional[tuple[str, str, str]]:
+    """``\\\\HOST\\Network Port(INSTANCE)\\COUNTER`` -> (host, instance, counter).
+
+    By hand rather than a regex: a few linear string searches whatever the cell
+    holds. INSTANCE runs to the last ``)\\`` (VM names may hold both characters).
+    """
+    if not cell.startswith("\\\\"):
+        return None
+    slash = cell.find("\\", 2)
+    if slash < 0 or not cell.startswith(_PORT, slash):
+        return None
+    start = slash + len(_PORT)
+    close = cell.rfind(")\\", start, len(cell) - 1)  # the counter after it is not empty
+    if close < 0:
+        return None
+    return cell[2:slash], cell[start:close], cell[close + 2:]
+
+
 def _kind(client: str) -> str:
-    if _VMK.match(client):
+    if _VMK.fullmatch(client):
         return "vmk"
-    if _VMNIC.match(client):
+    if _VMNIC.fullmatch(client):
         return "vmnic"
     if ":" in client:
         return "vm"
@@ -77,32 +103,44 @@ def _cells(text: str) -> list[str]:
         return []
 
 
-def _header(line: bytes, file: str, skipped: list[Skipped]) -> list[str]:
+def _readline(stream: BinaryIO) -> tuple[bytes, bool]:
+    """One line of at most MAX_LINE bytes, and whether it was longer (the rest is read and dropped)."""
+    line = stream.readline(MAX_LINE)
+    if len(line) < MAX_LINE or line.endswith(b"\n"):
+        return line, False
+    while True:
+        rest = stream.readline(MAX_LINE)
+        if not rest or rest.endswith(b"\n"):
+            return line, True
+
+
+def _header(line: bytes, notes: Notes) -> list[str]:
     text = line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
     if "\ufffd" in text:
-        skipped.append(Skipped(file, "line 1", "header is not valid UTF-8; undecodable bytes replaced"))
+        notes.add("header", "line 1", "header is not valid UTF-8; undecodable bytes replaced")
     return _cells(text)
 
 
-def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
-    """Read an esxtop batch CSV stream; None when it is not one."""
-    first = stream.readline()
-    if not is_esxtop(first[:64]):
-        return None
-    skipped: list[Skipped] = []
-    header = _header(first, file, skipped)
-    ncols = len(header)
+def _ports(header: list[str], notes: Notes) -> tuple[Optional[str], list[_Port]]:
+    """The Network Port transmit/receive columns of the header, at most MAX_PORTS ports."""
     ports: dict[str, _Port] = {}
     host: Optional[str] = None
+    ignored = 0
     for i, cell in enumerate(header[1:], start=1):
-        m = _COLUMN.match(cell)
-        if not m:
+        parts = parse_column(cell) if _PORT in cell else None
+        if parts is None:
             continue
-        counter = " ".join(m["counter"].split())  # esxtop doubles some spaces
+        cell_host, inst, counter = parts
+        counter = " ".join(counter.split())  # esxtop doubles some spaces
         if counter not in (TX, RX):
             continue
-        host = host or m["host"]
-        port = ports.get(m["inst"]) or ports.setdefault(m["inst"], _Port(m["inst"]))
+        host = host or cell_host
+        port = ports.get(inst)
+        if port is None:
+            if len(ports) >= MAX_PORTS:
+                ignored += 1
+                continue
+            port = ports[inst] = _Port(inst)
         if counter == TX:
             port.tx = i
         else:
@@ -110,45 +148,107 @@ def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
     for p in ports.values():
         if p.tx is None or p.rx is None:
             missing = TX if p.tx is None else RX
-            skipped.append(Skipped(file, "line 1", f"port {p.instance} has no '{missing}' column; "
-                                   "that direction is reported as 0"))
+            notes.add("ports without a column", "line 1", f"port {p.instance} has no '{missing}' column; "
+                      "that direction is reported as 0")
+    if ignored:
+        notes.add("ports", "line 1", f"more than {MAX_PORTS} Network Ports: the first {MAX_PORTS} in the "
+                  f"header are read, {ignored} more column(s) ignored")
     if not ports:
-        skipped.append(Skipped(file, "line 1", "no 'Network Port' transmit/receive columns; "
-                               "nothing to attribute (was the network panel excluded from the batch?)"))
-    plist = list(ports.values())
-    idx = [0]
-    for p in plist:
-        idx.append(p.tx if p.tx is not None else 0)
-        idx.append(p.rx if p.rx is not None else 0)
-    # With a missing column the index 0 (the timestamp) stands in; zeroed below.
-    has = [True] + [c for p in plist for c in (p.tx is not None, p.rx is not None)]
-    pick = itemgetter(*idx) if len(idx) > 1 else (lambda cells: (cells[0],))
+        notes.add("ports", "line 1", "no 'Network Port' transmit/receive columns; "
+                  "nothing to attribute (was the network panel excluded from the batch?)")
+    return host, list(ports.values())
+
+
+def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
+    """Read an esxtop batch CSV stream; None when it is not one."""
+    first, too_long = _readline(stream)
+    if not is_esxtop(first[:64]):
+        return None
+    notes = Notes(file)
+    if too_long:
+        notes.add("long lines", "line 1", f"header longer than {MAX_LINE} bytes: not read, "
+                  "and no row can be matched to it")
+        return _summarise(file, None, _Rows(0, []), [], {}, notes)
+    header = _header(first, notes)
+    host, plist = _ports(header, notes)
+    rows = _Rows(len(header), plist)
+    body = stream.tell()
     vmks = [k for k, p in enumerate(plist) if p.kind == "vmk"]
     nics = [k for k, p in enumerate(plist) if p.kind == "vmnic"]
-    cross = {(v, n): 0.0 for v in vmks for n in nics}
-    samples = 0
-    first_time: Optional[str] = None
-    last_time: Optional[str] = None
-    bad_rows = 0
-    lineno = 1
-    for raw in stream:
-        lineno += 1
-        line = raw.rstrip(b"\r\n")
-        if not line:
-            continue
-        cells: list = line[1:-1].split(b'","') if line[:1] == b'"' and line[-1:] == b'"' else []
+    few = len(vmks) <= MAX_CORRELATED and len(nics) <= MAX_CORRELATED
+    cross = {(v, n): 0.0 for v in vmks for n in nics} if few else {}
+    rows.fold(stream, notes, cross, sums=True)
+    if not few:
+        # Too many pairs to correlate every row: a second pass over the busiest only.
+        vmks = _busiest(plist, vmks)
+        nics = _busiest(plist, nics)
+        cross = {(v, n): 0.0 for v in vmks for n in nics}
+        stream.seek(body)
+        rows.fold(stream, Notes(file), cross, sums=False)
+        notes.add("ports", "line 1", f"more than {MAX_CORRELATED} vmks or vmnics: uplinks are correlated "
+                  f"for the {len(vmks)} vmks and {len(nics)} vmnics that transmitted most")
+    return _summarise(file, host, rows, plist, cross, notes)
+
+
+def _busiest(plist: list[_Port], ks: list[int]) -> list[int]:
+    return sorted(heapq.nlargest(MAX_CORRELATED, ks, key=lambda k: plist[k].tx_sum))
+
+
+class _Rows:
+    """Folds sample rows into the ports' running sums and the vmk x vmnic products."""
+
+    def __init__(self, ncols: int, plist: list[_Port]) -> None:
+        self.ncols = ncols
+        self.plist = plist
+        # Per picked cell: is the column there (a missing one reads as 0).
+        self.has = [True] + [c for p in plist for c in (p.tx is not None, p.rx is not None)]
+        idx = [0]
+        for p in plist:
+            idx.append(p.tx if p.tx is not None else 0)
+            idx.append(p.rx if p.rx is not None else 0)
+        self.pick = itemgetter(*idx) if len(idx) > 1 else (lambda cells: (cells[0],))
+        self.samples = 0
+        self.first_time: Optional[str] = None
+        self.last_time: Optional[str] = None
+
+    def fold(self, stream: BinaryIO, notes: Notes, cross: dict[tuple[int, int], float], sums: bool) -> None:
+        lineno = 1
+        while True:
+            raw, too_long = _readline(stream)
+            if not raw:
+                return
+            lineno += 1
+            if too_long:
+                notes.add("rows skipped", f"line {lineno}", f"row longer than {MAX_LINE} bytes; row skipped")
+                continue
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                continue
+            values = self._values(line, lineno, notes)
+            if values is None:
+                continue
+            if sums:
+                self._add(values)
+            for v, n in cross:
+                cross[(v, n)] += values[1 + 2 * v] * values[1 + 2 * n]
+
+    def _values(self, line: bytes, lineno: int, notes: Notes) -> Optional[list]:
+        """[time, tx0, rx0, tx1, ...] of one row, or None (noted) when it cannot be read."""
+        ncols = self.ncols
+        cells: list = []
+        if line[:1] == b'"' and line[-1:] == b'"' and line.count(b'","') == ncols - 1:
+            cells = line[1:-1].split(b'","')
         if len(cells) != ncols:
             # Unusual quoting: let the csv module decide, once for this row.
             cells = _cells(line.decode("utf-8", "replace"))
             if len(cells) != ncols:
-                bad_rows += 1
-                if bad_rows <= MAX_SKIP_NOTES:
-                    skipped.append(Skipped(file, f"line {lineno}",
-                                           f"row has {len(cells)} cells, header has {ncols}; row skipped"))
-                continue
-        row = pick(cells)
-        values = []
-        ok = True
+                notes.add("rows skipped", f"line {lineno}", f"row has {len(cells)} cells, header has {ncols}; "
+                          "row skipped")
+                return None
+        row = self.pick(cells)
+        t = row[0].decode("utf-8", "replace") if isinstance(row[0], bytes) else str(row[0])
+        values: list = [t]
+        has = self.has
         for j in range(1, len(row)):
             if not has[j]:
                 values.append(0.0)
@@ -158,21 +258,19 @@ def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
             except ValueError:
                 v = math.nan
             if not math.isfinite(v):
-                ok = False
-                break
+                notes.add("rows skipped", f"line {lineno}", "a network value is not a number; row skipped")
+                return None
             values.append(v)
-        if not ok:
-            bad_rows += 1
-            if bad_rows <= MAX_SKIP_NOTES:
-                skipped.append(Skipped(file, f"line {lineno}", "a network value is not a number; row skipped"))
-            continue
-        t = row[0].decode("utf-8", "replace") if isinstance(row[0], bytes) else str(row[0])
-        samples += 1
-        first_time = first_time or t
-        last_time = t
-        for k, p in enumerate(plist):
-            tx = values[2 * k]
-            rx = values[2 * k + 1]
+        return values
+
+    def _add(self, values: list) -> None:
+        t = values[0]
+        self.samples += 1
+        self.first_time = self.first_time or t
+        self.last_time = t
+        for k, p in enumerate(self.plist):
+            tx = values[1 + 2 * k]
+            rx = values[2 + 2 * k]
             p.n += 1
             p.tx_sum += tx
             p.tx_sq += tx * tx
@@ -184,12 +282,6 @@ def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
             if tx > ACTIVE_MBPS:
                 p.active_first = p.active_first or t
                 p.active_last = t
-        for v, n in cross:
-            cross[(v, n)] += values[2 * v] * values[2 * n]
-    if bad_rows > MAX_SKIP_NOTES:
-        skipped.append(Skipped(file, "whole file", f"{bad_rows} rows skipped in all "
-                               f"(first {MAX_SKIP_NOTES} listed)"))
-    return _summarise(file, host, samples, first_time, last_time, plist, cross, skipped)
 
 
 def _pearson(n: int, sx: float, sxx: float, sy: float, syy: float, sxy: float) -> Optional[float]:
@@ -213,9 +305,9 @@ def best_uplink(matches: tuple[UplinkMatch, ...], ports: dict[str, PortRates],
     return None
 
 
-def _summarise(file: str, host: Optional[str], samples: int, first_time: Optional[str],
-               last_time: Optional[str], plist: list[_Port], cross: dict[tuple[int, int], float],
-               skipped: list[Skipped]) -> EsxtopSummary:
+def _summarise(file: str, host: Optional[str], rows: _Rows, plist: list[_Port],
+               cross: dict[tuple[int, int], float], notes: Notes) -> EsxtopSummary:
+    samples = rows.samples
     rates = tuple(
         PortRates(
             instance=p.instance, portset=p.portset, port_id=p.port_id, client=p.client, kind=p.kind,
@@ -240,10 +332,10 @@ def _summarise(file: str, host: Optional[str], samples: int, first_time: Optiona
     summary_ports = {r.client: r for r in rates}
     uplink = best_uplink(tuple(matches), summary_ports, transmitting) if transmitting else None
     return EsxtopSummary(
-        file=file, host=host, samples=samples, first_time=first_time, last_time=last_time,
+        file=file, host=host, samples=samples, first_time=rows.first_time, last_time=rows.last_time,
         ports=rates, transmitting_vmk=transmitting,
         window_first=top_tx[1].active_first if transmitting else None,
         window_last=top_tx[1].active_last if transmitting else None,
         receiving_vmk=receiving, uplink=uplink,
-        uplink_matches=tuple(matches), skipped=tuple(skipped),
+        uplink_matches=tuple(matches), skipped=notes.done(),
     )

@@ -7,10 +7,14 @@ where, so partial input gives a partial, honest answer instead of an error.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Union
 
 NFC_PORT = 902
+# Warnings of one kind listed per file; the rest are counted in one line, so a
+# file damaged everywhere gives a short stderr and a bounded ``skipped``.
+MAX_NOTES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,30 @@ class Skipped:
 
     def __str__(self) -> str:
         return f"{self.file}: {self.where}: {self.what}"
+
+
+class Notes:
+    """The warnings of one file: the first few of each kind, then a count of the rest."""
+
+    def __init__(self, file: str, limit: int = MAX_NOTES) -> None:
+        self.file = file
+        self.limit = limit
+        self._items: list[Skipped] = []
+        self._counts: Counter[str] = Counter()
+
+    def add(self, kind: str, where: str, what: str) -> None:
+        """``kind`` is a fixed label ("rows skipped"): never text taken from the file."""
+        self._counts[kind] += 1
+        if self._counts[kind] <= self.limit:
+            self._items.append(Skipped(self.file, where, what))
+
+    def count(self, kind: str) -> int:
+        return self._counts[kind]
+
+    def done(self) -> tuple[Skipped, ...]:
+        extra = [Skipped(self.file, "whole file", f"{n} {kind} in all (first {self.limit} listed)")
+                 for kind, n in self._counts.items() if n > self.limit]
+        return tuple(self._items + extra)
 
 
 # ---------------------------------------------------------------- captures

@@ -5,26 +5,38 @@ verdict needs (link header, IP addresses, TCP ports, flags and lengths) and
 never builds a packet object. Measured by benchmarks/evidence.py on a 1 GB
 capture of 1514-byte frames (2 cores): this reader 2.25 s, a plain dpkt loop
 doing the same sums 7.84 s, ``tshark -q -z conv,tcp`` 130 s
-(benchmarks/README-evidence.md).
+(benchmarks/README.md).
 
-Memory is constant: the file is read in fixed chunks and only one small
-record per TCP 902 connection is kept. A truncated or corrupt file gives
-the flows read so far plus a :class:`Skipped` saying what was lost and from
-which byte on.
+Memory is bounded: the file is read in fixed chunks and one small record
+per TCP 902 connection is kept, for at most :data:`MAX_FLOWS` connections
+(those that carried the most payload; a warning says how many were dropped).
+A truncated or corrupt file gives the flows read so far plus a
+:class:`Skipped` saying what was lost and from which byte on.
 """
 
 from __future__ import annotations
 
+import heapq
 import struct
 from collections import Counter
 from typing import BinaryIO, Optional
 
-from .observations import CaptureInterface, CaptureSummary, NfcFlow, NFC_PORT, Skipped
+from .observations import CaptureInterface, CaptureSummary, NfcFlow, NFC_PORT, Notes, Skipped
 
 CHUNK = 8 << 20
 # A record claiming more than this is corrupt, not a jumbo frame.
 MAX_RECORD = 1 << 20
 MAX_BLOCK = 16 << 20
+# Caps that keep memory flat on hostile captures. A backup opens one NFC
+# connection per disk, so real captures stay far below MAX_FLOWS; the table
+# may grow to twice that between prunes (amortised: one sort per MAX_FLOWS new
+# connections). MACs and interfaces per connection: real ones have one or two.
+MAX_FLOWS = 10_000
+MAX_PER_FLOW = 8
+MAX_INTERFACES = 1024
+# pcapng block type -> (name, fixed part in bytes including header and trailer).
+_FIXED = {1: ("interface description block", 20), 2: ("packet block", 32),
+          3: ("simple packet block", 16), 6: ("enhanced packet block", 32)}
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
@@ -43,6 +55,21 @@ _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 # Flow record slots (a list per flow: faster than an object in the hot loop).
 (_FIRST, _LAST, _SYN, _SYNACK, _ACK, _TH_PK, _TH_BY, _TN_PK, _TN_BY, _RST,
  _SRC_MACS, _DST_MACS, _TH_IF, _TN_IF) = range(14)
+
+
+def _weight(item: tuple) -> tuple[int, int]:
+    f = item[1]
+    return f[_TH_BY] + f[_TN_BY], f[_TH_PK] + f[_TN_PK]
+
+
+def _add_capped(seen: set, value: int) -> None:
+    if value in seen or len(seen) < MAX_PER_FLOW:
+        seen.add(value)
+
+
+def _count_capped(counts: Counter, key: bytes, n: int) -> None:
+    if key in counts or len(counts) < MAX_PER_FLOW:
+        counts[key] += n
 
 
 def is_capture(head: bytes) -> bool:
@@ -71,6 +98,8 @@ class _FlowTable:
         self.other = 0
         self.undecoded = 0
         self.unknown_links: Counter[int] = Counter()
+        self.dropped = 0  # connection records pruned to stay within MAX_FLOWS
+        self.dropped_packets = 0
 
     def add(self, buf: bytes, off: int, caplen: int, linktype: int,
             ts_a: int, ts_b: int, scale: float, ifidx: int) -> None:
@@ -107,11 +136,17 @@ class _FlowTable:
                 src_mac = off + 6
             l3 = off + 16
         elif linktype in (RAW, RAW_BSD, RAW_OPENBSD, IPV4, IPV6):
+            if caplen < 1:
+                self.undecoded += 1
+                return
             l3 = off
-            etype = 0x0800 if caplen and buf[off] >> 4 == 4 else 0x86DD
+            etype = 0x0800 if buf[off] >> 4 == 4 else 0x86DD
         elif linktype in (NULL, LOOP):
+            if caplen < 5:
+                self.undecoded += 1
+                return
             l3 = off + 4
-            etype = 0x0800 if caplen > 4 and buf[l3] >> 4 == 4 else 0x86DD
+            etype = 0x0800 if buf[l3] >> 4 == 4 else 0x86DD
         else:
             self.unknown_links[linktype] += 1
             self.undecoded += 1
@@ -161,6 +196,8 @@ class _FlowTable:
         ts = ts_a + ts_b * scale
         f = self.flows.get(key)
         if f is None:
+            if len(self.flows) >= 2 * MAX_FLOWS:
+                self._prune()
             f = [ts, ts, None, None, None, 0, 0, 0, 0, 0, Counter(), Counter(), set(), set()]
             self.flows[key] = f
         # pcapng from several interfaces is not in time order across them
@@ -173,28 +210,46 @@ class _FlowTable:
         if to_host:
             f[_TH_PK] += 1
             f[_TH_BY] += payload
-            f[_TH_IF].add(ifidx)
+            _add_capped(f[_TH_IF], ifidx)
             if flags & 0x12 == 0x02 and f[_SYN] is None:
                 f[_SYN] = ts
             elif flags & 0x12 == 0x10 and f[_SYNACK] is not None and f[_ACK] is None:
                 f[_ACK] = ts
             if dst_mac is not None:
-                f[_DST_MACS][buf[dst_mac:dst_mac + 6]] += 1
+                _count_capped(f[_DST_MACS], buf[dst_mac:dst_mac + 6], 1)
         else:
             f[_TN_PK] += 1
             f[_TN_BY] += payload
-            f[_TN_IF].add(ifidx)
+            _add_capped(f[_TN_IF], ifidx)
             if flags & 0x12 == 0x12 and f[_SYNACK] is None:
                 f[_SYNACK] = ts
             if payload and src_mac is not None:
-                f[_SRC_MACS][buf[src_mac:src_mac + 6]] += payload
+                _count_capped(f[_SRC_MACS], buf[src_mac:src_mac + 6], payload)
+
+    def _prune(self) -> None:
+        """Keep the MAX_FLOWS connections with the most payload: those are the backups."""
+        keep = dict(heapq.nlargest(MAX_FLOWS, self.flows.items(), key=_weight))
+        for key, f in self.flows.items():
+            if key not in keep:
+                self.dropped += 1
+                self.dropped_packets += f[_TH_PK] + f[_TN_PK]
+        self.flows = keep
 
     def summary(self, file: str, fmt: str, interfaces: list[CaptureInterface],
-                truncated: bool, skipped: list[Skipped]) -> CaptureSummary:
+                truncated: bool, notes: Notes) -> CaptureSummary:
         names = {i.index: i.name for i in interfaces}
+        skipped = list(notes.done())
         if self.unknown_links:
             kinds = ", ".join(f"{n} frame(s) of link type {t}" for t, n in sorted(self.unknown_links.items()))
             skipped.append(Skipped(file, "whole file", f"not decoded: {kinds}"))
+        if len(self.flows) > MAX_FLOWS:
+            self._prune()
+        if self.dropped:
+            skipped.append(Skipped(
+                file, "whole file",
+                f"more than {MAX_FLOWS} TCP 902 connections: kept the {MAX_FLOWS} that carried the most "
+                f"payload; {self.dropped} connection record(s) with less ({self.dropped_packets} packets) "
+                "were dropped, and a connection first seen after that may lack its first packets"))
         flows = []
         for (hip, hport, nip, nport), f in self.flows.items():
             flows.append(NfcFlow(
@@ -229,11 +284,11 @@ def read_capture(stream: BinaryIO, file: str) -> Optional[CaptureSummary]:
 def _read_pcap(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
     endian, scale = PCAP_MAGICS[magic]
     table = _FlowTable()
-    skipped: list[Skipped] = []
+    notes = Notes(file)
     rest = stream.read(20)
     if len(rest) < 20:
-        skipped.append(Skipped(file, "byte 4", "file ends inside the 24-byte pcap header; nothing read"))
-        return table.summary(file, "pcap", [], True, skipped)
+        notes.add("truncated", "byte 4", "file ends inside the 24-byte pcap header; nothing read")
+        return table.summary(file, "pcap", [], True, notes)
     _vmaj, _vmin, _zone, _sigfigs, snaplen, linktype = struct.unpack(endian + "HHiIII", rest)
     linktype &= 0x0FFFFFFF  # the upper bits carry FCS flags
     interfaces = [CaptureInterface(0, "if0", linktype)]
@@ -259,11 +314,10 @@ def _read_pcap(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
             sec, frac, caplen, _orig = unpack_from(buf, pos)
             if caplen > limit:
                 where = base + pos
-                skipped.append(Skipped(
-                    file, f"byte {where}",
-                    f"record header claims {caplen} bytes (snaplen {snaplen}): corrupt; "
-                    f"the rest of the file from here was skipped"))
-                return table.summary(file, "pcap", interfaces, True, skipped)
+                notes.add("corrupt", f"byte {where}",
+                          f"record header claims {caplen} bytes (snaplen {snaplen}): corrupt; "
+                          f"the rest of the file from here was skipped")
+                return table.summary(file, "pcap", interfaces, True, notes)
             end = pos + 16 + caplen
             if end > n:
                 break
@@ -271,27 +325,31 @@ def _read_pcap(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
             pos = end
     if pos < len(buf):
         truncated = True
-        skipped.append(Skipped(
-            file, f"byte {base + pos}",
-            f"file ends inside a packet record ({len(buf) - pos} bytes of a partial record skipped)"))
-    return table.summary(file, "pcap", interfaces, truncated, skipped)
+        notes.add("truncated", f"byte {base + pos}",
+                  f"file ends inside a packet record ({len(buf) - pos} bytes of a partial record skipped)")
+    return table.summary(file, "pcap", interfaces, truncated, notes)
 
 
 def _tsresol(value: int) -> float:
     return 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0 ** -value
 
 
+class _Section:
+    """Interfaces of the current pcapng section (ids are per section) and of the file."""
+
+    def __init__(self) -> None:
+        self.interfaces: list[CaptureInterface] = []  # the whole file's, global index order
+        self.local: list[tuple[int, int, float]] = []  # this section's: global index, linktype, scale
+        self.endian = "<"
+
+
 def _read_pcapng(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
     table = _FlowTable()
-    skipped: list[Skipped] = []
-    interfaces: list[CaptureInterface] = []
-    section: list[tuple[int, int, float]] = []  # global index, linktype, ts scale
-    endian = "<"
+    notes = Notes(file)
+    sec = _Section()
     buf = magic
     pos = 0
     base = 0
-    truncated = False
-    add = table.add
     eof = False
     while not eof:
         chunk = stream.read(CHUNK)
@@ -302,80 +360,107 @@ def _read_pcapng(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
         pos = 0
         n = len(buf)
         while pos + 12 <= n:
-            btype = buf[pos:pos + 4]
-            if btype == PCAPNG_MAGIC:  # section header: byte order first
-                bom = buf[pos + 8:pos + 12]
-                if bom == b"\x4d\x3c\x2b\x1a":
-                    endian = "<"
-                elif bom == b"\x1a\x2b\x3c\x4d":
-                    endian = ">"
-                else:
-                    skipped.append(Skipped(file, f"byte {base + pos}",
-                                           "section header with an unknown byte-order magic: corrupt; "
-                                           "the rest of the file was skipped"))
-                    return table.summary(file, "pcapng", interfaces, True, skipped)
-            (blen,) = struct.unpack_from(endian + "I", buf, pos + 4)
-            if blen < 12 or blen % 4 or blen > MAX_BLOCK:
-                skipped.append(Skipped(file, f"byte {base + pos}",
-                                       f"block claims a length of {blen} bytes: corrupt; "
-                                       "the rest of the file was skipped"))
-                return table.summary(file, "pcapng", interfaces, True, skipped)
-            end = pos + blen
+            end = _block_end(buf, pos, n, base, sec, notes)
+            if end is None:
+                return table.summary(file, "pcapng", sec.interfaces, True, notes)
             if end > n:
                 break
-            (code,) = struct.unpack_from(endian + "I", buf, pos)
-            (trailer,) = struct.unpack_from(endian + "I", buf, end - 4)
-            if trailer != blen:
-                skipped.append(Skipped(file, f"byte {base + pos}",
-                                       f"block length {blen} does not match its trailer {trailer}: corrupt; "
-                                       "the rest of the file was skipped"))
-                return table.summary(file, "pcapng", interfaces, True, skipped)
-            if code == 6:  # enhanced packet block
-                ifid, hi, lo, caplen, _orig = struct.unpack_from(endian + "IIIII", buf, pos + 8)
-                if ifid < len(section) and caplen <= blen - 32:
-                    gidx, link, scale = section[ifid]
-                    add(buf, pos + 28, caplen, link, 0, (hi << 32) | lo, scale, gidx)
-                else:
-                    skipped.append(Skipped(file, f"byte {base + pos}",
-                                           f"packet block for unknown interface {ifid} or bad length; skipped"))
-            elif code == 3 and section:  # simple packet block: interface 0, no time
-                (orig,) = struct.unpack_from(endian + "I", buf, pos + 8)
-                gidx, link, scale = section[0]
-                add(buf, pos + 12, min(orig, blen - 16), link, 0, 0, scale, gidx)
-            elif code == 2:  # obsolete packet block
-                ifid, _drops, hi, lo, caplen, _orig = struct.unpack_from(endian + "HHIIII", buf, pos + 8)
-                if ifid < len(section) and caplen <= blen - 32:
-                    gidx, link, scale = section[ifid]
-                    add(buf, pos + 28, caplen, link, 0, (hi << 32) | lo, scale, gidx)
-            elif code == 1:  # interface description
-                section.append(_interface(buf, pos, blen, endian, len(interfaces), interfaces))
-            elif code == 0x0A0D0D0A:
-                section = []
+            _block(buf, pos, end - pos, base, sec, table, notes)
             pos = end
-    if pos < len(buf):
-        truncated = True
-        skipped.append(Skipped(file, f"byte {base + pos}",
-                               f"file ends inside a block ({len(buf) - pos} bytes of a partial block skipped)"))
-    return table.summary(file, "pcapng", interfaces, truncated, skipped)
+    truncated = pos < len(buf)
+    if truncated:
+        notes.add("truncated", f"byte {base + pos}",
+                  f"file ends inside a block ({len(buf) - pos} bytes of a partial block skipped)")
+    return table.summary(file, "pcapng", sec.interfaces, truncated, notes)
 
 
-def _interface(buf: bytes, pos: int, blen: int, endian: str, gidx: int,
-               interfaces: list[CaptureInterface]) -> tuple[int, int, float]:
+def _block_end(buf: bytes, pos: int, n: int, base: int, sec: _Section, notes: Notes) -> Optional[int]:
+    """Where the block at ``pos`` ends (may be past ``n``: read more); None when corrupt."""
+    if buf[pos:pos + 4] == PCAPNG_MAGIC:  # section header: byte order first
+        bom = buf[pos + 8:pos + 12]
+        if bom == b"\x4d\x3c\x2b\x1a":
+            sec.endian = "<"
+        elif bom == b"\x1a\x2b\x3c\x4d":
+            sec.endian = ">"
+        else:
+            notes.add("corrupt", f"byte {base + pos}", "section header with an unknown byte-order magic: "
+                      "corrupt; the rest of the file was skipped")
+            return None
+    (blen,) = struct.unpack_from(sec.endian + "I", buf, pos + 4)
+    if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+        notes.add("corrupt", f"byte {base + pos}",
+                  f"block claims a length of {blen} bytes: corrupt; the rest of the file was skipped")
+        return None
+    end = pos + blen
+    if end <= n:
+        (trailer,) = struct.unpack_from(sec.endian + "I", buf, end - 4)
+        if trailer != blen:
+            notes.add("corrupt", f"byte {base + pos}", f"block length {blen} does not match its trailer "
+                      f"{trailer}: corrupt; the rest of the file was skipped")
+            return None
+    return end
+
+
+def _block(buf: bytes, pos: int, blen: int, base: int, sec: _Section, table: _FlowTable, notes: Notes) -> None:
+    """Decode one whole, well-framed block."""
+    endian = sec.endian
+    (code,) = struct.unpack_from(endian + "I", buf, pos)
+    if code == 0x0A0D0D0A:
+        sec.local = []
+        return
+    fixed = _FIXED.get(code)
+    if fixed is None:
+        return  # name resolution, statistics, custom blocks: nothing for us
+    name, need = fixed
+    if blen < need:
+        notes.add("short blocks", f"byte {base + pos}",
+                  f"{name} of {blen} bytes is shorter than its {need}-byte fixed part; skipped")
+        return
+    if code == 1:
+        _interface(buf, pos, blen, sec, notes, base)
+        return
+    if code == 3:  # simple packet block: interface 0, no time
+        if not sec.local:
+            notes.add("unknown interface", f"byte {base + pos}",
+                      "simple packet block before any interface description; skipped")
+            return
+        (orig,) = struct.unpack_from(endian + "I", buf, pos + 8)
+        gidx, link, scale = sec.local[0]
+        table.add(buf, pos + 12, min(orig, blen - 16), link, 0, 0, scale, gidx)
+        return
+    if code == 6:  # enhanced packet block
+        ifid, hi, lo, caplen, _orig = struct.unpack_from(endian + "IIIII", buf, pos + 8)
+    else:  # obsolete packet block
+        ifid, _drops, hi, lo, caplen, _orig = struct.unpack_from(endian + "HHIIII", buf, pos + 8)
+    if ifid >= len(sec.local) or caplen > blen - 32:
+        notes.add("unknown interface", f"byte {base + pos}",
+                  f"packet block for unknown interface {ifid} or bad length; skipped")
+        return
+    gidx, link, scale = sec.local[ifid]
+    table.add(buf, pos + 28, caplen, link, 0, (hi << 32) | lo, scale, gidx)
+
+
+def _interface(buf: bytes, pos: int, blen: int, sec: _Section, notes: Notes, base: int) -> None:
     """Parse an interface description block; keeps its if_name."""
-    (link,) = struct.unpack_from(endian + "H", buf, pos + 8)
+    gidx = len(sec.interfaces)
+    if gidx >= MAX_INTERFACES:
+        notes.add("interfaces", f"byte {base + pos}",
+                  f"more than {MAX_INTERFACES} interfaces: this one and its packets are skipped")
+        return
+    (link,) = struct.unpack_from(sec.endian + "H", buf, pos + 8)
     name = f"if{gidx}"
     scale = 1e-6
     opt = pos + 16
     end = pos + blen - 4
     while opt + 4 <= end:
-        code, olen = struct.unpack_from(endian + "HH", buf, opt)
+        code, olen = struct.unpack_from(sec.endian + "HH", buf, opt)
         if code == 0:
             break
-        value = buf[opt + 4:opt + 4 + olen]
+        value = buf[opt + 4:min(opt + 4 + olen, end)]
         if code == 2 and value:
             name = value.rstrip(b"\0").decode("utf-8", "replace")
-        elif code == 9 and olen >= 1:
+        elif code == 9 and value:
             scale = _tsresol(value[0])
         opt += 4 + ((olen + 3) & ~3)
-    interfaces.append(CaptureInterface(gidx, name, link))
-    return gidx, link, scale
+    sec.interfaces.append(CaptureInterface(gidx, name, link))
+    sec.local.append((gidx, link, scale))

@@ -19,29 +19,37 @@ import io
 import re
 from typing import BinaryIO, Iterator, Optional
 
-from .observations import ConnectFailure, LogSummary, NfcTarget, Skipped
+from .observations import ConnectFailure, LogSummary, NfcTarget, Notes
 
-MAX_LINE = 1 << 20  # longer "lines" are read in pieces: binary junk stays bounded
-MAX_SKIP_NOTES = 5
+# Caps that keep time linear and memory flat on hostile logs. Real lines are a
+# few hundred bytes; a datastore path and a host name fit well inside the field
+# caps; a real log names a few hundred disks, not MAX_TARGETS.
+MAX_LINE = 64 << 10  # bytes (characters in UTF-16); the rest of a longer line is skipped, counted
+MAX_DISK = 2048  # characters of "[ds] path.vmdk"; a longer one is not taken for a URL
+MAX_HOST = 512  # characters of a host name, IP or {nfcip:...,hostname:...}
+MAX_MESSAGE = 512  # characters of a connect failure's message kept
+MAX_TARGETS = 10_000  # NFC target records kept; later ones are counted
+MAX_FAILURES = 10_000
 
-_URL = re.compile(
-    r"(?:(?P<comp>SKIPZ|FASTLZ|ZLIB|LZ4)-)?"
-    r"(?P<scheme>vpxa-nfcssl|vpxa-nfc|ha-nfcssl|ha-nfc)://"
-    r"(?P<disk>[^@\r\n]*?)@"
-    r"(?P<target>\{[^}\r\n]*\}|[^\s:'\"()!]+):(?P<port>\d{1,5})"
-)
+# Every pattern below has only bounded repetition and is applied once per line
+# (or, for _TARGET, once per "@"): work is linear in the line whatever it holds.
+# The URL itself is walked by hand (parse_line): "SCHEME://" is found, then the
+# first "@" after it ends the disk; a regex that searched lazily for that "@"
+# from every "vpxa-nfc://" was quadratic (9,000 repeats on one line: 10 s).
+_SCHEME = re.compile(r"(?:(SKIPZ|FASTLZ|ZLIB|LZ4)-)?(vpxa-nfcssl|vpxa-nfc|ha-nfcssl|ha-nfc)://")
+_TARGET = re.compile(r"(\{[^}\r\n]{0,%d}\}|[^\s:'\"()!]{1,%d}):(\d{1,5})" % (MAX_HOST, MAX_HOST))
 _COULDNT = re.compile(
-    r"Couldn't connect to (?P<target>\S+?):(?P<port>\d{1,5})\s+"
-    r"Failed to connect to server (?P<server>\S+?):\d{1,5}"
+    r"Couldn't connect to (?P<target>\S{1,%d}?):(?P<port>\d{1,5})\s{1,64}"
+    r"Failed to connect to server (?P<server>\S{1,%d}?):\d{1,5}" % (MAX_HOST, MAX_HOST)
 )
 _SOCKET = re.compile(
-    r"CnxOpenTCPSocket: (?P<what>Timed out connecting to|Cannot connect to) server "
-    r"(?P<target>\S+?):(?P<port>\d{1,5})(?::\s*(?P<msg>.*))?$"
+    r"CnxOpenTCPSocket: (?:Timed out connecting to|Cannot connect to) server "
+    r"(?P<target>\S{1,%d}?):(?P<port>\d{1,5})(?=:|$)" % MAX_HOST
 )
 _FAILED_OPEN = re.compile(r"Failed to open (?:NBD extent|disk)")
 _TIME = re.compile(
-    r"^\s*\[?(?P<t>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?Z?"
-    r"|\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?)"
+    r"\s{0,64}\[?(?P<t>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?Z?"
+    r"|\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)"
 )
 
 
@@ -62,35 +70,73 @@ def _target(raw: str) -> tuple[str, Optional[str]]:
     return address, fields.get("hostname")
 
 
+class _Next:
+    """Next position of ``char`` at or after a position that only grows: each char scanned once."""
+
+    def __init__(self, text: str, char: str) -> None:
+        self.text = text
+        self.char = char
+        self.found = -1
+
+    def at(self, pos: int) -> int:
+        if self.found < pos:
+            hit = self.text.find(self.char, pos)
+            self.found = hit if hit >= 0 else len(self.text)
+        return self.found
+
+
+def _urls(line: str) -> Iterator[tuple[int, int, re.Match, re.Match]]:
+    """(url start, "@" position, scheme match, target match) of each NFC URL, left to right.
+
+    The same URLs as ``(comp-)?scheme://[^@\r\n]*?@(target):(port)`` found with
+    finditer, but each "@" is looked at once however many schemes precede it.
+    """
+    at_sign, cr, lf = _Next(line, "@"), _Next(line, "\r"), _Next(line, "\n")
+    done = 0  # end of the last URL: matches do not overlap
+    memo_at, memo = -1, None
+    for scheme in _SCHEME.finditer(line):
+        if scheme.start() < done:
+            continue
+        disk = scheme.end()
+        at = at_sign.at(disk)
+        if at == len(line) or at - disk > MAX_DISK or cr.at(disk) < at or lf.at(disk) < at:
+            continue
+        if at != memo_at:
+            memo_at, memo = at, _TARGET.match(line, at + 1)
+        if memo is not None:
+            yield scheme.start(), at, scheme, memo
+            done = memo.end()
+
+
 def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFailure]]:
     """Pure: the NFC targets and connect failures one log line states."""
     targets: list[NfcTarget] = []
     failures: list[ConnectFailure] = []
+    time = _time(line) if "nfc" in line or "onnect" in line else None
     if "nfc" in line:
         failed = bool(_FAILED_OPEN.search(line))
-        for m in _URL.finditer(line):
-            address, hostname = _target(m["target"])
-            scheme = m["scheme"]
+        for start, at, scheme, target in _urls(line):
+            address, hostname = _target(target[1])
+            name = scheme[2]
             targets.append(NfcTarget(
-                line=lineno, time=_time(line), url=m.group(0), disk=m["disk"].strip(),
-                scheme=scheme, transport="nbdssl" if scheme.endswith("ssl") else "nbd",
-                compression=m["comp"], address=address, hostname=hostname,
-                port=int(m["port"]), failed=failed,
+                line=lineno, time=time, url=line[start:target.end()], disk=line[scheme.end():at].strip(),
+                scheme=name, transport="nbdssl" if name.endswith("ssl") else "nbd",
+                compression=scheme[1], address=address, hostname=hostname,
+                port=int(target[2]), failed=failed,
             ))
     if "connect" in line:
         m = _COULDNT.search(line)
+        server = m["server"] if m else None
+        m = m or _SOCKET.search(line)
         if m:
-            failures.append(ConnectFailure(lineno, _time(line), m["target"], m["server"], int(m["port"]),
-                                           line[m.start():].strip()))
-        else:
-            m = _SOCKET.search(line)
-            if m:
-                failures.append(ConnectFailure(lineno, _time(line), m["target"], m["target"], int(m["port"]),
-                                               line[m.start():].strip()))
+            failures.append(ConnectFailure(lineno, time, m["target"], server or m["target"], int(m["port"]),
+                                           line[m.start():m.start() + MAX_MESSAGE].strip()))
     return targets, failures
 
 
 def _encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
+        return "utf-32"
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         return "utf-16"
     if head.startswith(codecs.BOM_UTF8):
@@ -104,42 +150,78 @@ def _encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def _lines(stream: BinaryIO, encoding: str, file: str, skipped: list[Skipped]) -> Iterator[str]:
-    """Decoded lines; undecodable bytes replaced and the first few noted."""
-    if encoding.startswith("utf-16"):
-        text_stream = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
-        try:
-            bad = 0
-            for lineno, text in enumerate(text_stream, start=1):
-                if "\ufffd" in text:
-                    bad += 1
-                    if bad <= MAX_SKIP_NOTES:
-                        skipped.append(Skipped(file, f"line {lineno}", f"not valid {encoding}; "
-                                               "undecodable bytes replaced with U+FFFD"))
-                yield text.rstrip("\r\n")
-        finally:
-            text_stream.detach()
-        return
-    bad = 0
+def _wide_lines(stream: BinaryIO, encoding: str, notes: Notes) -> Iterator[tuple[str, bool]]:
+    """UTF-16/32 lines of at most MAX_LINE characters, and whether the line was longer."""
+    text_stream = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
+    try:
+        lineno = 0
+        while True:
+            text = text_stream.readline(MAX_LINE)
+            if not text:
+                return
+            lineno += 1
+            cut = not text.endswith("\n") and len(text) == MAX_LINE
+            while cut:
+                rest = text_stream.readline(MAX_LINE)
+                if not rest or rest.endswith("\n"):
+                    break
+            if "\ufffd" in text:
+                notes.add("lines with undecodable bytes", f"line {lineno}",
+                          f"not valid {encoding}; undecodable bytes replaced with U+FFFD")
+            yield text.rstrip("\r\n"), cut
+    finally:
+        text_stream.detach()
+
+
+def _narrow_lines(stream: BinaryIO, encoding: str, notes: Notes) -> Iterator[tuple[str, bool]]:
+    """UTF-8 lines of at most MAX_LINE bytes, and whether the line was longer."""
     lineno = 0
     while True:
         raw = stream.readline(MAX_LINE)
         if not raw:
-            break
+            return
         lineno += 1
+        cut = not raw.endswith(b"\n") and len(raw) == MAX_LINE
+        while cut:
+            rest = stream.readline(MAX_LINE)
+            if not rest or rest.endswith(b"\n"):
+                break
+        # A cut can split a character: the incremental decoder leaves that tail out.
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = raw.decode(encoding)
+            text = decoder.decode(raw, final=not cut)
         except UnicodeDecodeError as exc:
-            bad += 1
-            if bad <= MAX_SKIP_NOTES:
-                skipped.append(Skipped(file, f"line {lineno}",
-                                       f"not valid {encoding} at byte {exc.start} of the line; "
-                                       "undecodable bytes replaced with U+FFFD"))
-            text = raw.decode(encoding, "replace")
-        yield text.rstrip("\r\n")
-    if bad > MAX_SKIP_NOTES:
-        skipped.append(Skipped(file, "whole file", f"{bad} lines had undecodable bytes in all "
-                               f"(first {MAX_SKIP_NOTES} listed)"))
+            notes.add("lines with undecodable bytes", f"line {lineno}",
+                      f"not valid {encoding} at byte {exc.start} of the line; "
+                      "undecodable bytes replaced with U+FFFD")
+            text = codecs.getincrementaldecoder(encoding)("replace").decode(raw, final=not cut)
+        yield text.rstrip("\r\n"), cut
+
+
+class _Kept:
+    """The first MAX records of a kind; later ones counted, and whether they said anything new."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: list = []
+        self.keys: set = set()
+        self.dropped = 0
+        self.dropped_new = 0  # of those, how many were unlike every kept one
+
+    def add(self, item, key: tuple) -> None:
+        if len(self.items) < self.limit:
+            self.items.append(item)
+            self.keys.add(key)
+            return
+        self.dropped += 1
+        if key not in self.keys:
+            self.dropped_new += 1
+
+    def note(self, notes: Notes, what: str) -> None:
+        if self.dropped:
+            notes.add("caps", "whole file",
+                      f"more than {self.limit} {what}: the first {self.limit} are kept; {self.dropped} later "
+                      f"one(s) were not, {self.dropped_new} of them unlike every one kept")
 
 
 def read_log(stream: BinaryIO, file: str) -> LogSummary:
@@ -147,16 +229,24 @@ def read_log(stream: BinaryIO, file: str) -> LogSummary:
     head = stream.read(64)
     stream.seek(0)
     encoding = _encoding(head)
-    skipped: list[Skipped] = []
-    targets: list[NfcTarget] = []
-    failures: list[ConnectFailure] = []
+    notes = Notes(file)
+    targets = _Kept(MAX_TARGETS)
+    failures = _Kept(MAX_FAILURES)
+    lines = _wide_lines if encoding.startswith(("utf-16", "utf-32")) else _narrow_lines
     n = 0
-    for n, line in enumerate(_lines(stream, encoding, file, skipped), start=1):
+    for n, (line, cut) in enumerate(lines(stream, encoding, notes), start=1):
+        if cut:
+            notes.add("long lines", f"line {n}", f"longer than {MAX_LINE} "
+                      f"{'characters' if lines is _wide_lines else 'bytes'}; only the first {MAX_LINE} read")
         t, f = parse_line(n, line)
-        targets.extend(t)
-        failures.extend(f)
-    if not targets and not failures:
-        skipped.append(Skipped(file, "whole file", f"no NFC target or connect failure in {n} lines "
-                               "(expected vpxa-nfc:// URLs or 'Couldn't connect to' lines)"))
-    return LogSummary(file=file, encoding=encoding, lines=n, targets=tuple(targets),
-                      failures=tuple(failures), skipped=tuple(skipped))
+        for x in t:
+            targets.add(x, (x.scheme, x.compression, x.disk, x.address, x.hostname, x.port, x.failed))
+        for y in f:
+            failures.add(y, (y.target, y.server, y.port))
+    targets.note(notes, "NFC targets")
+    failures.note(notes, "connect failures")
+    if not targets.items and not failures.items:
+        notes.add("nothing", "whole file", f"no NFC target or connect failure in {n} lines "
+                  "(expected vpxa-nfc:// URLs or 'Couldn't connect to' lines)")
+    return LogSummary(file=file, encoding=encoding, lines=n, targets=tuple(targets.items),
+                      failures=tuple(failures.items), skipped=notes.done())

@@ -26,6 +26,8 @@ REPORT_VERSION = 1
 _FAILING = (Verdict.UNREACHABLE, Verdict.BROKEN_BY_FIREWALL)
 # esxtop sees the whole host: a vmk "took part" when it sent this share of the top vmk's rate.
 SIGNIFICANT_SHARE = 0.1
+_NOT_HEX = re.compile(r"[^0-9a-fA-F]")
+_VMK_NAME = re.compile(r"vmk\d{1,4}")
 
 
 _STR_OR_NULL = {"type": ["string", "null"]}
@@ -156,7 +158,7 @@ class VerifyReport:
 
 
 def normalise_mac(mac: str) -> Optional[str]:
-    digits = re.sub(r"[^0-9a-fA-F]", "", mac)
+    digits = _NOT_HEX.sub("", mac)
     if len(digits) != 12:
         return None
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2)).lower()
@@ -265,7 +267,7 @@ def _flow_facts(flow: NfcFlow, vmk: str, host: str, path: Path, ix: _Index, src:
         elif flow.carries_data:
             facts.append(Fact(EGRESS, o.egress_vmk, f"source MAC {flow.data_mac}", None, src,
                               "not the MAC of a vmk of this host (a router's, if captured beyond the first hop)"))
-    named = [i for i in flow.to_node_interfaces if re.fullmatch(r"vmk\d+", i)]
+    named = [i for i in flow.to_node_interfaces if _VMK_NAME.fullmatch(i)]
     if data_vmk is None and len(named) == 1 and flow.carries_data:
         data_vmk, how = named[0], f"captured on interface {named[0]}"
     if data_vmk:
