@@ -304,11 +304,11 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
             portgroup = f"{i.vds_name} port {i.vds_port or '?'}"
             vds.setdefault(i.vds_name, set()).add(portgroup)
             missing[f"{host}:{i.device}:vds"] = (
-                f"on VDS {excerpt(i.vds_name)} port {i.vds_port}: esxcli shows neither its port group nor its teaming; "
+                f"on VDS {excerpt(i.vds_name)} port {excerpt(i.vds_port or '?')}: esxcli shows neither its port group nor its teaming; "
                 "discover from vCenter for uplinks"
             )
         if portgroup is None:
-            raise InputError(listing.name, i.device, "a Portgroup or VDS Name", i.line)
+            raise InputError(listing.name, excerpt(i.device), "a Portgroup or VDS Name", i.line)
         stack = _stack_name(i.netstack)
         gw = a.gateway if a else None
         table = route_tables.get(stack)

@@ -11,6 +11,7 @@ constants and docs/discover.md); only the files :func:`wanted` names are read.
 
 from __future__ import annotations
 
+import errno
 import lzma
 import os
 import stat
@@ -120,7 +121,9 @@ def _open_dir(name: str, dir_fd: Optional[int], shown: str) -> int:
     try:
         return os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
-        raise InputError(shown, "", f"a readable directory ({exc.strerror}; {_LINK_NOTE})") from None
+        if dir_fd is not None and exc.errno in (errno.ELOOP, errno.ENOTDIR):  # changed since it was listed
+            raise InputError(shown, "", f"a directory, not a symbolic link or a file ({_LINK_NOTE})") from None
+        raise InputError(shown, "", f"a readable directory ({exc.strerror})") from None
 
 
 def _entries(fd: int, where: str, out: Outputs) -> list[os.DirEntry]:

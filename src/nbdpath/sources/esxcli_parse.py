@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import InputError
 from ..io import excerpt
 from ..model import DEFAULT_STACK, PhysicalNic, Route
-from ..model.snapshot import _POLICY_ALIASES, TeamingPolicyName, normalise_service
+from ..model.snapshot import _POLICY_ALIASES, SERVICES, TeamingPolicyName, normalise_service
 
 # ---------------------------------------------------------------- text layouts
 
@@ -365,8 +365,8 @@ def tags(src: Text) -> tuple[str, ...]:
     for t in _list(block.fields["Tags"]):
         try:
             out.append(normalise_service(t))
-        except ValueError as exc:
-            raise src.error(block.lines["Tags"], str(exc)) from None
+        except ValueError:
+            raise src.error(block.lines["Tags"], f"service tags among {', '.join(SERVICES)}, not {excerpt(t)}") from None
     return tuple(out)
 
 
@@ -439,7 +439,7 @@ def failover(src: Text) -> Failover:
 
 
 def version(src: Text) -> str:
-    m = re.search(r"VMware ESXi (\d+\.\d+(?:\.\d+)?)", src.text)
+    m = re.search(r"VMware ESXi ([0-9]+\.[0-9]+(?:\.[0-9]+)?)", src.text)
     if not m:
         raise src.error(1, "'VMware ESXi X.Y.Z ...' as printed by vmware -vl")
     return m[1]
