@@ -31,7 +31,33 @@ EXPECTED = {
     ("trick-through-firewall", "esx02.corp.local", "rubrik-node1"): ("10.10.0.12", "vmk0", "vmk0", "vmk0", ("vmnic0",), 1000, "NOT_ISOLATED"),
     # IlDuce: vmk0 and vmk2 in one subnet -> vmk2 handed out, data still leaves vmk0 (KB 2010877).
     ("same-subnet-vmks", "esx01.lab.local", "vbr01"): ("10.10.0.12", "vmk2", "vmk2", "vmk0", ("vmnic0",), 1000, "NOT_ISOLATED"),
+    # Issue 13: the per-vmk gateway is not in the routing table (A5): the reply leaves vmk0 ...
+    ("uncertain-gateway", "esx01.lab.local", "vbr-proxy03"): ("10.30.0.11", "vmk2", "vmk2", "vmk0", ("vmnic0", "vmnic1"), 1000, "NOT_ISOLATED"),
 }
+
+# ... and the other reading of A5 is on the path: (lab, host, node) -> {assumption: (egress, verdict)}.
+EXPECTED_ALTERNATIVES = {
+    ("uncertain-gateway", "esx01.lab.local", "vbr-proxy03"): {"A5-vmk-gateway": ("vmk2", "ISOLATED")},
+    # Two vmks in one subnet: if the later one sent, the data would leave vmk2, isolated.
+    ("same-subnet-vmks", "esx01.lab.local", "vbr01"): {"A3-same-subnet-first-vmk": ("vmk2", "ISOLATED")},
+}
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED_ALTERNATIVES), ids=lambda k: f"{k[0]}:{k[1]}:{k[2]}")
+def test_lab_pair_alternatives(key):
+    lab, host, node = key
+    o = Engine(labs.load(lab)).trace_pair(host, node).outcome
+    got = {a.assumption: (dict(a.changes).get("egress_vmk", o.egress_vmk), getattr(a.verdict, "value", a.verdict))
+           for a in o.alternatives}
+    assert got == EXPECTED_ALTERNATIVES[key]
+    assert not o.robust
+
+
+def test_paths_without_listed_alternatives_are_robust():
+    for name in labs.names():
+        for p in trace(labs.load(name)):
+            if (name, p.host, p.node) not in EXPECTED_ALTERNATIVES and name != "mixed-estate":
+                assert p.outcome.robust, (name, p.host, p.node, p.outcome.alternatives)
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED), ids=lambda k: f"{k[0]}:{k[1]}:{k[2]}")

@@ -36,12 +36,17 @@ def test_static_route_fix_isolates_routed_node():
     assert (p.verdict, p.outcome.egress_vmk) == (Verdict.ISOLATED, "vmk2")
 
 
-def test_per_vmk_gateway_steers_reply_from_that_vmk():
+def test_per_vmk_gateway_is_not_in_the_routing_table_and_its_other_reading_is_shown():
+    # VMware: the override gateway "is not included in the routing table"; only services that name the vmk
+    # as outgoing interface use it. NFC replies follow the stack's table; the other reading is an alternative.
     doc = _doc("veeam-tag-routed")
     doc["hosts"][0]["vmks"][1]["gateway"] = "10.30.0.1"
     p = _trace(doc, "esx01.lab.local", "vbr-proxy02")
-    assert p.outcome.egress_vmk == "vmk2"
+    assert (p.outcome.egress_vmk, p.verdict) == ("vmk0", Verdict.NOT_ISOLATED)
     assert "A5-vmk-gateway" in p.outcome.assumptions
+    [alt] = [a for a in p.outcome.alternatives if a.assumption == "A5-vmk-gateway"]
+    assert dict(alt.changes)["egress_vmk"] == "vmk2" and alt.verdict is Verdict.ISOLATED
+    assert not p.outcome.robust
 
 
 def test_several_tags_pick_lowest_and_say_so():

@@ -111,7 +111,7 @@ def test_same_subnet_vmks_are_added_in_vmk_number_order():
     assert [l.ifname for l in p.links] == ["vmk2", "vmk10"]
 
 
-def test_vmk_gateway_override_is_a_policy_rule_and_table():
+def test_vmk_gateway_override_is_not_installed_as_it_is_not_in_the_routing_table():
     s = snap("""
         segments: [{name: a, subnets: [10.0.0.0/24]}, {name: b, subnets: [10.1.0.0/24]}]
         hosts:
@@ -121,19 +121,11 @@ def test_vmk_gateway_override_is_a_policy_rule_and_table():
             vmks:
               - {device: vmk0, portgroup: pg, ipv4: 10.0.0.5/24}
               - {device: vmk3, portgroup: pg, ipv4: 10.1.0.5/24, gateway: 10.1.0.1}
-              - {device: vmk4, portgroup: pg, ipv4: 10.1.0.6/24, gateway: 172.16.0.1}
     """)
     p = build(s, [], PREFIX)
-    assert [(r.source, r.table, r.priority) for r in p.rules] == [("10.1.0.5", 103, 1003), ("10.1.0.6", 104, 1004)]
-    t103 = [(r.destination, r.gateway, r.dev, r.kind) for r in p.routes if r.table == 103]
-    assert t103 == [
-        ("10.0.0.0/24", None, "vmk0", "unicast"),
-        ("10.1.0.0/24", None, "vmk3", "unicast"),  # vmk4's equal route would never be used
-        ("0.0.0.0/0", "10.1.0.1", None, "unicast"),
-    ]
-    # An unusable vmk gateway must not fall through to the main table (engine A5).
-    t104 = [(r.destination, r.kind) for r in p.routes if r.table == 104]
-    assert t104[-1] == ("0.0.0.0/0", "unreachable")
+    assert p.rules == ()
+    assert [(r.destination, r.gateway, r.table) for r in p.routes] == [("0.0.0.0/0", "10.0.0.1", None)]
+    assert any("vmk3: per-vmk gateway 10.1.0.1 is not in the routing table (A5)" in n for n in p.notes)
 
 
 def test_only_the_default_stack_is_emulated():

@@ -50,7 +50,8 @@ def test_addresses_come_up_in_vmk_order_before_routes():
     ]
 
 
-def test_policy_routes_and_rules_render():
+def test_vmk_gateways_render_no_policy_routing():
+    # Not in ESXi's routing table (engine A5): the lab installs nothing for a per-vmk gateway.
     s = snap("""
         segments: [{name: a, subnets: [10.1.0.0/24]}]
         hosts:
@@ -58,13 +59,35 @@ def test_policy_routes_and_rules_render():
             vswitches: [{name: vs, portgroups: [{name: pg}]}]
             vmks:
               - {device: vmk3, portgroup: pg, ipv4: 10.1.0.5/24, gateway: 10.1.0.1}
-              - {device: vmk4, portgroup: pg, ipv4: 10.1.0.6/24, gateway: 172.16.0.1}
     """)
     host = device_batches(build(s, [], PREFIX))[f"{PREFIX}-h0"]
+    assert not any(l.startswith("rule ") or " table " in l for l in host), host
+
+
+def test_policy_routes_and_rules_render():
+    # The renderer still speaks policy routing for plans that carry it.
+    from dataclasses import replace
+
+    from nbdpath.lab.plan import RouteSpec, RuleSpec
+
+    s = snap("""
+        segments: [{name: a, subnets: [10.1.0.0/24]}]
+        hosts:
+          - name: h
+            vswitches: [{name: vs, portgroups: [{name: pg}]}]
+            vmks: [{device: vmk3, portgroup: pg, ipv4: 10.1.0.5/24}]
+    """)
+    p = build(s, [], PREFIX)
+    ns = f"{PREFIX}-h0"
+    p = replace(p, rules=(RuleSpec(ns, "10.1.0.5", 103, 1003),), routes=p.routes + (
+        RouteSpec(ns, "10.1.0.0/24", None, dev="vmk3", source="10.1.0.5", table=103),
+        RouteSpec(ns, "0.0.0.0/0", "10.1.0.1", table=103),
+        RouteSpec(ns, "0.0.0.0/0", None, table=104, kind="unreachable")))
+    host = device_batches(p)[ns]
     assert "route add 10.1.0.0/24 dev vmk3 scope link src 10.1.0.5 table 103" in host
     assert "route add 0.0.0.0/0 via 10.1.0.1 table 103" in host
     assert "route add unreachable 0.0.0.0/0 table 104" in host
-    assert host[-2:] == ["rule add from 10.1.0.5 table 103 priority 1003", "rule add from 10.1.0.6 table 104 priority 1004"]
+    assert host[-1:] == ["rule add from 10.1.0.5 table 103 priority 1003"]
 
 
 def test_conntrack_sysctls_wait_for_the_iptables_rule():

@@ -84,7 +84,7 @@ def test_every_pair_in_the_paths_table_with_its_verdict_colour(labs_html, all_la
         assert len(tds) == 8
         assert [tds[0].text(), tds[1].text()] == [p["host"], p["node"]]
         assert f"v-{p['verdict']}" in tds[7].classes
-        assert tds[7].text() == p["verdict"] + (" DEGRADED" if p["degraded"] else "")
+        assert tds[7].text() == p["verdict"] + ("" if p["robust"] else "?") + (" DEGRADED" if p["degraded"] else "")
     # Every verdict class used has a colour in the stylesheet.
     style = parsed.root.find_all("style")[0].text()
     for p in doc["paths"]:

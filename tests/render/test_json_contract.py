@@ -7,8 +7,9 @@ from nbdpath.render import OUTPUT_VERSION, to_json, to_yaml
 
 PATH_KEYS = {
     "snapshot", "host", "node", "endpoint", "node_ip", "ingress_vmk", "egress_vmk", "egress_uplinks", "uplink_policy",
-    "bottleneck_mbps", "verdict", "verdict_reason", "degraded", "assumptions", "hops",
+    "bottleneck_mbps", "verdict", "verdict_reason", "degraded", "assumptions", "alternatives", "robust", "hops",
 }
+ALTERNATIVE_FIELDS = {"endpoint_vmk", "ingress_vmk", "egress_vmk", "verdict", "bottleneck_mbps"}
 FINDING_KEYS = {"snapshot", "rule", "name", "severity", "host", "nodes", "vmk", "message", "explanation", "fix"}
 
 
@@ -27,6 +28,11 @@ def test_envelope_and_keys():
             assert set(u) == {"name", "speed_mbps", "link_up", "role"}
         for a in p["assumptions"]:
             assert set(a) == {"id", "text"}
+        ids = {a["id"] for a in p["assumptions"]}
+        for alt in p["alternatives"]:
+            assert {"assumption", "if_not"} <= set(alt) and set(alt) - {"assumption", "if_not"} <= ALTERNATIVE_FIELDS
+            assert alt["assumption"] in ids and len(alt) > 2  # names a used assumption and what changes
+        assert p["robust"] == (not any("verdict" in alt for alt in p["alternatives"]))
         for h in p["hops"]:
             assert set(h) == {"device", "direction", "steps"}
             for s in h["steps"]:

@@ -94,7 +94,7 @@ def test_paths_rendered_cells_say_what_the_json_says(all_labs_report, hostile_re
             assert row[3:5] == [p["ingress_vmk"] or "-", p["egress_vmk"] or "-"]
             assert [u.split()[0].split("(")[0] for u in re.split(r" [|+] ", row[5])] == [
                 u["name"] for u in p["egress_uplinks"]] or row[5] == "-"
-            assert row[7] == p["verdict"] + (" DEGRADED" if p["degraded"] else "")
+            assert row[7] == p["verdict"] + ("" if p["robust"] else "?") + (" DEGRADED" if p["degraded"] else "")
 
 
 def test_degraded_reasons_listed(all_labs_report):

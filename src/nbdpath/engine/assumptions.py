@@ -25,9 +25,10 @@ ASSUMPTIONS: dict[str, str] = {
         "VMware does not document which."
     ),
     "A5-vmk-gateway": (
-        "A per-vmk gateway override (6.5+) applies to traffic sourced from that vmk's IP: connected routes win, "
-        "then that gateway; the stack's static routes and default gateway are not consulted for it. "
-        "VMware does not document the interaction."
+        "A per-vmk gateway override (6.5+) is not in the stack's routing table: only services that name the vmk "
+        "as their outgoing interface (vMotion, FT logging, vSAN) use it, so NFC replies follow the routing table "
+        "(VMware vSphere Networking guide, 'Override the default gateway of a VMkernel adapter'). Unverified for "
+        "NFC: the other reading (it steers all traffic sourced from the vmk's IP) is traced as an alternative."
     ),
     "A6-mgmt-dns": (
         "The host was added to vCenter by a name that is not in the snapshot's dns map; it is assumed to "

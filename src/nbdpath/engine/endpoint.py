@@ -7,6 +7,7 @@ from typing import Optional
 
 from ..model import BACKUP_NFC, DEFAULT_STACK, Snapshot
 from .addr import ip_int, ip_str, is_ipv4
+from .semantics import DEFAULT, Semantics
 from .topology import HostView
 
 # Kinds, used by rules and as part of a host's shape.
@@ -38,7 +39,7 @@ def _vmk_with_ip(hv: HostView, ip: int) -> Optional[str]:
     return None
 
 
-def management_ip(hv: HostView, snap: Snapshot) -> tuple[Optional[int], str, tuple[str, ...]]:
+def management_ip(hv: HostView, snap: Snapshot, sem: Semantics = DEFAULT) -> tuple[Optional[int], str, tuple[str, ...]]:
     """The management address as the node would resolve it, how, and assumptions used."""
     host = hv.host
     addr = host.management_address or host.name
@@ -48,17 +49,19 @@ def management_ip(hv: HostView, snap: Snapshot) -> tuple[Optional[int], str, tup
         return ip_int(snap.dns[addr]), f"host registered as {addr}, which resolves to {snap.dns[addr]}", ()
     for dev in hv.management_vmks:
         if dev in hv.ifaces:
+            if sem.a6_unresolved:
+                return None, f"host registered as {addr}, which (alternative to A6) the node cannot resolve", ("A6-mgmt-dns",)
             ip = hv.ifaces[dev].ip
             return ip, f"host registered as {addr}, assumed to resolve to {dev}'s {ip_str(ip)}", ("A6-mgmt-dns",)
     return None, f"host registered as {addr}, which resolves to no known address", ()
 
 
-def select(hv: HostView, snap: Snapshot) -> EndpointChoice:
+def select(hv: HostView, snap: Snapshot, sem: Semantics = DEFAULT) -> EndpointChoice:
     host = hv.host
     vmks = hv.vmks
     tagged = tuple(v.device for v in vmks if BACKUP_NFC in v.services)
     usable = [v.device for v in vmks if BACKUP_NFC in v.services and v.netstack == DEFAULT_STACK and v.device in hv.ifaces]
-    mgmt_ip, how, assumptions = management_ip(hv, snap)
+    mgmt_ip, how, assumptions = management_ip(hv, snap, sem)
     mgmt_vmk = _vmk_with_ip(hv, mgmt_ip) if mgmt_ip is not None else None
     if tagged and host.version_tuple < (7, 0):
         kind = PRE70
@@ -67,12 +70,12 @@ def select(hv: HostView, snap: Snapshot) -> EndpointChoice:
             f"the tag exists from 7.0, so vCenter returns the management address"
         )
     elif usable:
-        chosen = usable[0]
+        chosen = usable[-1] if sem.a4_last_tag else usable[0]
         ip = hv.ifaces[chosen].ip
         reason = f"{chosen} carries {BACKUP_NFC} on {DEFAULT_STACK} (ESXi {host.version}): vCenter returns its IP {ip_str(ip)}"
         extra: tuple[str, ...] = ()
         if len(usable) > 1:
-            reason += f"; also tagged: {', '.join(usable[1:])}"
+            reason += f"; also tagged: {', '.join(u for u in usable if u != chosen)}"
             extra = ("A4-multi-tag-first",)
         return EndpointChoice(ip, chosen, TAGGED, reason, extra, tagged, mgmt_vmk)
     elif tagged:

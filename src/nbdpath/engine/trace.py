@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from ..model import Snapshot
 from .addr import ip_str
 from .endpoint import EndpointChoice, select
 from .routing import L3Iface, RouteEntry, lookup
+from .semantics import ALTERNATIVES, DEFAULT, Semantics, difference
 from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
 from .types import Endpoint, Hop, Outcome, Path, Step, StepKind, Uplink, Verdict
 
@@ -54,7 +55,7 @@ class Walk:
 
 def _walk(
     net: Network, hv: HostView, start: str, dst: int, direction: str,
-    first_table: Optional[tuple[RouteEntry, ...]] = None, record: bool = True,
+    first_table: Optional[tuple[RouteEntry, ...]] = None, record: bool = True, sem: Semantics = DEFAULT,
 ) -> Walk:
     """Follow a packet to ``dst`` from ``start`` ("node:X" or the host).
 
@@ -88,6 +89,8 @@ def _walk(
         entry = lookup(table, dst)
         if entry is None:
             return fail(f"no route to {ip_str(dst)} on {device}")
+        if sem.a3_last_vmk and device == hv.device:
+            entry = _last_of_subnet(hv, entry)
         if record:
             steps.append(Step(StepKind.ROUTE, f"{ip_str(dst)}: {entry.describe()}"))
         out = ifaces[entry.iface]
@@ -106,7 +109,8 @@ def _walk(
         if owner is None:
             vmk = next((i for i in hv.ifaces.values() if i.ip == target and i.segment == out.segment), None)
             owner = vmk
-        if owner is None and entry.gateway is not None and out.segment not in net.routed_segments:
+        if owner is None and entry.gateway is not None and out.segment not in net.routed_segments \
+                and not sem.a11_no_routing:
             owner = _unmodelled_delivery(net, hv, dst)
             if owner is None:
                 return fail(f"{out.name} -> {ip_str(target)}: the network beyond is not described (A11), and no "
@@ -164,6 +168,15 @@ def _walk(
     return Walk(tuple(hops), False, why, None, tuple(routers), host_entry, uplinks, policy, up_degraded, unmodelled)
 
 
+def _last_of_subnet(hv: HostView, entry: RouteEntry) -> RouteEntry:
+    """A3's other reading: of several vmks in the egress vmk's subnet and stack, the last one sends."""
+    first = hv.ifaces[entry.iface]
+    stack = hv.stack_of[entry.iface]
+    last = [d for d, i in hv.ifaces.items()
+            if i.network == first.network and i.prefixlen == first.prefixlen and hv.stack_of[d] == stack][-1]
+    return entry if last == entry.iface else replace(entry, iface=last)
+
+
 def _unmodelled_delivery(net: Network, hv: HostView, dst: int) -> Optional[L3Iface]:
     """Where the undescribed routed network hands a packet for ``dst`` over.
 
@@ -187,7 +200,7 @@ def _device(net: Network, device: str) -> DeviceView:
 
 
 def trace_host_node(
-    net: Network, hv: HostView, ep: EndpointChoice, node: DeviceView, record: bool = True
+    net: Network, hv: HostView, ep: EndpointChoice, node: DeviceView, record: bool = True, sem: Semantics = DEFAULT,
 ) -> tuple[Outcome, tuple[Hop, ...]]:
     """The full trace of one pair: its outcome and (with ``record``) its hops."""
     assumptions: list[str] = list(ep.assumptions)
@@ -208,7 +221,7 @@ def trace_host_node(
     if ep.ip is None:
         return outcome(Verdict.UNREACHABLE, ep.reason), tuple(hops)
     assumptions += ["A8-l2-by-subnet", "A10-node-source"]
-    fwd = _walk(net, hv, node.device, ep.ip, "forward", None, record)
+    fwd = _walk(net, hv, node.device, ep.ip, "forward", None, record, sem)
     hops += fwd.hops
     if fwd.unmodelled:
         assumptions.append("A11-unmodelled-routing")
@@ -225,13 +238,15 @@ def trace_host_node(
     # Reply: lookup in the endpoint vmk's netstack, or its own table with a gateway override.
     assumptions += ["A1-reply-route-lookup", "A2-no-rpf"]
     endpoint_vmk = ingress or ep.vmk
-    table = None
+    # A per-vmk gateway is not in the routing table (A5, docs/engine.md): the
+    # stack's table decides unless the other reading is being traced.
     if endpoint_vmk is not None and endpoint_vmk in hv.vmk_tables:
-        table = hv.vmk_tables[endpoint_vmk][0]
         assumptions.append("A5-vmk-gateway")
+    if endpoint_vmk is not None and endpoint_vmk in hv.vmk_tables and sem.a5_vmk_gateway_applies:
+        table = hv.vmk_tables[endpoint_vmk][0]
     else:
         table = hv.tables.get(hv.stack_of.get(endpoint_vmk or "", ""), ((), ()))[0]
-    rep = _walk(net, hv, hv.device, node_iface.ip, "reply", table, record)
+    rep = _walk(net, hv, hv.device, node_iface.ip, "reply", table, record, sem)
     hops += rep.hops
     if rep.unmodelled:
         assumptions.append("A11-unmodelled-routing")
@@ -249,13 +264,15 @@ def trace_host_node(
                     egress_vmk=egress, **common),
             tuple(hops),
         )
-    if rep.uplink_policy in ("loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased") and len(rep.uplinks) > 1:
+    unpredictable = rep.uplink_policy in ("loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased") \
+        and len(rep.uplinks) > 1
+    if unpredictable:
         assumptions.append("A7-uplink-unpredictable")
     # Bottleneck of the data direction: uplink(s), node NIC, routers on the reply path.
     speeds = [u.speed_mbps for u in rep.uplinks if u.speed_mbps is not None]
     limits = []
     if speeds:
-        limits.append(min(speeds))
+        limits.append(max(speeds) if unpredictable and sem.a7_fastest_uplink else min(speeds))
     if node_iface.speed_mbps:
         limits.append(node_iface.speed_mbps)
     for r in rep.routers:
@@ -326,9 +343,11 @@ def _best_available(hv: HostView, stack: str, node_speed: Optional[int]) -> Opti
 class Engine:
     """A compiled snapshot: trace pairs and reuse work across hosts of one shape."""
 
-    def __init__(self, snap: Snapshot, share: bool = True):
+    def __init__(self, snap: Snapshot, share: bool = True, alternatives: bool = True):
         self.snapshot = snap
         self.share = share  # off: every pair traced from scratch (the benchmark's peer)
+        # off: no re-trace under the other reading of each assumption (the benchmark's baseline)
+        self.alternatives = alternatives
         self.network = compile_network(snap)
         self._dvs = dvs_index(snap)
         self._views: dict[str, HostView] = {}
@@ -368,7 +387,26 @@ class Engine:
         nd = self.node(node)
         ep = self.endpoint(host)
         outcome, hops = trace_host_node(self.network, hv, ep, nd)
+        outcome = self.with_alternatives(hv, ep, nd, outcome)
         return Path(hv.host.name, nd.name, Endpoint(ep.ip_text, ep.vmk, ep.reason), outcome, hops)
+
+    def with_alternatives(self, hv: HostView, ep: EndpointChoice, nd: DeviceView, outcome: Outcome) -> Outcome:
+        """``outcome`` plus what it would be under the other reading of each
+        unverified assumption it used (only what changes)."""
+        found = []
+        for aid in outcome.assumptions:
+            alt = ALTERNATIVES.get(aid)
+            if alt is None:
+                continue
+            if aid == "A7-uplink-unpredictable" and len({u.speed_mbps for u in outcome.egress_uplinks}) < 2:
+                continue  # uplinks of one speed: which one carries the flow changes nothing traced here
+            sem = alt[1]
+            alt_ep = select(hv, self.snapshot, sem) if aid in ("A4-multi-tag-first", "A6-mgmt-dns") else ep
+            other = trace_host_node(self.network, hv, alt_ep, nd, record=False, sem=sem)[0]
+            diff = difference(aid, outcome, other)
+            if diff is not None:
+                found.append(diff)
+        return replace(outcome, alternatives=tuple(found)) if found else outcome
 
     def _shape(self, hv: HostView, ep: EndpointChoice) -> Optional[tuple]:
         """What a host's traces depend on, minus its own addresses; None when
@@ -415,6 +453,8 @@ class Engine:
             outs = []
             for nd in nodes:
                 outcome = trace_host_node(self.network, hv, ep, nd, record=False)[0]
+                if self.alternatives:
+                    outcome = self.with_alternatives(hv, ep, nd, outcome)
                 outs.append(outcome)
                 append(Path(name, nd.name, endpoint, outcome, None, _rehop, (self, hv, ep, nd)))
             # UNREACHABLE reasons quote this host's own addresses: not shareable.

@@ -112,6 +112,14 @@ class Outcome:
     reply_route_origin: Optional[str]  # connected / static / default / vmk-gateway
     node_interface: Optional[str]  # node interface that sourced the connection
     node_ip: Optional[str]
+    # The answer under the other reading of each unverified assumption the
+    # path used, where it differs (engine.semantics); empty: robust.
+    alternatives: tuple[Any, ...] = ()
+
+    @property
+    def robust(self) -> bool:
+        """No unverified assumption this path used would change its verdict."""
+        return not any(a.verdict is not None for a in self.alternatives)
 
 
 @dataclass(slots=True)
@@ -153,6 +161,8 @@ class Path:
             "verdict_reason": o.verdict_reason,
             "degraded": list(o.degraded),
             "assumptions": expand(o.assumptions),
+            "alternatives": [a.to_dict() for a in o.alternatives],
+            "robust": o.robust,
         }
         if with_hops:
             d["hops"] = [h.to_dict() for h in self.hops]

@@ -10,8 +10,8 @@ What is emulated and how (see docs/lab.md for the Linux-vs-ESXi notes):
   one interface per enabled vmk with IPv4 on that stack, named after it,
   added in vmk-number order (so the first vmk of a shared subnet owns the
   first connected route, as on ESXi), the stack's static routes and default
-  gateway; a per-vmk gateway becomes a policy rule ``from <vmk ip>`` to a
-  table of the stack's connected routes plus a default via that gateway;
+  gateway; a per-vmk gateway is left out, as it is not in ESXi's routing
+  table (engine assumption A5);
 - one namespace per backup node and per router, forwarding on in routers,
   and ``INVALID`` conntrack dropped in ``stateful`` routers;
 - one bridge per L2 segment, all in one "switch" namespace, so nothing is
@@ -336,27 +336,12 @@ def build(snap: Snapshot, pairs: Sequence[tuple[str, str, Optional[str]]], prefi
                 main.add("0.0.0.0/0", stack.gateway, "default gateway")
         b.routes.extend(main.routes)
         b.notes.extend(main.notes)
-        # Per-vmk gateway override (engine assumption A5): traffic sourced
-        # from the vmk's IP sees connected routes, then that gateway only.
+        # A per-vmk gateway is not in the routing table (engine assumption A5):
+        # NFC replies follow the stack's table, so the lab installs nothing for it.
         for vmk in vmks:
-            if not (vmk.gateway and vmk.enabled and vmk.ipv4 and vmk.netstack == DEFAULT_STACK):
-                continue
-            table = 100 + vmk.number
-            ip = vmk.ipv4.split("/")[0]
-            vt = _RouteTable(ns, f"{where} {vmk.device}", connected, table)
-            seen: set[str] = set()
-            for ifname, addr in connected:
-                # Two vmks in one subnet: the first one's route is the one used.
-                if str(addr.network) not in seen:
-                    seen.add(str(addr.network))
-                    vt.routes.append(RouteSpec(ns, str(addr.network), None, dev=ifname, source=str(addr.ip), table=table))
-            if not vt.add("0.0.0.0/0", vmk.gateway, "vmk gateway"):
-                # Do not fall through to the main table: A5 says the stack's
-                # routes are not consulted for this vmk's traffic.
-                vt.routes.append(RouteSpec(ns, "0.0.0.0/0", None, table=table, kind="unreachable"))
-            b.routes.extend(vt.routes)
-            b.notes.extend(vt.notes)
-            b.rules.append(RuleSpec(ns, ip, table, 1000 + vmk.number))
+            if vmk.gateway and vmk.enabled and vmk.ipv4 and vmk.netstack == DEFAULT_STACK:
+                b.notes.append(f"{where} {vmk.device}: per-vmk gateway {vmk.gateway} is not in the routing table "
+                               "(A5); not installed")
 
     node_ns: dict[str, str] = {}
     for node in snap.backup_nodes:

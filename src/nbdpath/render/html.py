@@ -47,7 +47,8 @@ def _e(value: Any) -> str:
 
 def _verdict_cell(p: dict[str, Any]) -> str:
     extra = _DEGRADED if p["degraded"] else ""
-    return f'<td class="verdict v-{_e(p["verdict"])}">{_e(p["verdict"])}{extra}</td>'
+    unsure = '<span class="unsure" title="depends on an unverified assumption">?</span>' if not p.get("robust", True) else ""
+    return f'<td class="verdict v-{_e(p["verdict"])}">{_e(p["verdict"])}{unsure}{extra}</td>'
 
 
 def _summary(doc: dict[str, Any]) -> list[str]:
@@ -139,6 +140,9 @@ def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
         # IDs here, each text once in the glossary: 16,000 pairs would repeat it 16,000 times.
         out.append('<p class="assumptions"><b>assumptions:</b> ' + ", ".join(
             f'<a href="#{_assumption_anchor(a["id"])}">{_e(a["id"])}</a>' for a in p["assumptions"]) + "</p>")
+    for a in p.get("alternatives", ()):
+        said = ", ".join(f"{k} {v}" for k, v in a.items() if k not in ("assumption", "if_not"))
+        out.append(f'<p class="alternative"><b>if not {_e(a["assumption"])}</b> ({_e(a["if_not"])}): {_e(said)}</p>')
     out.append("</details>")
     return out
 

@@ -62,7 +62,13 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
 
 
 def _verdict(p: dict[str, Any]) -> str:
-    return code(p["verdict"], in_table=True) + (" **DEGRADED**" if p["degraded"] else "")
+    return (code(p["verdict"], in_table=True) + ("?" if not p.get("robust", True) else "")
+            + (" **DEGRADED**" if p["degraded"] else ""))
+
+
+def _alternative(a: dict[str, Any]) -> str:
+    said = ", ".join(f"{k} {v}" for k, v in a.items() if k not in ("assumption", "if_not"))
+    return f"- if not **{text(a['assumption'])}** ({text(a['if_not'])}): {text(said)}"
 
 
 def _summary(doc: dict[str, Any]) -> list[str]:
@@ -143,6 +149,10 @@ def explain_doc(doc: dict[str, Any]) -> str:
     out += ["## Assumptions", ""]
     out += [f"- **{text(a['id'])}**: {text(a['text'])}" for a in p["assumptions"]] or ["None."]
     out.append("")
+    if p.get("alternatives"):
+        out += ["## If an assumption does not hold", ""]
+        out += [_alternative(a) for a in p["alternatives"]]
+        out.append("")
     out += _findings(doc["findings"], False)
     return terminal("\n".join(out))
 

@@ -114,7 +114,7 @@ def paths_table(report: Report, width: int | None = None) -> str:
             if s != snap:
                 continue
             o = p.outcome
-            verdict = o.verdict.value + (" DEGRADED" if o.degraded else "")
+            verdict = o.verdict.value + ("?" if not o.robust else "") + (" DEGRADED" if o.degraded else "")
             table.add_row(*map(_cell, (
                 p.host, p.node, f"{p.endpoint.ip or '?'} ({p.endpoint.vmk or '-'})", o.ingress_vmk or "-",
                 o.egress_vmk or "-", uplinks_text(p), _speed(o.bottleneck_mbps), verdict,
@@ -124,6 +124,10 @@ def paths_table(report: Report, width: int | None = None) -> str:
             for s, p in report.paths:
                 if p.outcome.degraded:
                     _say(console, f"  {p.host} -> {p.node}: DEGRADED: {'; '.join(p.outcome.degraded)}")
+            for s, p in report.paths:
+                for a in p.outcome.alternatives:
+                    if a.verdict is not None:
+                        _say(console, f"  {p.host} -> {p.node}: {p.outcome.verdict.value}? {a}")
     _print_summary(console, report)
     return terminal(buf.getvalue())
 
@@ -181,6 +185,10 @@ def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_te
         lines.append("assumptions:")
         for a in o.assumptions:
             lines.append(f"  {a}: {assumptions_text[a]}")
+    if o.alternatives:
+        lines.append("if an assumption does not hold" + ("" if o.robust else " (the verdict is not robust)") + ":")
+        for alt in o.alternatives:
+            lines.append(f"  {alt}")
     if findings:
         lines.append("findings:")
         for f in findings:

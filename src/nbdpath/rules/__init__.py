@@ -48,12 +48,23 @@ def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
         else:
             found = []
             for p in paths:
-                found += [*endpoint.path_rules(p), *routing.path_rules(p, hv, net), *links.path_rules(p, hv, net)]
+                found += _qualified(p, [*endpoint.path_rules(p), *routing.path_rules(p, hv, net),
+                                        *links.path_rules(p, hv, net)])
             grouped = group(found)
             templates[key] = (host.name, grouped)
             out.extend(grouped)
         out.extend(group([f for p in paths if prefs.get(p.node) for f in product.path_rules(p, hv, net, prefs[p.node])]))
     return out
+
+
+def _qualified(path: Path, findings: list[Finding]) -> list[Finding]:
+    """A path finding whose verdict hangs on an unverified assumption says so, and what holds otherwise."""
+    alts = [a for a in path.outcome.alternatives if a.verdict is not None]
+    if not alts or not findings:
+        return findings
+    note = "; ".join(f"{a.assumption}: if {a.if_not}, the verdict is {a.verdict.value}" for a in alts)
+    return [Finding(f.rule, f.severity, f.host, f"{f.message} (this rests on {note})", f.fix, f.nodes, f.vmk)
+            for f in findings]
 
 
 def group(findings: list[Finding]) -> list[Finding]:
