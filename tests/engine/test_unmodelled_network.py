@@ -138,3 +138,18 @@ def test_bad_firewall_entries_are_refused_with_their_field(bad, where):
     assert "fw.yaml" in str(exc.value)
     assert where.replace(".", "").replace("[", "").replace("]", "") in \
         str(exc.value).replace(".", "").replace("[", "").replace("]", "")
+
+
+@pytest.mark.parametrize("where, device, routes", [
+    ("hosts[0].netstacks[0].routes[0].network", "stack", [{"network": "0.0.0.0/0", "gateway": "10.30.0.1"}]),
+    ("backup_nodes[0].routes[0].network", "node", [{"network": "0.0.0.0/0", "gateway": "10.40.0.1"}]),
+])
+def test_a_gateway_beside_a_static_default_route_is_refused(where, device, routes):
+    from nbdpath.errors import InputError
+
+    doc = yaml.safe_load(labs.text("veeam-tag-routed"))
+    target = doc["hosts"][0]["netstacks"][0] if device == "stack" else doc["backup_nodes"][0]
+    target["routes"] = routes
+    with pytest.raises(InputError) as exc:
+        parse(yaml.safe_dump(doc), "contradiction.yaml")
+    assert where in str(exc.value) and "keep one of them" in str(exc.value)

@@ -55,6 +55,9 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
         yield from _unique([p.name for p in host.pnics], hp + ("pnics",), "pnic name")
         yield from _unique([v.device for v in host.vmks], hp + ("vmks",), "vmk device")
         yield from _unique([n.key for n in host.netstacks], hp + ("netstacks",), "netstack key")
+        for ki, stack in enumerate(host.netstacks):
+            yield from _one_default(stack.gateway, stack.routes, hp + ("netstacks", ki),
+                                    "ESXi keeps one default gateway per netstack")
         used_by: dict[str, str] = {}
         pg_names: dict[str, str] = {}
         for si, vs in enumerate(host.vswitches):
@@ -104,6 +107,7 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
             yield from claim(vmk.ipv4, vp + ("ipv4",))
 
     for ni, node in enumerate(snap.backup_nodes):
+        yield from _one_default(node.gateway, node.routes, ("backup_nodes", ni), "a node has one default route")
         for ii, iface in enumerate(node.interfaces):
             ip = ("backup_nodes", ni, "interfaces", ii)
             if iface.segment is not None and iface.segment not in segment_names:
@@ -120,6 +124,19 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
             ipaddress.ip_address(value)
         except ValueError:
             yield ("dns", name), "an IP address"
+
+
+def _one_default(gateway, routes, path: tuple[str | int, ...], why: str) -> Iterator[Problem]:
+    """A ``gateway`` is the default route: a static default beside it contradicts it.
+
+    Refused rather than resolved, since the engine and the kernel lab would
+    each have to guess which one the device really uses."""
+    defaults = [ri for ri, r in enumerate(routes) if r.network in ("0.0.0.0/0", "::/0") and ":" not in r.network]
+    if gateway and defaults:
+        yield path + ("routes", defaults[0], "network"), (
+            f"no default route beside gateway {gateway} ({why}): keep one of them")
+    elif len(defaults) > 1:
+        yield path + ("routes", defaults[1], "network"), f"one default route, not several ({why})"
 
 
 def _teaming_refs(teaming, allowed: set[str], path: tuple[str | int, ...], what: str) -> Iterator[Problem]:
