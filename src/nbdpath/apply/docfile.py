@@ -12,12 +12,11 @@ characters.
 from __future__ import annotations
 
 import json
-import os
-import stat
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InputError
+from ..io import read_capped
 from ..safetext import is_safe_name
 
 # A 10,000-step plan is about 10 MiB; past this cap a file is not one nbdpath wrote.
@@ -31,46 +30,13 @@ class _Refused(ValueError):
 
 def read_text(path: str, what: str, limit: int = MAX_DOCUMENT_BYTES) -> str:
     """The UTF-8 text of regular file ``path`` of at most ``limit`` bytes (size checked before reading)."""
-    data = _read_capped(path, limit, what)
+    data = read_capped(path, limit, what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - data.rfind(b"\n", 0, exc.start)  # in bytes: undecodable text has no characters to count
         raise InputError(path, f"byte {column}", "UTF-8 text", line=line) from None
-
-
-def _read_capped(path: str, limit: int, what: str) -> bytes:
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InputError(path, "", f"an existing {what}") from None
-    except OSError as exc:
-        raise InputError(path, "", f"a readable {what} ({exc.strerror or exc})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO, device or socket"
-            raise InputError(path, "", f"a {what} (a regular file), not {kind}")
-        if info.st_size > limit:
-            raise InputError(path, "", f"a {what} of at most {limit // 2**20} MiB; this one has {info.st_size} bytes")
-        chunks: list[bytes] = []
-        total = 0
-        while total <= limit:  # to the end, whatever the size said: /proc files say 0
-            chunk = os.read(fd, min(2**20, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        data = b"".join(chunks)
-    except OSError as exc:
-        raise InputError(path, "", f"a readable {what} ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:  # it grew while being read
-        raise InputError(path, "", f"a {what} of at most {limit // 2**20} MiB")
-    return data
 
 
 def parse_json(text: str, source: str, what: str) -> Any:
