@@ -153,3 +153,25 @@ def test_a_gateway_beside_a_static_default_route_is_refused(where, device, route
     with pytest.raises(InputError) as exc:
         parse(yaml.safe_dump(doc), "contradiction.yaml")
     assert where in str(exc.value) and "keep one of them" in str(exc.value)
+
+
+@pytest.mark.parametrize("name", labs.names())
+def test_the_a11_shortcut_equals_a_real_retrace_without_routing(name):
+    # Engine computes A11's alternative without tracing again; it must say what a re-trace says.
+    from nbdpath.engine.semantics import ALTERNATIVES, difference
+    from nbdpath.engine.trace import trace_host_node
+
+    engine = Engine(parse(yaml.safe_dump(stripped(name)), name))
+    seen = 0
+    for p in engine.trace():
+        if "A11-unmodelled-routing" not in p.outcome.assumptions:
+            continue
+        seen += 1
+        hv = engine.host_view(p.host)
+        other = trace_host_node(engine.network, hv, engine.endpoint(p.host), engine.node(p.node), record=False,
+                                sem=ALTERNATIVES["A11-unmodelled-routing"][1])[0]
+        expected = difference("A11-unmodelled-routing", p.outcome, other)
+        [got] = [a for a in p.outcome.alternatives if a.assumption == "A11-unmodelled-routing"]
+        assert got == expected, (p.host, p.node)
+    # Labs whose nodes are routed to their hosts exercise it; the L2-only ones have nothing to compare.
+    assert seen or name in {"veeam-tag-l2", "same-subnet-vmks", "tag-wrong-stack", "esxi67-no-tag"}

@@ -16,7 +16,7 @@ from ..model import Snapshot
 from .addr import ip_str
 from .endpoint import EndpointChoice, select
 from .routing import L3Iface, RouteEntry, lookup
-from .semantics import ALTERNATIVES, DEFAULT, Semantics, difference
+from .semantics import ALTERNATIVES, COMPARED, DEFAULT, Alternative, Semantics, difference
 from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
 from .types import Endpoint, Hop, Outcome, Path, Step, StepKind, Uplink, Verdict
 
@@ -223,12 +223,14 @@ def trace_host_node(
     assumptions += ["A8-l2-by-subnet", "A10-node-source"]
     fwd = _walk(net, hv, node.device, ep.ip, "forward", None, record, sem)
     hops += fwd.hops
+    legs: tuple[str, ...] = ()
     if fwd.unmodelled:
         assumptions.append("A11-unmodelled-routing")
+        legs = ("forward",)
     if not fwd.ok:
         return (
             outcome(Verdict.UNREACHABLE, f"{node.name} cannot reach {ep.ip_text}:902: {fwd.why}; the backup fails (no fallback)",
-                    forward_devices=fwd.routers),
+                    forward_devices=fwd.routers, unmodelled_legs=legs),
             tuple(hops),
         )
     src_entry = lookup(node.table, ep.ip)
@@ -250,8 +252,9 @@ def trace_host_node(
     hops += rep.hops
     if rep.unmodelled:
         assumptions.append("A11-unmodelled-routing")
+        legs += ("reply",)
     common: dict[str, Any] = dict(ingress_vmk=ingress, forward_devices=fwd.routers, reply_devices=rep.routers,
-                  node_interface=node_iface.name, node_ip=node_iface.ip_text)
+                  node_interface=node_iface.name, node_ip=node_iface.ip_text, unmodelled_legs=legs)
     egress = rep.host_entry.iface if rep.host_entry else None
     if egress is not None:
         same = [d for d, i in hv.ifaces.items() if i.network == hv.ifaces[egress].network and i.prefixlen == hv.ifaces[egress].prefixlen
@@ -400,6 +403,9 @@ class Engine:
                 continue
             if aid == "A7-uplink-unpredictable" and len({u.speed_mbps for u in outcome.egress_uplinks}) < 2:
                 continue  # uplinks of one speed: which one carries the flow changes nothing traced here
+            if aid == "A11-unmodelled-routing":
+                found.append(_without_unmodelled_routing(outcome))
+                continue
             sem = alt[1]
             alt_ep = select(hv, self.snapshot, sem) if aid in ("A4-multi-tag-first", "A6-mgmt-dns") else ep
             other = trace_host_node(self.network, hv, alt_ep, nd, record=False, sem=sem)[0]
@@ -461,6 +467,18 @@ class Engine:
             if sid is not None and all(o.verdict is not Verdict.UNREACHABLE for o in outs):
                 shared[sid] = outs
         return paths
+
+
+def _without_unmodelled_routing(outcome: Outcome) -> Alternative:
+    """A11's other reading without a re-trace (it was half the cost of an estate
+    described by hosts alone): the first walk that needed the assumed network
+    fails there, so the pair is UNREACHABLE; a failed forward walk knows no
+    ingress or egress vmk. Pinned against a real re-trace by the tests."""
+    other: dict[str, Any] = {"verdict": Verdict.UNREACHABLE, "bottleneck_mbps": None}
+    if "forward" in outcome.unmodelled_legs:
+        other.update(ingress_vmk=None, egress_vmk=None)
+    changes = tuple((k, other[k]) for k in COMPARED if k in other and other[k] != getattr(outcome, k))
+    return Alternative("A11-unmodelled-routing", ALTERNATIVES["A11-unmodelled-routing"][0], changes)
 
 
 def _rehop(engine: Engine, hv: HostView, ep: EndpointChoice, nd: DeviceView) -> tuple[Hop, ...]:

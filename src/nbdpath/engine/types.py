@@ -115,6 +115,8 @@ class Outcome:
     # The answer under the other reading of each unverified assumption the
     # path used, where it differs (engine.semantics); empty: robust.
     alternatives: tuple[Any, ...] = ()
+    # Which walks crossed the undescribed routed network (A11): "forward", "reply".
+    unmodelled_legs: tuple[str, ...] = ()
 
     @property
     def robust(self) -> bool:
