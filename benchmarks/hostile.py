@@ -8,7 +8,7 @@ audit and times each in a fresh process (wall clock, peak RSS via os.wait4):
   - esxtop-2000x2000: a ~2.6 MB esxtop CSV with 2,000 vmk and 2,000 vmnic ports;
   - log-3M-urls: an ~84 MB log of 3,000,000 distinct NFC URLs.
 
-Run: python benchmarks/hostile.py [--timeout 600] [--only NAME ...]
+Run: python benchmarks/hostile.py [--timeout 600] [--format json|table] [--only NAME ...]
 Prints a table; results are recorded in benchmarks/README.md ("Hostile sizes").
 """
 
@@ -79,9 +79,10 @@ CASES: dict[str, Callable[[Path], None]] = {
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=600.0, help="stop a run after this many seconds")
+    ap.add_argument("--format", choices=["json", "table"], default="json")
     ap.add_argument("--only", nargs="*", choices=sorted(CASES), default=sorted(CASES, key=list(CASES).index))
     args = ap.parse_args()
-    nbd = [sys.executable, "-m", "nbdpath", "evidence", "summarize", "--format", "json"]
+    nbd = [sys.executable, "-m", "nbdpath", "evidence", "summarize", "--format", args.format]
     tmp = Path(tempfile.mkdtemp(prefix="nbdpath-hostile-"))
     print(f"{'input':<18} {'MB':>7} {'exit':>5} {'seconds':>9} {'max RSS MiB':>12}  warnings")
     try:

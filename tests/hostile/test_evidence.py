@@ -538,7 +538,7 @@ def _unbounded(pattern: re.Pattern) -> list[str]:
 
 def test_every_evidence_regex_has_bounded_repetition():
     patterns = dict(_patterns())
-    assert {"nbdpath.evidence.vddk._SCHEME", "nbdpath.evidence.vddk._TARGET", "nbdpath.evidence.vddk._COULDNT",
+    assert {"nbdpath.evidence.vddk._NFC", "nbdpath.evidence.vddk._TARGET", "nbdpath.evidence.vddk._COULDNT",
             "nbdpath.evidence.vddk._SOCKET", "nbdpath.evidence.vddk._TIME"} <= set(patterns)
     assert {name: _unbounded(p) for name, p in patterns.items() if _unbounded(p)} == {}
     assert _unbounded(re.compile(r"a\S+?b"))  # the check itself can fail
@@ -574,7 +574,7 @@ class _Counting:
 @pytest.fixture
 def regex_calls(monkeypatch) -> list[int]:
     counter = [0]
-    for name in ("_SCHEME", "_TARGET", "_COULDNT", "_SOCKET", "_FAILED_OPEN", "_TIME"):
+    for name in ("_NFC", "_TARGET", "_COULDNT", "_SOCKET", "_FAILED_OPEN", "_TIME"):
         monkeypatch.setattr(vddk, name, _Counting(getattr(vddk, name), counter))
     return counter
 

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Optional
 
+from ..engine.trace import no_gc
 from ..errors import InputError
 from .esxtop import is_esxtop, read_esxtop
 from .observations import Evidence
@@ -29,7 +30,7 @@ def sniff(head: bytes) -> str:
 def read_evidence(path: str | Path, kind: Optional[str] = None) -> Evidence:
     """Read one evidence file. Bad content gives warnings; only an unusable file raises."""
     name = str(path)
-    with _open_regular(Path(path), name) as stream:
+    with _open_regular(Path(path), name) as stream, no_gc():  # flow and target records hold no cycles
         try:
             return _read(stream, name, kind)
         except OSError as exc:  # EIO, a file in /proc that refuses reads, a vanished network share

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import struct
 from collections import Counter
+from operator import itemgetter
 from typing import BinaryIO, Optional
 
 from .observations import CaptureInterface, CaptureSummary, NfcFlow, NFC_PORT, Notes, Skipped
@@ -63,13 +64,20 @@ def _weight(item: tuple) -> tuple[int, int]:
 
 
 def _add_capped(seen: set, value: int) -> None:
-    if value in seen or len(seen) < MAX_PER_FLOW:
+    if value not in seen and len(seen) < MAX_PER_FLOW:
         seen.add(value)
 
 
-def _count_capped(counts: Counter, key: bytes, n: int) -> None:
-    if key in counts or len(counts) < MAX_PER_FLOW:
+def _count_capped(counts: dict[bytes, int], key: bytes, n: int) -> None:
+    if key in counts:
         counts[key] += n
+    elif len(counts) < MAX_PER_FLOW:
+        counts[key] = n
+
+
+def _most_first(counts: dict[bytes, int]) -> tuple[tuple[str, int], ...]:
+    # Counter.most_common's order: by count, ties in the order first seen.
+    return tuple((_mac(m), n) for m, n in sorted(counts.items(), key=itemgetter(1), reverse=True))
 
 
 def is_capture(head: bytes) -> bool:
@@ -198,7 +206,8 @@ class _FlowTable:
         if f is None:
             if len(self.flows) >= 2 * MAX_FLOWS:
                 self._prune()
-            f = [ts, ts, None, None, None, 0, 0, 0, 0, 0, Counter(), Counter(), set(), set()]
+            # Plain dicts, not Counters: a capture of a million SYNs creates two per connection.
+            f = [ts, ts, None, None, None, 0, 0, 0, 0, 0, {}, {}, set(), set()]
             self.flows[key] = f
         # pcapng from several interfaces is not in time order across them
         if ts > f[_LAST]:
@@ -258,8 +267,8 @@ class _FlowTable:
                 syn_at=f[_SYN], synack_at=f[_SYNACK], ack_at=f[_ACK],
                 to_host_packets=f[_TH_PK], to_host_bytes=f[_TH_BY],
                 to_node_packets=f[_TN_PK], to_node_bytes=f[_TN_BY], resets=f[_RST],
-                to_node_src_macs=tuple((_mac(m), n) for m, n in f[_SRC_MACS].most_common()),
-                to_host_dst_macs=tuple((_mac(m), n) for m, n in f[_DST_MACS].most_common()),
+                to_node_src_macs=_most_first(f[_SRC_MACS]),
+                to_host_dst_macs=_most_first(f[_DST_MACS]),
                 to_host_interfaces=tuple(names.get(i, f"if{i}") for i in sorted(f[_TH_IF])),
                 to_node_interfaces=tuple(names.get(i, f"if{i}") for i in sorted(f[_TN_IF])),
             ))

@@ -36,7 +36,11 @@ MAX_FAILURES = 10_000
 # The URL itself is walked by hand (parse_line): "SCHEME://" is found, then the
 # first "@" after it ends the disk; a regex that searched lazily for that "@"
 # from every "vpxa-nfc://" was quadratic (9,000 repeats on one line: 10 s).
-_SCHEME = re.compile(r"(?:(SKIPZ|FASTLZ|ZLIB|LZ4)-)?(vpxa-nfcssl|vpxa-nfc|ha-nfcssl|ha-nfc)://")
+# "nfc[ssl]://" has a literal prefix the engine searches for quickly; the
+# scheme's head and the compression before it are then read backwards.
+_NFC = re.compile(r"nfc(?:ssl)?://")
+_HEADS = ("vpxa-", "ha-")
+_COMPRESSIONS = ("SKIPZ-", "FASTLZ-", "ZLIB-", "LZ4-")
 _TARGET = re.compile(r"(\{[^}\r\n]{0,%d}\}|[^\s:'\"()!]{1,%d}):(\d{1,5})" % (MAX_HOST, MAX_HOST))
 _COULDNT = re.compile(
     r"Couldn't connect to (?P<target>\S{1,%d}?):(?P<port>\d{1,5})\s{1,64}"
@@ -70,41 +74,56 @@ def _target(raw: str) -> tuple[str, Optional[str]]:
     return address, fields.get("hostname")
 
 
-class _Next:
-    """Next position of ``char`` at or after a position that only grows: each char scanned once."""
-
-    def __init__(self, text: str, char: str) -> None:
-        self.text = text
-        self.char = char
-        self.found = -1
-
-    def at(self, pos: int) -> int:
-        if self.found < pos:
-            hit = self.text.find(self.char, pos)
-            self.found = hit if hit >= 0 else len(self.text)
-        return self.found
+def _next(text: str, char: str, pos: int) -> int:
+    hit = text.find(char, pos)
+    return hit if hit >= 0 else len(text)
 
 
-def _urls(line: str) -> Iterator[tuple[int, int, re.Match, re.Match]]:
-    """(url start, "@" position, scheme match, target match) of each NFC URL, left to right.
+def _scheme(line: str, nfc: re.Match) -> Optional[tuple[int, str, Optional[str]]]:
+    """(URL start, scheme, compression) for the "nfc[ssl]://" at ``nfc``; None without a scheme head."""
+    pos = nfc.start()
+    head = next((h for h in _HEADS if pos >= len(h) and line.startswith(h, pos - len(h))), None)
+    if head is None:
+        return None
+    begin = pos - len(head)
+    scheme = line[begin:nfc.end() - 3]
+    for comp in _COMPRESSIONS:
+        if begin >= len(comp) and line.startswith(comp, begin - len(comp)):
+            return begin - len(comp), scheme, comp[:-1]
+    return begin, scheme, None
+
+
+def _urls(line: str) -> Iterator[tuple[int, str, Optional[str], int, int, re.Match]]:
+    """(start, scheme, compression, disk start, "@" position, target match) of each NFC URL.
 
     The same URLs as ``(comp-)?scheme://[^@\r\n]*?@(target):(port)`` found with
-    finditer, but each "@" is looked at once however many schemes precede it.
+    finditer, but each "@" (and each line break) is looked for once, however
+    many schemes precede it: the positions found are kept while still ahead.
     """
-    at_sign, cr, lf = _Next(line, "@"), _Next(line, "\r"), _Next(line, "\n")
+    at = cr = lf = -1
+    breaks = "\r" in line or "\n" in line  # parse_line may be handed any text, not only a read line
     done = 0  # end of the last URL: matches do not overlap
     memo_at, memo = -1, None
-    for scheme in _SCHEME.finditer(line):
-        if scheme.start() < done:
+    for nfc in _NFC.finditer(line):
+        found = _scheme(line, nfc)
+        if found is None or found[0] < done:
             continue
-        disk = scheme.end()
-        at = at_sign.at(disk)
-        if at == len(line) or at - disk > MAX_DISK or cr.at(disk) < at or lf.at(disk) < at:
+        disk = nfc.end()
+        if at < disk:
+            at = line.find("@", disk)
+            if at < 0:
+                return  # no "@" after this scheme, so none after any later one
+        if at - disk > MAX_DISK:
             continue
+        if breaks:
+            cr = cr if cr >= disk else _next(line, "\r", disk)
+            lf = lf if lf >= disk else _next(line, "\n", disk)
+            if cr < at or lf < at:
+                continue
         if at != memo_at:
             memo_at, memo = at, _TARGET.match(line, at + 1)
         if memo is not None:
-            yield scheme.start(), at, scheme, memo
+            yield found[0], found[1], found[2], disk, at, memo
             done = memo.end()
 
 
@@ -115,13 +134,12 @@ def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFai
     time = _time(line) if "nfc" in line or "onnect" in line else None
     if "nfc" in line:
         failed = bool(_FAILED_OPEN.search(line))
-        for start, at, scheme, target in _urls(line):
+        for start, scheme, comp, disk, at, target in _urls(line):
             address, hostname = _target(target[1])
-            name = scheme[2]
             targets.append(NfcTarget(
-                line=lineno, time=time, url=line[start:target.end()], disk=line[scheme.end():at].strip(),
-                scheme=name, transport="nbdssl" if name.endswith("ssl") else "nbd",
-                compression=scheme[1], address=address, hostname=hostname,
+                line=lineno, time=time, url=line[start:target.end()], disk=line[disk:at].strip(),
+                scheme=scheme, transport="nbdssl" if scheme.endswith("ssl") else "nbd",
+                compression=comp, address=address, hostname=hostname,
                 port=int(target[2]), failed=failed,
             ))
     if "connect" in line:
@@ -186,16 +204,21 @@ def _narrow_lines(stream: BinaryIO, encoding: str, notes: Notes) -> Iterator[tup
             rest = stream.readline(MAX_LINE)
             if not rest or rest.endswith(b"\n"):
                 break
-        # A cut can split a character: the incremental decoder leaves that tail out.
-        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            text = decoder.decode(raw, final=not cut)
+            text = _decode(raw, encoding, cut, "strict")
         except UnicodeDecodeError as exc:
             notes.add("lines with undecodable bytes", f"line {lineno}",
                       f"not valid {encoding} at byte {exc.start} of the line; "
                       "undecodable bytes replaced with U+FFFD")
-            text = codecs.getincrementaldecoder(encoding)("replace").decode(raw, final=not cut)
+            text = _decode(raw, encoding, cut, "replace")
         yield text.rstrip("\r\n"), cut
+
+
+def _decode(raw: bytes, encoding: str, cut: bool, errors: str) -> str:
+    if not cut:
+        return raw.decode(encoding, errors)
+    # A cut can split a character: the incremental decoder leaves that tail out.
+    return codecs.getincrementaldecoder(encoding)(errors).decode(raw, final=False)
 
 
 class _Kept:
