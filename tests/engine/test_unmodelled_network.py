@@ -175,3 +175,32 @@ def test_the_a11_shortcut_equals_a_real_retrace_without_routing(name):
         assert got == expected, (p.host, p.node)
     # Labs whose nodes are routed to their hosts exercise it; the L2-only ones have nothing to compare.
     assert seen or name in {"veeam-tag-l2", "same-subnet-vmks", "tag-wrong-stack", "esxi67-no-tag"}
+
+
+def test_control_path_shows_that_isolating_nbd_leaves_control_on_management():
+    path = Engine(labs.load("veeam-tag-l2")).trace_pair("esx01.lab.local", "vbr-proxy01")
+    flows = {c.flow: c for c in path.control}
+    assert path.outcome.verdict.value == "ISOLATED"
+    assert flows["nfc-auth"].dst == path.endpoint.ip and flows["nfc-auth"].reachable
+    host = flows["host-vcenter"]
+    assert (host.via, host.on_management, host.dst) == ("vmk0", True, "10.10.0.5")
+    assert flows["node-vcenter"].reachable and flows["node-management"].dst == "10.10.0.11"
+
+
+def test_a_node_that_cannot_reach_vcenter_is_flagged():
+    doc = yaml.safe_load(labs.text("veeam-tag-l2"))
+    doc["vcenters"][0]["address"] = "192.168.99.5"  # no route on the dual-homed proxy, which has no gateway
+    doc["backup_nodes"][0].pop("gateway", None)
+    engine = Engine(parse(yaml.safe_dump(doc), "vc-far"))
+    paths = engine.trace()
+    flows = {c.flow: c for c in paths[0].control}
+    assert flows["node-vcenter"].reachable is False and "no route" in flows["node-vcenter"].reason
+    found = [f for f in check(engine, paths) if f.rule == "NBD015"]
+    assert found and "cannot reach vCenter" in found[0].message
+
+
+def test_unknown_vcenter_address_is_said_not_guessed():
+    doc = yaml.safe_load(labs.text("rubrik-mixed-speed"))
+    path = Engine(parse(yaml.safe_dump(doc), "no-vc")).trace_pair("esx01.corp.local", "rubrik-node1")
+    flows = {c.flow: c for c in path.control}
+    assert flows["node-vcenter"].reachable is None and "address is unknown" in flows["node-vcenter"].reason

@@ -8,6 +8,7 @@ from nbdpath.render import OUTPUT_VERSION, to_json, to_yaml
 PATH_KEYS = {
     "snapshot", "host", "node", "endpoint", "node_ip", "ingress_vmk", "egress_vmk", "egress_uplinks", "uplink_policy",
     "bottleneck_mbps", "verdict", "verdict_reason", "degraded", "assumptions", "alternatives", "robust", "hops",
+    "control",
 }
 ALTERNATIVE_FIELDS = {"endpoint_vmk", "ingress_vmk", "egress_vmk", "verdict", "bottleneck_mbps"}
 FINDING_KEYS = {"snapshot", "rule", "name", "severity", "host", "nodes", "vmk", "message", "explanation", "fix"}
@@ -33,6 +34,10 @@ def test_envelope_and_keys():
             assert {"assumption", "if_not"} <= set(alt) and set(alt) - {"assumption", "if_not"} <= ALTERNATIVE_FIELDS
             assert alt["assumption"] in ids and len(alt) > 2  # names a used assumption and what changes
         assert p["robust"] == (not any("verdict" in alt for alt in p["alternatives"]))
+        assert [c["flow"] for c in p["control"]] == ["node-vcenter", "nfc-auth", "node-management", "host-vcenter"]
+        for c in p["control"]:
+            assert set(c) == {"flow", "src", "dst", "port", "reachable", "via", "on_management", "reason"}
+            assert c["reachable"] in (True, False, None)
         for h in p["hops"]:
             assert set(h) == {"device", "direction", "steps"}
             for s in h["steps"]:

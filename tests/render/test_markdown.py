@@ -181,8 +181,12 @@ def test_explain_marks_failing_steps_and_lists_assumptions():
     path, findings = _explain("trick-through-firewall", "esx01.corp.local", "rubrik-node1")
     text = md.explain_markdown("trick-through-firewall", path, findings)
     steps = [s for h in path.hops for s in h.steps]
-    rows = [row for t in tables(text) for row in t[2:]]
-    assert all(len(row) == 4 for t in tables(text) for row in t)
+    hop_tables = [t for t in tables(text) if t[0][0].strip() == "device"]
+    control = [t for t in tables(text) if t[0][0].strip() == "flow"]
+    rows = [row for t in hop_tables for row in t[2:]]
+    assert all(len(row) == 4 for t in hop_tables for row in t)
+    assert [len(t) - 2 for t in control] == [len(path.control)] and all(len(r) == 6 for r in control[0])
+    assert len(hop_tables) + len(control) == len(tables(text))
     assert len(rows) == len(steps)
     assert sum(row[3].strip() == "**FAIL**" for row in rows) == sum(not s.ok for s in steps) >= 1
     for a in path.outcome.assumptions:
@@ -196,7 +200,7 @@ def test_explain_hostile_names():
     text = md.explain_markdown("snap|<script>", path, findings)
     parsed = parse_html(MD.render(text))
     assert set(parsed.start_tags) <= OWN_TAGS, set(parsed.start_tags) - OWN_TAGS
-    assert all(len(row) == 4 for t in tables(text) for row in t)
+    assert all(len(row) == (4 if t[0][0].strip() == "device" else 6) for t in tables(text) for row in t)
     assert HOSTILE["esx01.corp.local"] in parsed.root.text()
 
 

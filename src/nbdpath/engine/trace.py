@@ -14,7 +14,8 @@ from typing import Any, Optional
 
 from ..model import Snapshot
 from .addr import ip_str
-from .endpoint import EndpointChoice, select
+from .control import ControlFlow, host_flow, node_flows
+from .endpoint import EndpointChoice, management_ip, select
 from .routing import L3Iface, RouteEntry, lookup
 from .semantics import ALTERNATIVES, COMPARED, DEFAULT, Alternative, Semantics, difference
 from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
@@ -357,6 +358,8 @@ class Engine:
         self._hosts = {h.name: h for h in snap.hosts}
         self._teaming: dict = {}
         self._endpoints: dict[str, EndpointChoice] = {}
+        self._node_control: dict[tuple, ControlFlow] = {}
+        self._host_control: dict[str, ControlFlow] = {}
 
     def host_view(self, name: str) -> HostView:
         hv = self._views.get(name)
@@ -391,7 +394,8 @@ class Engine:
         ep = self.endpoint(host)
         outcome, hops = trace_host_node(self.network, hv, ep, nd)
         outcome = self.with_alternatives(hv, ep, nd, outcome)
-        return Path(hv.host.name, nd.name, Endpoint(ep.ip_text, ep.vmk, ep.reason), outcome, hops)
+        return Path(hv.host.name, nd.name, Endpoint(ep.ip_text, ep.vmk, ep.reason), outcome, hops, None,
+                    (self, hv, ep, nd))
 
     def with_alternatives(self, hv: HostView, ep: EndpointChoice, nd: DeviceView, outcome: Outcome) -> Outcome:
         """``outcome`` plus what it would be under the other reading of each
@@ -413,6 +417,44 @@ class Engine:
             if diff is not None:
                 found.append(diff)
         return replace(outcome, alternatives=tuple(found)) if found else outcome
+
+    def control(self, host: str, node: str, outcome: Optional[Outcome] = None) -> tuple[ControlFlow, ...]:
+        """The pair's control flows (engine.control): node -> vCenter, the NFC
+        ticket/authd exchange, node -> management address, host -> vCenter."""
+        hv = self.host_view(host)
+        nd = self.node(node)
+        ep = self.endpoint(host)
+        if outcome is None:
+            outcome = trace_host_node(self.network, hv, ep, nd, record=False)[0]
+        to_vc = self._node_control.get((node, hv.host.vcenter))
+        if to_vc is None:
+            to_vc = self._node_control[(node, hv.host.vcenter)] = node_flows(self.network, self.snapshot, node, hv.host.vcenter)
+        from_host = self._host_control.get(host)
+        if from_host is None:
+            from_host = self._host_control[host] = host_flow(self.network, hv, self.snapshot)
+        flows = [to_vc]
+        if ep.ip is None:
+            flows.append(ControlFlow("nfc-auth", node, None, 902, False, None, ep.reason))
+        else:
+            ok = outcome.ingress_vmk is not None
+            flows.append(ControlFlow(
+                "nfc-auth", node, ep.ip_text, 902, ok, outcome.node_interface,
+                "the NFC ticket and authd exchange go to the data's address (public VDDK logs): "
+                + (f"arrives on {outcome.ingress_vmk}" if ok else "unreachable, as the data")))
+        mgmt_ip, how, _ = management_ip(hv, self.snapshot)
+        if mgmt_ip is None:
+            flows.append(ControlFlow("node-management", node, None, 443, None, None, how))
+        elif ep.ip == mgmt_ip:
+            flows.append(ControlFlow("node-management", node, ip_str(mgmt_ip), 443, flows[-1].reachable,
+                                     flows[-1].via, f"{how}: the same address as NFC"))
+        else:
+            walk = _walk(self.network, hv, nd.device, mgmt_ip, "control", None, record=False)
+            src = lookup(nd.table, mgmt_ip)
+            flows.append(ControlFlow(
+                "node-management", node, ip_str(mgmt_ip), 443, walk.ok, src.iface if src else None,
+                f"{how}: " + (f"arrives on {walk.arrived.name}" if walk.ok and walk.arrived else walk.why)))
+        flows.append(from_host)
+        return tuple(flows)
 
     def _shape(self, hv: HostView, ep: EndpointChoice) -> Optional[tuple]:
         """What a host's traces depend on, minus its own addresses; None when

@@ -147,6 +147,14 @@ class Path:
             self._hops = self._hops_fn(*self._hops_args) if self._hops_fn else ()
         return self._hops
 
+    @property
+    def control(self) -> tuple[Any, ...]:
+        """The pair's control flows beside the data (engine.control), computed on first use."""
+        if len(self._hops_args) != 4:
+            return ()
+        engine, hv, _, nd = self._hops_args
+        return engine.control(hv.host.name, nd.name, self.outcome)
+
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
         o = self.outcome
         d: dict[str, Any] = {
@@ -168,4 +176,5 @@ class Path:
         }
         if with_hops:
             d["hops"] = [h.to_dict() for h in self.hops]
+            d["control"] = [c.to_dict() for c in self.control]
         return d

@@ -390,6 +390,9 @@ class Host(_Model):
 class Vcenter(_Model):
     name: Name
     version: Name = "8.0.2"
+    # Where the backup nodes and hosts reach it (IPv4 or a name in ``dns``);
+    # without it, a name that is an address is used. For the control path.
+    address: Optional[Name] = None
 
 
 class Segment(_Model):

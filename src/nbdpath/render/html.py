@@ -140,6 +140,13 @@ def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
         # IDs here, each text once in the glossary: 16,000 pairs would repeat it 16,000 times.
         out.append('<p class="assumptions"><b>assumptions:</b> ' + ", ".join(
             f'<a href="#{_assumption_anchor(a["id"])}">{_e(a["id"])}</a>' for a in p["assumptions"]) + "</p>")
+    if p.get("control"):
+        out.append('<h4>control (beside the data)</h4><ul class="control">')
+        for c in p["control"]:
+            state = {True: "reachable", False: "UNREACHABLE", None: "unknown"}[c["reachable"]]
+            out.append(f'<li class="control-{_e(state)}"><b>{_e(c["flow"])}</b> {_e(c["src"])} -&gt; '
+                       f'{_e(c["dst"] or "?")}:{_e(c["port"])} {state}: {_e(c["reason"])}</li>')
+        out.append("</ul>")
     for a in p.get("alternatives", ()):
         said = ", ".join(f"{k} {v}" for k, v in a.items() if k not in ("assumption", "if_not"))
         out.append(f'<p class="alternative"><b>if not {_e(a["assumption"])}</b> ({_e(a["if_not"])}): {_e(said)}</p>')

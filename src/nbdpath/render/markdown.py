@@ -149,6 +149,13 @@ def explain_doc(doc: dict[str, Any]) -> str:
     out += ["## Assumptions", ""]
     out += [f"- **{text(a['id'])}**: {text(a['text'])}" for a in p["assumptions"]] or ["None."]
     out.append("")
+    if p.get("control"):
+        out += ["## Control path (beside the data; isolating NBD does not move it)", ""]
+        out += table(["flow", "from", "to", "reachable", "via", "why"], (
+            [text(c["flow"]), text(c["src"]), text(f"{c['dst'] or '?'}:{c['port']}"),
+             {True: "yes", False: "**NO**", None: "unknown"}[c["reachable"]], text(c["via"] or "-"), text(c["reason"])]
+            for c in p["control"]))
+        out.append("")
     if p.get("alternatives"):
         out += ["## If an assumption does not hold", ""]
         out += [_alternative(a) for a in p["alternatives"]]

@@ -174,6 +174,12 @@ def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_te
         for step in hop.steps:
             mark = "  " if step.ok else "!!"
             lines.append(f"    {mark} {step.kind.value:8} {step.detail}")
+    if p.control:
+        lines.append("-- control (beside the data; isolating NBD does not move it)")
+        for c in p.control:
+            state = {True: "reachable", False: "UNREACHABLE", None: "unknown"}[c.reachable]
+            lines.append(f"  {'  ' if c.reachable is not False else '!!'} {c.flow:15} {c.src} -> {c.dst or '?'}:{c.port}"
+                         f" {state}{' via ' + c.via if c.via else ''}: {c.reason}")
     lines.append("")
     lines.append(f"verdict  : {o.verdict.value}" + (" DEGRADED" if o.degraded else ""))
     lines.append(f"           {o.verdict_reason}")

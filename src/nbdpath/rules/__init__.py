@@ -6,7 +6,7 @@ from typing import Iterable
 
 from ..engine.trace import Engine, no_gc
 from ..engine.types import Path
-from . import endpoint, l2, links, product, routing
+from . import control, endpoint, l2, links, product, routing
 from .base import RULES, Finding, Fix, Rule, Severity
 
 
@@ -50,6 +50,7 @@ def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
             for p in paths:
                 found += _qualified(p, [*endpoint.path_rules(p), *routing.path_rules(p, hv, net),
                                         *links.path_rules(p, hv, net)])
+                found += control.path_rules(p)
             grouped = group(found)
             templates[key] = (host.name, grouped)
             out.extend(grouped)
