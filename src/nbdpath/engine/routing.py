@@ -47,7 +47,10 @@ class RouteEntry:
         net = net_str(self.network, self.prefixlen)
         if self.gateway is None:
             return f"route {net} on {self.iface}, connected"
-        return f"route {net} via {ip_str(self.gateway)} on {self.iface}, {self.origin}"
+        text = f"route {net} via {ip_str(self.gateway)} on {self.iface}, {self.origin}"
+        if self.origin == "dynamic":
+            text += " (learned from an ICMP redirect, VMware KB 344105; gone after an idle hour or a network restart)"
+        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,9 @@ class HostView:
     management_vmks: tuple[str, ...]
     pnics: dict
     vmks: tuple[Vmk, ...]  # in vmk-number order
+    # Netstacks whose routing table was read from the host: which vmk owns a
+    # shared subnet is then a fact, not assumption A3.
+    observed: frozenset = frozenset()
 
 
 def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict] = None) -> HostView:
@@ -224,7 +227,7 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
         ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
                     template.vmk_tables, template.management_vmks, template.pnics,
-                    tuple(mine[v.device] for v in template.vmks))
+                    tuple(mine[v.device] for v in template.vmks), template.observed)
 
 
 def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict]) -> HostView:
@@ -270,6 +273,8 @@ def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict,
         routes = [(r.network, r.gateway, "static") for r in stack.routes if ":" not in r.network]
         if stack.gateway:
             routes.append(("0.0.0.0/0", stack.gateway, "default"))
+        if stack.route_table is not None:
+            members, routes = _observed(stack.route_table, members, routes)
         tables[stack.key] = table(members, routes)
     vmk_tables = {}
     for v in vmks:
@@ -277,7 +282,29 @@ def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict,
             members = [i for d, i in ifaces.items() if stack_of[d] == v.netstack]
             vmk_tables[v.device] = table(members, [("0.0.0.0/0", v.gateway, "vmk-gateway")])
     mgmt = tuple(v.device for v in vmks if "management" in v.services)
-    return HostView(host, device, ifaces, stack_of, pgs, uplinks, tables, vmk_tables, mgmt, pnics, tuple(vmks))
+    observed = frozenset(s.key for s in host.netstacks if s.route_table is not None)
+    return HostView(host, device, ifaces, stack_of, pgs, uplinks, tables, vmk_tables, mgmt, pnics, tuple(vmks),
+                    observed)
+
+
+def _observed(rows, members: list[L3Iface], routes: list[tuple[str, str, str]]):
+    """Fold a routing table read from the host into the configured one.
+
+    The table's connected rows say which vmk owns a subnet several vmks share
+    (VMware: the first created, which vmk numbers do not always tell), so those
+    vmks go first; its dynamic rows (ICMP redirects) are added. Static and
+    default routes stay the configured ones, so a what-if that adds or removes a
+    route still shows its effect."""
+    owner: dict[tuple[int, int], str] = {}
+    for r in rows:
+        if r.gateway is None and r.device and ":" not in r.network:
+            _, plen, net = parse_cidr(r.network)
+            owner.setdefault((net, plen), r.device)
+    first = [m for m in members if owner.get((m.network, m.prefixlen)) == m.name]
+    ordered = first + [m for m in members if m not in first]
+    dynamic = [(r.network, r.gateway, "dynamic") for r in rows
+               if r.source == "dynamic" and r.gateway is not None and ":" not in r.network]
+    return ordered, routes + dynamic
 
 
 def dvs_index(snap: Snapshot) -> dict:

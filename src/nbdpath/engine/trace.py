@@ -260,7 +260,7 @@ def trace_host_node(
     if egress is not None:
         same = [d for d, i in hv.ifaces.items() if i.network == hv.ifaces[egress].network and i.prefixlen == hv.ifaces[egress].prefixlen
                 and hv.stack_of[d] == hv.stack_of[egress]]
-        if len(same) > 1:
+        if len(same) > 1 and hv.stack_of[egress] not in hv.observed:
             assumptions.append("A3-same-subnet-first-vmk")
     if not rep.ok:
         return (
@@ -472,7 +472,7 @@ class Engine:
             tuple((d, id(c)) for d, c in hv.uplinks.items()),
             tuple((k, id(t)) for k, t in hv.tables.items()),
             tuple((k, id(t)) for k, t in hv.vmk_tables.items()),
-            hv.management_vmks,
+            hv.management_vmks, hv.observed,
         )
 
     def trace(self) -> list[Path]:

@@ -13,6 +13,7 @@ from .snapshot import (
     Interface,
     Netstack,
     NetworkPreference,
+    ObservedRoute,
     PhysicalNic,
     PortGroup,
     Route,
@@ -36,7 +37,7 @@ def json_schema() -> dict:
 
 __all__ = [
     "BACKUP_NFC", "DEFAULT_STACK", "BackupNode", "DistributedPortGroup", "DistributedSwitch",
-    "DvsMembership", "Firewall", "Host", "Interface", "Netstack", "NetworkPreference", "PhysicalNic",
+    "DvsMembership", "Firewall", "Host", "Interface", "Netstack", "NetworkPreference", "ObservedRoute", "PhysicalNic",
     "PortGroup", "Route", "Router", "Segment", "Snapshot", "StandardSwitch", "Teaming",
     "Vcenter", "Vmk", "dump", "json_schema", "load_file", "parse",
 ]

@@ -298,10 +298,36 @@ class DvsMembership(_Model):
     uplinks: dict[Name, Name] = {}
 
 
+class ObservedRoute(_Model):
+    """One row of a netstack's routing table as the host reported it (vCenter
+    ``routeTableInfo.ipRoute``, ``esxcli network ip route ipv4 list``)."""
+
+    network: Name
+    gateway: Optional[Name] = None  # None (or 0.0.0.0): the local subnet of ``device``
+    device: Optional[VmkDevice] = None
+    # manual: configured; local: connected subnet; dynamic: learned from an ICMP
+    # redirect (VMware KB 344105), lost after an idle hour or a network restart.
+    source: Literal["local", "manual", "default", "dhcp", "dynamic", "unknown"] = "unknown"
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, v: str) -> str:
+        return _check_network(v)
+
+    @field_validator("gateway")
+    @classmethod
+    def _gateway(cls, v: Optional[str]) -> Optional[str]:
+        return None if v in (None, "", "0.0.0.0", "Local Subnet") else _check_v4(v)
+
+
 class Netstack(_Model):
     key: Name = DEFAULT_STACK
     gateway: Optional[Name] = None
     routes: tuple[Route, ...] = ()
+    # The routing table as read from the host, when discovery could read it:
+    # it says which of several same-subnet vmks owns the subnet (A3 is then a
+    # fact) and holds dynamic routes. None: not read.
+    route_table: Optional[tuple[ObservedRoute, ...]] = None
 
     @field_validator("key")
     @classmethod

@@ -44,6 +44,14 @@ ASYMMETRIC = rule(
     confusing. On 7.0+ tag that vmk with vSphereBackupNFC so the node connects to it directly.""",
 )
 
+DYNAMIC_ROUTE = rule(
+    "NBD016", "reply-on-dynamic-route", Severity.INFO, "The NBD reply follows a route ESXi learned from an ICMP redirect",
+    """The host's routing table holds a dynamic host route (VMware KB 344105: a router answered with an ICMP
+    redirect and ESXi added a /32 route to it). Such routes are not in esx.conf, expire after an idle hour and
+    vanish on a network restart, so the path seen now is not the path of the next job. Add a static route for the
+    node's subnet if this path is the one you want.""",
+)
+
 
 def gateway_on(network: Network, segment: Optional[str]) -> Optional[str]:
     """A router address on ``segment``: the gateway a host route should use."""
@@ -92,6 +100,15 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
             ASYM_FIREWALL, path.host,
             f"request in on {o.ingress_vmk} through {fw}, data out on {o.egress_vmk} around it: {o.verdict_reason}",
             Fix(summary, changes, (f"or let {fw} carry both directions (route the node's subnet through it)",)),
+            node=path.node, vmk=o.egress_vmk,
+        )
+    if o.reply_route_origin == "dynamic":
+        yield finding(
+            DYNAMIC_ROUTE, path.host,
+            f"the reply to {path.node} leaves {o.egress_vmk} on a dynamic route (ICMP redirect); when it expires the "
+            "host falls back to its configured routes",
+            Fix(f"Add a static route for {node_subnet(network, path)} on {hv.host.name} if {o.egress_vmk} is the "
+                "intended way back, or fix the router that redirects.", ()),
             node=path.node, vmk=o.egress_vmk,
         )
     if o.verdict is Verdict.ASYMMETRIC:
