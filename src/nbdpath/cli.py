@@ -28,6 +28,7 @@ _COMMAND_MODULES = [
     "evidence",
     "lab",
     "discover",
+    "node",
     "apply",
 ]
 
