@@ -7,7 +7,7 @@ import pytest
 from nbdpath import labs
 from nbdpath.errors import InputError
 from nbdpath.model import Snapshot
-from nbdpath.sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flag
+from nbdpath.sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flag, parse_node_flags
 
 EXAMPLE = """\
 # What vCenter does not know (docs/discover.md).
@@ -80,7 +80,19 @@ def test_node_and_dns_flags():
     assert merged.backup_nodes == (node,) and merged.dns == {"esx01.lab.local": "10.10.0.11"}
 
 
-@pytest.mark.parametrize("bad", ["proxy01", "proxy01=10.40.0.50", "=10.0.0.1/24", "p=10.0.0.1/24@nope"])
+def test_a_node_with_several_interfaces_by_commas_or_by_repeating_its_name():
+    [one] = parse_node_flags(["proxy01=10.10.0.50/24,10.30.0.50/24@10.10.0.1"])
+    [two] = parse_node_flags(["proxy01=10.10.0.50/24@10.10.0.1", "proxy01=10.30.0.50/24"])
+    for node in (one, two):
+        assert [(i.name, i.address) for i in node.interfaces] == [("eth0", "10.10.0.50/24"), ("eth1", "10.30.0.50/24")]
+        assert node.gateway == "10.10.0.1"
+    with pytest.raises(InputError) as e:
+        parse_node_flags(["p=10.0.0.5/24@10.0.0.1", "p=10.1.0.5/24@10.1.0.1"])
+    assert "one gateway per node" in e.value.expected
+
+
+@pytest.mark.parametrize("bad", ["proxy01", "proxy01=10.40.0.50", "=10.0.0.1/24", "p=10.0.0.1/24@nope",
+                                 "p=10.0.0.1/24,", "p=10.0.0.1/24,,10.1.0.1/24"])
 def test_bad_node_flags(bad):
     with pytest.raises(InputError) as e:
         parse_node_flag(bad)

@@ -40,7 +40,8 @@ def _merge_options(f: Callable) -> Callable:
     f = click.option("--dns", "dns", multiple=True, metavar="NAME=IP",
                      help="How the backup nodes resolve a host name (repeatable).")(f)
     f = click.option("--node", "nodes", multiple=True, metavar="NAME=ADDR/LEN[@GW]",
-                     help="A backup node with one interface, e.g. proxy01=10.40.0.50/24@10.40.0.1 (repeatable).")(f)
+                     help="A backup node, e.g. proxy01=10.40.0.50/24@10.40.0.1; several interfaces comma-separated "
+                          "or by repeating the name (repeatable).")(f)
     f = click.option("--merge", "merge_file", type=click.Path(dir_okay=False), metavar="FILE",
                      help="Hand-written YAML with backup_nodes, routers, segments and dns (see docs/discover.md).")(f)
     return f
@@ -56,7 +57,7 @@ def _common_output(f: Callable) -> Callable:
 
 def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...]) -> Snapshot:
     from ..apply.docfile import read_text
-    from ..sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flag
+    from ..sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flags
 
     extra = None
     source = "<flags>"
@@ -66,7 +67,7 @@ def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ..
         extra = parse_merge(text, merge_file)
     return merge(
         snap, extra, source,
-        nodes=[parse_node_flag(n) for n in nodes],
+        nodes=parse_node_flags(nodes),
         dns=dict(parse_dns_flag(d) for d in dns),
     )
 

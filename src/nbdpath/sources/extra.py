@@ -37,16 +37,37 @@ def parse_merge(text: str, source: str) -> Snapshot:
 
 
 def parse_node_flag(value: str) -> BackupNode:
-    """``NAME=ADDRESS/LEN[@GATEWAY]``, e.g. ``proxy01=10.40.0.50/24@10.40.0.1``."""
+    """``NAME=ADDRESS/LEN[,ADDRESS/LEN...][@GATEWAY]``, e.g. ``proxy01=10.40.0.50/24@10.40.0.1``;
+    a node with a leg on the backup subnet: ``proxy01=10.10.0.50/24,10.30.0.50/24@10.10.0.1``."""
+    expected = "NAME=ADDRESS/LEN[,ADDRESS/LEN...][@GATEWAY], e.g. proxy01=10.40.0.50/24@10.40.0.1"
     name, sep, rest = value.partition("=")
-    address, _, gateway = rest.partition("@")
-    if not sep or not name.strip() or not address:
-        raise InputError("--node", value, "NAME=ADDRESS/LEN[@GATEWAY], e.g. proxy01=10.40.0.50/24@10.40.0.1")
+    addresses, _, gateway = rest.partition("@")
+    parts = [a.strip() for a in addresses.split(",")]
+    if not sep or not name.strip() or not all(parts):
+        raise InputError("--node", value, expected)
     try:
-        iface = Interface(name="eth0", address=address.strip())
-        return BackupNode(name=name.strip(), interfaces=(iface,), gateway=gateway.strip() or None)
+        ifaces = tuple(Interface(name=f"eth{i}", address=a) for i, a in enumerate(parts))
+        return BackupNode(name=name.strip(), interfaces=ifaces, gateway=gateway.strip() or None)
     except ValueError as exc:
-        raise InputError("--node", value, f"NAME=ADDRESS/LEN[@GATEWAY] ({_first_error(exc)})") from None
+        raise InputError("--node", value, f"{expected} ({_first_error(exc)})") from None
+
+
+def parse_node_flags(values) -> list[BackupNode]:
+    """Every ``--node``; the same NAME given again adds interfaces to that node."""
+    nodes: dict[str, BackupNode] = {}
+    for value in values:
+        node = parse_node_flag(value)
+        seen = nodes.get(node.name)
+        if seen is None:
+            nodes[node.name] = node
+            continue
+        if seen.gateway and node.gateway and seen.gateway != node.gateway:
+            raise InputError("--node", value, f"one gateway per node; {node.name} already has {seen.gateway}")
+        start = len(seen.interfaces)
+        extra = tuple(Interface(name=f"eth{start + i}", address=it.address) for i, it in enumerate(node.interfaces))
+        nodes[node.name] = BackupNode(name=node.name, interfaces=seen.interfaces + extra,
+                                      gateway=seen.gateway or node.gateway)
+    return list(nodes.values())
 
 
 def parse_dns_flag(value: str) -> tuple[str, str]:
