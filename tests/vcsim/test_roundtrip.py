@@ -59,3 +59,26 @@ def test_discovered_lab_traces_like_the_lab(name, run_vcsim, tmp_path):
 
     assert host_facts(merged) == host_facts(lab)
     assert signature(engine.trace(merged)) == signature(engine.trace(lab))
+
+
+@pytest.mark.parametrize("name, flags", [
+    ("veeam-tag-routed", ["vbr-proxy02=10.40.0.50/24@10.40.0.1"]),
+    ("veeam-tag-l2", ["vbr-proxy01=10.10.0.50/24,10.30.0.50/24@10.10.0.1"]),
+])
+def test_read_only_discovery_and_the_proxys_address_answer_without_a_network_model(name, flags, run_vcsim, tmp_path):
+    """Issue 13: what an admin has (vCenter, the proxy's address) gives the lab's answers, with A11 named."""
+    lab = labs.load(name)
+    [sim] = [run_vcsim(part) for part in by_vcenter(lab).values()]
+    ca = tmp_path / "ca.pem"
+    ca.write_text(sim.cert.read_text())
+    found = vcenter.discover([sim.server], vcenter.Credentials(sim.user, sim.password),
+                             vcenter.ConnectOptions(ca_file=str(ca)))
+    snap = merge_mod.merge(found.snapshot, None, nodes=merge_mod.parse_node_flags(flags), dns=dict(lab.dns))
+    assert not snap.segments and not snap.routers
+    got = {(p.host, p.node): p for p in engine.trace(snap)}
+    want = {(p.host, p.node): p for p in engine.trace(lab)}
+    assert got.keys() == want.keys()
+    for key, p in want.items():
+        g = got[key].outcome
+        assert (g.ingress_vmk, g.egress_vmk, g.verdict) == (p.outcome.ingress_vmk, p.outcome.egress_vmk, p.outcome.verdict)
+        assert ("A11-unmodelled-routing" in g.assumptions) == bool(p.outcome.forward_devices or p.outcome.reply_devices)
