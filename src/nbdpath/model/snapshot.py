@@ -298,6 +298,11 @@ class DvsMembership(_Model):
     uplinks: dict[Name, Name] = {}
 
 
+def _optional_gateway(v: Optional[str]) -> Optional[str]:
+    """No gateway as ESXi spells it (empty, 0.0.0.0, esxcfg-route's "Local Subnet"), else an IPv4 address."""
+    return None if v in (None, "", "0.0.0.0", "Local Subnet") else _check_v4(v)
+
+
 class ObservedRoute(_Model):
     """One row of a netstack's routing table as the host reported it (vCenter
     ``routeTableInfo.ipRoute``, ``esxcli network ip route ipv4 list``)."""
@@ -314,10 +319,7 @@ class ObservedRoute(_Model):
     def _network(cls, v: str) -> str:
         return _check_network(v)
 
-    @field_validator("gateway")
-    @classmethod
-    def _gateway(cls, v: Optional[str]) -> Optional[str]:
-        return None if v in (None, "", "0.0.0.0", "Local Subnet") else _check_v4(v)
+    _gateway = field_validator("gateway")(classmethod(lambda cls, v: _optional_gateway(v)))
 
 
 class Netstack(_Model):
@@ -334,11 +336,8 @@ class Netstack(_Model):
     def _key(cls, v: str) -> str:
         return normalise_stack(v)
 
-    @field_validator("gateway")
-    @classmethod
-    def _gw(cls, v: Optional[str]) -> Optional[str]:
-        # ESXi netstacks have one IPv4 default gateway (IPv6 is configured apart).
-        return None if v in (None, "", "0.0.0.0") else _check_v4(v)
+    # ESXi netstacks have one IPv4 default gateway (IPv6 is configured apart).
+    _gw = field_validator("gateway")(classmethod(lambda cls, v: _optional_gateway(v)))
 
 
 class Vmk(_Model):
