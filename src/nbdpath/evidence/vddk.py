@@ -37,10 +37,11 @@ MAX_FAILURES = 10_000
 # first "@" after it ends the disk; a regex that searched lazily for that "@"
 # from every "vpxa-nfc://" was quadratic (9,000 repeats on one line: 10 s).
 # "nfc[ssl]://" has a literal prefix the engine searches for quickly; the
-# scheme's head and the compression before it are then read backwards.
+# scheme's head and the compression before it are then matched in the at most
+# _HEAD_SPAN characters before it ("FASTLZ-vpxa-").
 _NFC = re.compile(r"nfc(?:ssl)?://")
-_HEADS = ("vpxa-", "ha-")
-_COMPRESSIONS = ("SKIPZ-", "FASTLZ-", "ZLIB-", "LZ4-")
+_HEAD = re.compile(r"(?:(SKIPZ|FASTLZ|ZLIB|LZ4)-)?(?:vpxa|ha)-\Z")
+_HEAD_SPAN = 12
 _TARGET = re.compile(r"(\{[^}\r\n]{0,%d}\}|[^\s:'\"()!]{1,%d}):(\d{1,5})" % (MAX_HOST, MAX_HOST))
 _COULDNT = re.compile(
     r"Couldn't connect to (?P<target>\S{1,%d}?):(?P<port>\d{1,5})\s{1,64}"
@@ -79,22 +80,8 @@ def _next(text: str, char: str, pos: int) -> int:
     return hit if hit >= 0 else len(text)
 
 
-def _scheme(line: str, nfc: re.Match) -> Optional[tuple[int, str, Optional[str]]]:
-    """(URL start, scheme, compression) for the "nfc[ssl]://" at ``nfc``; None without a scheme head."""
-    pos = nfc.start()
-    head = next((h for h in _HEADS if pos >= len(h) and line.startswith(h, pos - len(h))), None)
-    if head is None:
-        return None
-    begin = pos - len(head)
-    scheme = line[begin:nfc.end() - 3]
-    for comp in _COMPRESSIONS:
-        if begin >= len(comp) and line.startswith(comp, begin - len(comp)):
-            return begin - len(comp), scheme, comp[:-1]
-    return begin, scheme, None
-
-
-def _urls(line: str) -> Iterator[tuple[int, str, Optional[str], int, int, re.Match]]:
-    """(start, scheme, compression, disk start, "@" position, target match) of each NFC URL.
+def _urls(line: str) -> Iterator[tuple[int, Optional[str], re.Match, int, re.Match]]:
+    """(start, compression, "nfc[ssl]://" match, "@" position, target match) of each NFC URL.
 
     The same URLs as ``(comp-)?scheme://[^@\r\n]*?@(target):(port)`` found with
     finditer, but each "@" (and each line break) is looked for once, however
@@ -105,8 +92,9 @@ def _urls(line: str) -> Iterator[tuple[int, str, Optional[str], int, int, re.Mat
     done = 0  # end of the last URL: matches do not overlap
     memo_at, memo = -1, None
     for nfc in _NFC.finditer(line):
-        found = _scheme(line, nfc)
-        if found is None or found[0] < done:
+        pos = nfc.start()
+        head = _HEAD.search(line, max(done, pos - _HEAD_SPAN), pos)
+        if head is None:
             continue
         disk = nfc.end()
         if at < disk:
@@ -123,7 +111,7 @@ def _urls(line: str) -> Iterator[tuple[int, str, Optional[str], int, int, re.Mat
         if at != memo_at:
             memo_at, memo = at, _TARGET.match(line, at + 1)
         if memo is not None:
-            yield found[0], found[1], found[2], disk, at, memo
+            yield head.start(), head[1], nfc, at, memo
             done = memo.end()
 
 
@@ -134,10 +122,11 @@ def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFai
     time = _time(line) if "nfc" in line or "onnect" in line else None
     if "nfc" in line:
         failed = bool(_FAILED_OPEN.search(line))
-        for start, scheme, comp, disk, at, target in _urls(line):
+        for start, comp, nfc, at, target in _urls(line):
             address, hostname = _target(target[1])
+            scheme = line[start + (len(comp) + 1 if comp else 0):nfc.end() - 3]
             targets.append(NfcTarget(
-                line=lineno, time=time, url=line[start:target.end()], disk=line[disk:at].strip(),
+                line=lineno, time=time, url=line[start:target.end()], disk=line[nfc.end():at].strip(),
                 scheme=scheme, transport="nbdssl" if scheme.endswith("ssl") else "nbd",
                 compression=comp, address=address, hostname=hostname,
                 port=int(target[2]), failed=failed,
@@ -205,19 +194,17 @@ def _narrow_lines(stream: BinaryIO, encoding: str, notes: Notes) -> Iterator[tup
             if not rest or rest.endswith(b"\n"):
                 break
         try:
-            text = _decode(raw, encoding, cut, "strict")
+            text = raw.decode(encoding) if not cut else _decode(raw, encoding, "strict")
         except UnicodeDecodeError as exc:
             notes.add("lines with undecodable bytes", f"line {lineno}",
                       f"not valid {encoding} at byte {exc.start} of the line; "
                       "undecodable bytes replaced with U+FFFD")
-            text = _decode(raw, encoding, cut, "replace")
+            text = raw.decode(encoding, "replace") if not cut else _decode(raw, encoding, "replace")
         yield text.rstrip("\r\n"), cut
 
 
-def _decode(raw: bytes, encoding: str, cut: bool, errors: str) -> str:
-    if not cut:
-        return raw.decode(encoding, errors)
-    # A cut can split a character: the incremental decoder leaves that tail out.
+def _decode(raw: bytes, encoding: str, errors: str) -> str:
+    """A line cut short: the cut can split a character, and the incremental decoder leaves that tail out."""
     return codecs.getincrementaldecoder(encoding)(errors).decode(raw, final=False)
 
 
