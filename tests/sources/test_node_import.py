@@ -111,6 +111,27 @@ def test_real_ip_output_from_a_namespace_becomes_the_node(ns, tmp_path, capsys):
     assert "peer0" not in text  # up but addressless: nothing to say about it
 
 
+def test_ipv6_route_file_beside_the_ipv4_one(ns, tmp_path, capsys):
+    node_namespace(ns)
+    ip(ns, "addr", "add", "fd00:40::50/64", "dev", "eth0", "nodad")
+    ip(ns, "-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0")
+    ip(ns, "-6", "route", "add", "fd00:99::/48", "via", "fd00:40::2")
+    (tmp_path / "addr.json").write_text(ip(ns, "-j", "addr", "show"))
+    (tmp_path / "r4.json").write_text(ip(ns, "-j", "route", "show"))
+    (tmp_path / "r6.json").write_text(ip(ns, "-j", "-6", "route", "show"))
+    out = tmp_path / "m.yaml"
+    rc, stdout, err = run("import", "node", "--name", "p6", "--addr", str(tmp_path / "addr.json"),
+                          "--route", str(tmp_path / "r4.json"), "--route", str(tmp_path / "r6.json"),
+                          "-o", str(out), capsys=capsys)
+    assert rc == 0, err
+    node = written(out)
+    assert ("eth0", "fd00:40::50/64") in [(i.name, i.address) for i in node.interfaces]
+    assert node.gateway == "10.40.0.254"
+    assert {(r.network, r.gateway) for r in node.routes} == {
+        ("10.50.0.0/16", "10.40.0.2"), ("::/0", "fe80::1"), ("fd00:99::/48", "fd00:40::2")}
+    assert "fe80::1" not in "".join(n for n in stdout.splitlines() if "none of the kept" in n)
+
+
 def test_files_are_recognised_by_content_and_json_summary(ns, tmp_path, capsys):
     node_namespace(ns)
     (tmp_path / "a").write_text(ip(ns, "-j", "route", "show"))
@@ -233,6 +254,10 @@ HOSTILE = {
     "no usable address": (json.dumps(_doc(info_local="127.0.0.1")).encode(), "at least one usable address"),
     "windows family mismatch": (json.dumps([{"IPAddress": "10.0.0.1", "PrefixLength": 24, "InterfaceAlias": "E",
                                              "AddressFamily": 23}]).encode(), "[0].AddressFamily: the family"),
+    "windows alias with ESC, UTF-16": (codecs.BOM_UTF16_LE + json.dumps(
+        [{"IPAddress": "10.0.0.1", "PrefixLength": 24, "InterfaceAlias": "E\x1b]0;owned\x07"}]).encode("utf-16-le"),
+        "[0].InterfaceAlias: text without control"),
+    "bad JSON in UTF-16": (codecs.BOM_UTF16_LE + '[{"IPAddress": }]'.encode("utf-16-le"), ":1: column 16: JSON"),
     "windows bad enum": (json.dumps([{"IPAddress": "10.0.0.1", "PrefixLength": 24, "InterfaceAlias": "E",
                                       "AddressState": 9}]).encode(), "[0].AddressState: one of"),
 }

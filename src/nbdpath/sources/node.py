@@ -293,13 +293,13 @@ def _linux_routes(f: NodeFile, imp: Imported) -> list[_Route]:
             if "via" in entry:
                 imp.notes.append(f"skipped route {dst}: its next hop is of the other address family")
             continue  # connected: the interface's address implies it
-        network = _network("0.0.0.0/0" if dst == "default" else dst, f.source, where + ".dst")
         gateway = _gateway(gw_value, f.source, gw_where)
+        # `ip -6 route` says "default" too: its family is the next hop's
+        default = "0.0.0.0/0" if gateway.version == 4 else "::/0"
+        network = _network(default if dst == "default" else dst, f.source, where + ".dst")
         if gateway.version != network.version:
             imp.notes.append(f"skipped route {dst} via {gateway}: next hop of the other address family")
             continue
-        if dst == "default" and gateway.version == 6:
-            network = ipaddress.ip_network("::/0")
         if "linkdown" in flags:
             imp.notes.append(f"skipped route {network} via {gateway}: its link is down")
             continue
@@ -388,7 +388,7 @@ def _choose(routes: list[_Route], addrs: list[_Addr], imp: Imported) -> tuple[Op
     gw_route = best.pop(v4_default, None)
     nets = [a.iface.network for a in addrs]
     for r in ([gw_route] if gw_route else []) + list(best.values()):
-        if not any(r.gateway in n for n in nets):
+        if not r.gateway.is_link_local and not any(r.gateway in n for n in nets):  # IPv6 routers speak link-local
             imp.notes.append(f"next hop {r.gateway} ({'default' if r.network.prefixlen == 0 else r.network}) "
                              "is on none of the kept interfaces' subnets")
     if gw_route is None:
