@@ -333,7 +333,7 @@ def _windows_routes(f: NodeFile, imp: Imported) -> list[_Route]:
 
 
 def build(name: str, product: str, files: Iterable[NodeFile]) -> Imported:
-    """The node entry from one address file and at most one route file."""
+    """The node entry from one address file and any number of route files (IPv4, IPv6)."""
     files = list(files)
     imp = Imported(node=BackupNode(name=name))  # replaced below; notes and MTUs collect meanwhile
     addrs: list[_Addr] = []
@@ -348,6 +348,7 @@ def build(name: str, product: str, files: Iterable[NodeFile]) -> Imported:
         shown = ", ".join(f.source for f in files if f.kind in ADDR_KINDS)
         raise InputError(shown, "", "at least one usable address (up, not loopback or link-local); "
                          "see 'ip -j addr show' / Get-NetIPAddress")
+    addrs = _unique_addresses(addrs, imp)
     kept_names = {a.ifname for a in addrs}
     for a in addrs:
         if a.ifname.lower().startswith(_VIRTUAL_PREFIXES):
@@ -386,14 +387,41 @@ def _choose(routes: list[_Route], addrs: list[_Addr], imp: Imported) -> tuple[Op
                              f"{other.gateway} metric {other.metric} wins{tie}")
     v4_default = ipaddress.ip_network("0.0.0.0/0")
     gw_route = best.pop(v4_default, None)
-    nets = [a.iface.network for a in addrs]
+    on_link = _Subnets(a.iface.network for a in addrs)
     for r in ([gw_route] if gw_route else []) + list(best.values()):
-        if not r.gateway.is_link_local and not any(r.gateway in n for n in nets):  # IPv6 routers speak link-local
+        if not r.gateway.is_link_local and r.gateway not in on_link:  # IPv6 routers speak link-local
             imp.notes.append(f"next hop {r.gateway} ({'default' if r.network.prefixlen == 0 else r.network}) "
                              "is on none of the kept interfaces' subnets")
     if gw_route is None:
         imp.notes.append("no IPv4 default route: the node reaches only its subnets and its routes")
     return (gw_route.gateway if gw_route else None), list(best.values())
+
+
+def _unique_addresses(addrs: list[_Addr], imp: Imported) -> list[_Addr]:
+    """One interface per address: the snapshot refuses an address twice, the kernel allows it."""
+    seen: dict[Any, str] = {}
+    out = []
+    for a in addrs:
+        if a.iface.ip in seen:
+            imp.notes.append(f"skipped {a.iface} on {a.ifname}: {a.iface.ip} is already on {seen[a.iface.ip]}")
+            continue
+        seen[a.iface.ip] = a.ifname
+        out.append(a)
+    return out
+
+
+class _Subnets:
+    """Membership in any of many networks, by prefix length: routes x addresses would be 10^8 at the caps."""
+
+    def __init__(self, nets: Iterable[Any]):
+        self._by_len: dict[tuple[int, int], set[int]] = {}
+        for n in nets:
+            shift = n.max_prefixlen - n.prefixlen
+            self._by_len.setdefault((n.version, shift), set()).add(int(n.network_address) >> shift)
+
+    def __contains__(self, ip: Any) -> bool:
+        value = int(ip)
+        return any(ip.version == version and value >> shift in tops for (version, shift), tops in self._by_len.items())
 
 
 def _first_error(exc: Exception) -> str:
