@@ -404,3 +404,29 @@ def test_import_esxcli_takes_the_merge_file(tmp_path, capsys):
     # the node's leg on the hosts' backup subnet: the endpoint's vmk2 is reached over it
     path = Engine(snap).trace_pair(lab.hosts[0].name, "win01")
     assert path.outcome.node_interface == "Backup 10G"
+
+
+def _build(addr: list, route: list) -> src.Imported:
+    files = [src.load(json.dumps(addr).encode(), "a.json", src.ADDR_KINDS),
+             src.load(json.dumps(route).encode(), "r.json", src.ROUTE_KINDS)]
+    return src.build("p1", "generic-vadp", files)
+
+
+def test_one_address_on_two_links_is_kept_once():
+    twice = LINUX_ADDR + [dict(LINUX_ADDR[0], ifindex=3, ifname="eth9")]
+    imp = _build(twice, [])
+    assert [(i.name, i.address) for i in imp.node.interfaces] == [("eth0", "10.40.0.50/24")]
+    assert any("10.40.0.50 is already on eth0" in n for n in imp.notes)
+
+
+def test_multipath_keeps_the_first_next_hop_and_says_so():
+    route = [{"dst": "10.50.0.0/16", "nexthops": [{"gateway": "10.40.0.2", "dev": "eth0", "weight": 1},
+                                                  {"gateway": "10.40.0.3", "dev": "eth0", "weight": 1}]},
+             {"dst": "default", "gateway": "10.40.0.1", "dev": "eth0", "flags": ["linkdown"]},
+             {"dst": "10.40.0.0/24", "dev": "eth0", "protocol": "kernel", "scope": "link"},
+             {"type": "local", "dst": "10.40.0.50", "dev": "eth0", "table": "local"}]
+    imp = _build(LINUX_ADDR, route)
+    assert [(r.network, r.gateway) for r in imp.node.routes] == [("10.50.0.0/16", "10.40.0.2")]
+    assert imp.node.gateway is None  # the only default's link is down
+    assert any("multipath over 2 next hops" in n for n in imp.notes)
+    assert any("skipped route 0.0.0.0/0 via 10.40.0.1: its link is down" in n for n in imp.notes)
