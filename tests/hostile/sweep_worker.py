@@ -98,6 +98,8 @@ def commands(bad: Path, good: Path, evidence: Path, work: Path, pw: Path) -> dic
         "evidence-esxtop": ["verify", str(good), "--kind", "esxtop", "-e", str(bad)],
         "evidence-log": ["verify", str(good), "--kind", "log", "-e", str(bad)],
         "import-esxcli": ["import", "esxcli", str(bad), "-o", out],
+        "import-node": ["import", "node", "--name", "proxy01", "--addr", str(bad), "-o", out],
+        "probe": ["probe", str(bad), "--timeout", "1"],
         "apply-plan": ["apply", str(bad), *srv],
         "apply-rollback": ["apply", "--rollback", str(bad), *srv],
         "apply-password": ["apply", str(good), "--server", "127.0.0.1:9", "--user", "u", "--password-file", str(bad),
