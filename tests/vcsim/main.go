@@ -279,6 +279,7 @@ func (s *NetworkSystem) AddVirtualNic(req *types.AddVirtualNic) soap.HasFault {
 	}
 	n.Vnic = append(n.Vnic, types.HostVirtualNic{Device: device, Key: vnicKey(device), Portgroup: spec.Portgroup, Spec: spec})
 	refreshCandidates(s.host.Config)
+	rebuildRouteTable(n) // the live table follows the vmks (connected rows)
 	body.Res = &types.AddVirtualNicResponse{Returnval: device}
 	return body
 }
@@ -315,6 +316,7 @@ func (s *NetworkSystem) UpdateVirtualNic(req *types.UpdateVirtualNic) soap.HasFa
 	n.Vnic[i].Spec = spec
 	n.Vnic[i].Portgroup = spec.Portgroup
 	refreshCandidates(s.host.Config)
+	rebuildRouteTable(n) // the live table follows the vmks (connected rows)
 	body.Res = &types.UpdateVirtualNicResponse{}
 	return body
 }
@@ -339,6 +341,7 @@ func (s *NetworkSystem) RemoveVirtualNic(req *types.RemoveVirtualNic) soap.HasFa
 		nc.SelectedVnic = kept
 	}
 	refreshCandidates(s.host.Config)
+	rebuildRouteTable(n) // the live table follows the vmks (connected rows)
 	body.Res = &types.RemoveVirtualNicResponse{}
 	return body
 }
@@ -743,7 +746,9 @@ func buildNetwork(h Host, dvsByName map[string]*mo.DistributedVirtualSwitch, dvp
 }
 
 // rebuildRouteTable fills routeTableInfo (the default stack's live table):
-// connected routes of its vmks, its static routes and the default route.
+// connected routes of its vmks (one per vmk, in creation order, with
+// deviceName), its static routes and the default route (both without
+// deviceName, which a real host fills in). No dynamic routes.
 func rebuildRouteTable(n *types.HostNetworkInfo) {
 	info := &types.HostIpRouteTableInfo{}
 	for _, v := range n.Vnic {

@@ -9,6 +9,7 @@ tests build). No I/O here; :mod:`nbdpath.sources.vcenter` does the talking.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
@@ -22,6 +23,7 @@ from ..model import (
     DvsMembership,
     Host,
     Netstack,
+    ObservedRoute,
     PhysicalNic,
     PortGroup,
     Route,
@@ -29,7 +31,7 @@ from ..model import (
     Teaming,
     Vmk,
 )
-from ..model.snapshot import normalise_service
+from ..model.snapshot import _check_network, normalise_service, normalise_stack
 from ..safetext import one_line
 from .soapxml import XmlData, as_bool, as_int, as_list, moref_id
 
@@ -351,20 +353,94 @@ def _gateway(route_config: Any) -> Optional[str]:
 
 def _netstacks(network: Any) -> tuple[Netstack, ...]:
     stacks: list[Netstack] = []
+    live = _get(network, "routeTableInfo")  # the default stack's table as the host runs it
     for inst in _seq(_get(network, "netStackInstance")):
-        routes = []
-        for op in _seq(_get(_get(inst, "routeTableConfig"), "ipRoute")):
-            if str(_get(op, "changeOperation", "add")) == "remove":
-                continue
-            r = _route(_get(op, "route"))
-            if r is not None:
-                routes.append(r)
-        stacks.append(Netstack(key=_get(inst, "key"), gateway=_gateway(_get(inst, "ipRouteConfig")), routes=tuple(routes)))
+        ops = [op for op in _seq(_get(_get(inst, "routeTableConfig"), "ipRoute"))
+               if str(_get(op, "changeOperation", "add")) != "remove"]
+        configured = [_get(op, "route") for op in ops]
+        routes = [r for r in (_route(e) for e in configured) if r is not None]
+        key = _get(inst, "key")
+        if normalise_stack(str(key)) == DEFAULT_STACK:
+            table = _route_table(_get(live, "ipRoute"), configured) if live is not None else None
+        else:
+            table = _route_table(configured, configured) if _reported_live(configured) else None
+        stacks.append(Netstack(key=key, gateway=_gateway(_get(inst, "ipRouteConfig")), routes=tuple(routes),
+                               route_table=table))
     if not any(s.key == DEFAULT_STACK for s in stacks):
         # Older hosts describe only the default stack, in ipRouteConfig / routeTableInfo.
-        live = [r for r in (_route(e) for e in _seq(_get(_get(network, "routeTableInfo"), "ipRoute"))) if r is not None]
-        stacks.insert(0, Netstack(key=DEFAULT_STACK, gateway=_gateway(_get(network, "ipRouteConfig")), routes=tuple(live)))
+        entries = _seq(_get(live, "ipRoute"))
+        static = [r for r in (_route(e) for e in entries) if r is not None]
+        stacks.insert(0, Netstack(key=DEFAULT_STACK, gateway=_gateway(_get(network, "ipRouteConfig")),
+                                  routes=tuple(static), route_table=_route_table(entries, None)))
     return tuple(stacks)
+
+
+def _reported_live(entries: list[Any]) -> bool:
+    """Whether a stack's routeTableConfig holds rows the host filled in itself.
+
+    routeTableConfig is configuration (routes to add or remove): clients
+    cannot set ``deviceName`` ("can only be read from the server"), and only
+    the host adds connected rows. Without such a row it is the static routes
+    alone, and taking it for the whole table would make A3 look decided.
+    """
+    return any(f.get("deviceName") and f.get("gateway") in (None, "", "0.0.0.0") for f in map(_entry_fields, entries))
+
+
+def _route_table(entries: Any, configured: Optional[list[Any]]) -> Optional[tuple[ObservedRoute, ...]]:
+    """A stack's IPv4 routing table as the host reported it; None if there is none or a row is unreadable.
+
+    vCenter gives no origin per row: a row through a gateway is "manual" when
+    it is one of the stack's configured routes, else "unknown" -- it may be a
+    dynamic host route ESXi learned from an ICMP redirect (VMware KB 344105),
+    which vCenter does not tell apart. ``configured`` None: no configuration
+    to compare with (older hosts), every such row "unknown".
+    """
+    rows = []
+    try:
+        known = {_route_key(f) for f in _v4(configured or ())}
+        for f in _v4(_seq(entries)):
+            network, gw = key = _route_key(f)
+            source = ("local" if gw is None else "default" if network == "0.0.0.0/0"
+                      else "manual" if key in known else "unknown")
+            rows.append(_observed_row(network, gw, f.get("deviceName") or None, source))
+    except (ValueError, TypeError):
+        # A partial table would pass for the whole one (a missing connected row decides A3).
+        return None
+    return tuple(rows) or None
+
+
+@functools.lru_cache(maxsize=4096)
+def _observed_row(network: str, gateway: Optional[str], device: Optional[str], source: str) -> ObservedRoute:
+    """Rows repeat across a cluster's hosts (same subnets, vmks, gateway): validated once, shared (frozen)."""
+    return ObservedRoute(network=network, gateway=gateway, device=device, source=source)
+
+
+_ENTRY_FIELDS = ("network", "prefixLength", "gateway", "deviceName")
+
+
+def _entry_fields(entry: Any) -> dict[str, Any]:
+    """A HostIpRouteEntry's fields in one pass: every host has a table, and an attribute read is a search."""
+    if isinstance(entry, XmlData):
+        cut = len(entry._ns)
+        return {child.tag[cut:]: child.text for child in entry._el}
+    return {name: getattr(entry, name, None) for name in _ENTRY_FIELDS}
+
+
+def _v4(entries: Iterable[Any]) -> list[dict[str, Any]]:
+    """The fields of IPv4 rows only: IPv6 ones (ipv6Route, but be sure) are not traced."""
+    fields = (_entry_fields(e) for e in entries)
+    return [f for f in fields if f.get("network") and ":" not in str(f["network"])]
+
+
+def _route_key(f: Mapping[str, Any]) -> tuple[str, Optional[str]]:
+    """(network in CIDR, gateway or None for a connected row) of a HostIpRouteEntry's fields."""
+    cidr = f"{f['network']}/{as_int(f.get('prefixLength')) or 0}"
+    try:
+        cidr = _check_network(cidr)  # the model's fast path for a plain subnet
+    except ValueError:
+        cidr = str(ipaddress.IPv4Network(cidr, strict=False))  # host bits set: its subnet
+    gw = f.get("gateway")
+    return cidr, (None if gw in (None, "", "0.0.0.0") else str(gw))
 
 
 def _route(entry: Any) -> Optional[Route]:
