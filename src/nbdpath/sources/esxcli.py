@@ -346,7 +346,9 @@ def _netstacks(tree: Tree, host: str, vmks: list[Vmk], route_tables: dict[str, R
     for key in dict.fromkeys(keys):
         table = route_tables.get(key)
         if table is not None:
-            stacks.append(build(Netstack, listed, None, key=key, gateway=table.gateway, routes=table.routes))
+            # An output without rows tells nothing about which vmk owns a subnet: not a table.
+            stacks.append(build(Netstack, listed, None, key=key, gateway=table.gateway, routes=table.routes,
+                                route_table=table.table or None))
             continue
         # No route table: the vmks' ipv4 get Gateway column is the best evidence.
         gws = {v.gateway for v in vmks if v.netstack == key and v.gateway}

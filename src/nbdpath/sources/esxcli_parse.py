@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
 from ..io import excerpt
-from ..model import DEFAULT_STACK, PhysicalNic, Route
+from ..model import DEFAULT_STACK, ObservedRoute, PhysicalNic, Route
 from ..model.snapshot import _POLICY_ALIASES, SERVICES, TeamingPolicyName, normalise_service
 
 # ---------------------------------------------------------------- text layouts
@@ -313,6 +313,8 @@ ROUTE_LAYOUTS = {
 class RouteTable:
     gateway: Optional[str]
     routes: tuple[Route, ...]
+    # Every row as the host printed it, connected ones included (Netstack.route_table).
+    table: tuple[ObservedRoute, ...] = ()
 
 
 def routes(src: Text) -> RouteTable:
@@ -334,25 +336,53 @@ def routes(src: Text) -> RouteTable:
         _, rows = parse_table(src, ROUTE_LAYOUTS)
     gateway = None
     out = []
+    table = []
     for n, r in rows:
+        network = _route_network(src, n, r)
         gw = r["Gateway"]
-        if gw == "Local Subnet" or gw == "0.0.0.0":
+        connected = gw == "Local Subnet" or gw == "0.0.0.0"
+        if not connected:
+            gw = _ip(src, n, gw, "Gateway")
+        table.append(build(ObservedRoute, src, n, network=str(network), gateway=None if connected else gw,
+                           device=r["Interface"], source=_route_source(r.get("Source"), connected, network.prefixlen)))
+        if connected:
             continue  # connected route
-        gw = _ip(src, n, gw, "Gateway")
-        if r["Network"] == "default":
-            gateway = gw
-            continue
-        net = _ip(src, n, r["Network"], "Network")
-        mask = _ip(src, n, r["Netmask"], "Netmask")
-        try:
-            network = ipaddress.IPv4Network(f"{net}/{mask}", strict=False)
-        except ValueError:
-            raise src.error(n, f"a contiguous netmask, not {excerpt(mask)}") from None
         if network.prefixlen == 0:
             gateway = gw
             continue
         out.append(build(Route, src, n, network=str(network), gateway=gw))
-    return RouteTable(gateway, tuple(out))
+    return RouteTable(gateway, tuple(out), tuple(table))
+
+
+def _route_network(src: Text, n: int, r: Mapping[str, str]) -> ipaddress.IPv4Network:
+    if r["Network"] == "default":
+        return ipaddress.IPv4Network("0.0.0.0/0")
+    net = _ip(src, n, r["Network"], "Network")
+    mask = _ip(src, n, r["Netmask"], "Netmask")
+    try:
+        return ipaddress.IPv4Network(f"{net}/{mask}", strict=False)
+    except ValueError:
+        raise src.error(n, f"a contiguous netmask, not {excerpt(mask)}") from None
+
+
+def _route_source(source: Optional[str], connected: bool, prefixlen: int) -> str:
+    """ObservedRoute.source of one row.
+
+    esxcli's Source column says MANUAL for configured and connected rows alike
+    (the seed samples) and DHCP for a leased gateway. KB 344105 says the same
+    command tells manual from dynamic (ICMP redirect) routes but its text does
+    not show the word it prints, so any other value stays "unknown". Without the
+    column (esxcfg-route -l) a gateway row is "unknown": KB 344105 shows its
+    redirect-learned /32 rows looking exactly like configured ones.
+    """
+    word = (source or "").strip().upper()
+    if connected:
+        return "local"
+    if word == "DHCP":
+        return "dhcp"
+    if prefixlen == 0:
+        return "default"
+    return "manual" if word == "MANUAL" else "unknown"
 
 
 def netstacks(src: Text) -> list[str]:
