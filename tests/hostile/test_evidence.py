@@ -655,3 +655,48 @@ def test_column_parser_agrees_with_the_old_regex():
     long_cell = "\\\\h\\Network Port(" + ")\\" * 200_000  # linear string searches, not backtracking
     m = _OLD_COLUMN.match(long_cell)
     assert esxtop.parse_column(long_cell) == (m["host"], m["inst"], m["counter"]) == ("h", ")\\" * 199_998, ")\\")
+
+
+# ------------------------------------------------------- names reach the terminal escaped
+
+
+_HOSTILE_NAMES = st.text(st.sampled_from(["a", "\x1b", "[", "]", "0", ";", "\x07", "\x9b", "\x85", "\u2028", "\u202e",
+                                          "\r", "\t", "\x00"]), min_size=1, max_size=12)
+
+
+def _assert_inert(text: str, lines: int | None = None) -> None:
+    """No character that drives a terminal or reorders text; as many lines as were written."""
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text), repr(text)
+    if lines is not None:
+        assert len(text.rstrip("\n").split("\n")) == lines, repr(text)
+
+
+def test_names_from_evidence_are_escaped_on_the_terminal(tmp_path, capsys):
+    @_SETTINGS
+    @given(_HOSTILE_NAMES, _HOSTILE_NAMES)
+    def run(ifname, host):
+        cap = tmp_path / "n.pcapng"
+        cap.write_bytes(_SHB + _idb(1, ifname) + b"".join(
+            _block(6, struct.pack("<IIIII", 0, 0, 0, len(f), len(f)) + f) for _, f in nfc_session(blocks=1)))
+        rc, out, err = _summarize(capsys, str(cap))
+        assert rc == 0 and err == ""
+        _assert_inert(out, 6)  # header, counts, the flow's line, bytes, data MAC, request MAC
+        log = tmp_path / "n.log"
+        disk = host.replace("\r", "")  # a URL's disk never spans a line break
+        log.write_bytes(f"vpxa-nfc://[ds] {disk}/x.vmdk@{{nfcip:z{disk}z}}:902\n".encode())
+        rc, out, err = _summarize(capsys, str(log))
+        assert rc == 0
+        _assert_inert(out, 2)
+        rc, out, err = _run_in_process(capsys, "verify", "--lab", "rubrik-mixed-speed", "-e", str(log))
+        assert rc == 0 and err == ""
+        _assert_inert(out)
+        (unmatched,) = [line for line in out.split("\n") if "is no host or vmk of the snapshot" in line]
+        assert unmatched.startswith(f"  {log}: line 1: NFC target z")
+
+    run()
+
+
+def _run_in_process(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

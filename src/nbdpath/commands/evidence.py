@@ -8,6 +8,7 @@ from typing import Optional
 import click
 
 from ..errors import InputError, UsageError
+from ..safetext import one_line
 from ..evidence import (
     KINDS,
     CaptureSummary,
@@ -37,7 +38,13 @@ def _snapshot(snapshot: Optional[str], lab: Optional[str]):  # -> Snapshot
 
 def _warn(skipped) -> None:
     for s in skipped:
-        click.echo(f"nbdpath: warning: {s}", err=True)
+        click.echo(f"nbdpath: warning: {one_line(str(s))}", err=True)
+
+
+def _text(lines: list[str]) -> str:
+    """Evidence files name things (interfaces, disks, hosts): each line escaped, so a name
+    can neither drive the terminal nor break into a line of its own."""
+    return "\n".join(one_line(line) for line in lines)
 
 
 def register(cli: click.Group) -> None:
@@ -118,7 +125,7 @@ def render_report(report: VerifyReport) -> str:
         out.extend(f"  {u}" for u in report.unmatched)
     counts = {c: sum(p.check is c for p in report.pairs) for c in Check}
     out.append(", ".join(f"{n} {c.value}" for c, n in counts.items()))
-    return "\n".join(out)
+    return _text(out)
 
 
 def render_summary(ev: Evidence) -> str:
@@ -146,7 +153,7 @@ def _capture_text(c: CaptureSummary) -> str:
             out.append("    data sent by MAC " + ", ".join(f"{m} ({b} B)" for m, b in f.to_node_src_macs))
         if f.to_host_dst_macs:
             out.append("    requests to MAC " + ", ".join(f"{m} ({n} pkts)" for m, n in f.to_host_dst_macs))
-    return "\n".join(out)
+    return _text(out)
 
 
 def _esxtop_text(e: EsxtopSummary) -> str:
@@ -170,7 +177,7 @@ def _esxtop_text(e: EsxtopSummary) -> str:
     others = sum(p.kind not in ("vmk", "vmnic") for p in e.ports)
     if others:
         out.append(f"  (+{others} VM and other ports)")
-    return "\n".join(out)
+    return _text(out)
 
 
 def _log_text(log: LogSummary) -> str:
@@ -184,5 +191,5 @@ def _log_text(log: LogSummary) -> str:
     for f in log.failures:
         server = f" (server {f.server})" if f.server and f.server != f.target else ""
         out.append(f"  line {f.line}: could not connect to {f.target}:{f.port}{server}")
-    return "\n".join(out)
+    return _text(out)
 
