@@ -26,7 +26,7 @@ from esxtopgen import REPORT2_PORTS, q, report2_rates, write  # noqa: E402
 from frames import _block, nfc_session, pcap, pcapng, tcp_frame, SYN, ACK  # noqa: E402
 
 from nbdpath.cli import main  # noqa: E402
-from nbdpath.evidence import CaptureSummary, EsxtopSummary, LogSummary, read_evidence  # noqa: E402
+from nbdpath.evidence import CaptureSummary, EsxtopSummary, read_evidence  # noqa: E402
 from nbdpath.evidence import esxtop, pcap as pcap_reader, vddk  # noqa: E402
 from nbdpath.evidence.observations import MAX_NOTES  # noqa: E402
 
@@ -39,10 +39,15 @@ def _idb(linktype: int, name: str = "") -> bytes:
     return _block(1, struct.pack("<HHI", linktype, 0, 262144) + opts)
 
 
-def _summarize(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(["evidence", "summarize", *args])
+def _main(capsys, *args: str) -> tuple[int, str, str]:
+    """The command line in this process: exit code, stdout, stderr."""
+    code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def _summarize(capsys, *args: str) -> tuple[int, str, str]:
+    return _main(capsys, "evidence", "summarize", *args)
 
 
 def _one_error_line(err: str, name: str) -> str:
@@ -687,16 +692,10 @@ def test_names_from_evidence_are_escaped_on_the_terminal(tmp_path, capsys):
         rc, out, err = _summarize(capsys, str(log))
         assert rc == 0
         _assert_inert(out, 2)
-        rc, out, err = _run_in_process(capsys, "verify", "--lab", "rubrik-mixed-speed", "-e", str(log))
+        rc, out, err = _main(capsys, "verify", "--lab", "rubrik-mixed-speed", "-e", str(log))
         assert rc == 0 and err == ""
         _assert_inert(out)
         (unmatched,) = [line for line in out.split("\n") if "is no host or vmk of the snapshot" in line]
         assert unmatched.startswith(f"  {log}: line 1: NFC target z")
 
     run()
-
-
-def _run_in_process(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
