@@ -152,3 +152,14 @@ def test_verify_every_builtin_lab_in_one_run(capsys):
 def test_lab_takes_one_input_form():
     assert main(["lab", "run", "--dry-run", "--lab", "veeam-tag-l2", "some-file.yaml"]) == 2
     assert main(["lab", "run", "--dry-run", "--lab", "all"]) == 2  # a dry run shows one lab
+
+
+def test_bytes_over_64_characters_are_refused_before_any_pattern_runs():
+    import click
+    import pytest as _pytest
+
+    from nbdpath.commands.lab import parse_size
+
+    assert parse_size(" 8 MiB ") == 8 << 20
+    with _pytest.raises(click.BadParameter):
+        parse_size("1" + " " * 100_000 + "!")
