@@ -66,3 +66,19 @@ def test_hosts_with_and_without_a_table_do_not_share_an_outcome():
     paths = {p.host: p for p in Engine(parse(yaml.safe_dump(doc), "twins")).trace()}
     assert "A3-same-subnet-first-vmk" not in paths["esx01.lab.local"].outcome.assumptions
     assert "A3-same-subnet-first-vmk" in paths["esx02.lab.local"].outcome.assumptions
+
+
+def test_a_live_route_the_configuration_lacks_counts_as_learned():
+    # vCenter's routeTableInfo has no "dynamic" mark: a gateway row absent from the configured routes is one.
+    doc = yaml.safe_load(labs.text("veeam-tag-routed"))
+    stack = doc["hosts"][0]["netstacks"][0]
+    stack["route_table"] = [
+        {"network": "10.10.0.0/24", "device": "vmk0", "source": "local"},
+        {"network": "10.40.0.50/32", "gateway": "10.30.0.1", "device": "vmk2", "source": "unknown"},
+    ]
+    path = Engine(parse(yaml.safe_dump(doc), "live")).trace_pair("esx01.lab.local", "vbr-proxy02")
+    assert (path.outcome.egress_vmk, path.outcome.reply_route_origin) == ("vmk2", "dynamic")
+    # The same row, configured as a static route, is just that.
+    stack["routes"] = [{"network": "10.40.0.50/32", "gateway": "10.30.0.1"}]
+    path = Engine(parse(yaml.safe_dump(doc), "configured")).trace_pair("esx01.lab.local", "vbr-proxy02")
+    assert (path.outcome.egress_vmk, path.outcome.reply_route_origin) == ("vmk2", "static")

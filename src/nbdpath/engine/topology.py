@@ -302,8 +302,12 @@ def _observed(rows, members: list[L3Iface], routes: list[tuple[str, str, str]]):
             owner.setdefault((net, plen), r.device)
     first = [m for m in members if owner.get((m.network, m.prefixlen)) == m.name]
     ordered = first + [m for m in members if m not in first]
+    # A gateway row the configuration lacks is live-only: vCenter does not mark
+    # redirect-learned routes, so "unknown" and not configured counts as dynamic.
+    configured = {(network, gateway) for network, gateway, _ in routes}
     dynamic = [(r.network, r.gateway, "dynamic") for r in rows
-               if r.source == "dynamic" and r.gateway is not None and ":" not in r.network]
+               if r.gateway is not None and ":" not in r.network and r.network != "0.0.0.0/0"
+               and (r.source == "dynamic" or (r.source == "unknown" and (r.network, r.gateway) not in configured))]
     return ordered, routes + dynamic
 
 
