@@ -91,8 +91,8 @@ def _click_message(exc: click.ClickException) -> str:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
-    return text
+    """Escaped and cut: defects and click's messages may quote anything."""
+    return one_line(text[:limit])
 
 
 def _silence_stdout() -> None:
