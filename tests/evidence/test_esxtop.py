@@ -133,3 +133,28 @@ def test_fuzz_esxtop_reader():
     run()
     print(f"esxtop fuzz: {tried} inputs, 0 crashes")
     assert tried >= 250
+
+
+@pytest.mark.parametrize("ending", [b"\r", b"\r\n"])
+def test_cr_only_and_crlf_line_ends_read_like_lf(report2_csv, tmp_path, ending):
+    # Files saved by some Windows tools end lines in CR alone: same samples, same attribution.
+    lf = read_evidence(report2_csv)
+    other = tmp_path / "other.csv"
+    other.write_bytes(report2_csv.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", ending))
+    top = read_evidence(other)
+    assert isinstance(top, EsxtopSummary)
+    assert (top.samples, top.transmitting_vmk, top.receiving_vmk) == (lf.samples, lf.transmitting_vmk, lf.receiving_vmk) == (60, "vmk4", "vmk0")
+    assert top.uplink is not None and top.uplink.vmnic == lf.uplink.vmnic
+    assert not any("network panel" in str(n) for n in getattr(top, "notes", ()))
+
+
+def test_cr_only_reader_keeps_byte_positions_for_the_second_pass():
+    from nbdpath.evidence.esxtop import _CrLines
+
+    raw = io.BytesIO(b"a,b\rc,d\r\re")
+    s = _CrLines(raw)
+    assert s.readline(100) == b"a,b\n" and s.tell() == 4
+    assert s.readline(100) == b"c,d\n" and s.readline(100) == b"\n" and s.readline(100) == b"e"
+    assert s.readline(100) == b""
+    s.seek(4)
+    assert s.readline(2) == b"c," and s.readline(100) == b"d\n"

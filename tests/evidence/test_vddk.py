@@ -100,3 +100,13 @@ def test_fuzz_log_reader():
     run()
     print(f"log fuzz: {tried} inputs, 0 crashes")
     assert tried >= 250
+
+
+def test_veeam_timestamps_with_a_one_digit_hour():
+    # Veeam agent logs write "[08.04.2020 8:26:46.680]": the hour has no leading zero.
+    line = ("[08.04.2020 8:26:46.680] <  7564> vdl| NBD_ClientOpen: attempting to create connection to "
+            "vpxa-nfc://[ds1] vm/vm.vmdk@10.30.0.11:902")
+    [target], _ = parse_line(1, line)
+    assert target.time == "08.04.2020 8:26:46.680" and target.address == "10.30.0.11"
+    [target], _ = parse_line(1, line.replace(" 8:26", " 18:26"))
+    assert target.time == "08.04.2020 18:26:46.680"

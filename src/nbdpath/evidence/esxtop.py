@@ -159,8 +159,62 @@ def _ports(header: list[str], notes: Notes) -> tuple[Optional[str], list[_Port]]
     return host, list(ports.values())
 
 
+class _CrLines:
+    """A stream whose lines end in CR alone (CSVs saved by some Windows and classic Mac
+    tools), read as if they ended in LF; ``tell``/``seek`` stay byte positions of the
+    file, so the second pass over the rows works as on any other file."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.buf = bytearray()
+        self.pos = raw.tell()
+
+    def readline(self, limit: int) -> bytes:
+        scanned = 0
+        while True:
+            i = self.buf.find(b"\r", scanned, limit)
+            if i >= 0:
+                line = bytes(self.buf[:i]) + b"\n"
+                del self.buf[:i + 1]
+                self.pos += i + 1
+                return line
+            if len(self.buf) >= limit:
+                line = bytes(self.buf[:limit])
+                del self.buf[:limit]
+                self.pos += limit
+                return line
+            scanned = len(self.buf)
+            chunk = self.raw.read(self.CHUNK)
+            if not chunk:
+                line = bytes(self.buf)
+                self.buf.clear()
+                self.pos += len(line)
+                return line
+            self.buf += chunk
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int) -> None:
+        self.raw.seek(pos)
+        self.buf.clear()
+        self.pos = pos
+
+
+def _cr_only(stream: BinaryIO) -> bool:
+    """Lines end in CR alone: a CR in the first 64 KiB and no LF."""
+    start = stream.tell()
+    head = stream.read(_CrLines.CHUNK)
+    stream.seek(start)
+    return b"\r" in head and b"\n" not in head
+
+
 def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
-    """Read an esxtop batch CSV stream; None when it is not one."""
+    """Read an esxtop batch CSV stream (LF, CRLF or CR line ends); None when it is not one."""
+    if _cr_only(stream):
+        stream = _CrLines(stream)  # type: ignore[assignment]
     first, too_long = _readline(stream)
     if not is_esxtop(first[:64]):
         return None

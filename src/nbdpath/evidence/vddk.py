@@ -54,7 +54,8 @@ _SOCKET = re.compile(
 _FAILED_OPEN = re.compile(r"Failed to open (?:NBD extent|disk)")
 _TIME = re.compile(
     r"\s{0,64}\[?(?P<t>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?Z?"
-    r"|\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)"
+    # Veeam writes the hour without a leading zero: [08.04.2020 8:26:46.680].
+    r"|\d{2}\.\d{2}\.\d{4} \d{1,2}:\d{2}:\d{2}(?:\.\d{1,9})?)"
 )
 
 
