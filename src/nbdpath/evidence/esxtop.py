@@ -65,6 +65,14 @@ def parse_column(cell: str) -> Optional[tuple[str, str, str]]:
     return cell[2:slash], cell[start:close], cell[close + 2:]
 
 
+def column_host(cell: str) -> Optional[str]:
+    """The HOST of any ``\\\\HOST\\OBJECT\\COUNTER`` cell (Memory, CPU, ...), or None."""
+    if not cell.startswith("\\\\"):
+        return None
+    slash = cell.find("\\", 2)
+    return cell[2:slash] if slash > 2 else None
+
+
 def _kind(client: str) -> str:
     if _VMK.fullmatch(client):
         return "vmk"
@@ -145,6 +153,9 @@ def _ports(header: list[str], notes: Notes) -> tuple[Optional[str], list[_Port]]
             port.tx = i
         else:
             port.rx = i
+    if host is None:
+        # No network columns (panel excluded): every other column still names the host.
+        host = next(filter(None, map(column_host, header[1:])), None)
     for p in ports.values():
         if p.tx is None or p.rx is None:
             missing = TX if p.tx is None else RX
