@@ -234,10 +234,11 @@ def test_error_inside_a_tgz_names_member_and_line(tmp_path):
     assert e.value.line == 1
 
 
-def test_missing_required_output_is_named(tmp_path):
+def test_no_network_output_at_all_is_refused_naming_them(tmp_path):
     host = labs.load("veeam-tag-l2").hosts[0]
     d = render.write_host(host, tmp_path / "h")
-    (d / "network_nic_list.txt").unlink()
+    for key in esxcli.REQUIRED:
+        (d / f"{key}.txt").unlink()
     with pytest.raises(InputError) as e:
         esxcli.import_hosts([str(d)])
     assert "esxcli network nic list" in e.value.expected and "network_nic_list.txt" in e.value.expected

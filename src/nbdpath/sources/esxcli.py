@@ -19,6 +19,7 @@ from ..io import excerpt, kind_of
 from ..safetext import one_line
 from ..model import (
     DEFAULT_STACK,
+    PhysicalNic,
     DistributedPortGroup,
     DistributedSwitch,
     DvsMembership,
@@ -81,6 +82,9 @@ COMMANDS = {
     "vmware_v": "vmware -v",
 }
 PREFIXES = ("esxcli_", "localcli_", "esxcli-", "localcli-", "esxcli ", "localcli ")
+# The five outputs a host is built from; any one is enough to start, and
+# each one absent is listed under the snapshot's missing with what it leaves
+# unknown (real captures rarely hold all five).
 REQUIRED = (
     "network_ip_interface_list",
     "network_ip_interface_ipv4_get",
@@ -88,6 +92,14 @@ REQUIRED = (
     "network_vswitch_standard_list",
     "network_vswitch_standard_portgroup_list",
 )
+UNKNOWN_WITHOUT = {
+    "network_ip_interface_list": "no vmks: their port groups, MACs and netstacks are only in it",
+    "network_ip_interface_ipv4_get": "vmk addresses unknown; vmks recorded without an address",
+    "network_nic_list": "pnic speeds and link states unknown; switch uplinks get stand-in pnics",
+    "network_vswitch_standard_list": "switch uplinks, MTU and teaming unknown; port groups go on stand-in switches",
+    "network_vswitch_standard_portgroup_list": "port group VLANs unknown; vmks get a stand-in port group",
+}
+STAND_IN_SWITCH = "stand-in vSwitch"
 
 
 # ---------------------------------------------------------------- file names
@@ -197,12 +209,12 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
     name_src = Text("--host" if name else tree.origin, "")
     name = name or tree.guessed_name
     absent = [k for k in REQUIRED if k not in tree.files]
-    if absent:
+    if len(absent) == len(REQUIRED):
         raise InputError(
             tree.origin, "",
-            "saved outputs of: " + "; ".join(f"{COMMANDS[k]} (e.g. {k}.txt)" for k in absent),
+            "saved outputs of at least one of: " + "; ".join(f"{COMMANDS[k]} (e.g. {k}.txt)" for k in absent),
         )
-    missing: dict[str, str] = {}
+    missing = {f"{name}:{k}": f"no {COMMANDS[k]} output: {UNKNOWN_WITHOUT[k]}" for k in absent}
     ver, ver_src = _version(tree, esxi_version)
     std_switches = _standard_switches(tree, name, missing)
     route_tables = {
@@ -212,14 +224,19 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
     }
     vmks, vds_portgroups = _vmks(tree, name, route_tables, missing)
     stacks, vmks = _netstacks(tree, name, vmks, route_tables, missing)
-    listing = _one(tree, "network_ip_interface_list")
+    listing = _maybe(tree, "network_ip_interface_list") or Text(tree.origin, "")
+    if {"network_vswitch_standard_list", "network_vswitch_standard_portgroup_list"} & set(absent):
+        on_vds = {pg for pgs in vds_portgroups.values() for pg in pgs}
+        std_switches = _with_stand_in(std_switches, [v for v in vmks if v.portgroup not in on_vds], name, missing)
     members = tuple(build(DvsMembership, listing, None, switch=d) for d in sorted(vds_portgroups))
     stand_ins = tuple(
         build(DistributedSwitch, listing, None, name=d,
               portgroups=tuple(build(DistributedPortGroup, listing, None, name=p) for p in sorted(pgs)))
         for d, pgs in sorted(vds_portgroups.items())
     )
-    pnics = tuple(nics(_one(tree, "network_nic_list")))
+    nic_text = _maybe(tree, "network_nic_list")
+    pnics = tuple(nics(nic_text)) if nic_text else tuple(
+        build(PhysicalNic, Text(tree.origin, ""), None, name=u) for sw in std_switches for u in sw.uplinks)
     host = build(Host, Text(tree.origin, ""), None, where={"name": (name_src, None), "version": ver_src},
                  name=name, version=ver, management_address=name, pnics=pnics, vswitches=std_switches,
                  dvswitches=members, netstacks=stacks, vmks=tuple(sorted(vmks, key=lambda v: v.number)))
@@ -235,6 +252,24 @@ def _one(tree: Tree, key: str) -> Text:
     return texts[""]
 
 
+def _maybe(tree: Tree, key: str) -> Optional[Text]:
+    return _one(tree, key) if key in tree.files else None
+
+
+def _with_stand_in(switches: tuple[StandardSwitch, ...], vmks: list[Vmk], host: str, missing: dict[str, str]
+                   ) -> tuple[StandardSwitch, ...]:
+    """The engine needs each vmk's port group on a switch: the ones no output placed go on a stand-in."""
+    placed = {pg.name for sw in switches for pg in sw.portgroups}
+    loose = sorted({v.portgroup for v in vmks if v.portgroup not in placed})
+    if not loose:
+        return switches
+    for pg in loose:
+        missing[f"{host}:{pg}:portgroup"] = (
+            f"no switch output places port group {excerpt(pg)}; it is on {STAND_IN_SWITCH!r} without uplinks or VLAN")
+    stand_in = StandardSwitch(name=STAND_IN_SWITCH, portgroups=tuple(PortGroup(name=pg) for pg in loose))
+    return switches + (stand_in,)
+
+
 def _version(tree: Tree, given: Optional[str]) -> tuple[str, tuple[Text, Optional[int]]]:
     """The ESXi version and where it was read (for an error): --esxi-version, else vmware -vl."""
     if given is not None:
@@ -247,8 +282,24 @@ def _version(tree: Tree, given: Optional[str]) -> tuple[str, tuple[Text, Optiona
 
 
 def _standard_switches(tree: Tree, host: str, missing: dict[str, str]) -> tuple[StandardSwitch, ...]:
-    pg_text = _one(tree, "network_vswitch_standard_portgroup_list")
-    pg_rows = portgroups(pg_text)
+    """The switches with their port groups, from whichever of vswitch list and portgroup list is there."""
+    sw_text = _maybe(tree, "network_vswitch_standard_list")
+    pg_text = _maybe(tree, "network_vswitch_standard_portgroup_list")
+    if sw_text is None and pg_text is None:
+        return ()
+    switches = vswitches(sw_text) if sw_text else [
+        VSwitch(name, (), 1500, ()) for name in dict.fromkeys(r.vswitch for r in portgroups(pg_text))]
+    if pg_text is None:
+        # vswitch list names each switch's port groups, only without VLANs.
+        pg_text = sw_text
+        pg_rows = [PortGroupRow(pg, sw.name, 0, sw.line) for sw in switches for pg in sw.portgroups]
+    else:
+        pg_rows = portgroups(pg_text)
+    known = {sw.name for sw in switches}
+    for r in pg_rows:
+        if r.vswitch not in known:
+            missing[f"{host}:{r.name}:portgroup"] = (
+                f"portgroup list puts it on vSwitch {excerpt(r.vswitch)}, which vswitch list does not show; left out")
     pg_failover = {sfx: (t, failover(t)) for sfx, t in
                    tree.files.get("network_vswitch_standard_portgroup_policy_failover_get", {}).items()}
     sw_failover = {sfx: (t, failover(t)) for sfx, t in
@@ -256,30 +307,35 @@ def _standard_switches(tree: Tree, host: str, missing: dict[str, str]) -> tuple[
     for pgn, (t, _) in pg_failover.items():
         if not any(r.name == pgn for r in pg_rows):
             raise InputError(t.name, "", f"a failover policy of a port group in portgroup list, not {excerpt(pgn)}")
-    sw_text = _one(tree, "network_vswitch_standard_list")
+    sw_src = sw_text or pg_text
     out = []
-    for sw in vswitches(sw_text):
+    for sw in switches:
         rows = [r for r in pg_rows if r.vswitch == sw.name]
         team = _switch_teaming(sw, sw_failover.get(sw.name), [pg_failover[r.name] for r in rows if r.name in pg_failover])
         if team is None:
-            missing[f"{host}:{sw.name}:teaming"] = (
-                "no failover policy output for the switch or a non-overriding port group; assumed all uplinks active, srcport"
-            )
-            team = build(Teaming, sw_text, sw.line, policy="loadbalance_srcid", active=sw.uplinks, standby=(), unused=())
+            if sw_text is not None:
+                missing[f"{host}:{sw.name}:teaming"] = (
+                    "no failover policy output for the switch or a non-overriding port group; assumed all uplinks active, srcport"
+                )
+            team = build(Teaming, sw_src, sw.line or None, policy="loadbalance_srcid", active=sw.uplinks, standby=(), unused=())
         pgs = tuple(
             build(PortGroup, pg_text, r.line, name=r.name, vlan=r.vlan,
                   teaming=_portgroup_teaming(pg_failover[r.name], sw.uplinks) if r.name in pg_failover else None)
             for r in rows
         )
-        out.append(build(StandardSwitch, sw_text, sw.line, name=sw.name, uplinks=sw.uplinks, mtu=sw.mtu, teaming=team,
-                         portgroups=pgs))
+        out.append(build(StandardSwitch, sw_src, sw.line or None, name=sw.name, uplinks=sw.uplinks, mtu=sw.mtu,
+                         teaming=team, portgroups=pgs))
     return tuple(out)
 
 
 def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: dict[str, str]
           ) -> tuple[list[Vmk], dict[str, set[str]]]:
     """The vmks, and the stand-in port groups of VDS-attached ones (VDS name -> names)."""
-    addrs = {a.device: a for a in ipv4(_one(tree, "network_ip_interface_ipv4_get"))}
+    listing = _maybe(tree, "network_ip_interface_list")
+    if listing is None:
+        return [], {}
+    addr_text = _maybe(tree, "network_ip_interface_ipv4_get")
+    addrs = {a.device: a for a in ipv4(addr_text)} if addr_text else {}
     tag_files = tree.files.get("network_ip_interface_tag_get", {})
     services = {}
     for sfx, t in tag_files.items():
@@ -288,13 +344,11 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
         services[sfx] = tags(t)
     if not tag_files:
         missing[f"{host}:tags"] = "no ip interface tag get outputs; service tags (vSphereBackupNFC!) unknown"
-    listing = _one(tree, "network_ip_interface_list")
-    addr_text = _one(tree, "network_ip_interface_ipv4_get")
     vmks: list[Vmk] = []
     vds: dict[str, set[str]] = {}
     for i in interfaces(listing):
         a = addrs.get(i.device)
-        if a is None:
+        if a is None and addr_text is not None:
             missing[f"{host}:{i.device}:ipv4"] = "not in ip interface ipv4 get; recorded without an address"
         if tag_files and i.device not in services:
             missing[f"{host}:{i.device}:tags"] = "no ip interface tag get output for it; its service tags are unknown"
@@ -320,13 +374,13 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
     return vmks, vds
 
 
-def _vmk_sources(listing: Text, i: Interface, addr_text: Text, a: Optional[Ipv4], tag_files: dict[str, Text]
+def _vmk_sources(listing: Text, i: Interface, addr_text: Optional[Text], a: Optional[Ipv4], tag_files: dict[str, Text]
                  ) -> dict[str, tuple[Text, Optional[int]]]:
     """Where each field of a vmk was read, for an error the model raises."""
     keys = {"device": "Name", "portgroup": "Portgroup", "mac": "MAC Address", "netstack": "Netstack Instance",
             "mtu": "MTU", "enabled": "Enabled"}
     where = {f: (listing, i.lines.get(k, i.line)) for f, k in keys.items()}
-    if a is not None:
+    if a is not None and addr_text is not None:
         where["ipv4"] = where["gateway"] = (addr_text, a.line)
     if i.device in tag_files:
         where["services"] = (tag_files[i.device], 1)
@@ -337,7 +391,7 @@ def _netstacks(tree: Tree, host: str, vmks: list[Vmk], route_tables: dict[str, R
                ) -> tuple[tuple[Netstack, ...], list[Vmk]]:
     """Netstacks with their gateway and static routes; vmks lose gateways that were only their stack's."""
     keys = [DEFAULT_STACK]
-    listed = _one(tree, "network_ip_interface_list")
+    listed = _maybe(tree, "network_ip_interface_list") or Text(tree.origin, "")
     if "network_ip_netstack_list" in tree.files:
         listed = _one(tree, "network_ip_netstack_list")
         keys = [_stack_name(k) for k in netstacks(listed)]
