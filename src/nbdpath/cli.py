@@ -30,6 +30,7 @@ _COMMAND_MODULES = [
     "discover",
     "node",
     "apply",
+    "history",
 ]
 
 

@@ -1,0 +1,272 @@
+"""``nbdpath history record|list|show|drift``: runs over time in an SQLite file.
+
+parse -> :mod:`nbdpath.history` -> render -> exit code (drift: 1 when anything got worse).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import click
+
+from ..errors import UsageError
+from ..history import drift as drift_mod
+from ..history.store import Store, default_path, host_result
+from ..safetext import terminal
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+def analyse(snap: Any) -> dict[str, dict[str, Any]]:
+    """Trace and check one snapshot: per host what a run keeps (paths, findings)."""
+    from ..engine import Engine
+    from ..rules import check
+
+    engine = Engine(snap)
+    paths = engine.trace()
+    findings = check(engine, paths)
+    by_host: dict[str, tuple[list, list]] = {h.name: ([], []) for h in snap.hosts}
+    for p in paths:
+        by_host.setdefault(p.host, ([], []))[0].append(p)
+    for f in findings:
+        by_host.setdefault(f.host, ([], []))[1].append(f)
+    return {h: host_result(ps, fs) for h, (ps, fs) in by_host.items()}
+
+
+def record_snapshot(store: Store, snap: Any, source: str, at: str) -> int:
+    return store.record(snap.model_dump(mode="json"), analyse(snap), at=at, source=source)
+
+
+def parse_at(text: Optional[str]) -> str:
+    if text is None:
+        moment = datetime.now(timezone.utc)
+    else:
+        try:
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--at: expected an ISO 8601 time like 2026-12-01T02:00:00Z, not {text[:40]!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)  # documented: a time without offset is UTC
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------ rendering
+
+
+def _counts(summary: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    verdicts: dict[str, int] = {}
+    severities: dict[str, int] = {}
+    for bucket in summary.get("pairs", {}).values():
+        for v, n in bucket.items():
+            verdicts[v] = verdicts.get(v, 0) + n
+    for bucket in summary.get("findings", {}).values():
+        for key, n in bucket.items():
+            sev = key.partition("|")[2]
+            severities[sev] = severities.get(sev, 0) + n
+    return verdicts, severities
+
+
+def _kv(d: dict[str, int]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(d.items())) or "-"
+
+
+def run_dict(info: Any) -> dict[str, Any]:
+    verdicts, severities = _counts(info.summary)
+    return {"id": info.id, "at": info.at, "source": info.source, "name": info.name,
+            "hosts": info.summary.get("hosts", 0), "pairs": sum(verdicts.values()),
+            "verdicts": verdicts, "findings": severities}
+
+
+def list_table(runs: list[Any]) -> str:
+    lines = [f"{'run':>5}  {'at':20}  {'hosts':>6}  {'pairs':>7}  {'source':20}  verdicts / findings"]
+    for info in runs:
+        d = run_dict(info)
+        lines.append(f"{d['id']:>5}  {d['at']:20}  {d['hosts']:>6}  {d['pairs']:>7}  {d['source'][:20]:20}  "
+                     f"{_kv(d['verdicts'])} / {_kv(d['findings'])}")
+    return terminal("\n".join(lines) + "\n")
+
+
+def show_table(info: Any) -> str:
+    d = run_dict(info)
+    lines = [f"run {d['id']} at {d['at']} source {d['source']} snapshot {d['name']}",
+             f"  hosts {d['hosts']}, pairs {d['pairs']}",
+             f"  verdicts: {_kv(d['verdicts'])}", f"  findings: {_kv(d['findings'])}", "  per cluster:"]
+    for cluster, bucket in sorted(info.summary.get("pairs", {}).items()):
+        lines.append(f"    {cluster or '(none)'}: {_kv(bucket)}")
+    return terminal("\n".join(lines) + "\n")
+
+
+def _path_text(v: Optional[dict]) -> str:
+    if v is None:
+        return "(absent)"
+    return f"{v['verdict']} egress {v['egress'] or '-'} bottleneck {v['bottleneck'] or '-'}"
+
+
+def drift_table(a: Any, b: Any, d: drift_mod.Drift) -> str:
+    lines = [f"drift from run {a.id} ({a.at}) to run {b.id} ({b.at})"]
+    if not (d.config or d.paths or d.findings):
+        lines.append("no changes")
+    for host in d.hosts():
+        lines.append(f"host {host}")
+        lines += [f"  config: {c.describe()}" for c in d.config if c.host == host]
+        lines += [f"  path -> {p.node}: {_path_text(p.before)} -> {_path_text(p.after)}{'  (worse)' if p.worse else ''}"
+                  for p in d.paths if p.host == host]
+        lines += [f"  finding {f.status}: {f.finding['rule']} {f.finding['severity']} "
+                  f"{f.finding.get('vmk') or ''} {f.finding['message']}{'  (worse)' if f.worse else ''}"
+                  for f in d.findings if f.host == host]
+    lines.append("result: worse" if d.worse else "result: not worse")
+    return terminal("\n".join(lines) + "\n")
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus(info: Any, d: Optional[drift_mod.Drift] = None) -> str:
+    """A node_exporter textfile: the state of one run, and with ``d`` the drift that led to it."""
+    out = ["# HELP nbdpath_pairs Host -> backup node pairs by verdict and cluster in the run.",
+           "# TYPE nbdpath_pairs gauge"]
+    for cluster, bucket in sorted(info.summary.get("pairs", {}).items()):
+        out += [f'nbdpath_pairs{{verdict="{_label(v)}",cluster="{_label(cluster)}"}} {n}' for v, n in sorted(bucket.items())]
+    out += ["# HELP nbdpath_findings Findings by rule, severity and cluster in the run.",
+            "# TYPE nbdpath_findings gauge"]
+    for cluster, bucket in sorted(info.summary.get("findings", {}).items()):
+        for key, n in sorted(bucket.items()):
+            rule, _, sev = key.partition("|")
+            out.append(f'nbdpath_findings{{rule="{_label(rule)}",severity="{_label(sev)}",cluster="{_label(cluster)}"}} {n}')
+    out += ["# HELP nbdpath_run_timestamp_seconds When the run was recorded.", "# TYPE nbdpath_run_timestamp_seconds gauge",
+            f"nbdpath_run_timestamp_seconds {int(datetime.fromisoformat(info.at.replace('Z', '+00:00')).timestamp())}"]
+    if d is not None:
+        out += ["# HELP nbdpath_drift_changes Changes since the previous run, by kind.", "# TYPE nbdpath_drift_changes gauge",
+                f'nbdpath_drift_changes{{kind="config"}} {len(d.config)}',
+                f'nbdpath_drift_changes{{kind="path"}} {len(d.paths)}',
+                f'nbdpath_drift_changes{{kind="finding"}} {len(d.findings)}',
+                "# HELP nbdpath_drift_worse 1 when a pair got a worse verdict or an error finding is new.",
+                "# TYPE nbdpath_drift_worse gauge", f"nbdpath_drift_worse {int(d.worse)}"]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------ drift between stored runs
+
+
+def drift_between(store: Store, a: int, b: int) -> drift_mod.Drift:
+    """Only hosts whose part or results hash differs are decoded: an unchanged night costs one query per run."""
+    ha = {h: (part, res) for h, _, part, res in store.hosts(a)}
+    hb = {h: (part, res) for h, _, part, res in store.hosts(b)}
+    sa: dict[str, drift_mod.HostState] = {}
+    sb: dict[str, drift_mod.HostState] = {}
+    for host in list(ha) + [h for h in hb if h not in ha]:
+        x, y = ha.get(host), hb.get(host)
+        if x == y:
+            continue
+        if x is not None:
+            sa[host] = (store.get(x[0]), store.get(x[1]))
+        if y is not None:
+            sb[host] = (store.get(y[0]), store.get(y[1]))
+    return drift_mod.compare(sa, sb)
+
+
+def _open(db: Optional[str], create: bool = False) -> Store:
+    return Store(db or default_path(), create=create)
+
+
+def _emit(text: str, output: Optional[str]) -> None:
+    from .core import _emit as emit
+
+    emit(text, output)
+
+
+def register(cli: click.Group) -> None:
+    db_option = click.option("--db", type=click.Path(), metavar="PATH",
+                             help="History database (default: $XDG_CONFIG_HOME/nbdpath/history.sqlite).")
+    out_option = click.option("-o", "--output", type=click.Path(dir_okay=False),
+                              help="Write to FILE (atomically) instead of stdout.")
+
+    @cli.group()
+    def history() -> None:
+        """Record runs in a local database, list them, and show what drifted between two."""
+
+    @history.command()
+    @click.argument("snapshot", type=click.Path(dir_okay=False))
+    @click.option("--source", default="", help="Where the snapshot came from (free text, e.g. 'nightly discover').")
+    @click.option("--at", "at", metavar="ISO8601", help="Time of the run (default now; no offset means UTC).")
+    @db_option
+    def record(snapshot, source, at, db):
+        """Trace and check SNAPSHOT and store it, its paths and findings as a new run."""
+        from .core import load_inputs
+
+        when = parse_at(at)
+        [(_, snap)] = load_inputs(snapshot, None)
+        with _open(db, create=True) as store:
+            run = record_snapshot(store, snap, source or snapshot, when)
+        click.echo(f"recorded run {run} at {when}")
+        return EXIT_OK
+
+    @history.command(name="list")
+    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+    @db_option
+    def list_cmd(fmt, db):
+        """Every run: id, time, source, hosts, pairs, verdict counts, findings by severity."""
+        with _open(db) as store:
+            runs = store.runs()
+        if fmt == "json":
+            _emit(json.dumps({"version": 1, "kind": "runs", "runs": [run_dict(r) for r in runs]}, indent=2) + "\n", None)
+        else:
+            _emit(list_table(runs), None)
+        return EXIT_OK
+
+    @history.command()
+    @click.argument("run", type=int)
+    @click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus"]), default="table", show_default=True)
+    @db_option
+    @out_option
+    def show(run, fmt, db, output):
+        """One run's summary; --format prometheus writes a node_exporter textfile."""
+        with _open(db) as store:
+            info = store.run(run)
+        if fmt == "json":
+            text = json.dumps({"version": 1, "kind": "run", **run_dict(info), "clusters": info.summary}, indent=2) + "\n"
+        elif fmt == "prometheus":
+            text = prometheus(info)
+        else:
+            text = show_table(info)
+        _emit(text, output)
+        return EXIT_OK
+
+    @history.command()
+    @click.argument("run_a", type=int, required=False)
+    @click.argument("run_b", type=int, required=False)
+    @click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus"]), default="table", show_default=True)
+    @db_option
+    @out_option
+    def drift(run_a, run_b, fmt, db, output):
+        """Configuration changes next to the path changes they caused between two runs
+        (default: the last two); exit 1 when anything got worse."""
+        with _open(db) as store:
+            a, b = _pick(store, run_a, run_b)
+            d = drift_between(store, a.id, b.id)
+        if fmt == "json":
+            text = json.dumps({"version": 1, "kind": "drift", "from": run_dict(a), "to": run_dict(b), **d.to_dict()},
+                              indent=2) + "\n"
+        elif fmt == "prometheus":
+            text = prometheus(b, d)
+        else:
+            text = drift_table(a, b, d)
+        _emit(text, output)
+        return EXIT_FINDINGS if d.worse else EXIT_OK
+
+
+def _pick(store: Store, run_a: Optional[int], run_b: Optional[int]) -> tuple[Any, Any]:
+    if run_a is not None and run_b is not None:
+        return store.run(run_a), store.run(run_b)
+    runs = store.runs()
+    if run_a is not None:
+        # One run given: drift from it to the latest.
+        if not runs:
+            raise UsageError(f"{store.path}: no runs recorded")
+        return store.run(run_a), runs[-1]
+    if len(runs) < 2:
+        raise UsageError(f"{store.path}: drift needs two runs, the database has {len(runs)}")
+    return runs[-2], runs[-1]

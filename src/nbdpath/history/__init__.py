@@ -1,0 +1,1 @@
+"""Run history: snapshots, their paths and findings over time, and what drifted between runs."""

@@ -1,0 +1,252 @@
+"""The history database: schema, migrations, and the queries behind `nbdpath history`.
+
+Storage is content-addressed: every snapshot part (the estate minus its hosts, each
+host) and every host's results (its paths and findings) is a zlib-compressed blob
+keyed by the SHA-256 of its canonical JSON, stored once. A run is a row plus one
+(host, part hash, result hash) row per host, so a night in which nothing changed
+costs a few dozen bytes per host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+import zlib
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from ..errors import InputError, UsageError
+
+# Each step takes the schema from version i to i+1 (user_version counts the steps applied).
+# Never edit a released step: append a new one.
+MIGRATIONS: list[str] = [
+    # 1: the tables.
+    """
+    CREATE TABLE blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL,
+                       name TEXT NOT NULL, top BLOB NOT NULL, summary TEXT NOT NULL);
+    CREATE TABLE run_hosts (run INTEGER NOT NULL, pos INTEGER NOT NULL, host TEXT NOT NULL,
+                            cluster TEXT, part BLOB NOT NULL, result BLOB NOT NULL,
+                            PRIMARY KEY (run, pos)) WITHOUT ROWID;
+    """,
+    # 2: `list` and the default `drift` order runs by time.
+    "CREATE INDEX runs_at ON runs(at, id);",
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "nbdpath" / "history.sqlite"
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _guarded(method):
+    """A damaged, locked or full database ends as one InputError naming the file, not a traceback."""
+    @wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+    return wrapper
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    at: str
+    source: str
+    name: str
+    summary: dict[str, Any]
+
+
+class Store:
+    """One open history database; every sqlite3 error leaves as one InputError naming the file."""
+
+    def __init__(self, path: str | Path, create: bool = False):
+        self.path = str(path)
+        self._check_path(create)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    # ------------------------------------------------------------ opening
+
+    def error(self, exc: Exception) -> InputError:
+        return InputError(self.path, "", f"expected a nbdpath history database (SQLite): {exc}")
+
+    def _check_path(self, create: bool) -> None:
+        p = Path(self.path)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            if not create:
+                raise InputError(self.path, "", "no history database here; record a run first "
+                                 "(`nbdpath history record SNAPSHOT`)") from None
+            try:
+                p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(self.path, "", f"cannot create its folder: {exc.strerror or exc}") from exc
+            return
+        except OSError as exc:
+            raise InputError(self.path, "", f"cannot read it: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(st.st_mode):
+            from ..io import kind_of
+
+            raise InputError(self.path, "", f"expected a SQLite database file, found {kind_of(st.st_mode)}")
+        if not os.access(self.path, os.R_OK):
+            raise InputError(self.path, "", "cannot read it: permission denied")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise InputError(self.path, "", f"history schema version {version} is newer than this nbdpath "
+                             f"knows ({SCHEMA_VERSION}); upgrade nbdpath to read it")
+        for step in range(version, SCHEMA_VERSION):
+            # executescript commits first; the step and its version bump go in one transaction.
+            self.db.executescript(f"BEGIN; {MIGRATIONS[step]}; PRAGMA user_version = {step + 1}; COMMIT;")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ blobs
+
+    @_guarded
+    def put(self, obj: Any) -> bytes:
+        data = canonical(obj)
+        key = digest(data)
+        self.db.execute("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)", (key, zlib.compress(data, 6)))
+        return key
+
+    @_guarded
+    def get(self, key: bytes) -> Any:
+        row = self.db.execute("SELECT data FROM blobs WHERE hash = ?", (key,)).fetchone()
+        if row is None:
+            raise InputError(self.path, "blobs", f"missing blob {key.hex()[:16]} (database damaged)")
+        try:
+            return json.loads(zlib.decompress(row[0]))
+        except (zlib.error, ValueError) as exc:
+            raise InputError(self.path, "blobs", f"blob {key.hex()[:16]} unreadable (database damaged): {exc}") from exc
+
+    @_guarded
+    def blob_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM blobs").fetchone()[0]
+
+    # ------------------------------------------------------------ runs
+
+    @_guarded
+    def record(self, snapshot: dict[str, Any], results: dict[str, dict[str, Any]], at: str, source: str) -> int:
+        """Store one run. ``snapshot``: the snapshot as JSON data; ``results``: per host
+        name {"paths": [...], "findings": [...]} (see :func:`host_result`)."""
+        top = {k: v for k, v in snapshot.items() if k != "hosts"}
+        hosts = snapshot.get("hosts", [])
+        try:
+            self.db.execute("BEGIN")
+            top_key = self.put(top)
+            rows = []
+            for pos, host in enumerate(hosts):
+                res = results.get(host["name"], {"paths": [], "findings": []})
+                rows.append((pos, host["name"], host.get("cluster"), self.put(host), self.put(res)))
+            summary = summarise((h.get("cluster"), results.get(h["name"], {})) for h in hosts)
+            cur = self.db.execute("INSERT INTO runs (at, source, name, top, summary) VALUES (?, ?, ?, ?, ?)",
+                                  (at, source, str(snapshot.get("name", "")), top_key, json.dumps(summary)))
+            run = cur.lastrowid
+            self.db.executemany("INSERT INTO run_hosts (run, pos, host, cluster, part, result) VALUES (?, ?, ?, ?, ?, ?)",
+                                [(run, *r) for r in rows])
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        return int(run)
+
+    @_guarded
+    def runs(self) -> list[RunInfo]:
+        rows = self.db.execute("SELECT id, at, source, name, summary FROM runs ORDER BY at, id").fetchall()
+        return [self._info(r) for r in rows]
+
+    @_guarded
+    def run(self, run_id: int) -> RunInfo:
+        row = self.db.execute("SELECT id, at, source, name, summary FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"{self.path}: no run {run_id} (see `nbdpath history list`)")
+        return self._info(row)
+
+    def _info(self, row: tuple) -> RunInfo:
+        try:
+            summary = json.loads(row[4])
+        except ValueError as exc:
+            raise InputError(self.path, f"run {row[0]}", "summary unreadable (database damaged)") from exc
+        return RunInfo(id=row[0], at=row[1], source=row[2], name=row[3], summary=summary)
+
+    @_guarded
+    def hosts(self, run_id: int) -> list[tuple[str, Optional[str], bytes, bytes]]:
+        """(host, cluster, part hash, result hash) per host of a run, in snapshot order."""
+        return self.db.execute("SELECT host, cluster, part, result FROM run_hosts WHERE run = ? ORDER BY pos",
+                               (run_id,)).fetchall()
+
+    @_guarded
+    def snapshot(self, run_id: int) -> dict[str, Any]:
+        """The snapshot of a run as JSON data, reassembled from its parts."""
+        self.run(run_id)
+        (top,) = self.db.execute("SELECT top FROM runs WHERE id = ?", (run_id,)).fetchone()
+        data = dict(self.get(top))
+        data["hosts"] = [self.get(part) for _, _, part, _ in self.hosts(run_id)]
+        return data
+
+
+def summarise(hosts: Iterable[tuple[Optional[str], dict[str, Any]]]) -> dict[str, Any]:
+    """Counts per cluster: pairs by verdict, findings by (rule, severity)."""
+    pairs: dict[str, dict[str, int]] = {}
+    findings: dict[str, dict[str, int]] = {}
+    n_hosts = 0
+    for cluster, res in hosts:
+        n_hosts += 1
+        c = cluster or ""
+        for p in res.get("paths", []):
+            bucket = pairs.setdefault(c, {})
+            bucket[p["verdict"]] = bucket.get(p["verdict"], 0) + 1
+        for f in res.get("findings", []):
+            bucket = findings.setdefault(c, {})
+            key = f"{f['rule']}|{f['severity']}"
+            bucket[key] = bucket.get(key, 0) + 1
+    return {"hosts": n_hosts, "pairs": pairs, "findings": findings}
+
+
+def host_result(paths: Iterable[Any], findings: Iterable[Any]) -> dict[str, Any]:
+    """What a run keeps of one host's paths (engine Path) and findings (rules Finding)."""
+    out_paths = []
+    for p in paths:
+        o = p.outcome
+        out_paths.append({
+            "node": p.node, "ip": p.endpoint.ip, "vmk": p.endpoint.vmk,
+            "ingress": o.ingress_vmk, "egress": o.egress_vmk,
+            "uplinks": [[u.name, u.speed_mbps, u.link_up, u.role] for u in o.egress_uplinks],
+            "bottleneck": o.bottleneck_mbps, "verdict": o.verdict.value,
+        })
+    out_findings = [{"rule": f.rule, "severity": f.severity.value, "nodes": list(f.nodes), "vmk": f.vmk,
+                     "message": f.message} for f in findings]
+    return {"paths": sorted(out_paths, key=lambda d: d["node"]),
+            "findings": sorted(out_findings, key=lambda d: (d["rule"], d["vmk"] or "", d["nodes"], d["message"]))}

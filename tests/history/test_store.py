@@ -1,0 +1,128 @@
+"""The history database: dedup, round trip, migrations, refusing what it cannot read."""
+
+import os
+import sqlite3
+
+import pytest
+
+from nbdpath.commands.history import record_snapshot
+from nbdpath.errors import InputError
+from nbdpath.history import store as store_mod
+from nbdpath.history.store import SCHEMA_VERSION, Store
+from nbdpath.model import Snapshot
+
+from .conftest import lab_doc, routed_doc
+
+# The schema as version 1 wrote it, copied here on purpose: a later edit of MIGRATIONS[0]
+# must not make this test pass against a file no released nbdpath wrote.
+V1_DDL = """
+CREATE TABLE blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT NOT NULL,
+                   name TEXT NOT NULL, top BLOB NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE run_hosts (run INTEGER NOT NULL, pos INTEGER NOT NULL, host TEXT NOT NULL,
+                        cluster TEXT, part BLOB NOT NULL, result BLOB NOT NULL,
+                        PRIMARY KEY (run, pos)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+def _record(store, doc, at="2026-12-01T02:00:00Z"):
+    return record_snapshot(store, Snapshot.model_validate(doc), "test", at)
+
+
+def test_same_snapshot_twice_adds_no_blobs(tmp_path):
+    with Store(tmp_path / "h.sqlite", create=True) as s:
+        _record(s, lab_doc())
+        blobs = s.blob_count()
+        _record(s, lab_doc(), at="2026-12-02T02:00:00Z")
+        assert s.blob_count() == blobs
+        assert len(s.runs()) == 2
+
+
+def test_a_changed_host_adds_only_its_own_blobs(tmp_path):
+    with Store(tmp_path / "h.sqlite", create=True) as s:
+        _record(s, lab_doc())
+        blobs = s.blob_count()
+        _record(s, routed_doc(), at="2026-12-02T02:00:00Z")
+        # esx01's part and its results are new; the other host and the estate are shared.
+        assert s.blob_count() == blobs + 2
+
+
+def test_snapshot_round_trips(tmp_path):
+    with Store(tmp_path / "h.sqlite", create=True) as s:
+        run = _record(s, routed_doc())
+        expected = Snapshot.model_validate(routed_doc()).model_dump(mode="json")
+        assert s.snapshot(run) == expected
+
+
+def test_database_dirs_created_private(tmp_path):
+    path = tmp_path / "a" / "b" / "history.sqlite"
+    Store(path, create=True).close()
+    assert path.is_file()
+    assert (path.parent.stat().st_mode & 0o777) == 0o700 & ~_umask()
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def test_default_path_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert store_mod.default_path() == tmp_path / "nbdpath" / "history.sqlite"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert store_mod.default_path() == tmp_path / ".config" / "nbdpath" / "history.sqlite"
+
+
+def test_version_1_database_migrates_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V1_DDL)
+    db.close()
+    with Store(path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        _record(s, lab_doc())
+        assert [r.id for r in s.runs()] == [1]
+        indexes = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "runs_at" in indexes
+
+
+def test_empty_file_is_migrated_from_nothing(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    path.write_bytes(b"")  # SQLite treats an empty file as an empty database
+    with Store(path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "future.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(InputError) as exc:
+        Store(path)
+    assert str(path) in str(exc.value) and "newer" in str(exc.value)
+
+
+@pytest.mark.parametrize("make", ["text", "directory", "missing"])
+def test_not_a_database_is_one_input_error(tmp_path, make):
+    path = tmp_path / "h.sqlite"
+    if make == "text":
+        path.write_text("this is not sqlite, just text long enough to look like a header" * 4)
+    elif make == "directory":
+        path.mkdir()
+    with pytest.raises(InputError) as exc:
+        Store(path)
+    assert str(path) in str(exc.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_database_is_one_input_error(tmp_path):
+    path = tmp_path / "h.sqlite"
+    Store(path, create=True).close()
+    path.chmod(0)
+    with pytest.raises(InputError) as exc:
+        Store(path)
+    assert str(path) in str(exc.value)
