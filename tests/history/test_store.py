@@ -59,7 +59,8 @@ def test_database_dirs_created_private(tmp_path):
     path = tmp_path / "a" / "b" / "history.sqlite"
     Store(path, create=True).close()
     assert path.is_file()
-    assert (path.parent.stat().st_mode & 0o777) == 0o700 & ~_umask()
+    for folder in (tmp_path / "a", tmp_path / "a" / "b"):
+        assert (folder.stat().st_mode & 0o777) == 0o700 & ~_umask()
 
 
 def _umask():

@@ -45,6 +45,16 @@ def default_path() -> Path:
     return Path(base) / "nbdpath" / "history.sqlite"
 
 
+def _private_dirs(folder: Path) -> None:
+    """mkdir -p, but every folder it creates is 0700 (Path.mkdir gives parents the default mode)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700)
+
+
 def canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -100,7 +110,7 @@ class Store:
                 raise InputError(self.path, "", "no history database here; record a run first "
                                  "(`nbdpath history record SNAPSHOT`)") from None
             try:
-                p.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _private_dirs(p.parent)
             except OSError as exc:
                 raise InputError(self.path, "", f"cannot create its folder: {exc.strerror or exc}") from exc
             return
