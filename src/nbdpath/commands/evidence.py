@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 from typing import Optional
 
 import click
@@ -55,13 +57,18 @@ def register(cli: click.Group) -> None:
 @click.command("verify")
 @click.argument("snapshot", required=False, type=click.Path(dir_okay=False))
 @click.option("--lab", metavar="NAME", help="A built-in lab (see `nbdpath labs`) instead of a SNAPSHOT file.")
-@click.option("--evidence", "-e", "files", multiple=True, required=True, metavar="FILE",
-              help="A pcap/pcapng capture, esxtop batch CSV or backup/VDDK log (repeatable).")
+@click.option("--evidence", "-e", "files", multiple=True, required=True, metavar="[NAME=]FILE",
+              help="A pcap/pcapng capture, esxtop batch CSV or backup/VDDK log (repeatable); "
+                   "NAME= names the host of an esxtop CSV or the node of a log.")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Read every evidence file as this kind instead of recognising it.")
+@click.option("--host", "host", metavar="HOST", default=None,
+              help="The host every esxtop CSV given was taken on (real files often say localhost).")
+@click.option("--node", "node", metavar="NODE", default=None,
+              help="The backup node that wrote every log given (logs rarely name it).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ...], kind: Optional[str],
-               fmt: str) -> int:
+               host: Optional[str], node: Optional[str], fmt: str) -> int:
     """Hold evidence against the predicted path of every host/node pair.
 
     SNAPSHOT is a snapshot file (or give --lab NAME). Each pair
@@ -71,7 +78,8 @@ def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ..
     from ..engine import trace
 
     snap = _snapshot(snapshot, lab)
-    evidence = [read_evidence(f, kind) for f in files]
+    evidence = [_named(read_evidence(f, kind), name or host, name or node)
+                for name, f in map(split_named, files)]
     report = verify(snap, trace(snap), evidence)
     _warn(report.skipped)
     if fmt == "json":
@@ -79,6 +87,23 @@ def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ..
     else:
         click.echo(render_report(report))
     return EXIT_FINDINGS if report.contradicted else EXIT_OK
+
+
+def split_named(value: str) -> tuple[Optional[str], str]:
+    """``NAME=FILE`` -> (NAME, FILE) when the whole value is no file and FILE is one; else (None, value)."""
+    name, eq, path = value.partition("=")
+    if eq and name and not os.path.exists(value) and os.path.isfile(path):
+        return name, path
+    return None, value
+
+
+def _named(ev: Evidence, host: Optional[str], node: Optional[str]) -> Evidence:
+    """The evidence with the host or node the user gave in place of what the file says."""
+    if isinstance(ev, EsxtopSummary) and host:
+        return replace(ev, host=host)
+    if isinstance(ev, LogSummary) and node:
+        return replace(ev, node=node)
+    return ev
 
 
 @click.group("evidence")

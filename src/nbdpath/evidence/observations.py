@@ -210,6 +210,7 @@ class LogSummary:
     targets: tuple[NfcTarget, ...]
     failures: tuple[ConnectFailure, ...]
     skipped: tuple[Skipped, ...]
+    node: Optional[str] = None  # the backup node that wrote it, as the user named it (logs name none)
 
 
 Evidence = Union[CaptureSummary, EsxtopSummary, LogSummary]

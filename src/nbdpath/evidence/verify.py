@@ -292,7 +292,10 @@ def _esxtop_facts(top: EsxtopSummary, ix: _Index, by_host: dict[str, list[Path]]
                   out: dict[tuple[str, str], list[Fact]], unmatched: list[str]) -> None:
     host = ix.host_named(top.host)
     if host is None or host not in by_host:
-        unmatched.append(f"{top.file}: esxtop host {top.host!r} is not a host of the snapshot")
+        # Real CSVs often say "localhost": tell the user how to name the host instead.
+        example = next(iter(by_host), "HOST")
+        unmatched.append(f"{top.file}: esxtop host {top.host!r} is not in the snapshot; "
+                         f"name it with -e {example}={top.file} or --host {example}")
         return
     ports = {p.client: p for p in top.ports}
     if not top.transmitting_vmk:
@@ -334,8 +337,25 @@ def _esxtop_facts(top: EsxtopSummary, ix: _Index, by_host: dict[str, list[Path]]
                               "esxtop cannot tell backup replies from other received traffic"))
 
 
-def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], single_node: bool,
+def _log_node(log: LogSummary, nodes: Sequence[str], unmatched: list[str]) -> tuple[Optional[str], bool]:
+    """The node the user said wrote the log (None when not said), and whether it is usable."""
+    if log.node is None:
+        return None, True
+    found = next((n for n in nodes if n.lower() == log.node.lower()), None)
+    if found is None:
+        unmatched.append(f"{log.file}: node {log.node!r} is not a backup node of the snapshot "
+                         f"(nodes: {', '.join(nodes) or 'none'})")
+        return None, False
+    return found, True
+
+
+def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], nodes: Sequence[str],
                out: dict[tuple[str, str], list[Fact]], unmatched: list[str]) -> None:
+    node, usable = _log_node(log, nodes, unmatched)
+    if not usable:
+        return
+    single_node = node is not None or len(nodes) == 1
+    for_node = (lambda paths: [p for p in paths if p.node == node]) if node else (lambda paths: paths)
     for t in log.targets:
         src = f"{log.file}: line {t.line}"
         owner = ix.vmk_at(t.address)
@@ -346,7 +366,7 @@ def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], sing
         ip = ix.resolve(t.address)
         shown = t.address if ip in (None, t.address) else f"{t.address} = {ip}"
         shown += f" ({owner[1]})" if owner else ""
-        for path in by_host[host]:
+        for path in for_node(by_host[host]):
             agrees = (ip == path.endpoint.ip) if ip and path.endpoint.ip else None
             note = "" if ip else f"{t.address} does not resolve in the snapshot's dns"
             out[(host, path.node)].append(Fact(ENDPOINT, _endpoint_text(path), shown, agrees, src, note))
@@ -358,9 +378,9 @@ def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], sing
         if host is None or host not in by_host:
             unmatched.append(f"{src}: failed connection to {server} is no host or vmk of the snapshot")
             continue
-        for path in by_host[host]:
+        for path in for_node(by_host[host]):
             failing = path.outcome.verdict in _FAILING
-            # The log does not say which node wrote it; with one node it can only be that one.
+            # The log does not say which node wrote it: with one node (or one the user named) it is that one.
             agrees: Optional[bool] = True if failing else (False if single_node else None)
             note = "" if single_node or failing else "the log does not name the node; several nodes in the snapshot"
             out[(host, path.node)].append(Fact(CONNECTION, path.outcome.verdict.value,
@@ -433,7 +453,7 @@ def verify(snapshot: Snapshot, paths: Sequence[Path], evidence: Iterable[Evidenc
     by_host: dict[str, list[Path]] = defaultdict(list)
     for p in paths:
         by_host[p.host].append(p)
-    single_node = len(snapshot.backup_nodes) == 1
+    nodes = [n.name for n in snapshot.backup_nodes]
     facts: dict[tuple[str, str], list[Fact]] = defaultdict(list)
     unmatched: list[str] = []
     skipped: list[Skipped] = []
@@ -444,7 +464,7 @@ def verify(snapshot: Snapshot, paths: Sequence[Path], evidence: Iterable[Evidenc
         elif isinstance(ev, EsxtopSummary):
             _esxtop_facts(ev, ix, by_host, facts, unmatched)
         elif isinstance(ev, LogSummary):
-            _log_facts(ev, ix, by_host, single_node, facts, unmatched)
+            _log_facts(ev, ix, by_host, nodes, facts, unmatched)
         else:  # pragma: no cover - the Evidence union is closed
             raise TypeError(f"unknown evidence {type(ev).__name__}")
     pairs = tuple(_judge(p, facts[(p.host, p.node)]) for p in paths)
