@@ -9,6 +9,7 @@ anything else is an :class:`InputError` naming the file and line.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, TypeVar, cast
@@ -101,7 +102,9 @@ def parse_table(src: Text, layouts: Mapping[str, tuple[str, ...]]) -> tuple[str,
     layout = next((k for k, cols in layouts.items() if cols == names), None)
     if layout is None:
         known = "; ".join(" | ".join(cols) for cols in layouts.values())
-        raise src.error(idx + 1, f"a known column layout ({known}), not {excerpt(' | '.join(names), 120)}", "header")
+        # The header as written: cut at the dashes of a damaged table its names would be split mid-word.
+        written = " | ".join(re.split(r"\s{2,}", header.strip()))
+        raise src.error(idx + 1, f"a known column layout ({known}), not {excerpt(written, 120)}", "header")
     rows = []
     for n, line in enumerate(lines[idx + 2 :], start=idx + 3):
         if not line.strip():
@@ -127,6 +130,13 @@ def _cut(line: str, starts: list[int]) -> Optional[list[str]]:
     return cells
 
 
+def _dedented(lines: list[str]) -> list[str]:
+    """Lines without the indentation they all share: a record block pasted indented as a whole."""
+    indents = [line[: len(line) - len(line.lstrip(" \t"))] for line in lines if line.strip()]
+    common = os.path.commonprefix(indents) if indents else ""
+    return [line[len(common):] if line.strip() else line for line in lines] if common else lines
+
+
 @dataclass
 class Block:
     title: str
@@ -144,7 +154,8 @@ def parse_blocks(src: Text, required: tuple[str, ...], titled: bool = True) -> l
     """
     blocks: list[Block] = []
     current: Optional[Block] = None if titled else Block("", 1)
-    for n, raw in enumerate(src.lines(), start=1):
+    lines = _dedented(src.lines())
+    for n, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         indented = raw[:1] in (" ", "\t")
