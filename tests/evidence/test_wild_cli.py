@@ -71,3 +71,36 @@ def test_unknown_node_is_listed(tmp_path):
     r = run(*LAB, "-e", str(log), "--node", "nosuch")
     assert r.returncode == 0
     assert "node 'nosuch' is not a backup node of the snapshot" in json.loads(r.stdout)["unmatched"][0]
+
+
+def test_window_on_esxtop(tmp_path):
+    path = tmp_path / "esxtop.csv"
+    write(path, "esx01.corp.local", REPORT2_PORTS, 60, report2_rates())
+    r = run("evidence", "summarize", str(path), "--format", "json",
+            "--from", "11/21/2026 08:00:30", "--to", "11/21/2026 08:00:50")
+    ev = json.loads(r.stdout)["evidence"]
+    assert (ev["samples"], ev["first_time"], ev["last_time"]) == (11, "11/21/2026 08:00:30", "11/21/2026 08:00:50")
+    r = run("evidence", "summarize", str(path), "--format", "json", "--from", "11/21/2026 08:05:00")
+    assert json.loads(r.stdout)["evidence"]["samples"] == 0 and "0 sample(s) inside" in r.stderr
+
+
+def test_window_on_log_in_verify(tmp_path):
+    log = tmp_path / "vix.log"
+    log.write_text(FAIL + FAIL.replace("08:17:21", "09:30:00"))
+    r = run(*LAB, "-e", str(log), "--node", "rubrik-node2", "--to", "2026-11-21T08:00:00Z")
+    assert r.returncode == 0 and "0 line(s) inside" in r.stderr
+    r = run(*LAB, "-e", str(log), "--node", "rubrik-node2", "--from", "2026-11-21T09:00:00")
+    assert r.returncode == 1
+    facts = _pair(json.loads(r.stdout), "esx01.corp.local", "rubrik-node2")["facts"]
+    assert [f["source"] for f in facts] == [f"{log}: line 2"]
+
+
+@pytest.mark.parametrize("option", ["--from", "--to"])
+def test_unreadable_time_names_the_option(tmp_path, option):
+    log = tmp_path / "vix.log"
+    log.write_text(FAIL)
+    for cmd in (("evidence", "summarize", str(log)), (*LAB, "-e", str(log))):
+        r = run(*cmd, option, "last tuesday")
+        assert r.returncode == 2 and r.stdout == ""
+        (line,) = r.stderr.splitlines()
+        assert line.startswith(f"nbdpath: error: {option}: expected a time") and "'last tuesday'" in line

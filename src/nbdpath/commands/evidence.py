@@ -23,6 +23,7 @@ from ..evidence import (
     to_dict,
     verify,
 )
+from ..evidence.window import Window, parse_time
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 SUMMARY_VERSION = 1
@@ -66,9 +67,14 @@ def register(cli: click.Group) -> None:
               help="The host every esxtop CSV given was taken on (real files often say localhost).")
 @click.option("--node", "node", metavar="NODE", default=None,
               help="The backup node that wrote every log given (logs rarely name it).")
+@click.option("--from", "start", metavar="TIME", default=None,
+              help="Count only samples/lines at or after TIME, as the file writes it "
+                   "(esxtop MM/DD/YYYY HH:MM:SS, logs ISO 8601).")
+@click.option("--to", "end", metavar="TIME", default=None, help="Count only samples/lines at or before TIME.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ...], kind: Optional[str],
-               host: Optional[str], node: Optional[str], fmt: str) -> int:
+               host: Optional[str], node: Optional[str], start: Optional[str], end: Optional[str],
+               fmt: str) -> int:
     """Hold evidence against the predicted path of every host/node pair.
 
     SNAPSHOT is a snapshot file (or give --lab NAME). Each pair
@@ -78,7 +84,8 @@ def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ..
     from ..engine import trace
 
     snap = _snapshot(snapshot, lab)
-    evidence = [_named(read_evidence(f, kind), name or host, name or node)
+    span = window(start, end)
+    evidence = [_named(read_evidence(f, kind, span), name or host, name or node)
                 for name, f in map(split_named, files)]
     report = verify(snap, trace(snap), evidence)
     _warn(report.skipped)
@@ -87,6 +94,20 @@ def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ..
     else:
         click.echo(render_report(report))
     return EXIT_FINDINGS if report.contradicted else EXIT_OK
+
+
+def window(start: Optional[str], end: Optional[str]) -> Window:
+    """``--from`` / ``--to`` as a Window; an unreadable time is a usage error naming its option."""
+    bounds = []
+    for option, text in (("--from", start), ("--to", end)):
+        when = parse_time(text) if text is not None else None
+        if text is not None and when is None:
+            raise UsageError(f"{option}: expected a time as the evidence file writes it (esxtop "
+                             f"'MM/DD/YYYY HH:MM:SS', logs ISO 8601 like 2026-11-21T08:14:02), not {one_line(text)!r}")
+        bounds.append(when)
+    if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
+        raise UsageError(f"--from {one_line(str(start))!r} is after --to {one_line(str(end))!r}")
+    return Window(*bounds)
 
 
 def split_named(value: str) -> tuple[Optional[str], str]:
@@ -115,10 +136,14 @@ def evidence_group() -> None:
 @click.argument("file")
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Read the file as this kind instead of recognising it.")
+@click.option("--from", "start", metavar="TIME", default=None,
+              help="Count only samples/lines at or after TIME, as the file writes it "
+                   "(esxtop MM/DD/YYYY HH:MM:SS, logs ISO 8601).")
+@click.option("--to", "end", metavar="TIME", default=None, help="Count only samples/lines at or before TIME.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def summarize_cmd(file: str, kind: Optional[str], fmt: str) -> int:
+def summarize_cmd(file: str, kind: Optional[str], start: Optional[str], end: Optional[str], fmt: str) -> int:
     """Show what one capture, esxtop CSV or backup log says on its own."""
-    ev = read_evidence(file, kind)
+    ev = read_evidence(file, kind, window(start, end))
     _warn(ev.skipped)
     if fmt == "json":
         click.echo(json.dumps({"version": SUMMARY_VERSION, "kind": "nbdpath.evidence",

@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import BinaryIO, Optional
 
 from .observations import EsxtopSummary, Notes, PortRates, UplinkMatch
+from .window import Window, parse_time
 
 PDH_PREFIX = "(PDH-CSV"
 TX = "MBits Transmitted/sec"
@@ -222,8 +223,10 @@ def _cr_only(stream: BinaryIO) -> bool:
     return b"\r" in head and b"\n" not in head
 
 
-def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
-    """Read an esxtop batch CSV stream (LF, CRLF or CR line ends); None when it is not one."""
+def read_esxtop(stream: BinaryIO, file: str, window: Window = Window()) -> Optional[EsxtopSummary]:
+    """Read an esxtop batch CSV stream (LF, CRLF or CR line ends); None when it is not one.
+
+    Only samples inside ``window`` count."""
     if _cr_only(stream):
         stream = _CrLines(stream)  # type: ignore[assignment]
     first, too_long = _readline(stream)
@@ -236,13 +239,16 @@ def read_esxtop(stream: BinaryIO, file: str) -> Optional[EsxtopSummary]:
         return _summarise(file, None, _Rows(0, []), [], {}, notes)
     header = _header(first, notes)
     host, plist = _ports(header, notes)
-    rows = _Rows(len(header), plist)
+    rows = _Rows(len(header), plist, window)
     body = stream.tell()
     vmks = [k for k, p in enumerate(plist) if p.kind == "vmk"]
     nics = [k for k, p in enumerate(plist) if p.kind == "vmnic"]
     few = len(vmks) <= MAX_CORRELATED and len(nics) <= MAX_CORRELATED
     cross = {(v, n): 0.0 for v in vmks for n in nics} if few else {}
     rows.fold(stream, notes, cross, sums=True)
+    if not window.open:
+        notes.add("window", "whole file", f"{rows.samples} sample(s) inside {window}, "
+                  f"{rows.outside} outside not counted")
     if not few:
         # Too many pairs to correlate every row: a second pass over the busiest only.
         vmks = _busiest(plist, vmks)
@@ -262,8 +268,10 @@ def _busiest(plist: list[_Port], ks: list[int]) -> list[int]:
 class _Rows:
     """Folds sample rows into the ports' running sums and the vmk x vmnic products."""
 
-    def __init__(self, ncols: int, plist: list[_Port]) -> None:
+    def __init__(self, ncols: int, plist: list[_Port], window: Window = Window()) -> None:
         self.ncols = ncols
+        self.window = window
+        self.outside = 0
         self.plist = plist
         # Per picked cell: is the column there (a missing one reads as 0).
         self.has = [True] + [c for p in plist for c in (p.tx is not None, p.rx is not None)]
@@ -291,6 +299,10 @@ class _Rows:
                 continue
             values = self._values(line, lineno, notes)
             if values is None:
+                continue
+            if not self.window.open and not self.window.holds(parse_time(values[0])):
+                if sums:  # the second pass sees the same rows again
+                    self.outside += 1
                 continue
             if sums:
                 self._add(values)

@@ -13,6 +13,7 @@ from .esxtop import is_esxtop, read_esxtop
 from .observations import Evidence
 from .pcap import is_capture, read_capture
 from .vddk import read_log
+from .window import Window
 
 KINDS = ("capture", "esxtop", "log")
 _WHAT = "an evidence file (pcap, pcapng, esxtop batch CSV or backup/VDDK log)"
@@ -27,12 +28,14 @@ def sniff(head: bytes) -> str:
     return "log"
 
 
-def read_evidence(path: str | Path, kind: Optional[str] = None) -> Evidence:
-    """Read one evidence file. Bad content gives warnings; only an unusable file raises."""
+def read_evidence(path: str | Path, kind: Optional[str] = None, window: Window = Window()) -> Evidence:
+    """Read one evidence file. Bad content gives warnings; only an unusable file raises.
+
+    ``window`` limits esxtop samples and log lines to a time span (captures are read whole)."""
     name = str(path)
     with _open_regular(Path(path), name) as stream, no_gc():  # flow and target records hold no cycles
         try:
-            return _read(stream, name, kind)
+            return _read(stream, name, kind, window)
         except OSError as exc:  # EIO, a file in /proc that refuses reads, a vanished network share
             raise InputError(name, "", f"a readable file (read failed: {exc.strerror or exc})") from None
 
@@ -77,7 +80,7 @@ def _open_regular(p: Path, name: str) -> BinaryIO:
         raise
 
 
-def _read(stream: BinaryIO, name: str, kind: Optional[str]) -> Evidence:
+def _read(stream: BinaryIO, name: str, kind: Optional[str], window: Window) -> Evidence:
     head = stream.read(64)
     stream.seek(0)
     found = sniff(head)
@@ -90,8 +93,13 @@ def _read(stream: BinaryIO, name: str, kind: Optional[str]) -> Evidence:
             raise InputError(name, "byte 0", "a pcap or pcapng file (magic a1b2c3d4 or 0a0d0d0a)")
         return result
     if kind == "esxtop":
-        result_e = read_esxtop(stream, name)
+        result_e = read_esxtop(stream, name, *_span(window))
         if result_e is None:
             raise InputError(name, "line 1", 'an esxtop batch CSV starting with "(PDH-CSV 4.0)')
         return result_e
-    return read_log(stream, name)
+    return read_log(stream, name, *_span(window))
+
+
+def _span(window: Window) -> tuple[Window, ...]:
+    """The window argument for a reader, none when open: readers keep their (stream, name) form."""
+    return () if window.open else (window,)

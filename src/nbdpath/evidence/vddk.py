@@ -20,6 +20,7 @@ import re
 from typing import BinaryIO, Iterator, Optional
 
 from .observations import ConnectFailure, LogSummary, NfcTarget, Notes
+from .window import Window, parse_time
 
 # Caps that keep time linear and memory flat on hostile logs. Real lines are a
 # few hundred bytes; a datastore path and a host name fit well inside the field
@@ -235,8 +236,10 @@ class _Kept:
                       f"one(s) were not, {self.dropped_new} of them unlike every one kept")
 
 
-def read_log(stream: BinaryIO, file: str) -> LogSummary:
-    """Read a backup/VDDK log of any size, line by line."""
+def read_log(stream: BinaryIO, file: str, window: Window = Window()) -> LogSummary:
+    """Read a backup/VDDK log of any size, line by line; only lines inside ``window`` count.
+
+    A line without a time of its own (a continuation) has the time of the line before it."""
     head = stream.read(64)
     stream.seek(0)
     encoding = _encoding(head)
@@ -244,8 +247,14 @@ def read_log(stream: BinaryIO, file: str) -> LogSummary:
     targets = _Kept(MAX_TARGETS)
     failures = _Kept(MAX_FAILURES)
     lines = _wide_lines if encoding.startswith(("utf-16", "utf-32")) else _narrow_lines
-    n = 0
+    n = outside = 0
+    when = None
     for n, (line, cut) in enumerate(lines(stream, encoding, notes), start=1):
+        if not window.open:
+            when = parse_time(_time(line) or "") or when
+            if not window.holds(when):
+                outside += 1
+                continue
         if cut:
             notes.add("long lines", f"line {n}", f"longer than {MAX_LINE} "
                       f"{'characters' if lines is _wide_lines else 'bytes'}; only the first {MAX_LINE} read")
@@ -254,6 +263,8 @@ def read_log(stream: BinaryIO, file: str) -> LogSummary:
             targets.add(x, (x.scheme, x.compression, x.disk, x.address, x.hostname, x.port, x.failed))
         for y in f:
             failures.add(y, (y.target, y.server, y.port))
+    if not window.open:
+        notes.add("window", "whole file", f"{n - outside} line(s) inside {window}, {outside} outside not read")
     targets.note(notes, "NFC targets")
     failures.note(notes, "connect failures")
     if not targets.items and not failures.items:
