@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_esxcli import SEEDS, needs_seeds, seed_section
+from test_esxcli import needs_seeds, seed_section
 
 from nbdpath.errors import InputError
 from nbdpath.sources import esxcli
@@ -40,3 +40,112 @@ def test_damaged_table_header_is_shown_as_written():
         esxcli.ipv4(Text("a.txt", "\n".join(lines)))
     assert e.value.line == at  # the header, the line above the dashes
     assert "not 'Name | IPv4 Address | IPv4 Netmask | IPv4 Broadcast | Address Type | Gateway | DHCP DNS'" in e.value.expected
+
+
+# ---- legacy esxcfg-* -l, real samples (data/wild/README.md) ----
+
+def wild_host(name: str, tmp_path=None, transform=None):
+    """Import one sample directory, optionally rewritten file by file into a vm-support bundle layout."""
+    src = WILD / name
+    if transform is None:
+        return esxcli.import_hosts([str(src)], [name], "7.0.3")
+    bundle = tmp_path / f"esx-{name}-2024-05-01--10.22-1" / "commands"
+    bundle.mkdir(parents=True)
+    for f in src.iterdir():
+        (bundle / f.name).write_text(transform(f.read_text()))
+    return esxcli.import_hosts([str(bundle.parent)], esxi_version="7.0.3")
+
+
+def facts(snap):
+    h = snap.hosts[0]
+    return {
+        "vmks": [(v.device, v.portgroup, v.ipv4, v.mac, v.netstack, v.mtu) for v in h.vmks],
+        "pnics": [(p.name, p.speed_mbps, p.link_up, p.mac) for p in h.pnics],
+        "switches": [(s.name, s.uplinks, s.mtu, [(p.name, p.vlan) for p in s.portgroups]) for s in h.vswitches],
+        "gateways": {n.key: n.gateway for n in h.netstacks},
+        "vds": [d.name for d in snap.dvswitches],
+    }
+
+
+HPEGL = {
+    "vmks": [("vmk0", "Management Network", "172.26.64.10/26", "88:e9:a4:6b:b8:54", "defaultTcpipStack", 1500)],
+    "pnics": [("vmnic0", 25000, True, "88:e9:a4:6b:b8:54"), ("vmnic1", 25000, True, "88:e9:a4:6b:b8:55")],
+    "switches": [("vSwitch0", ("vmnic0",), 1500, [("VM Network", 0), ("Management Network", 0)])],
+    "gateways": {"defaultTcpipStack": "172.26.64.1"},
+    "vds": [],
+}
+
+
+def test_hpegl_esxi_7_legacy_outputs_read_as_a_reader_would():
+    snap = wild_host("hpegl-esxi-7.0.3")
+    assert facts(snap) == HPEGL
+    # All four legacy outputs stand in for the five esxcli ones: none is listed as absent.
+    assert not any(k.split(":")[-1] in esxcli.REQUIRED for k in snap.missing)
+    assert snap.hosts[0].version == "7.0.3"
+
+
+def test_nsx_v_host_vmk_on_a_vds_is_named_from_esxcfg_vswitch():
+    snap = wild_host("nsx-v-esxi-04")
+    got = facts(snap)
+    assert got["vmks"] == [
+        ("vmk0", "Management Network", "172.18.128.14/18", "c4:34:6b:b8:fd:40", "defaultTcpipStack", 1500),
+        ("vmk1", "ISCSI", "172.18.0.114/24", "00:50:56:6b:b7:14", "defaultTcpipStack", 1500),
+        ("vmk2", "vDS-C-Transport port 8", "172.18.192.21/18", "00:50:56:65:d0:7f", "vxlan", 1600),
+    ]
+    assert got["switches"] == [("vSwitch0", ("vmnic0",), 1500, [("MGMT", 50), ("ISCSI", 0), ("Management Network", 50)])]
+    assert got["vds"] == ["vDS-C-Transport"]
+    assert "esxcfg-nics -l" in snap.missing["nsx-v-esxi-04:network_nic_list"]
+
+
+def test_esx4_vmknic_layout_without_family_tso_or_netstack():
+    snap = wild_host("esx41-nfs-blog")
+    assert facts(snap)["vmks"] == [
+        ("vmk0", "Mgmt", "1.1.1.2/24", "00:50:56:7c:ec:ca", "defaultTcpipStack", 1500),
+        ("vmk1", "vMotion", "1.1.2.2/24", "00:50:56:7e:69:07", "defaultTcpipStack", 1500),
+        ("vmk3", "NFS", "1.1.3.2/24", "00:50:56:73:5a:3b", "defaultTcpipStack", 1500),
+    ]
+    assert {k for k in snap.missing if k.endswith(":portgroup")} == {
+        "esx41-nfs-blog:Mgmt:portgroup", "esx41-nfs-blog:NFS:portgroup", "esx41-nfs-blog:vMotion:portgroup"}
+
+
+# ---- synthetic variants of the real samples ----
+
+def collapsed(text: str) -> str:
+    """As mail and forum pastes leave it: runs of spaces squeezed to one."""
+    return "\n".join(" ".join(line.split()) if not line.startswith(" ") else "  " + " ".join(line.split())
+                     for line in text.splitlines()) + "\n"
+
+
+@pytest.mark.parametrize("transform", [lambda t: t, collapsed, lambda t: indented(t, "    ")],
+                         ids=["as-is", "collapsed", "indented"])
+def test_legacy_outputs_in_a_vm_support_bundle_and_as_pasted(tmp_path, transform):
+    snap = wild_host("hpegl-esxi-7.0.3", tmp_path, transform)
+    assert snap.hosts[0].name == "hpegl-esxi-7.0.3"
+    assert facts(snap) == HPEGL
+
+
+def test_esxcli_output_wins_over_its_legacy_twin(tmp_path):
+    d = tmp_path / "h"
+    d.mkdir()
+    for f in (WILD / "hpegl-esxi-7.0.3").iterdir():
+        (d / f.name).write_text(f.read_text())
+    (d / "network_nic_list.txt").write_text(
+        "Name    PCI Device    Driver  Link  Speed  Duplex  MAC Address        MTU   Description\n"
+        "------  ------------  ------  ----  -----  ------  -----------------  ----  -----------\n"
+        "vmnic0  0000:0f:00.0  nmlx5   Up    10000  Full    88:e9:a4:6b:b8:54  1500  ConnectX-5\n")
+    snap = esxcli.import_hosts([str(d)], ["h"], "7.0.3")
+    assert [(p.name, p.speed_mbps) for p in snap.hosts[0].pnics] == [("vmnic0", 10000)]
+
+
+@pytest.mark.parametrize("name, line", [("esxcfg-vmknic_-l.txt", 2), ("esxcfg-nics_-l.txt", 3)])
+def test_a_damaged_legacy_row_is_an_error_at_its_line(tmp_path, name, line):
+    d = tmp_path / "h"
+    d.mkdir()
+    for f in (WILD / "hpegl-esxi-7.0.3").iterdir():
+        lines = f.read_text().splitlines()
+        if f.name == name:
+            lines[line - 1] = lines[line - 1].replace(":", "-")  # a MAC no longer a MAC
+        (d / f.name).write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as e:
+        esxcli.import_hosts([str(d)], ["h"], "7.0.3")
+    assert e.value.file.endswith(name) and e.value.line == line

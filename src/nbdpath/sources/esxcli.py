@@ -7,6 +7,7 @@ Only :func:`read_tree` and :func:`import_hosts` touch the file system.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -50,6 +51,8 @@ from .esxcli_parse import (  # noqa: F401  (re-exported: the parsers are part of
     failover,
     interfaces,
     ipv4,
+    legacy_nics,
+    legacy_switches,
     netstacks,
     nics,
     parse_blocks,
@@ -58,6 +61,7 @@ from .esxcli_parse import (  # noqa: F401  (re-exported: the parsers are part of
     routes,
     tags,
     version,
+    vmknics,
     vswitches,
 )
 
@@ -78,6 +82,9 @@ COMMANDS = {
     "network_vswitch_standard_portgroup_policy_failover_get": "esxcli network vswitch standard portgroup policy failover get -p PORTGROUP",
     "network_vswitch_standard_policy_failover_get": "esxcli network vswitch standard policy failover get -v VSWITCH",
     "esxcfg_route_l": "esxcfg-route -l [-N NETSTACK]",
+    "esxcfg_vmknic_l": "esxcfg-vmknic -l",
+    "esxcfg_nics_l": "esxcfg-nics -l",
+    "esxcfg_vswitch_l": "esxcfg-vswitch -l",
     "vmware_vl": "vmware -vl",
     "vmware_v": "vmware -v",
 }
@@ -100,6 +107,14 @@ UNKNOWN_WITHOUT = {
     "network_vswitch_standard_portgroup_list": "port group VLANs unknown; vmks get a stand-in port group",
 }
 STAND_IN_SWITCH = "stand-in vSwitch"
+# The esxcfg-* command admins still paste in place of each esxcli output.
+LEGACY = {
+    "network_ip_interface_list": "esxcfg_vmknic_l",
+    "network_ip_interface_ipv4_get": "esxcfg_vmknic_l",
+    "network_nic_list": "esxcfg_nics_l",
+    "network_vswitch_standard_list": "esxcfg_vswitch_l",
+    "network_vswitch_standard_portgroup_list": "esxcfg_vswitch_l",
+}
 
 
 # ---------------------------------------------------------------- file names
@@ -208,13 +223,15 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
     """
     name_src = Text("--host" if name else tree.origin, "")
     name = name or tree.guessed_name
-    absent = [k for k in REQUIRED if k not in tree.files]
+    absent = [k for k in REQUIRED if k not in tree.files and LEGACY[k] not in tree.files]
     if len(absent) == len(REQUIRED):
         raise InputError(
             tree.origin, "",
-            "saved outputs of at least one of: " + "; ".join(f"{COMMANDS[k]} (e.g. {k}.txt)" for k in absent),
+            "saved outputs of at least one of: " + "; ".join(
+                f"{COMMANDS[k]} (e.g. {k}.txt) or {COMMANDS[LEGACY[k]]}" for k in absent),
         )
-    missing = {f"{name}:{k}": f"no {COMMANDS[k]} output: {UNKNOWN_WITHOUT[k]}" for k in absent}
+    missing = {f"{name}:{k}": f"no {COMMANDS[k]} (or {COMMANDS[LEGACY[k]]}) output: {UNKNOWN_WITHOUT[k]}"
+               for k in absent}
     ver, ver_src = _version(tree, esxi_version)
     std_switches = _standard_switches(tree, name, missing)
     route_tables = {
@@ -224,7 +241,7 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
     }
     vmks, vds_portgroups = _vmks(tree, name, route_tables, missing)
     stacks, vmks = _netstacks(tree, name, vmks, route_tables, missing)
-    listing = _maybe(tree, "network_ip_interface_list") or Text(tree.origin, "")
+    listing = _source(tree, "network_ip_interface_list") or Text(tree.origin, "")
     if {"network_vswitch_standard_list", "network_vswitch_standard_portgroup_list"} & set(absent):
         on_vds = {pg for pgs in vds_portgroups.values() for pg in pgs}
         std_switches = _with_stand_in(std_switches, [v for v in vmks if v.portgroup not in on_vds], name, missing)
@@ -234,8 +251,8 @@ def build_host(tree: Tree, name: Optional[str] = None, esxi_version: Optional[st
               portgroups=tuple(build(DistributedPortGroup, listing, None, name=p) for p in sorted(pgs)))
         for d, pgs in sorted(vds_portgroups.items())
     )
-    nic_text = _maybe(tree, "network_nic_list")
-    pnics = tuple(nics(nic_text)) if nic_text else tuple(
+    nic_text = _source(tree, "network_nic_list")
+    pnics = (tuple(nics(nic_text)) if "network_nic_list" in tree.files else tuple(legacy_nics(nic_text))) if nic_text else tuple(
         build(PhysicalNic, Text(tree.origin, ""), None, name=u) for sw in std_switches for u in sw.uplinks)
     host = build(Host, Text(tree.origin, ""), None, where={"name": (name_src, None), "version": ver_src},
                  name=name, version=ver, management_address=name, pnics=pnics, vswitches=std_switches,
@@ -254,6 +271,11 @@ def _one(tree: Tree, key: str) -> Text:
 
 def _maybe(tree: Tree, key: str) -> Optional[Text]:
     return _one(tree, key) if key in tree.files else None
+
+
+def _source(tree: Tree, key: str) -> Optional[Text]:
+    """The esxcli output, else the legacy esxcfg-* output that holds the same facts."""
+    return _maybe(tree, key) or _maybe(tree, LEGACY[key])
 
 
 def _with_stand_in(switches: tuple[StandardSwitch, ...], vmks: list[Vmk], host: str, missing: dict[str, str]
@@ -285,16 +307,22 @@ def _standard_switches(tree: Tree, host: str, missing: dict[str, str]) -> tuple[
     """The switches with their port groups, from whichever of vswitch list and portgroup list is there."""
     sw_text = _maybe(tree, "network_vswitch_standard_list")
     pg_text = _maybe(tree, "network_vswitch_standard_portgroup_list")
-    if sw_text is None and pg_text is None:
+    legacy = _maybe(tree, "esxcfg_vswitch_l")
+    if sw_text is None and pg_text is None and legacy is None:
         return ()
-    switches = vswitches(sw_text) if sw_text else [
-        VSwitch(name, (), 1500, ()) for name in dict.fromkeys(r.vswitch for r in portgroups(pg_text))]
-    if pg_text is None:
-        # vswitch list names each switch's port groups, only without VLANs.
-        pg_text = sw_text
-        pg_rows = [PortGroupRow(pg, sw.name, 0, sw.line) for sw in switches for pg in sw.portgroups]
+    if sw_text is None and pg_text is None:
+        got = legacy_switches(legacy)
+        sw_text = pg_text = legacy
+        switches, pg_rows = got.vswitches, got.portgroups
     else:
-        pg_rows = portgroups(pg_text)
+        switches = vswitches(sw_text) if sw_text else [
+            VSwitch(name, (), 1500, ()) for name in dict.fromkeys(r.vswitch for r in portgroups(pg_text))]
+        if pg_text is None:
+            # vswitch list names each switch's port groups, only without VLANs.
+            pg_text = sw_text
+            pg_rows = [PortGroupRow(pg, sw.name, 0, sw.line) for sw in switches for pg in sw.portgroups]
+        else:
+            pg_rows = portgroups(pg_text)
     known = {sw.name for sw in switches}
     for r in pg_rows:
         if r.vswitch not in known:
@@ -331,11 +359,18 @@ def _standard_switches(tree: Tree, host: str, missing: dict[str, str]) -> tuple[
 def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: dict[str, str]
           ) -> tuple[list[Vmk], dict[str, set[str]]]:
     """The vmks, and the stand-in port groups of VDS-attached ones (VDS name -> names)."""
-    listing = _maybe(tree, "network_ip_interface_list")
+    listing = _source(tree, "network_ip_interface_list")
     if listing is None:
         return [], {}
-    addr_text = _maybe(tree, "network_ip_interface_ipv4_get")
-    addrs = {a.device: a for a in ipv4(addr_text)} if addr_text else {}
+    addr_text = _source(tree, "network_ip_interface_ipv4_get")
+    if "network_ip_interface_list" in tree.files:
+        rows = interfaces(listing)
+        addrs = {a.device: a for a in ipv4(addr_text)} if addr_text else {}
+    else:
+        rows, found = vmknics(listing)
+        rows = _on_legacy_vds(tree, rows)
+        addrs = {a.device: a for a in found} if addr_text is listing else {
+            a.device: a for a in ipv4(addr_text)} if addr_text else {}
     tag_files = tree.files.get("network_ip_interface_tag_get", {})
     services = {}
     for sfx, t in tag_files.items():
@@ -346,7 +381,7 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
         missing[f"{host}:tags"] = "no ip interface tag get outputs; service tags (vSphereBackupNFC!) unknown"
     vmks: list[Vmk] = []
     vds: dict[str, set[str]] = {}
-    for i in interfaces(listing):
+    for i in rows:
         a = addrs.get(i.device)
         if a is None and addr_text is not None:
             missing[f"{host}:{i.device}:ipv4"] = "not in ip interface ipv4 get; recorded without an address"
@@ -374,6 +409,19 @@ def _vmks(tree: Tree, host: str, route_tables: dict[str, RouteTable], missing: d
     return vmks, vds
 
 
+def _on_legacy_vds(tree: Tree, rows: list[Interface]) -> list[Interface]:
+    """esxcfg-vmknic shows a VDS-attached vmk by its DVPort only; esxcfg-vswitch names the VDS."""
+    legacy = _maybe(tree, "esxcfg_vswitch_l")
+    dvports = legacy_switches(legacy).dvports if legacy else {}
+    out = []
+    for i in rows:
+        if i.vds_port is not None:
+            vds, port = dvports.get(i.device, ("unknown VDS", i.vds_port))
+            i = dataclasses.replace(i, vds_name=vds, vds_port=port)
+        out.append(i)
+    return out
+
+
 def _vmk_sources(listing: Text, i: Interface, addr_text: Optional[Text], a: Optional[Ipv4], tag_files: dict[str, Text]
                  ) -> dict[str, tuple[Text, Optional[int]]]:
     """Where each field of a vmk was read, for an error the model raises."""
@@ -391,7 +439,7 @@ def _netstacks(tree: Tree, host: str, vmks: list[Vmk], route_tables: dict[str, R
                ) -> tuple[tuple[Netstack, ...], list[Vmk]]:
     """Netstacks with their gateway and static routes; vmks lose gateways that were only their stack's."""
     keys = [DEFAULT_STACK]
-    listed = _maybe(tree, "network_ip_interface_list") or Text(tree.origin, "")
+    listed = _source(tree, "network_ip_interface_list") or Text(tree.origin, "")
     if "network_ip_netstack_list" in tree.files:
         listed = _one(tree, "network_ip_netstack_list")
         keys = [_stack_name(k) for k in netstacks(listed)]

@@ -484,3 +484,132 @@ def version(src: Text) -> str:
     if not m:
         raise src.error(1, "'VMware ESXi X.Y.Z ...' as printed by vmware -vl")
     return m[1]
+
+
+# ---------------------------------------------------------------- legacy esxcfg-* -l
+# These print aligned columns without a dashes line, and pasted copies often
+# lose the alignment (mail, forums): rows are read by pattern, not by column.
+
+_V4 = r"\d{1,3}(?:\.\d{1,3}){3}"
+_MAC = r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
+_VMKNIC_ROW = re.compile(
+    rf"(?P<dev>vmk\d+)\s+(?P<pg>.*?)\s+"
+    rf"(?:(?:IPv4\s+)?(?P<ip>{_V4})\s+(?P<mask>{_V4})\s+(?:{_V4}\s+)?|IPv6\s+\S+\s+\d+\s+)"
+    rf"(?P<mac>{_MAC})\s+(?P<mtu>\d+)\s+(?:\d+\s+)?(?P<enabled>true|false)"
+    rf"(?:\s+(?:STATIC|DHCP|NONE)(?:,\s*\S+)?)?(?:\s+(?P<stack>\S+))?\s*"
+)
+_VMKNIC_WHAT = ("an esxcfg-vmknic -l row: Interface, Port Group/DVPort, [IP Family], IP Address, Netmask, "
+                "[Broadcast], MAC Address, MTU, [TSO MSS], Enabled, [Type], [NetStack]")
+
+
+def _rows_after(src: Text, header: str, what: str) -> list[tuple[int, str]]:
+    """Non-blank lines after the first line starting with ``header`` (a prompt line may come before)."""
+    lines = src.lines()
+    start = next((i for i, l in enumerate(lines) if l.strip().startswith(header)), None)
+    if start is None:
+        raise src.error(1, f"{what} output, with its '{header} ...' header")
+    return [(n, l) for n, l in enumerate(lines[start + 1 :], start=start + 2) if l.strip()]
+
+
+def vmknics(src: Text) -> tuple[list[Interface], list[Ipv4]]:
+    """``esxcfg-vmknic -l`` (ESX 4 to ESXi 8 layouts): the vmks and their IPv4 addresses.
+
+    A DVPort number in place of the port group means the vmk is on a VDS
+    (named by ``esxcfg-vswitch -l``, see :func:`legacy_switches`).
+    """
+    found: dict[str, Interface] = {}
+    addrs: dict[str, Ipv4] = {}
+    for n, line in _rows_after(src, "Interface", "esxcfg-vmknic -l"):
+        m = _VMKNIC_ROW.fullmatch(line.strip())
+        if m is None:
+            raise src.error(n, _VMKNIC_WHAT)
+        dev, pg = m["dev"], m["pg"].strip()
+        on_vds = pg.isdigit()
+        if dev not in found:
+            found[dev] = Interface(
+                device=dev, portgroup=None if on_vds else pg, portset=None, vds_name=None,
+                vds_port=pg if on_vds else None, netstack=m["stack"] or DEFAULT_STACK,
+                mtu=_int(src, n, m["mtu"], "MTU", MTU_RANGE), mac=m["mac"].lower(),
+                enabled=m["enabled"] == "true", line=n)
+        if m["ip"] and dev not in addrs:
+            ip = _ip(src, n, m["ip"], "IP Address")
+            mask = _ip(src, n, m["mask"], "Netmask")
+            try:
+                prefix = ipaddress.IPv4Network(f"0.0.0.0/{mask}").prefixlen
+            except ValueError:
+                raise src.error(n, f"a contiguous netmask, not {excerpt(mask)}") from None
+            addrs[dev] = Ipv4(dev, f"{ip}/{prefix}", None, n)
+    return list(found.values()), list(addrs.values())
+
+
+_NICS_ROW = re.compile(rf"(?P<name>\S+)\s+\S+\s+\S+\s+(?P<link>Up|Down)\s+(?P<speed>\d+)\s*Mbps\s+\S+\s+"
+                       rf"(?P<mac>{_MAC})\s+\d+(?:\s+.*)?", re.IGNORECASE)
+
+
+def legacy_nics(src: Text) -> list[PhysicalNic]:
+    """``esxcfg-nics -l``: Name PCI Driver Link Speed Duplex MAC-Address MTU Description."""
+    out = []
+    for n, line in _rows_after(src, "Name", "esxcfg-nics -l"):
+        m = _NICS_ROW.fullmatch(line.strip())
+        if m is None:
+            raise src.error(n, "an esxcfg-nics -l row: Name, PCI, Driver, Up|Down, Speed (e.g. 10000Mbps), Duplex, "
+                               "MAC Address, MTU, Description")
+        speed = _int(src, n, m["speed"], "Speed (Mbps)", SPEED_RANGE)
+        out.append(build(PhysicalNic, src, n, name=m["name"], speed_mbps=speed or None,
+                         link_up=m["link"].lower() == "up", mac=m["mac"].lower()))
+    return out
+
+
+@dataclass(frozen=True)
+class LegacySwitches:
+    """``esxcfg-vswitch -l``: standard switches, their port groups, and VDS ports by client (vmk)."""
+
+    vswitches: list[VSwitch]
+    portgroups: list[PortGroupRow]
+    dvports: dict[str, tuple[str, str]]  # client (vmk0) -> (VDS name, DVPort ID)
+
+
+_SWITCH_ROW = re.compile(r"(?P<name>.+?)\s+\d+\s+\d+\s+\d+\s+(?:(?P<mtu>\d+)(?:\s+|$))?(?P<uplinks>[^\s\d]\S*)?")
+_PG_ROW = re.compile(r"(?P<name>.+?)\s+(?P<vlan>\d+)\s+\d+(?:\s+(?P<uplinks>\S+))?")
+_VSWITCH_HEADERS = {"Switch Name": "switch", "DVS Name": "dvs", "PortGroup Name": "pg", "DVPort ID": "dvport"}
+_DVPORT_ROW = re.compile(r"(?P<port>\S+)\s+\d+(?:\s+(?P<client>\S.*))?")
+
+
+def legacy_switches(src: Text) -> LegacySwitches:
+    switches: list[VSwitch] = []
+    rows: list[PortGroupRow] = []
+    dvports: dict[str, tuple[str, str]] = {}
+    section, current = "", ""
+    for n, raw in enumerate(src.lines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        header = next((k for h, k in _VSWITCH_HEADERS.items() if line.startswith(h)), None)
+        if header:
+            section = header
+            continue
+        if section in ("switch", "dvs"):
+            m = _SWITCH_ROW.fullmatch(line)
+            if m is None:
+                raise src.error(n, "a switch row: Name, Num Ports, Used Ports, Configured Ports, MTU, Uplinks")
+            current = m["name"]
+            if section == "switch":
+                mtu = _int(src, n, m["mtu"], "MTU", MTU_RANGE) if m["mtu"] else 1500
+                switches.append(VSwitch(current, _list(m["uplinks"]), mtu, (), n))
+        elif section == "pg" and switches:
+            m = _PG_ROW.fullmatch(line)
+            if m is None:
+                raise src.error(n, "a port group row: PortGroup Name, VLAN ID, Used Ports, Uplinks")
+            rows.append(PortGroupRow(m["name"], switches[-1].name, _int(src, n, m["vlan"], "VLAN ID", (0, 4095)), n))
+        elif section == "dvport" and current:
+            m = _DVPORT_ROW.fullmatch(line)
+            if m is None:
+                raise src.error(n, "a DVPort row: DVPort ID, In Use, Client")
+            client = (m["client"] or "").strip()
+            if re.fullmatch(r"vmk\d+", client):
+                dvports[client] = (current, m["port"])
+        else:
+            raise src.error(n, "esxcfg-vswitch -l output: a 'Switch Name ...' or 'DVS Name ...' header first")
+    switches = [VSwitch(s.name, s.uplinks, s.mtu, tuple(r.name for r in rows if r.vswitch == s.name), s.line)
+                for s in switches]
+    return LegacySwitches(switches, rows, dvports)
