@@ -236,10 +236,16 @@ def _log_text(log: LogSummary) -> str:
     for t in log.targets:
         extra = f" hostname {t.hostname}" if t.hostname else ""
         comp = f" {t.compression}" if t.compression else ""
-        state = " FAILED" if t.failed else ""
+        state = (f" FAILED ({t.error})" if t.error else " FAILED") if t.failed else ""
         out.append(f"  line {t.line}: {t.transport}{comp} -> {t.address}:{t.port}{extra}  {t.disk}{state}")
     for f in log.failures:
         server = f" (server {f.server})" if f.server and f.server != f.target else ""
-        out.append(f"  line {f.line}: could not connect to {f.target}:{f.port}{server}")
+        code = f" ({f.code})" if f.code != "connect" else ""
+        if f.target and not f.network:
+            out.append(f"  line {f.line}: {f.code} opening {f.target}:{f.port} (not a network failure)")
+        elif f.target:
+            out.append(f"  line {f.line}: could not connect to {f.target}:{f.port}{server}{code}")
+        else:
+            out.append(f"  line {f.line}: {f.code} failure, no NFC target before it")
     return _text(out)
 

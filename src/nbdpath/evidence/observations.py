@@ -189,6 +189,7 @@ class NfcTarget:
     hostname: Optional[str]  # the "hostname:" of {nfcip:..,hostname:..}
     port: int
     failed: bool  # the same line reports the open failed
+    error: Optional[str] = None  # the NBD_ERR_* code the line gives, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,9 @@ class ConnectFailure:
     server: Optional[str]  # what it really tried ("Failed to connect to server X")
     port: int
     message: str
+    # What failed: "connect" (the TCP connection), an NBD_ERR_* code, "refused", "authd read".
+    code: str = "connect"
+    network: bool = True  # a failure of the network path (a bad password or a locked disk is not)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import codecs
 import io
 import re
+from dataclasses import replace
 from typing import BinaryIO, Iterator, Optional
 
-from .observations import ConnectFailure, LogSummary, NfcTarget, Notes
+from .observations import NFC_PORT, ConnectFailure, LogSummary, NfcTarget, Notes
 from .window import Window, parse_time
 
 # Caps that keep time linear and memory flat on hostile logs. Real lines are a
@@ -52,7 +53,11 @@ _SOCKET = re.compile(
     r"CnxOpenTCPSocket: (?:Timed out connecting to|Cannot connect to) server "
     r"(?P<target>\S{1,%d}?):(?P<port>\d{1,5})(?=:|$)" % MAX_HOST
 )
-_FAILED_OPEN = re.compile(r"Failed to open (?:NBD extent|disk)")
+_FAILED_OPEN = re.compile(r"Failed to open (?:NBD extent|disk)|[Ff]ailed to open ['(]|NBD_ERR_[A-Z_]{1,64}")
+_NBD_ERR = re.compile(r"NBD_ERR_[A-Z_]{1,64}")
+# NBD_ERR_* codes that say the network path failed; the others (NBD_ERR_INSUFFICIENT_RESOURCES,
+# NBD_ERR_GENERIC, ...) can be a full host or a bad disk as well.
+NETWORK_CODES = frozenset({"NBD_ERR_NETWORK_CONNECT", "NBD_ERR_NETWORK_READ", "NBD_ERR_NETWORK_WRITE"})
 _TIME = re.compile(
     r"\s{0,64}\[?(?P<t>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?Z?"
     # Veeam writes the hour without a leading zero: [08.04.2020 8:26:46.680].
@@ -121,7 +126,10 @@ def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFai
     """Pure: the NFC targets and connect failures one log line states."""
     targets: list[NfcTarget] = []
     failures: list[ConnectFailure] = []
-    time = _time(line) if "nfc" in line or "onnect" in line else None
+    time = _time(line) if "nfc" in line or "onnect" in line or "authd" in line or "NBD_ERR" in line \
+        or "DISKLIB-LIB" in line else None
+    nbd_err = _NBD_ERR.search(line) if "NBD_ERR_" in line else None
+    error = nbd_err[0] if nbd_err else None
     if "nfc" in line:
         failed = bool(_FAILED_OPEN.search(line))
         for start, comp, nfc, at, target in _urls(line):
@@ -131,7 +139,7 @@ def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFai
                 line=lineno, time=time, url=line[start:target.end()], disk=line[nfc.end():at].strip(),
                 scheme=scheme, transport="nbdssl" if scheme.endswith("ssl") else "nbd",
                 compression=comp, address=address, hostname=hostname,
-                port=int(target[2]), failed=failed,
+                port=int(target[2]), failed=failed, error=error,
             ))
     if "connect" in line:
         m = _COULDNT.search(line)
@@ -140,7 +148,31 @@ def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFai
         if m:
             failures.append(ConnectFailure(lineno, time, m["target"], server or m["target"], int(m["port"]),
                                            line[m.start():m.start() + MAX_MESSAGE].strip()))
+    if not targets and not failures:
+        loose = _loose_failure(lineno, time, line, error)
+        if loose is not None:
+            failures.append(loose)
     return targets, failures
+
+
+def _loose_failure(lineno: int, time: Optional[str], line: str, error: Optional[str]) -> Optional[ConnectFailure]:
+    """A failure the line states without naming where it went (target ""; the reader attaches it
+    to the log's last target): an NBD_ERR_* code, DISKLIB-LIB's "Failed to open '[ds] x.vmdk' with
+    flags 0x..", VixDiskLib_Open's "The server refused connection", authd read errors."""
+    code = None
+    if error is not None:
+        code = error
+    elif "refused connection" in line and "VixDiskLib" in line:
+        code = "refused"
+    elif "authd" in line and ("ailed to read" in line or "rror reading" in line or "read error" in line.lower()):
+        code = "authd read"
+    elif "DISKLIB-LIB" in line and "ailed to open" in line and "with flags 0x" in line:
+        code = "open"
+    if code is None:
+        return None
+    network = code in NETWORK_CODES or code in ("refused", "authd read")
+    return ConnectFailure(lineno, time, "", None, NFC_PORT, line.strip()[:MAX_MESSAGE],
+                          code=code, network=network)
 
 
 def _encoding(head: bytes) -> str:
@@ -248,6 +280,7 @@ def read_log(stream: BinaryIO, file: str, window: Window = Window()) -> LogSumma
     failures = _Kept(MAX_FAILURES)
     lines = _wide_lines if encoding.startswith(("utf-16", "utf-32")) else _narrow_lines
     n = outside = 0
+    last: Optional[NfcTarget] = None
     when = None
     for n, (line, cut) in enumerate(lines(stream, encoding, notes), start=1):
         if not window.open:
@@ -261,8 +294,11 @@ def read_log(stream: BinaryIO, file: str, window: Window = Window()) -> LogSumma
         t, f = parse_line(n, line)
         for x in t:
             targets.add(x, (x.scheme, x.compression, x.disk, x.address, x.hostname, x.port, x.failed))
+            last = x
         for y in f:
-            failures.add(y, (y.target, y.server, y.port))
+            if not y.target and last is not None:  # a failure naming no address: the disk opened last
+                y = replace(y, target=last.address, server=last.address, port=last.port)
+            failures.add(y, (y.target, y.server, y.port, y.code))
     if not window.open:
         notes.add("window", "whole file", f"{n - outside} line(s) inside {window}, {outside} outside not read")
     targets.note(notes, "NFC targets")

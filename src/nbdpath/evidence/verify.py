@@ -20,7 +20,8 @@ from typing import Any, Iterable, Optional, Sequence
 from ..engine.types import Path, Verdict
 from ..model import Snapshot
 from .esxtop import ACTIVE_MBPS, best_uplink
-from .observations import CaptureSummary, EsxtopSummary, Evidence, LogSummary, NfcFlow, Skipped
+from .observations import CaptureSummary, ConnectFailure, EsxtopSummary, Evidence, LogSummary, NfcFlow, Skipped
+from .vddk import NETWORK_CODES as _NETWORK_CODES
 
 REPORT_VERSION = 1
 _FAILING = (Verdict.UNREACHABLE, Verdict.BROKEN_BY_FIREWALL)
@@ -370,21 +371,43 @@ def _log_facts(log: LogSummary, ix: _Index, by_host: dict[str, list[Path]], node
             agrees = (ip == path.endpoint.ip) if ip and path.endpoint.ip else None
             note = "" if ip else f"{t.address} does not resolve in the snapshot's dns"
             out[(host, path.node)].append(Fact(ENDPOINT, _endpoint_text(path), shown, agrees, src, note))
-    for f in log.failures:
+    failed_opens = [ConnectFailure(t.line, t.time, t.address, t.address, t.port, t.error or "", code=t.error or "")
+                    for t in log.targets if t.failed and t.error in _NETWORK_CODES]
+    for f in (*log.failures, *failed_opens):
         src = f"{log.file}: line {f.line}"
+        if not f.target:
+            unmatched.append(f"{src}: {f.code} failure, and no NFC target before it in the log to say where to")
+            continue
         server = f.server or f.target
         owner = ix.vmk_at(server)
         host = owner[0] if owner else ix.host_named(f.target) or ix.host_named(server)
         if host is None or host not in by_host:
             unmatched.append(f"{src}: failed connection to {server} is no host or vmk of the snapshot")
             continue
+        ip = ix.resolve(server)
+        what = f"could not connect to {server}:{f.port}" + (f" ({f.code})" if f.code != "connect" else "")
         for path in for_node(by_host[host]):
-            failing = path.outcome.verdict in _FAILING
-            # The log does not say which node wrote it: with one node (or one the user named) it is that one.
-            agrees: Optional[bool] = True if failing else (False if single_node else None)
-            note = "" if single_node or failing else "the log does not name the node; several nodes in the snapshot"
-            out[(host, path.node)].append(Fact(CONNECTION, path.outcome.verdict.value,
-                                               f"could not connect to {server}:{f.port}", agrees, src, note))
+            out[(host, path.node)].append(_failure_fact(f, what, ip, path, single_node, src))
+
+
+def _failure_fact(f: ConnectFailure, what: str, ip: Optional[str], path: Path, single_node: bool,
+                  src: str) -> Fact:
+    """A failed connect speaks against a prediction of reachable only when it went to the predicted
+    endpoint, was a network failure, and came from this pair's node."""
+    failing = path.outcome.verdict in _FAILING
+    elsewhere = ip is not None and path.endpoint.ip is not None and ip != path.endpoint.ip
+    if not f.network:
+        agrees, note = None, f"{f.code} need not be a network failure"
+    elif failing:
+        agrees, note = True, ""
+    elif elsewhere:
+        agrees, note = None, f"not the predicted endpoint {path.endpoint.ip}"
+    elif single_node:
+        # The log does not say which node wrote it: with one node (or one the user named) it is that one.
+        agrees, note = False, ""
+    else:
+        agrees, note = None, "the log does not name the node; several nodes in the snapshot (say it with --node)"
+    return Fact(CONNECTION, path.outcome.verdict.value, what, agrees, src, note)
 
 
 # ---------------------------------------------------------------- verdict
