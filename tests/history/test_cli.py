@@ -112,6 +112,15 @@ def _one_error_line(rc, out, err, *needles):
 def test_unknown_run_is_exit_2(db, capsys):
     _one_error_line(*nbd(capsys, "history", "show", "99", "--db", db), "no run 99")
     _one_error_line(*nbd(capsys, "history", "drift", "1", "99", "--db", db), "no run 99")
+    for bad in ("0", "99999999999999999999999", "last"):
+        _one_error_line(*nbd(capsys, "history", "show", bad, "--db", db), "RUN")
+
+
+def test_control_characters_in_source_are_escaped(tmp_path, snapshots, capsys):
+    path = str(tmp_path / "h.sqlite")
+    nbd(capsys, "history", "record", snapshots[0], "--db", path, "--source", "a\x1b[31mb")
+    rc, out, _ = nbd(capsys, "history", "list", "--db", path)
+    assert rc == 0 and "\x1b" not in out
 
 
 @pytest.mark.parametrize("make", ["text", "directory", "missing", "future", "tables-dropped"])

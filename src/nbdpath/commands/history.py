@@ -17,6 +17,8 @@ from ..history.store import Store, default_path, host_result
 from ..safetext import terminal
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
+# Run ids are SQLite rowids: a larger number would overflow the query, not just miss.
+RUN_ID = click.IntRange(1, 2**63 - 1)
 
 
 def analyse(snap: Any) -> dict[str, dict[str, Any]]:
@@ -218,7 +220,7 @@ def register(cli: click.Group) -> None:
         return EXIT_OK
 
     @history.command()
-    @click.argument("run", type=int)
+    @click.argument("run", type=RUN_ID)
     @click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus"]), default="table", show_default=True)
     @db_option
     @out_option
@@ -236,8 +238,8 @@ def register(cli: click.Group) -> None:
         return EXIT_OK
 
     @history.command()
-    @click.argument("run_a", type=int, required=False)
-    @click.argument("run_b", type=int, required=False)
+    @click.argument("run_a", type=RUN_ID, required=False)
+    @click.argument("run_b", type=RUN_ID, required=False)
     @click.option("--format", "fmt", type=click.Choice(["table", "json", "prometheus"]), default="table", show_default=True)
     @db_option
     @out_option
