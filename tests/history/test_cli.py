@@ -154,7 +154,7 @@ def test_bad_at_and_bad_snapshot_are_exit_2(tmp_path, snapshots, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     _one_error_line(*nbd(capsys, "history", "record", str(bad), "--db", path), str(bad))
-    assert not os.path.exists(path) or nbd(capsys, "history", "list", "--db", path, "--format", "json")[1].count('"id"') == 0
+    assert not os.path.exists(path)  # the snapshot is read before the database is touched
 
 
 def test_drift_needs_two_runs(tmp_path, snapshots, capsys):

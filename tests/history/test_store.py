@@ -127,3 +127,16 @@ def test_unreadable_database_is_one_input_error(tmp_path):
     with pytest.raises(InputError) as exc:
         Store(path)
     assert str(path) in str(exc.value)
+
+
+def test_a_failing_record_leaves_nothing_behind(tmp_path):
+    with Store(tmp_path / "h.sqlite", create=True) as s:
+        _record(s, lab_doc())
+        blobs = s.blob_count()
+        doc = Snapshot.model_validate(routed_doc()).model_dump(mode="json")
+        # The second host's results cannot be encoded: the first host's new blobs must go too.
+        results = {doc["hosts"][0]["name"]: {"paths": [], "findings": []},
+                   doc["hosts"][1]["name"]: {"paths": [object()], "findings": []}}
+        with pytest.raises(TypeError):
+            s.record(doc, results, at="2026-12-02T02:00:00Z", source="test")
+        assert s.blob_count() == blobs and len(s.runs()) == 1
