@@ -63,3 +63,16 @@ def test_failure_elsewhere_than_the_predicted_endpoint_does_not_contradict(tmp_p
     pair = pairs[("esx01.corp.local", "rubrik-node1")]
     (fact,) = [f for f in pair.facts if f.subject == "connection"]
     assert pair.check.value == "INCONCLUSIVE" and fact.agrees is None and "not the predicted endpoint" in fact.note
+
+
+def test_mangled_urls_are_recovered_with_a_warning():
+    log = read_evidence(WILD / "vddk-mangled-urls.log")
+    got = [(t.line, t.address, t.port, t.disk, t.mangled) for t in log.targets]
+    assert got == [
+        (1, "10.10.0.11", 902, "[ds01] app/app.vmdk", True),  # ...vmdk@10.10.0.11](mailto:...)
+        (2, "esx02.corp.local", 902, "[ds01] db/db.vmdk", True),  # <vpxa-nfc://...@host>
+        (3, "10.10.0.12", 902, "[ds01] web/web.vmdk", True),  # trailing ")."
+        (4, "10.10.0.12", 902, "[ds01] log/log.vmdk", False),  # <...:902> was never ambiguous
+    ]  # line 5 names no address: nothing recovered
+    assert [s.where for s in log.skipped if "mangled" in s.what] == ["line 1", "line 2", "line 3"]
+    assert "(URL mangled, recovered)" in render_summary(log)

@@ -237,6 +237,7 @@ def _log_text(log: LogSummary) -> str:
         extra = f" hostname {t.hostname}" if t.hostname else ""
         comp = f" {t.compression}" if t.compression else ""
         state = (f" FAILED ({t.error})" if t.error else " FAILED") if t.failed else ""
+        state += " (URL mangled, recovered)" if t.mangled else ""
         out.append(f"  line {t.line}: {t.transport}{comp} -> {t.address}:{t.port}{extra}  {t.disk}{state}")
     for f in log.failures:
         server = f" (server {f.server})" if f.server and f.server != f.target else ""

@@ -190,6 +190,7 @@ class NfcTarget:
     port: int
     failed: bool  # the same line reports the open failed
     error: Optional[str] = None  # the NBD_ERR_* code the line gives, if any
+    mangled: bool = False  # recovered from a URL a Markdown renderer or mail client rewrote
 
 
 @dataclass(frozen=True, slots=True)

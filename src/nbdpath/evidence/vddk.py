@@ -155,6 +155,43 @@ def parse_line(lineno: int, line: str) -> tuple[list[NfcTarget], list[ConnectFai
     return targets, failures
 
 
+# A target a Markdown renderer or mail client mangled: "x.vmdk@10.0.0.5](mailto:x.vmdk@10.0.0.5)",
+# "<vpxa-nfc://...@host>", "...@host)." -- a host name or IP (port optional, 902 then) that ends
+# at one of those marks. Applied once per line, at the "@" of the line's first URL.
+_MANGLED = re.compile(
+    r"(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][A-Za-z0-9.\-]{0,252})(?::(\d{1,5}))?"
+    r"(?P<mark>\]\(mailto:|[\])>]|\.(?=\s|$))"
+)
+
+
+def mangled_target(lineno: int, line: str) -> Optional[NfcTarget]:
+    """The NFC target of a line whose URL was mangled (see _MANGLED), when it can be recovered.
+
+    Kept apart from parse_line, which reads URLs exactly as VDDK writes them."""
+    for nfc in _NFC.finditer(line):
+        head = _HEAD.search(line, max(0, nfc.start() - _HEAD_SPAN), nfc.start())
+        if head is None:
+            continue
+        at = line.find("@", nfc.end(), nfc.end() + MAX_DISK + 1)
+        m = _MANGLED.match(line, at + 1) if at >= 0 else None
+        if m is None:
+            return None
+        disk = line[nfc.end():at].strip()
+        if m["mark"].startswith("]("):  # the link text's "[" opened before the file name
+            cut = disk.rfind("[")
+            disk = disk[:cut] + disk[cut + 1:] if cut > disk.find("]") else disk
+        start = head.start()
+        comp = head[1]
+        scheme = line[start + (len(comp) + 1 if comp else 0):nfc.end() - 3]
+        return NfcTarget(
+            line=lineno, time=_time(line), url=line[start:m.end()], disk=disk, scheme=scheme,
+            transport="nbdssl" if scheme.endswith("ssl") else "nbd", compression=comp,
+            address=m[1].strip("[]"), hostname=None, port=int(m[2]) if m[2] else NFC_PORT,
+            failed=bool(_FAILED_OPEN.search(line)), mangled=True,
+        )
+    return None
+
+
 def _loose_failure(lineno: int, time: Optional[str], line: str, error: Optional[str]) -> Optional[ConnectFailure]:
     """A failure the line states without naming where it went (target ""; the reader attaches it
     to the log's last target): an NBD_ERR_* code, DISKLIB-LIB's "Failed to open '[ds] x.vmdk' with
@@ -292,6 +329,12 @@ def read_log(stream: BinaryIO, file: str, window: Window = Window()) -> LogSumma
             notes.add("long lines", f"line {n}", f"longer than {MAX_LINE} "
                       f"{'characters' if lines is _wide_lines else 'bytes'}; only the first {MAX_LINE} read")
         t, f = parse_line(n, line)
+        if not t and "nfc" in line:
+            m = mangled_target(n, line)
+            if m is not None:
+                t = [m]
+                notes.add("mangled URLs", f"line {n}", f"NFC URL mangled (by Markdown or a mail client); "
+                          f"address read as {m.address}:{m.port}")
         for x in t:
             targets.add(x, (x.scheme, x.compression, x.disk, x.address, x.hostname, x.port, x.failed))
             last = x
