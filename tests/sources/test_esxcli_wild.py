@@ -149,3 +149,14 @@ def test_a_damaged_legacy_row_is_an_error_at_its_line(tmp_path, name, line):
     with pytest.raises(InputError) as e:
         esxcli.import_hosts([str(d)], ["h"], "7.0.3")
     assert e.value.file.endswith(name) and e.value.line == line
+
+
+@pytest.mark.parametrize("row, expected", [
+    ("vmk0 " + " " * 4000 + "x", "an esxcfg-vmknic -l row"),  # a blank run: was cubic backtracking
+    ("vmk0 " + "a" * 5000, "a row of at most 4096 characters"),
+])
+def test_hostile_legacy_rows_are_refused_at_their_line(row, expected):
+    header = (WILD / "esx41-nfs-blog" / "esxcfg-vmknic_-l.txt").read_text().splitlines()[0]
+    with pytest.raises(InputError) as e:
+        esxcli.vmknics(Text("v.txt", f"{header}\n{row}\n"))
+    assert e.value.line == 2 and expected in e.value.expected

@@ -488,15 +488,24 @@ def version(src: Text) -> str:
 
 # ---------------------------------------------------------------- legacy esxcfg-* -l
 # These print aligned columns without a dashes line, and pasted copies often
-# lose the alignment (mail, forums): rows are read by pattern, not by column.
+# lose the alignment (mail, forums): rows are read by pattern, not by column,
+# after squeezing each run of blanks to one space -- which also keeps the
+# patterns linear (a lazy group before a blank run backtracks cubically).
+LEGACY_ROW_MAX = 4096  # characters; a real row is under 300
+
+
+def _squeezed(src: Text, n: int, line: str) -> str:
+    if len(line) > LEGACY_ROW_MAX:
+        raise src.error(n, f"a row of at most {LEGACY_ROW_MAX} characters, not {len(line)}")
+    return " ".join(line.split())
 
 _V4 = r"\d{1,3}(?:\.\d{1,3}){3}"
 _MAC = r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
 _VMKNIC_ROW = re.compile(
-    rf"(?P<dev>vmk\d+)\s+(?P<pg>.*?)\s+"
-    rf"(?:(?:IPv4\s+)?(?P<ip>{_V4})\s+(?P<mask>{_V4})\s+(?:{_V4}\s+)?|IPv6\s+\S+\s+\d+\s+)"
-    rf"(?P<mac>{_MAC})\s+(?P<mtu>\d+)\s+(?:\d+\s+)?(?P<enabled>true|false)"
-    rf"(?:\s+(?:STATIC|DHCP|NONE)(?:,\s*\S+)?)?(?:\s+(?P<stack>\S+))?\s*"
+    rf"(?P<dev>vmk\d+) (?P<pg>.*?) "
+    rf"(?:(?:IPv4 )?(?P<ip>{_V4}) (?P<mask>{_V4}) (?:{_V4} )?|IPv6 \S+ \d+ )"
+    rf"(?P<mac>{_MAC}) (?P<mtu>\d+) (?:\d+ )?(?P<enabled>true|false)"
+    rf"(?: (?:STATIC|DHCP|NONE)(?:, ?\S+)?)?(?: (?P<stack>\S+))?"
 )
 _VMKNIC_WHAT = ("an esxcfg-vmknic -l row: Interface, Port Group/DVPort, [IP Family], IP Address, Netmask, "
                 "[Broadcast], MAC Address, MTU, [TSO MSS], Enabled, [Type], [NetStack]")
@@ -508,7 +517,7 @@ def _rows_after(src: Text, header: str, what: str) -> list[tuple[int, str]]:
     start = next((i for i, l in enumerate(lines) if l.strip().startswith(header)), None)
     if start is None:
         raise src.error(1, f"{what} output, with its '{header} ...' header")
-    return [(n, l) for n, l in enumerate(lines[start + 1 :], start=start + 2) if l.strip()]
+    return [(n, _squeezed(src, n, l)) for n, l in enumerate(lines[start + 1 :], start=start + 2) if l.strip()]
 
 
 def vmknics(src: Text) -> tuple[list[Interface], list[Ipv4]]:
@@ -520,10 +529,10 @@ def vmknics(src: Text) -> tuple[list[Interface], list[Ipv4]]:
     found: dict[str, Interface] = {}
     addrs: dict[str, Ipv4] = {}
     for n, line in _rows_after(src, "Interface", "esxcfg-vmknic -l"):
-        m = _VMKNIC_ROW.fullmatch(line.strip())
+        m = _VMKNIC_ROW.fullmatch(line)
         if m is None:
             raise src.error(n, _VMKNIC_WHAT)
-        dev, pg = m["dev"], m["pg"].strip()
+        dev, pg = m["dev"], m["pg"]
         on_vds = pg.isdigit()
         if dev not in found:
             found[dev] = Interface(
@@ -542,15 +551,15 @@ def vmknics(src: Text) -> tuple[list[Interface], list[Ipv4]]:
     return list(found.values()), list(addrs.values())
 
 
-_NICS_ROW = re.compile(rf"(?P<name>\S+)\s+\S+\s+\S+\s+(?P<link>Up|Down)\s+(?P<speed>\d+)\s*Mbps\s+\S+\s+"
-                       rf"(?P<mac>{_MAC})\s+\d+(?:\s+.*)?", re.IGNORECASE)
+_NICS_ROW = re.compile(rf"(?P<name>\S+) \S+ \S+ (?P<link>Up|Down) (?P<speed>\d+) ?Mbps \S+ (?P<mac>{_MAC}) \d+(?: .*)?",
+                       re.IGNORECASE)
 
 
 def legacy_nics(src: Text) -> list[PhysicalNic]:
     """``esxcfg-nics -l``: Name PCI Driver Link Speed Duplex MAC-Address MTU Description."""
     out = []
     for n, line in _rows_after(src, "Name", "esxcfg-nics -l"):
-        m = _NICS_ROW.fullmatch(line.strip())
+        m = _NICS_ROW.fullmatch(line)
         if m is None:
             raise src.error(n, "an esxcfg-nics -l row: Name, PCI, Driver, Up|Down, Speed (e.g. 10000Mbps), Duplex, "
                                "MAC Address, MTU, Description")
@@ -569,10 +578,10 @@ class LegacySwitches:
     dvports: dict[str, tuple[str, str]]  # client (vmk0) -> (VDS name, DVPort ID)
 
 
-_SWITCH_ROW = re.compile(r"(?P<name>.+?)\s+\d+\s+\d+\s+\d+\s+(?:(?P<mtu>\d+)(?:\s+|$))?(?P<uplinks>[^\s\d]\S*)?")
-_PG_ROW = re.compile(r"(?P<name>.+?)\s+(?P<vlan>\d+)\s+\d+(?:\s+(?P<uplinks>\S+))?")
+_SWITCH_ROW = re.compile(r"(?P<name>.+?) \d+ \d+ \d+(?: (?P<mtu>\d+))?(?: (?P<uplinks>[^\s\d]\S*))?")
+_PG_ROW = re.compile(r"(?P<name>.+?) (?P<vlan>\d+) \d+(?: (?P<uplinks>\S+))?")
 _VSWITCH_HEADERS = {"Switch Name": "switch", "DVS Name": "dvs", "PortGroup Name": "pg", "DVPort ID": "dvport"}
-_DVPORT_ROW = re.compile(r"(?P<port>\S+)\s+\d+(?:\s+(?P<client>\S.*))?")
+_DVPORT_ROW = re.compile(r"(?P<port>\S+) \d+(?: (?P<client>\S.*))?")
 
 
 def legacy_switches(src: Text) -> LegacySwitches:
@@ -581,9 +590,9 @@ def legacy_switches(src: Text) -> LegacySwitches:
     dvports: dict[str, tuple[str, str]] = {}
     section, current = "", ""
     for n, raw in enumerate(src.lines(), start=1):
-        line = raw.strip()
-        if not line:
+        if not raw.strip():
             continue
+        line = _squeezed(src, n, raw)
         header = next((k for h, k in _VSWITCH_HEADERS.items() if line.startswith(h)), None)
         if header:
             section = header
