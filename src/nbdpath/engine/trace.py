@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
-from ..model import Snapshot
+from ..model import DEFAULT_STACK, Snapshot
 from .addr import ip_str
-from .control import ControlFlow, host_flow, node_flows
+from .control import ControlFlow, vcenter_address
 from .endpoint import EndpointChoice, management_ip, select
 from .routing import L3Iface, RouteEntry, lookup
 from .semantics import ALTERNATIVES, COMPARED, DEFAULT, Alternative, Semantics, difference
@@ -57,8 +57,13 @@ class Walk:
 def _walk(
     net: Network, hv: HostView, start: str, dst: int, direction: str,
     first_table: Optional[tuple[RouteEntry, ...]] = None, record: bool = True, sem: Semantics = DEFAULT,
+    beyond: bool = False,
 ) -> Walk:
     """Follow a packet to ``dst`` from ``start`` ("node:X" or the host).
+
+    With ``beyond``, ``dst`` need not be in the snapshot (vCenter): handed onto
+    its connected subnet or into the undescribed network, it counts as
+    delivered, and the last step says which.
 
     With ``record`` off no step text is built: the fleet path computes outcomes
     only and hops are walked again, recorded, when someone asks for them
@@ -79,6 +84,12 @@ def _walk(
             steps.append(Step(StepKind.DROP, text, ok=False))
             hops.append(Hop(device, direction, tuple(steps)))
             return Walk(tuple(hops), False, text, None, tuple(routers), host_entry, uplinks, policy, up_degraded,
+                        unmodelled)
+
+        def left(text: str) -> Walk:  # delivered beyond what the snapshot describes
+            steps.append(Step(StepKind.DELIVER, text))
+            hops.append(Hop(device, direction, tuple(steps)))
+            return Walk(tuple(hops), True, "", None, tuple(routers), host_entry, uplinks, policy, up_degraded,
                         unmodelled)
 
         if device == hv.device:
@@ -113,6 +124,9 @@ def _walk(
         if owner is None and entry.gateway is not None and out.segment not in net.routed_segments \
                 and not sem.a11_no_routing:
             owner = _unmodelled_delivery(net, hv, dst)
+            if owner is None and beyond:
+                return left(f"{out.name} -> {ip_str(target)}: into the network the snapshot does not describe (A11), "
+                            f"assumed to deliver {ip_str(dst)}")
             if owner is None:
                 return fail(f"{out.name} -> {ip_str(target)}: the network beyond is not described (A11), and no "
                             f"interface in the snapshot holds {ip_str(dst)}")
@@ -127,6 +141,8 @@ def _walk(
                                   f"{ip_str(dst)}'s (described by the networks only)") for w in walls)
                 hops.append(Hop(device, direction, tuple(steps)))
             target = dst if owner.ip == dst else owner.ip
+        elif owner is None and beyond and entry.gateway is None:
+            return left(f"{ip_str(dst)} is on {device}'s connected subnet ({out.name}); assumed to answer")
         elif owner is None:
             return fail(f"{out.name} -> {ip_str(target)} on segment {out.segment}: nothing there answers ARP for {ip_str(target)}")
         elif record:
@@ -243,9 +259,10 @@ def trace_host_node(
     endpoint_vmk = ingress or ep.vmk
     # A per-vmk gateway is not in the routing table (A5, docs/engine.md): the
     # stack's table decides unless the other reading is being traced.
-    if endpoint_vmk is not None and endpoint_vmk in hv.vmk_tables:
+    own_gateway = endpoint_vmk in hv.vmk_tables
+    if own_gateway:
         assumptions.append("A5-vmk-gateway")
-    if endpoint_vmk is not None and endpoint_vmk in hv.vmk_tables and sem.a5_vmk_gateway_applies:
+    if own_gateway and sem.a5_vmk_gateway_applies:
         table = hv.vmk_tables[endpoint_vmk][0]
     else:
         table = hv.tables.get(hv.stack_of.get(endpoint_vmk or "", ""), ((), ()))[0]
@@ -428,10 +445,10 @@ class Engine:
             outcome = trace_host_node(self.network, hv, ep, nd, record=False)[0]
         to_vc = self._node_control.get((node, hv.host.vcenter))
         if to_vc is None:
-            to_vc = self._node_control[(node, hv.host.vcenter)] = node_flows(self.network, self.snapshot, node, hv.host.vcenter)
+            to_vc = self._node_control[(node, hv.host.vcenter)] = self._node_to_vcenter(hv, nd)
         from_host = self._host_control.get(host)
         if from_host is None:
-            from_host = self._host_control[host] = host_flow(self.network, hv, self.snapshot)
+            from_host = self._host_control[host] = self._host_to_vcenter(hv)
         flows = [to_vc]
         if ep.ip is None:
             flows.append(ControlFlow("nfc-auth", node, None, 902, False, None, ep.reason))
@@ -455,6 +472,31 @@ class Engine:
                 f"{how}: " + (f"arrives on {walk.arrived.name}" if walk.ok and walk.arrived else walk.why)))
         flows.append(from_host)
         return tuple(flows)
+
+    def _node_to_vcenter(self, hv: HostView, nd: DeviceView) -> ControlFlow:
+        # vCenter is no interface of the snapshot, so ``hv`` (the asking host) only
+        # stands in for the walk's signature: the answer is the node's alone.
+        ip, how = vcenter_address(self.snapshot, hv.host.vcenter)
+        if ip is None:
+            return ControlFlow("node-vcenter", nd.name, None, 443, None, None, how)
+        walk = _walk(self.network, hv, nd.device, ip, "control", None, beyond=True)
+        src = lookup(nd.table, ip)
+        return ControlFlow("node-vcenter", nd.name, ip_str(ip), 443, walk.ok, src.iface if src else None,
+                           f"{how}: {walk.why or walk.hops[-1].steps[-1].detail}")
+
+    def _host_to_vcenter(self, hv: HostView) -> ControlFlow:
+        """vpxa/hostd to vCenter: the host's default-stack lookup decides the vmk."""
+        ip, how = vcenter_address(self.snapshot, hv.host.vcenter)
+        name = hv.host.name
+        if ip is None:
+            return ControlFlow("host-vcenter", name, None, 443, None, None, how)
+        table = hv.tables.get(DEFAULT_STACK, ((), ()))[0]
+        walk = _walk(self.network, hv, hv.device, ip, "control", table, beyond=True)
+        via = walk.host_entry.iface if walk.host_entry else None
+        mgmt = via in hv.management_vmks if via else None
+        where = (f"leaves {via}" + (", the management vmk" if mgmt else "")) if via else "has no way out"
+        return ControlFlow("host-vcenter", name, ip_str(ip), 443, walk.ok, via,
+                           f"{how}: control traffic {where}; {walk.why or walk.hops[-1].steps[-1].detail}", mgmt)
 
     def _shape(self, hv: HostView, ep: EndpointChoice) -> Optional[tuple]:
         """What a host's traces depend on, minus its own addresses; None when
