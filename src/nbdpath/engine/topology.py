@@ -44,8 +44,7 @@ class Network:
     # Prefixes routers and nodes route on; a host subnet that holds a more
     # specific one is not "uniform" and its hosts are traced one by one.
     prefixes: tuple[tuple[int, int], ...]
-    # segment -> first router address on it: the gateway a host route would use
-    # (on segments no router is described for: the first gateway someone names).
+    # segment -> first router address on it: the gateway a host route would use.
     gateways: dict[str, int] = field(default_factory=dict)
     # Segments a described router has an interface on. A gateway nobody owns on
     # one of them is an error in the description; elsewhere it stands for the
@@ -57,6 +56,24 @@ class Network:
     # (name, (net, plen), (net, plen)).
     between: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = ()
     _uniform: dict[int, set[int]] = field(default_factory=dict)
+    # For gateway_for: the snapshot, and the implied gateways once worked out.
+    _snap: Optional[Snapshot] = None
+    _implied: Optional[dict[str, int]] = None
+
+    def gateway_for(self, segment: Optional[str]) -> Optional[int]:
+        """The gateway a host route onto ``segment`` would use: its first router
+        address, or on segments no router is described for, the first gateway
+        the hosts and nodes name (A11). The latter scans every vmk, so it is
+        worked out on the first ask: rules need it only when they propose a
+        route, never the trace (0.12 s of a 10k-host load otherwise)."""
+        if segment is None:
+            return None
+        ip = self.gateways.get(segment)
+        if ip is None and segment not in self.routed_segments and self._snap is not None:
+            if self._implied is None:
+                self._implied = _implied_gateways(self._snap, self)
+            ip = self._implied.get(segment)
+        return ip
 
     def firewalls_between(self, a: int, b: int) -> list[str]:
         """Described-only firewalls a packet crosses from address ``a`` to ``b``."""
@@ -147,11 +164,11 @@ def compile_network(snap: Snapshot) -> Network:
         (_, pa, na), (_, pb, nb) = (parse_cidr(b) for b in fw.between)
         network.between += ((fw.name, (na, pa), (nb, pb)),)
     network.prefixes = tuple(set(prefixes))
-    _implied_gateways(snap, network)
+    network._snap = snap
     return network
 
 
-def _implied_gateways(snap: Snapshot, network: Network) -> None:
+def _implied_gateways(snap: Snapshot, network: Network) -> dict[str, int]:
     """Where no router is described, the gateways hosts and nodes name stand for
     the routed network's legs (A11): rules propose them as next hops."""
     named: set[str] = set()
@@ -166,8 +183,9 @@ def _implied_gateways(snap: Snapshot, network: Network) -> None:
             named.add(node.gateway)
         named.update(r.gateway for r in node.routes)
     named = {g for g in named if ":" not in g}
+    implied: dict[str, int] = {}
     if not named:
-        return
+        return implied
     subnets: dict[tuple[int, int], str] = {}
     for host in snap.hosts:
         for v in host.vmks:
@@ -182,7 +200,8 @@ def _implied_gateways(snap: Snapshot, network: Network) -> None:
         ip = ip_int(gw)
         seg = next((subnets[(ip & mask(p), p)] for p in lengths if (ip & mask(p), p) in subnets), None)
         if seg is not None and seg not in network.routed_segments:
-            network.gateways.setdefault(seg, ip)
+            implied.setdefault(seg, ip)
+    return implied
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ DYNAMIC_ROUTE = rule(
 
 def gateway_on(network: Network, segment: Optional[str]) -> Optional[str]:
     """A router address on ``segment``: the gateway a host route should use."""
-    ip = network.gateways.get(segment) if segment is not None else None
+    ip = network.gateway_for(segment)
     return None if ip is None else ip_str(ip)
 
 
