@@ -5,12 +5,15 @@ from .snapshot import (
     BACKUP_NFC,
     DEFAULT_STACK,
     BackupNode,
+    Datastore,
     DistributedPortGroup,
     DistributedSwitch,
     DvsMembership,
     Firewall,
     Host,
     Interface,
+    Job,
+    JobConcurrency,
     Netstack,
     NetworkPreference,
     ObservedRoute,
@@ -23,6 +26,8 @@ from .snapshot import (
     StandardSwitch,
     Teaming,
     Vcenter,
+    VirtualDisk,
+    Vm,
     Vmk,
 )
 
@@ -36,8 +41,8 @@ def json_schema() -> dict:
 
 
 __all__ = [
-    "BACKUP_NFC", "DEFAULT_STACK", "BackupNode", "DistributedPortGroup", "DistributedSwitch",
-    "DvsMembership", "Firewall", "Host", "Interface", "Netstack", "NetworkPreference", "ObservedRoute", "PhysicalNic",
+    "BACKUP_NFC", "DEFAULT_STACK", "BackupNode", "Datastore", "DistributedPortGroup", "DistributedSwitch",
+    "DvsMembership", "Firewall", "Host", "Interface", "Job", "JobConcurrency", "Netstack", "NetworkPreference", "ObservedRoute", "PhysicalNic",
     "PortGroup", "Route", "Router", "Segment", "Snapshot", "StandardSwitch", "Teaming",
-    "Vcenter", "Vmk", "dump", "json_schema", "load_file", "parse",
+    "Vcenter", "VirtualDisk", "Vm", "Vmk", "dump", "json_schema", "load_file", "parse",
 ]

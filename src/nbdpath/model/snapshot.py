@@ -499,6 +499,72 @@ class BackupNode(_Model):
         return None if v in (None, "") else _check_ip(v)
 
 
+# --- VMs, datastores and jobs (issue 9): what the admin's backup or migration job reads.
+
+PowerState = Literal["poweredOn", "poweredOff", "suspended"]
+JobProduct = Literal["veeam", "rubrik", "commvault", "cohesity", "forklift", "virt-v2v", "generic"]
+
+
+class VirtualDisk(_Model):
+    label: Optional[Name] = None
+    capacity_gib: float = Field(ge=0)
+    datastore: Name
+    # Changed since the last backup (CBT); None: the job's changed_fraction applies.
+    changed_gib: Optional[float] = Field(default=None, ge=0)
+
+
+class Vm(_Model):
+    name: Name
+    # Where the VM is registered (``runtime.host``); a powered-on VM's disks are read through it.
+    host: Name
+    power_state: PowerState = "poweredOn"
+    template: bool = False
+    folder: Optional[Name] = None
+    tags: tuple[Name, ...] = ()
+    disks: tuple[VirtualDisk, ...] = ()
+
+
+class Datastore(_Model):
+    name: Name
+    # Hosts that mount it read-write: the candidates vCenter picks from for a VM it cannot
+    # read through its own host (VDDK guide: "the first host with read/write access").
+    hosts: tuple[Name, ...] = ()
+    accessible: bool = True
+
+
+class JobConcurrency(_Model):
+    # Disks read at once by one backup node, and by one host (None: no limit of the job's own).
+    per_node: int = Field(default=4, ge=1, le=10_000)
+    per_host: Optional[int] = Field(default=None, ge=1, le=10_000)
+
+
+class Job(_Model):
+    name: Name
+    product: JobProduct = "generic"
+    # Backup nodes (proxies, OpenShift workers for Forklift) that read the disks.
+    nodes: tuple[Name, ...] = ()
+    # Selection: a VM is in the job when it is named, on a listed cluster or host,
+    # in a listed folder, or carries a listed tag. Templates are never selected by a selector.
+    vms: tuple[Name, ...] = ()
+    clusters: tuple[Name, ...] = ()
+    hosts: tuple[Name, ...] = ()
+    folders: tuple[Name, ...] = ()
+    tags: tuple[Name, ...] = ()
+    transport: Literal["nbd", "nbdssl"] = "nbd"
+    concurrency: JobConcurrency = JobConcurrency()
+    mode: Literal["full", "incremental"] = "full"
+    # Fraction of each disk read by an incremental run when the disk has no changed_gib.
+    changed_fraction: float = Field(default=0.1, ge=0, le=1)
+    # Host name -> the address the job connects to for that host's disks, replacing the
+    # one vCenter hands out (Forklift's Host resource ``ipAddress``, "used for disk transfer").
+    transfer_addresses: dict[Name, Name] = {}
+
+    @field_validator("transfer_addresses")
+    @classmethod
+    def _addrs(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k: _check_ip(a) for k, a in v.items()}
+
+
 class Snapshot(_Model):
     # strict: 1.0 and true are not schema version 1.
     version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION, strict=True)] = SCHEMA_VERSION
@@ -511,6 +577,9 @@ class Snapshot(_Model):
     routers: tuple[Router, ...] = ()
     firewalls: tuple[Firewall, ...] = ()
     backup_nodes: tuple[BackupNode, ...] = ()
+    vms: tuple[Vm, ...] = ()
+    datastores: tuple[Datastore, ...] = ()
+    jobs: tuple[Job, ...] = ()
     # Name -> IP, standing in for the backup node's DNS resolver.
     dns: dict[Name, Name] = {}
     # What a partial discovery could not read (host name -> reason).

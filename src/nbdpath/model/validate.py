@@ -119,11 +119,47 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
             if iface.segment is not None and iface.segment not in segment_names:
                 yield ip + ("segment",), f"a segment defined under segments ({_names(segment_names)}), not {iface.segment!r}"
             yield from claim(iface.address, ip + ("address",))
+    yield from _vm_refs(snap)
     for name, value in snap.dns.items():
         try:
             ipaddress.ip_address(value)
         except ValueError:
             yield ("dns", name), "an IP address"
+
+
+def _vm_refs(snap: Snapshot) -> Iterator[Problem]:
+    """VMs, datastores and jobs name hosts, datastores, nodes and VMs that must exist."""
+    hosts = {h.name for h in snap.hosts}
+    clusters = {h.cluster for h in snap.hosts if h.cluster}
+    stores = {d.name for d in snap.datastores}
+    nodes = {n.name for n in snap.backup_nodes}
+    yield from _unique([v.name for v in snap.vms], ("vms",), "VM name")
+    yield from _unique([d.name for d in snap.datastores], ("datastores",), "datastore name")
+    yield from _unique([j.name for j in snap.jobs], ("jobs",), "job name")
+    for di, ds in enumerate(snap.datastores):
+        for hi, h in enumerate(ds.hosts):
+            if h not in hosts:
+                yield ("datastores", di, "hosts", hi), f"a host defined under hosts, not {h!r}"
+    for vi, vm in enumerate(snap.vms):
+        if vm.host not in hosts:
+            yield ("vms", vi, "host"), f"a host defined under hosts, not {vm.host!r}"
+        for ki, disk in enumerate(vm.disks):
+            if disk.datastore not in stores:
+                yield ("vms", vi, "disks", ki, "datastore"), (
+                    f"a datastore defined under datastores ({_names(stores)}), not {disk.datastore!r}")
+    vm_names = {v.name for v in snap.vms}
+    for ji, job in enumerate(snap.jobs):
+        jp: tuple[str | int, ...] = ("jobs", ji)
+        for field, known, what in (("nodes", nodes, "a backup node defined under backup_nodes"),
+                                   ("vms", vm_names, "a VM defined under vms"),
+                                   ("clusters", clusters, "a cluster some host belongs to"),
+                                   ("hosts", hosts, "a host defined under hosts")):
+            for i, ref in enumerate(getattr(job, field)):
+                if ref not in known:
+                    yield jp + (field, i), f"{what} ({_names(known)}), not {ref!r}"
+        for h in job.transfer_addresses:
+            if h not in hosts:
+                yield jp + ("transfer_addresses", h), f"a host defined under hosts, not {h!r}"
 
 
 def _one_default(gateway, routes, path: tuple[str | int, ...], why: str) -> Iterator[Problem]:
