@@ -94,3 +94,21 @@ def select(hv: HostView, snap: Snapshot, sem: Semantics = DEFAULT) -> EndpointCh
     if mgmt_vmk is None:
         reason += f"; {ip_str(mgmt_ip)} is on no vmk of this host"
     return EndpointChoice(mgmt_ip, mgmt_vmk, kind, reason, assumptions, tagged, mgmt_vmk)
+
+
+TRANSFER = "transfer-address"
+
+
+def at_address(hv: HostView, snap: Snapshot, address: str, why: str) -> EndpointChoice:
+    """The endpoint when a job, not vCenter, names the address (Forklift's Host
+    ``ipAddress``, "used for disk transfer"): the connection goes there whatever
+    the tag says. An address on no vmk of the host is traced as given (it fails)."""
+    base = select(hv, snap)
+    if not is_ipv4(address):
+        return EndpointChoice(None, None, TRANSFER, f"{why}: {address} is not IPv4, which the engine does not trace",
+                              (), base.tagged, base.management_vmk)
+    ip = ip_int(address)
+    vmk = _vmk_with_ip(hv, ip)
+    where = f"{vmk} of {hv.host.name}" if vmk else f"on no vmk of {hv.host.name}"
+    return EndpointChoice(ip, vmk, TRANSFER, f"{why}: {address} ({where}) replaces the address vCenter hands out",
+                          (), base.tagged, base.management_vmk)

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from ..model import DEFAULT_STACK, Snapshot
 from .addr import ip_str
 from .control import ControlFlow, vcenter_address
-from .endpoint import EndpointChoice, management_ip, select
+from .endpoint import EndpointChoice, at_address, management_ip, select
 from .routing import L3Iface, RouteEntry, lookup
 from .semantics import ALTERNATIVES, COMPARED, DEFAULT, Alternative, Semantics, difference
 from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
@@ -405,14 +405,27 @@ class Engine:
             raise UsageError(f"no backup node {name!r} in snapshot; nodes: {', '.join(self.network.nodes)}")
         return node
 
-    def trace_pair(self, host: str, node: str) -> Path:
+    def endpoint_at(self, name: str, address: str, why: str = "the job connects to a given address") -> EndpointChoice:
+        """The endpoint when a job names the address itself (Forklift), not vCenter."""
+        key = f"{name}\0{address}\0{why}"
+        ep = self._endpoints.get(key)
+        if ep is None:
+            ep = self._endpoints[key] = at_address(self.host_view(name), self.snapshot, address, why)
+        return ep
+
+    def trace_pair(self, host: str, node: str, address: Optional[str] = None, record: bool = True,
+                   why: str = "the job connects to a given address") -> Path:
+        """One pair; ``address``: the job's own NFC address for this host instead of vCenter's
+        (``why`` says whose). Without ``record`` hops are walked on first use."""
         hv = self.host_view(host)
         nd = self.node(node)
-        ep = self.endpoint(host)
-        outcome, hops = trace_host_node(self.network, hv, ep, nd)
+        ep = self.endpoint(host) if address is None else self.endpoint_at(host, address, why)
+        outcome, hops = trace_host_node(self.network, hv, ep, nd, record=record)
         outcome = self.with_alternatives(hv, ep, nd, outcome)
-        return Path(hv.host.name, nd.name, Endpoint(ep.ip_text, ep.vmk, ep.reason), outcome, hops, None,
-                    (self, hv, ep, nd))
+        endpoint = Endpoint(ep.ip_text, ep.vmk, ep.reason)
+        if not record:
+            return Path(hv.host.name, nd.name, endpoint, outcome, None, _rehop, (self, hv, ep, nd))
+        return Path(hv.host.name, nd.name, endpoint, outcome, hops, None, (self, hv, ep, nd))
 
     def with_alternatives(self, hv: HostView, ep: EndpointChoice, nd: DeviceView, outcome: Outcome) -> Outcome:
         """``outcome`` plus what it would be under the other reading of each

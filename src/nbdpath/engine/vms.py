@@ -1,0 +1,188 @@
+"""Which host serves each VM's disks, and the paths its data takes. Pure: no I/O.
+
+A powered-on VM's disks are read through its own host. Any other read (a
+powered-off or suspended VM, a template) goes through a host vCenter picks:
+VDDK's guide says "the first host with read/write access" to the datastore,
+"not necessarily the ESXi host where the VM resides". Which one is first is
+not observable, so every host mounting the datastore read-write is a
+candidate: each is traced, the worst is reported, and a VM whose candidates
+disagree is flagged. The paths themselves are the engine's (engine.trace),
+never walked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from ..model import Job, Snapshot, Vm
+from .trace import Engine
+from .types import Path, Verdict
+
+# Worse first: a failed read, then data over management, then asymmetric, then isolated.
+VERDICT_RANK = {
+    Verdict.UNREACHABLE: 0, Verdict.BROKEN_BY_FIREWALL: 0, Verdict.NOT_ISOLATED: 1,
+    Verdict.ASYMMETRIC: 2, Verdict.ISOLATED: 3,
+}
+OWN_HOST = "own-host"
+DATASTORE = "datastore"
+
+FORKLIFT_WHY = "the job names this host's transfer address (Forklift Host ipAddress, \"used for disk transfer\")"
+
+
+def path_rank(p: Path) -> tuple[int, int]:
+    """Sort key, worst first: verdict, then the slower bottleneck (unknown speed last)."""
+    return VERDICT_RANK[p.verdict], p.outcome.bottleneck_mbps if p.outcome.bottleneck_mbps is not None else 1 << 40
+
+
+def works(p: Path) -> bool:
+    return VERDICT_RANK[p.verdict] > 0
+
+
+@dataclass(frozen=True, slots=True)
+class VmRoute:
+    """One VM read by one job (or by no job: every node): its candidate hosts and paths."""
+
+    vm: str
+    job: Optional[str]
+    served_by: str  # own-host / datastore
+    candidates: tuple[str, ...]  # hosts that may serve its disks
+    paths: tuple[Path, ...]  # every candidate x node
+    reason: str
+
+    @property
+    def worst(self) -> Optional[Path]:
+        return min(self.paths, key=path_rank) if self.paths else None
+
+    @property
+    def disagree(self) -> bool:
+        """Candidate hosts whose paths differ in verdict or speed: which host vCenter picks matters."""
+        if len(self.candidates) < 2:
+            return False
+        per_host: dict[str, set] = {}
+        for p in self.paths:
+            per_host.setdefault(p.host, set()).add((p.verdict, p.outcome.bottleneck_mbps))
+        return len({frozenset(v) for v in per_host.values()}) > 1
+
+    def to_dict(self) -> dict[str, Any]:
+        worst = self.worst
+        return {
+            "vm": self.vm,
+            "job": self.job,
+            "served_by": self.served_by,
+            "candidates": list(self.candidates),
+            "reason": self.reason,
+            "disagree": self.disagree,
+            "worst": None if worst is None else _brief(worst),
+            "paths": [_brief(p) for p in self.paths],
+        }
+
+
+def _brief(p: Path) -> dict[str, Any]:
+    o = p.outcome
+    return {"host": p.host, "node": p.node, "endpoint": p.endpoint.ip, "egress_vmk": o.egress_vmk,
+            "egress_uplinks": [u.name for u in o.egress_uplinks], "bottleneck_mbps": o.bottleneck_mbps,
+            "verdict": o.verdict.value, "verdict_reason": o.verdict_reason}
+
+
+def disk_candidates(snap: Snapshot, datastore: str, _index: Optional[dict] = None) -> tuple[str, ...]:
+    """Hosts vCenter may read a disk on ``datastore`` through (mounted read-write, accessible)."""
+    stores = _index if _index is not None else {d.name: d for d in snap.datastores}
+    ds = stores.get(datastore)
+    return tuple(ds.hosts) if ds is not None and ds.accessible else ()
+
+
+def serving(snap: Snapshot, vm: Vm, stores: Optional[dict] = None) -> tuple[str, tuple[str, ...], str]:
+    """(served_by, candidate hosts, why) for ``vm``'s disks."""
+    if vm.power_state == "poweredOn" and not vm.template:
+        return OWN_HOST, (vm.host,), f"powered on: its disks are read through its host {vm.host}"
+    state = "a template" if vm.template else vm.power_state
+    if not vm.disks:
+        return DATASTORE, (), f"{state} with no disks: nothing to read"
+    stores = stores if stores is not None else {d.name: d for d in snap.datastores}
+    hosts: dict[str, None] = {}
+    empty = []
+    for disk in vm.disks:
+        found = disk_candidates(snap, disk.datastore, stores)
+        if not found:
+            empty.append(disk.datastore)
+        hosts.update(dict.fromkeys(found))
+    why = (f"{state}: vCenter reads it through \"the first host with read/write access\" to each disk's "
+           f"datastore (VDDK guide), so every such host is a candidate")
+    if empty:
+        why += f"; no host mounts {', '.join(dict.fromkeys(empty))} read-write (or it is inaccessible)"
+    return DATASTORE, tuple(hosts), why
+
+
+def selected(snap: Snapshot, job: Job) -> list[Vm]:
+    """The job's VMs: named, or on a listed cluster/host, in a listed folder, or carrying a
+    listed tag; a selector never picks a template (a named one is taken)."""
+    named = set(job.vms)
+    clusters, hosts, folders, tags = set(job.clusters), set(job.hosts), set(job.folders), set(job.tags)
+    cluster_of = {h.name: h.cluster for h in snap.hosts} if clusters else {}
+    out = []
+    for vm in snap.vms:
+        if vm.name in named:
+            out.append(vm)
+        elif not vm.template and (
+                vm.host in hosts or (clusters and cluster_of.get(vm.host) in clusters)
+                or (vm.folder is not None and vm.folder in folders) or (tags and not tags.isdisjoint(vm.tags))):
+            out.append(vm)
+    return out
+
+
+class VmTracer:
+    """Paths per (host, node, job address), traced once and shared by every VM and job."""
+
+    def __init__(self, engine: Engine, paths: Optional[Iterable[Path]] = None):
+        self.engine = engine
+        snap = engine.snapshot
+        self.stores = {d.name: d for d in snap.datastores}
+        self.all_nodes = tuple(n.name for n in snap.backup_nodes)
+        # The fleet trace already holds every default pair (shape-shared); reuse it.
+        self._pairs: dict[tuple[str, str, Optional[str]], Path] = {}
+        for p in (paths if paths is not None else engine.trace()):
+            self._pairs[(p.host, p.node, None)] = p
+
+    def nodes_of(self, job: Optional[Job]) -> tuple[str, ...]:
+        return job.nodes if job is not None and job.nodes else self.all_nodes
+
+    def pair(self, host: str, node: str, job: Optional[Job] = None) -> Path:
+        address = job.transfer_addresses.get(host) if job is not None else None
+        key = (host, node, address)
+        p = self._pairs.get(key)
+        if p is None:
+            p = self._pairs[key] = self.engine.trace_pair(host, node, address, record=False, why=FORKLIFT_WHY)
+        return p
+
+    def route(self, vm: Vm, job: Optional[Job] = None) -> VmRoute:
+        served_by, hosts, why = serving(self.engine.snapshot, vm, self.stores)
+        nodes = self.nodes_of(job)
+        paths = tuple(self.pair(h, n, job) for h in hosts for n in nodes)
+        return VmRoute(vm.name, job.name if job is not None else None, served_by, hosts, paths, why)
+
+
+def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterable[Path]] = None) -> list[VmRoute]:
+    """Every VM (or those named) once per job that reads it; a VM in no job once, to every node."""
+    snap = engine.snapshot
+    wanted = list(dict.fromkeys(names))
+    known = {v.name: v for v in snap.vms}
+    for n in wanted:
+        if n not in known:
+            from ..errors import UsageError
+
+            shown = ", ".join(list(known)[:20]) + (", ..." if len(known) > 20 else "")
+            raise UsageError(f"no VM {n!r} in snapshot; VMs: {shown or 'none'}")
+    keep = set(wanted) if wanted else None
+    tracer = VmTracer(engine, paths)
+    rows: list[VmRoute] = []
+    in_a_job: set[str] = set()
+    for job in snap.jobs:
+        for vm in selected(snap, job):
+            in_a_job.add(vm.name)
+            if keep is None or vm.name in keep:
+                rows.append(tracer.route(vm, job))
+    for vm in snap.vms:
+        if vm.name not in in_a_job and (keep is None or vm.name in keep):
+            rows.append(tracer.route(vm))
+    return rows
