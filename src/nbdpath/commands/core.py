@@ -10,6 +10,7 @@ from typing import Optional
 import click
 
 from .. import labs as labs_mod
+from ..changes import render as change_renderers
 from ..engine import ASSUMPTIONS, Engine
 from ..errors import UsageError
 from ..model import Snapshot, dump, json_schema, load_file
@@ -21,6 +22,7 @@ from ..render import html as html_render
 from ..render import markdown as md_render
 from ..rules import RULES, Severity, check, worst
 from ..safetext import terminal
+from . import select as select_mod
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -83,12 +85,17 @@ def whatif_text(change: changes_mod.Change, snap: Snapshot) -> str:
                     f"  rollback: {undo}\n")
 
 
-def build_report(inputs: list[tuple[str, Snapshot]]) -> Report:
+def build_report(inputs: list[tuple[str, Snapshot]], selection: Optional[select_mod.Selection] = None) -> Report:
+    """Trace and check every input; with a ``selection`` only its pairs (an unknown name: exit 2)."""
+    selection = selection or select_mod.Selection()
+    selection.check_known(s for _, s in inputs)
     report = Report()
     for name, snap in inputs:
-        engine = Engine(snap)
-        paths = engine.trace()
-        report.add(name, paths, check(engine, paths), snap.missing)
+        if selection and not selection.applies_to(snap):
+            continue
+        engine = selection.engine(snap)
+        paths = selection.pairs(engine.trace())
+        report.add(name, paths, check(engine, paths), engine.snapshot.missing, hosts=engine.snapshot.hosts)
     return report
 
 
@@ -97,10 +104,11 @@ def register(cli: click.Group) -> None:
     @_input_options
     @_format_option
     @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml/html (large estates).")
+    @select_mod.options
     @_output_option
-    def trace(snapshot, lab, fmt, no_hops, output):
+    def trace(snapshot, lab, fmt, no_hops, clusters, hosts, nodes, output):
         """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
-        report = build_report(load_inputs(snapshot, lab))
+        report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes))
         if fmt == "json":
             _emit(to_json(report, not no_hops), output)
         elif fmt == "yaml":
@@ -118,10 +126,11 @@ def register(cli: click.Group) -> None:
     @_format_option
     @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
                   show_default=True, help="Exit 1 when a finding is at or above this severity.")
+    @select_mod.options
     @_output_option
-    def check_cmd(snapshot, lab, fmt, fail_on, output):
+    def check_cmd(snapshot, lab, fmt, fail_on, clusters, hosts, nodes, output):
         """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
-        report = build_report(load_inputs(snapshot, lab))
+        report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes))
         if fmt == "json":
             _emit(to_json(report, with_hops=False), output)
         elif fmt == "yaml":
@@ -138,34 +147,65 @@ def register(cli: click.Group) -> None:
         return EXIT_OK
 
     @cli.command()
-    @click.argument("host")
-    @click.argument("node")
+    @click.argument("host", required=False)
+    @click.argument("node", required=False)
     @click.argument("snapshot_arg", metavar="[SNAPSHOT]", required=False, type=click.Path(dir_okay=False))
     @click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file (or give it as SNAPSHOT).")
     @click.option("--lab", metavar="NAME", help="A built-in lab.")
+    @select_mod.options
     @_format_option
     @_output_option
-    def explain(host, node, snapshot_arg, snapshot, lab, fmt, output):
-        """One path, hop by hop, each step with its reason, and the assumptions it relies on."""
+    def explain(host, node, snapshot_arg, snapshot, lab, clusters, hosts, nodes, fmt, output):
+        """One path, hop by hop, each step with its reason, and the assumptions it relies on.
+
+        HOST NODE name the pair; or select pairs with --host/--node/--cluster (at most 50).
+        """
         if lab == "all":
             raise UsageError("explain needs one snapshot: SNAPSHOT or --lab NAME")
+        if host and not node:
+            raise UsageError("explain needs HOST and NODE, or --host/--node/--cluster")
         if snapshot_arg and snapshot:
             raise UsageError("give the snapshot once: as SNAPSHOT or with --snapshot")
         [(name, snap)] = load_inputs(snapshot_arg or snapshot, lab)
-        engine = Engine(snap)
-        path = engine.trace_pair(host, node)
-        findings = [f for f in check(engine, [path]) if not f.nodes or node in f.nodes]
-        if fmt == "table":
-            _emit(explain_text(name, path, findings, ASSUMPTIONS), output)
+        if host is None:
+            if not (clusters or hosts or nodes):
+                raise UsageError("explain needs HOST and NODE, or --host/--node/--cluster")
+            paths, findings = _explain_selection(snap, select_mod.Selection(clusters, hosts, nodes))
+        else:
+            engine = Engine(snap)
+            path = engine.trace_pair(host, node)
+            paths = [path]
+            findings = [f for f in check(engine, [path]) if not f.nodes or node in f.nodes]
+        if len(paths) == 1 and fmt in ("table", "markdown", "html"):
+            render = {"table": lambda: explain_text(name, paths[0], findings, ASSUMPTIONS),
+                      "markdown": lambda: md_render.explain_markdown(name, paths[0], findings),
+                      "html": lambda: html_render.explain_html(name, paths[0], findings)}[fmt]
+            _emit(render(), output)
+        elif fmt == "table":
+            _emit("\n".join(explain_text(name, p, [f for f in findings if f.host == p.host
+                                                    and (not f.nodes or p.node in f.nodes)], ASSUMPTIONS)
+                            for p in paths), output)
         elif fmt == "markdown":
-            _emit(md_render.explain_markdown(name, path, findings), output)
-        elif fmt == "html":
-            _emit(html_render.explain_html(name, path, findings), output)
+            _emit("\n".join(md_render.explain_markdown(name, p, [f for f in findings if f.host == p.host
+                                                                 and (not f.nodes or p.node in f.nodes)])
+                            for p in paths), output)
         else:
             report = Report()
-            report.add(name, [path], findings)
-            _emit(to_json(report) if fmt == "json" else to_yaml(report), output)
+            report.add(name, paths, findings, hosts=snap.hosts)
+            if fmt == "html":
+                _emit(html_render.report_doc(report.to_dict(with_hops=True), title="nbdpath explain",
+                                             open_details=True, hosts=report.hosts), output)
+            else:
+                _emit(to_json(report) if fmt == "json" else to_yaml(report), output)
         return EXIT_OK
+
+    def _explain_selection(snap: Snapshot, selection: select_mod.Selection) -> tuple[list, list]:
+        selection.check_known([snap])
+        engine = selection.engine(snap)
+        paths = selection.pairs(engine.trace())
+        if len(paths) > 50:
+            raise UsageError(f"{len(paths)} pairs selected; explain shows at most 50: narrow with --host/--node")
+        return paths, check(engine, paths)
 
     @cli.command()
     @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
@@ -264,13 +304,13 @@ def register(cli: click.Group) -> None:
     @click.option("--severity", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True,
                   help="Take fixes of findings at or above this severity.")
     @click.option("--rule", "rules_", multiple=True, metavar="ID", help="Only fixes of these rules (repeatable).")
-    @click.option("--host", "hosts", multiple=True, metavar="H", help="Only these hosts (repeatable).")
-    @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "esxcli", "powercli", "govc"]),
+    @select_mod.options
+    @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", *change_renderers.names()]),
                   default="text", show_default=True,
                   help="text: plan + what-if; markdown: the same for a ticket; the others: a script to run, "
                        "rollback in comments.")
     @click.option("--save-snapshot", type=click.Path(dir_okay=False), help="Write the snapshot as it would be after the plan.")
-    def plan_cmd(snapshot, lab, severity, rules_, hosts, fmt, save_snapshot):
+    def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_snapshot):
         """Collect the fixes the findings propose into one plan and show, before anything
         is touched, what it does to every path and finding; render it as a script."""
         from ..plan import plan as plan_mod
@@ -282,7 +322,10 @@ def register(cli: click.Group) -> None:
         unknown = [r for r in rules_ if r not in RULES]
         if unknown:
             raise UsageError(f"unknown rule {unknown[0]}; see `nbdpath rules`")
-        plan = plan_mod.build(snap, Severity(severity), rules_, hosts)
+        selection = select_mod.Selection(clusters, hosts, nodes)
+        selection.check_known([snap])
+        chosen = selection.host_names(snap) if (hosts or clusters) else ()
+        plan = plan_mod.build(snap, Severity(severity), rules_, chosen, nodes)
         if fmt == "text":
             _emit(plan_mod.render_text(plan))
         elif fmt == "json":

@@ -64,10 +64,10 @@ def _key(f: Finding) -> tuple:
 
 
 def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iterable[str] = (),
-          hosts: Iterable[str] = ()) -> Plan:
+          hosts: Iterable[str] = (), nodes: Iterable[str] = ()) -> Plan:
     """Collect the proposed changes (deduplicated, in host order), apply them to a
     copy and compare paths and findings before and after."""
-    wanted_rules, wanted_hosts = set(rules), set(hosts)
+    wanted_rules, wanted_hosts, wanted_nodes = set(rules), set(hosts), set(nodes)
     engine = Engine(snap)
     before_paths = engine.trace()
     before = check(engine, before_paths)
@@ -76,6 +76,9 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
         if f.severity.rank < min_severity.rank or (wanted_rules and f.rule not in wanted_rules):
             continue
         if wanted_hosts and f.host not in wanted_hosts:
+            continue
+        # A host-wide finding (no nodes) concerns every node's pairs.
+        if wanted_nodes and f.nodes and not wanted_nodes & set(f.nodes):
             continue
         for c in f.fix.changes:
             proposed.setdefault(c, [])

@@ -32,11 +32,15 @@ class Report:
     paths: list[tuple[str, Path]] = field(default_factory=list)
     findings: list[tuple[str, Finding]] = field(default_factory=list)
     missing: list[tuple[str, str, str]] = field(default_factory=list)  # (snapshot, host, why)
+    # snapshot -> host name -> Host: what the diagrams draw (vmk addresses, pnics) and the cluster matrix.
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, snapshot: str, paths: Iterable[Path], findings: Iterable[Finding],
-            missing: dict[str, str] | None = None) -> None:
-        """``missing``: hosts a partial discovery could not read (Snapshot.missing)."""
+            missing: dict[str, str] | None = None, hosts: Iterable[Any] = ()) -> None:
+        """``missing``: hosts a partial discovery could not read (Snapshot.missing);
+        ``hosts``: the snapshot's Host models, for clusters and diagrams."""
         self.missing.extend((snapshot, h, why) for h, why in (missing or {}).items())
+        self.hosts.setdefault(snapshot, {}).update((h.name, h) for h in hosts)
         self.snapshots.append(snapshot)
         self.paths.extend((snapshot, p) for p in paths)
         self.findings.extend((snapshot, f) for f in findings)
