@@ -1,0 +1,311 @@
+"""How long each job's window is, and what binds it. Pure: snapshot in, numbers out.
+
+The model is a fluid one, each step explainable: every disk is one NFC
+stream; a job's bytes are spread over its nodes evenly (backup products do
+not route by speed); bytes crossing a shared limit share its speed. Each
+limit then needs ``bytes through it / its speed``; the window is the longest
+of those, and that limit is the bottleneck. Limits:
+
+- ``disk``: one disk is one stream, never faster than the per-stream rate or
+  the slowest link of its path;
+- ``host-streams``: disks a host serves at once (job per-host concurrency,
+  NFC connections, NFC memory) times the stream rate;
+- ``node-streams``: the job's per-node concurrency times the stream rate;
+- ``uplink``: the host's egress uplink(s) (one per flow for originating
+  port / MAC hash / explicit failover, all actives for IP hash / LACP);
+- ``node-nic``: the node interface the data arrives on;
+- ``router``: a router or firewall with ``capacity_mbps`` on the reply path.
+
+Work is grouped per host and per pair (the engine's paths, shared between
+hosts of one shape), never per VM and path: 100,000 VMs cost one pass over
+their disks plus one over host x node pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+from ..engine.trace import Engine
+from ..engine.types import Path
+from ..engine.vms import VmTracer, path_rank, selected, works
+from ..model import Job, Snapshot
+from .constants import Constants
+
+GIB = 1 << 30
+MAX_CRITICAL_VMS = 20
+_SPREAD = ("loadbalance_ip", "lacp")
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: str
+    where: str
+    mbps: float  # the limit's speed (Mb/s): what the bytes through it share
+    bytes: float
+    seconds: float
+    subject: str = ""  # the VM (disk), host (host-streams), node (node-streams) or shared-limit key
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "where": self.where, "mbps": round(self.mbps, 1)}
+
+
+@dataclass
+class JobEstimate:
+    name: str
+    product: str
+    transport: str
+    mode: str
+    duration_s: float
+    bytes: int
+    disks: int
+    bottleneck: Optional[Limit]
+    hosts: list[dict[str, Any]]
+    nodes: list[dict[str, Any]]
+    vms: list[str]  # on the critical path, most bytes first
+    unreadable: list[dict[str, str]]
+    limits: list[Limit] = field(default_factory=list)  # the longest few, longest first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "product": self.product, "transport": self.transport, "mode": self.mode,
+            "duration_s": round(self.duration_s, 1), "bytes": self.bytes, "disks": self.disks,
+            "bottleneck": self.bottleneck.to_dict() if self.bottleneck else None,
+            "hosts": self.hosts, "nodes": self.nodes, "vms": self.vms, "unreadable": self.unreadable,
+            "limits": [{**lim.to_dict(), "seconds": round(lim.seconds, 1)} for lim in self.limits],
+        }
+
+
+def _seconds(nbytes: float, mbps: float) -> float:
+    return nbytes * 8 / (mbps * 1e6) if mbps > 0 else float("inf")
+
+
+def disk_bytes(job: Job, capacity_gib: float, changed_gib: Optional[float]) -> float:
+    if job.mode == "full":
+        return capacity_gib * GIB
+    return (changed_gib if changed_gib is not None else capacity_gib * job.changed_fraction) * GIB
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """What one path contributes to the limits (worked out once per path)."""
+
+    single_mbps: float  # one flow's ceiling on this path (inf: no speed known)
+    uplink: Optional[tuple[str, str, float]]  # (key, where, mbps)
+    nic: Optional[tuple[str, str, float]]
+    routers: tuple[tuple[str, str, float], ...]
+
+
+class Estimator:
+    """Estimates jobs of one snapshot; paths and per-pair work shared between jobs."""
+
+    def __init__(self, snap: Snapshot, constants: Constants = Constants(), engine: Optional[Engine] = None,
+                 paths: Optional[Iterable[Path]] = None):
+        self.snap = snap
+        self.c = constants
+        self.engine = engine or Engine(snap)
+        self.tracer = VmTracer(self.engine, paths)
+        self._pairs: dict[int, _Pair] = {}
+        self._versions = {h.name: h.version_tuple for h in snap.hosts}
+
+    def _pair(self, p: Path) -> _Pair:
+        got = self._pairs.get(id(p))
+        if got is not None:
+            return got
+        eff = self.c.link_efficiency
+        o = p.outcome
+        inf = float("inf")
+        single = o.bottleneck_mbps * eff if o.bottleneck_mbps else inf
+        uplink = None
+        speeds = [u.speed_mbps for u in o.egress_uplinks if u.speed_mbps]
+        if speeds:
+            names = "+".join(u.name for u in o.egress_uplinks)
+            spread = o.uplink_policy in _SPREAD
+            cap = (sum(speeds) if spread else min(speeds)) * eff
+            how = "flows spread over" if spread else "one uplink per flow of"
+            uplink = (f"u\0{p.host}\0{names}", f"{p.host} {names} ({how} {o.uplink_policy})", cap)
+        nic = None
+        nd = self.engine.network.nodes.get(p.node)
+        iface = nd.ifaces.get(o.node_interface) if nd is not None and o.node_interface else None
+        if iface is not None and iface.speed_mbps:
+            nic = (f"n\0{p.node}\0{iface.name}", f"{p.node} {iface.name}", iface.speed_mbps * eff)
+        routers = []
+        for r in dict.fromkeys(o.reply_devices):
+            dev = self.engine.network.routers.get(r)
+            cap = getattr(dev, "capacity_mbps", None)
+            if cap:
+                routers.append((f"r\0{r}", f"{getattr(dev, 'kind', 'router')} {r}", cap * eff))
+        got = self._pairs[id(p)] = _Pair(single, uplink, nic, tuple(routers))
+        return got
+
+    def _host_streams(self, job: Job, host: str) -> tuple[int, str]:
+        nfc = self.c.nfc_streams(self._versions[host])
+        cap, why = nfc, f"{nfc} NFC streams (ESXi {'.'.join(map(str, self._versions[host]))} NFC memory / connections)"
+        own = job.concurrency.per_host
+        if own is None and job.product == "forklift":
+            own = int(self.c.forklift_nfc_per_host)
+            if own < cap:
+                return own, f"{own} NFC connections (Forklift/MTV default per host)"
+        if own is not None and own < cap:
+            return own, f"{own} disks at once (job per-host concurrency)"
+        return cap, why
+
+    def _serving_host(self, job: Job, datastore: str, cache: dict) -> Optional[str]:
+        """For a disk not read through its VM's host: the worst candidate (which
+        host vCenter picks first is not observable; the estimate assumes the worst)."""
+        if datastore in cache:
+            return cache[datastore]
+        ds = self.tracer.stores.get(datastore)
+        hosts = ds.hosts if ds is not None and ds.accessible else ()
+        nodes = self.tracer.nodes_of(job)
+        best = None
+        best_rank = None
+        for h in hosts:
+            rank = min((path_rank(self.tracer.pair(h, n, job)) for n in nodes), default=None)
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best, best_rank = h, rank
+        cache[datastore] = best
+        return best
+
+    def job(self, job: Job) -> JobEstimate:
+        c = self.c
+        stream = c.stream_mbps(job.transport)
+        nodes = self.tracer.nodes_of(job)
+        unreadable: list[dict[str, str]] = []
+        host_bytes: dict[str, float] = {}
+        host_disks: dict[str, int] = {}
+        host_largest: dict[str, tuple[float, str]] = {}
+        host_vms: dict[str, dict[str, float]] = {}
+        ds_cache: dict[str, Optional[str]] = {}
+        disks = 0
+        for vm in selected(self.snap, job):
+            own = vm.power_state == "poweredOn" and not vm.template
+            for disk in vm.disks:
+                h = vm.host if own else self._serving_host(job, disk.datastore, ds_cache)
+                if h is None:
+                    unreadable.append({"vm": vm.name, "reason": f"no host mounts datastore {disk.datastore} read-write "
+                                                                 "(or it is inaccessible)"})
+                    break
+                b = disk_bytes(job, disk.capacity_gib, disk.changed_gib)
+                disks += 1
+                host_bytes[h] = host_bytes.get(h, 0.0) + b
+                host_disks[h] = host_disks.get(h, 0) + 1
+                per_vm = host_vms.setdefault(h, {})
+                per_vm[vm.name] = per_vm.get(vm.name, 0.0) + b
+                if b > host_largest.get(h, (-1.0, ""))[0]:
+                    host_largest[h] = (b, vm.name)
+        # Shared limits: key -> [where, mbps, bytes, hosts using it].
+        shared: dict[str, list] = {}
+        limits: list[Limit] = []
+        host_rows: dict[str, dict[str, Any]] = {}
+        node_bytes: dict[str, float] = {}
+        node_disks: dict[str, float] = {}
+        node_hosts: dict[str, list[str]] = {}
+        moved = 0.0
+        for h, nbytes in host_bytes.items():
+            pairs = [self.tracer.pair(h, n, job) for n in nodes]
+            ok = [p for p in pairs if works(p)]
+            if not ok:
+                why = min(pairs, key=path_rank).outcome.verdict_reason if pairs else "the job has no backup node"
+                unreadable.extend({"vm": v, "reason": f"{h}: {why}"} for v in host_vms[h])
+                continue
+            moved += nbytes
+            share = nbytes / len(ok)
+            profiles = [self._pair(p) for p in ok]
+            rate = min(stream, min(pr.single_mbps for pr in profiles))
+            own_limits = []
+            largest, big_vm = host_largest[h]
+            own_limits.append(Limit("disk", f"{big_vm} on {h} (one stream)", rate, largest, _seconds(largest, rate),
+                                    big_vm))
+            k, why = self._host_streams(job, h)
+            if host_disks[h] < k:
+                k, why = host_disks[h], f"its {host_disks[h]} disk(s) at once (cap: {why})"
+            own_limits.append(Limit("host-streams", f"{h}: {why}", k * rate, nbytes, _seconds(nbytes, k * rate), h))
+            for p, pr in zip(ok, profiles):
+                node_bytes[p.node] = node_bytes.get(p.node, 0.0) + share
+                node_disks[p.node] = node_disks.get(p.node, 0.0) + host_disks[h] / len(ok)
+                node_hosts.setdefault(p.node, []).append(h)
+                for item in (pr.uplink, pr.nic, *pr.routers):
+                    if item is None:
+                        continue
+                    key, where, mbps = item
+                    slot = shared.get(key)
+                    if slot is None:
+                        slot = shared[key] = [key[0], where, mbps, 0.0, []]
+                    slot[3] += share
+                    slot[4].append(h)
+            limits += own_limits
+            worst = max(own_limits, key=lambda lim: lim.seconds)
+            host_rows[h] = {"name": h, "bytes": int(nbytes), "disks": host_disks[h], "nodes": [p.node for p in ok],
+                            "_limit": worst}
+        kinds = {"u": "uplink", "n": "node-nic", "r": "router"}
+        shared_limits: dict[str, Limit] = {}
+        for key, (tag, where, mbps, nbytes, _) in shared.items():
+            lim = Limit(kinds[tag], where, mbps, nbytes, _seconds(nbytes, mbps), key)
+            shared_limits[key] = lim
+            limits.append(lim)
+            if tag == "u":  # an uplink belongs to one host: it is that host's limit too
+                h = shared[key][4][0]
+                if lim.seconds > host_rows[h]["_limit"].seconds:
+                    host_rows[h]["_limit"] = lim
+        node_rows = []
+        for n in nodes:
+            if n not in node_bytes:
+                continue
+            k = job.concurrency.per_node
+            why = f"{k} disks at once (job per-node concurrency)"
+            if node_disks[n] < k:  # fewer disks than slots: each runs on its own
+                k = max(1, math.ceil(node_disks[n] - 1e-9))
+                why = f"its ~{k} disk(s) at once (cap: {job.concurrency.per_node}, job per-node concurrency)"
+            lim = Limit("node-streams", f"{n}: {why}", k * stream,
+                        node_bytes[n], _seconds(node_bytes[n], k * stream), n)
+            limits.append(lim)
+            nic = max((s for key, s in shared_limits.items() if key.startswith(f"n\0{n}\0")),
+                      key=lambda s: s.seconds, default=None)
+            best = lim if nic is None or lim.seconds >= nic.seconds else nic
+            node_rows.append({"name": n, "bytes": int(node_bytes[n]), "duration_s": round(best.seconds, 1),
+                              "bottleneck": best.to_dict()})
+        hosts_out = []
+        for row in host_rows.values():
+            lim = row.pop("_limit")
+            hosts_out.append({**row, "duration_s": round(lim.seconds, 1), "bottleneck": lim.to_dict()})
+        hosts_out.sort(key=lambda r: (-r["duration_s"], r["name"]))
+        limits.sort(key=lambda lim: (-lim.seconds, lim.kind, lim.where))
+        top = limits[0] if limits else None
+        return JobEstimate(
+            job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(moved), disks, top,
+            hosts_out, node_rows, self._critical(top, shared, host_vms, node_hosts), unreadable, limits[:8])
+
+    def _critical(self, top: Optional[Limit], shared: dict, host_vms: dict, node_hosts: dict) -> list[str]:
+        """The VMs whose bytes go through the binding limit, most first."""
+        if top is None:
+            return []
+        if top.kind == "disk":
+            return [top.subject]
+        if top.kind == "host-streams":
+            hosts = [top.subject]
+        elif top.kind == "node-streams":
+            hosts = node_hosts.get(top.subject, [])
+        else:
+            hosts = shared[top.subject][4]
+        weights: dict[str, float] = {}
+        for h in dict.fromkeys(hosts):
+            for vm, b in host_vms.get(h, {}).items():
+                weights[vm] = weights.get(vm, 0.0) + b
+        return [vm for vm, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CRITICAL_VMS]]
+
+
+def estimate(snap: Snapshot, constants: Constants = Constants(), jobs: Iterable[str] = (),
+             engine: Optional[Engine] = None, paths: Optional[Iterable[Path]] = None) -> list[JobEstimate]:
+    """Every job of ``snap`` (or those named), in snapshot order."""
+    wanted = list(dict.fromkeys(jobs))
+    known = [j.name for j in snap.jobs]
+    for name in wanted:
+        if name not in known:
+            from ..errors import UsageError
+
+            raise UsageError(f"no job {name!r} in snapshot; jobs: {', '.join(known) or 'none'}")
+    est = Estimator(snap, constants, engine, paths)
+    keep = set(wanted)
+    return [est.job(j) for j in snap.jobs if not keep or j.name in keep]

@@ -1,0 +1,155 @@
+"""Window estimates on small estates, each expectation worked out by hand from the
+constants (docs/estimate.md): 1 GiB = 2**30 bytes, link speeds in 10**6 bit/s, a link
+carries 94% payload, one NBD stream is 145 MB/s = 1160 Mb/s."""
+
+import pytest
+import yaml
+
+from nbdpath.errors import UsageError
+from nbdpath.estimate import Constants, estimate, with_overrides
+from nbdpath.model import parse
+
+GIB = 2 ** 30
+EFF = 0.94
+STREAM = 145 * 8  # Mb/s
+
+
+def seconds(gib, mbps):
+    return gib * GIB * 8 / (mbps * 1e6)
+
+
+def estate(uplinks=(1000,), policy="failover_explicit", disks=(100, 100), version="8.0.2", job=None,
+           vms_per_disk=True, node_speed=10000, power="poweredOn"):
+    """One host, its vmk0 on the node's subnet (isolated from nothing, L2), one node."""
+    pnics = [{"name": f"vmnic{i}", "speed_mbps": s} for i, s in enumerate(uplinks)]
+    names = [p["name"] for p in pnics]
+    teaming = {"policy": policy, "active": names} if policy != "failover_explicit" else \
+        {"policy": policy, "active": names[:1], "standby": names[1:]}
+    doc = {
+        "segments": [{"name": "mgmt", "subnets": ["10.10.0.0/24"]}],
+        "hosts": [{"name": "esx01", "version": version, "cluster": "c1", "management_address": "10.10.0.11",
+                   "pnics": pnics,
+                   "vswitches": [{"name": "vSwitch0", "uplinks": names, "teaming": teaming,
+                                  "portgroups": [{"name": "Management Network"}]}],
+                   "vmks": [{"device": "vmk0", "portgroup": "Management Network", "ipv4": "10.10.0.11/24",
+                             "services": ["management"]}]}],
+        "backup_nodes": [{"name": "proxy", "interfaces": [{"name": "eth0", "address": "10.10.0.50/24",
+                                                           "speed_mbps": node_speed}]}],
+        "datastores": [{"name": "ds1", "hosts": ["esx01"]}],
+        "vms": [{"name": f"vm{i}", "host": "esx01", "power_state": power,
+                 "disks": [{"capacity_gib": g, "datastore": "ds1"}]} for i, g in enumerate(disks)],
+        "jobs": [{"name": "nightly", "nodes": ["proxy"], "clusters": ["c1"], **(job or {})}],
+    }
+    return parse(yaml.safe_dump(doc), "t.yaml")
+
+
+def one(snap, constants=Constants()):
+    [j] = estimate(snap, constants)
+    return j
+
+
+def test_two_disks_over_one_1gbe_uplink_share_it():
+    j = one(estate(uplinks=(1000,)))
+    assert j.duration_s == pytest.approx(seconds(200, 1000 * EFF))
+    assert (j.bottleneck.kind, j.bottleneck.mbps) == ("uplink", pytest.approx(940))
+    assert j.bytes == 200 * GIB and j.disks == 2
+    assert sorted(j.vms) == ["vm0", "vm1"]
+
+
+def test_on_10gbe_the_stream_binds_not_the_link():
+    j = one(estate(uplinks=(10000,)))
+    # Two disks side by side, each one stream at 1160 Mb/s: 100 GiB / 1160 Mb/s.
+    assert j.duration_s == pytest.approx(seconds(100, STREAM))
+    assert j.bottleneck.kind == "disk"
+    assert one(estate(uplinks=(1000,))).duration_s / j.duration_s == pytest.approx(2 * STREAM / 940)
+
+
+def test_per_node_concurrency_binds():
+    j = one(estate(uplinks=(10000,), job={"concurrency": {"per_node": 1}}))
+    assert j.duration_s == pytest.approx(seconds(200, STREAM))
+    assert j.bottleneck.kind == "node-streams" and "proxy" in j.bottleneck.where
+
+
+def test_nbdssl_costs_a_quarter_of_the_stream():
+    j = one(estate(uplinks=(10000,), job={"transport": "nbdssl"}))
+    assert j.duration_s == pytest.approx(seconds(100, STREAM * 0.75))
+    assert j.bottleneck.mbps == pytest.approx(STREAM * 0.75)
+
+
+@pytest.mark.parametrize("version,streams", [("5.5.0", 32), ("6.7.0", 48), ("7.0.3", 48), ("8.0.2", 50)])
+def test_host_nfc_cap_by_version(version, streams):
+    # 64 disks of 10 GiB, slow streams (10 MB/s = 80 Mb/s) so the host's stream count binds, not 10 GbE.
+    c = with_overrides(["nbd_stream_mbyte_s=10"])
+    j = one(estate(uplinks=(10000,), disks=[10] * 64, version=version, job={"concurrency": {"per_node": 100}}), c)
+    assert j.bottleneck.kind == "host-streams"
+    assert j.duration_s == pytest.approx(seconds(640, streams * 80))
+    assert f"{streams} NFC streams" in j.bottleneck.where
+
+
+def test_job_per_host_concurrency_and_forklift_default():
+    c = with_overrides(["nbd_stream_mbyte_s=10"])
+    big = dict(uplinks=(10000,), disks=[10] * 64)
+    j = one(estate(**big, job={"concurrency": {"per_node": 100, "per_host": 8}}), c)
+    assert j.duration_s == pytest.approx(seconds(640, 8 * 80)) and j.bottleneck.kind == "host-streams"
+    j = one(estate(**big, job={"product": "forklift", "concurrency": {"per_node": 100}}), c)
+    assert j.duration_s == pytest.approx(seconds(640, 10 * 80)) and "Forklift" in j.bottleneck.where
+
+
+def test_ip_hash_spreads_flows_over_uplinks_port_id_does_not():
+    spread = one(estate(uplinks=(1000, 1000), policy="loadbalance_ip"))
+    pinned = one(estate(uplinks=(1000, 1000), policy="loadbalance_srcid"))
+    # IP hash: 2 x 940 Mb/s for 200 GiB; each flow still on one 1 GbE uplink.
+    assert spread.duration_s == pytest.approx(seconds(200, 2 * 940))
+    assert pinned.duration_s == pytest.approx(seconds(200, 940))
+    assert pinned.bottleneck.kind == "uplink"
+
+
+def test_node_nic_binds_when_slower_than_the_host():
+    j = one(estate(uplinks=(10000,), node_speed=1000))
+    assert j.bottleneck.kind in ("node-nic", "uplink")  # the path's single-flow limit is the node NIC too
+    assert j.duration_s == pytest.approx(seconds(200, 940))
+    assert any(lim.kind == "node-nic" and lim.seconds == pytest.approx(j.duration_s) for lim in j.limits)
+
+
+def test_incremental_reads_the_changed_fraction_or_changed_gib():
+    j = one(estate(uplinks=(1000,), job={"mode": "incremental", "changed_fraction": 0.1}))
+    assert j.bytes == int(20 * GIB) and j.duration_s == pytest.approx(seconds(20, 940))
+
+
+def test_overrides_are_used_and_reported():
+    c = with_overrides(["link_efficiency=1"])
+    assert one(estate(), c).duration_s == pytest.approx(seconds(200, 1000))
+    used = {a["name"]: a for a in c.used()}
+    assert used["link_efficiency"]["overridden"] and used["link_efficiency"]["source"]
+    assert not used["nbd_stream_mbyte_s"]["overridden"]
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ("nope=1", "unknown constant"), ("nbd_stream_mbyte_s", "NAME=VALUE"), ("nbd_stream_mbyte_s=x", "a number"),
+    ("nbd_stream_mbyte_s=-1", "positive"), ("nbd_stream_mbyte_s=inf", "positive"), ("nbdssl_factor=2", "fraction"),
+    ("nbd_stream_mbyte_s=nan", "positive"),
+])
+def test_bad_overrides_are_usage_errors(bad, needle):
+    with pytest.raises(UsageError, match=needle):
+        with_overrides([bad])
+
+
+def test_a_vm_without_a_working_path_is_unreadable_not_counted():
+    snap = estate()
+    doc = yaml.safe_load(yaml.safe_dump(snap.model_dump(mode="json")))
+    doc["backup_nodes"][0]["interfaces"][0]["address"] = "10.99.0.50/24"  # no route to the host
+    j = one(parse(yaml.safe_dump(doc), "t.yaml"))
+    assert j.bytes == 0 and j.duration_s == 0 and {u["vm"] for u in j.unreadable} == {"vm0", "vm1"}
+
+
+def test_powered_off_vm_on_an_unmounted_datastore_is_unreadable():
+    snap = estate(power="poweredOff")
+    doc = yaml.safe_load(yaml.safe_dump(snap.model_dump(mode="json")))
+    doc["datastores"][0]["accessible"] = False
+    j = one(parse(yaml.safe_dump(doc), "t.yaml"))
+    assert j.bytes == 0 and "read-write" in j.unreadable[0]["reason"]
+
+
+def test_unknown_job_is_a_usage_error():
+    with pytest.raises(UsageError, match="no job 'ghost'"):
+        estimate(estate(), jobs=["ghost"])
