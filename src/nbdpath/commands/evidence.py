@@ -23,7 +23,9 @@ from ..evidence import (
     to_dict,
     verify,
 )
+from ..evidence import pktcap
 from ..evidence.window import Window, parse_time
+from ..render import rates as rates_render
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 SUMMARY_VERSION = 1
@@ -55,6 +57,19 @@ def register(cli: click.Group) -> None:
     cli.add_command(evidence_group)
 
 
+def _capture_options(f):
+    """Where captures were taken (pktcap-uw): for every capture given without its own -e NAME."""
+    f = click.option("--bin", "bin_seconds", type=click.FloatRange(min=0.001, max=86400 * 7), default=None,
+                     metavar="SECONDS", help="Width of the rate bins (default: at most 60 bins over the file).")(f)
+    f = click.option("--dir", "direction", type=click.IntRange(0, 2), default=None, metavar="0|1|2",
+                     help="pktcap-uw --dir of the captures: 0 input (default of pktcap-uw), 1 output, 2 both.")(f)
+    f = click.option("--vmk", "vmk", metavar="VMK", default=None,
+                     help="The vmk every capture was taken on (pktcap-uw --vmk).")(f)
+    f = click.option("--uplink", "uplink", metavar="VMNIC", default=None,
+                     help="The uplink every capture was taken on (pktcap-uw --uplink).")(f)
+    return f
+
+
 @click.command("verify")
 @click.argument("snapshot", required=False, type=click.Path(dir_okay=False))
 @click.option("--lab", metavar="NAME", help="A built-in lab (see `nbdpath labs`) instead of a SNAPSHOT file.")
@@ -64,16 +79,19 @@ def register(cli: click.Group) -> None:
 @click.option("--kind", type=click.Choice(KINDS), default=None,
               help="Read every evidence file as this kind instead of recognising it.")
 @click.option("--host", "host", metavar="HOST", default=None,
-              help="The host every esxtop CSV given was taken on (real files often say localhost).")
+              help="The host every esxtop CSV or capture given was taken on (real files often say localhost).")
 @click.option("--node", "node", metavar="NODE", default=None,
               help="The backup node that wrote every log given (logs rarely name it).")
 @click.option("--from", "start", metavar="TIME", default=None,
               help="Count only samples/lines at or after TIME, as the file writes it "
                    "(esxtop MM/DD/YYYY HH:MM:SS, logs ISO 8601).")
 @click.option("--to", "end", metavar="TIME", default=None, help="Count only samples/lines at or before TIME.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_capture_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table",
+              show_default=True)
 def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ...], kind: Optional[str],
                host: Optional[str], node: Optional[str], start: Optional[str], end: Optional[str],
+               uplink: Optional[str], vmk: Optional[str], direction: Optional[int], bin_seconds: Optional[float],
                fmt: str) -> int:
     """Hold evidence against the predicted path of every host/node pair.
 
@@ -85,12 +103,18 @@ def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ..
 
     snap = _snapshot(snapshot, lab)
     span = window(start, end)
-    evidence = [_named(read_evidence(f, kind, span), name or host, name or node)
+    options = pktcap.from_options(uplink, vmk, direction)
+    evidence = [_named(read_evidence(f, kind, span, bin_seconds), name, f, host, node, options)
                 for name, f in map(split_named, files)]
     report = verify(snap, trace(snap), evidence)
     _warn(report.skipped)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
+    elif fmt in ("markdown", "html"):
+        from ..render import verify as verify_render
+
+        doc = report.to_dict()
+        click.echo(verify_render.markdown(doc) if fmt == "markdown" else verify_render.html(doc))
     else:
         click.echo(render_report(report))
     return EXIT_FINDINGS if report.contradicted else EXIT_OK
@@ -118,12 +142,19 @@ def split_named(value: str) -> tuple[Optional[str], str]:
     return None, value
 
 
-def _named(ev: Evidence, host: Optional[str], node: Optional[str]) -> Evidence:
-    """The evidence with the host or node the user gave in place of what the file says."""
-    if isinstance(ev, EsxtopSummary) and host:
-        return replace(ev, host=host)
-    if isinstance(ev, LogSummary) and node:
-        return replace(ev, node=node)
+def _named(ev: Evidence, name: Optional[str], path: str, host: Optional[str], node: Optional[str],
+           options: pktcap.CapturePoint = pktcap.CapturePoint()) -> Evidence:
+    """The evidence with the host, node or capture point the user gave in place of what the file says
+    (-e NAME=FILE first, then --host / --node / --uplink / --vmk / --dir, then a capture's file name)."""
+    if isinstance(ev, EsxtopSummary) and (name or host):
+        return replace(ev, host=name or host)
+    if isinstance(ev, LogSummary) and (name or node):
+        return replace(ev, node=name or node)
+    if isinstance(ev, CaptureSummary):
+        own = pktcap.from_name(name) if name else None
+        given = pktcap.CapturePoint(host=host, how="--host") if host else None
+        point = pktcap.combine(own, options, given, pktcap.from_file_name(path))
+        return pktcap.attribute(ev, point) if point != pktcap.CapturePoint() else ev
     return ev
 
 
@@ -140,17 +171,40 @@ def evidence_group() -> None:
               help="Count only samples/lines at or after TIME, as the file writes it "
                    "(esxtop MM/DD/YYYY HH:MM:SS, logs ISO 8601).")
 @click.option("--to", "end", metavar="TIME", default=None, help="Count only samples/lines at or before TIME.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def summarize_cmd(file: str, kind: Optional[str], start: Optional[str], end: Optional[str], fmt: str) -> int:
-    """Show what one capture, esxtop CSV or backup log says on its own."""
-    ev = read_evidence(file, kind, window(start, end))
+@click.option("--host", "host", metavar="HOST", default=None,
+              help="The host an esxtop CSV or a capture was taken on (real files often say localhost).")
+@click.option("--node", "node", metavar="NODE", default=None, help="The backup node that wrote a log.")
+@_capture_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+def summarize_cmd(file: str, kind: Optional[str], start: Optional[str], end: Optional[str], host: Optional[str],
+                  node: Optional[str], uplink: Optional[str], vmk: Optional[str], direction: Optional[int],
+                  bin_seconds: Optional[float], fmt: str) -> int:
+    """Show what one capture, esxtop CSV or backup log says on its own.
+
+    FILE may be NAME=FILE as for verify (the host of an esxtop CSV or a capture, the node of a log)."""
+    name, path = split_named(file)
+    ev = _named(read_evidence(path, kind, window(start, end), bin_seconds), name, path, host, node,
+                pktcap.from_options(uplink, vmk, direction))
     _warn(ev.skipped)
     if fmt == "json":
         click.echo(json.dumps({"version": SUMMARY_VERSION, "kind": "nbdpath.evidence",
                                "evidence": to_dict(ev)}, indent=2))
+    elif fmt == "markdown":
+        click.echo(_markdown_summary(ev))
     else:
         click.echo(render_summary(ev))
     return EXIT_OK
+
+
+def _markdown_summary(ev: Evidence) -> str:
+    """The text summary as a fenced block, and the rates over time as a table."""
+    fence = "`" * 3
+    body = render_summary(ev).replace(fence, "'" * 3)
+    out = [f"## {rates_render.md_cell(one_line(ev.file))}", "", fence, body, fence]
+    rates = getattr(ev, "rates", None)
+    if rates is not None:
+        out += ["", *map(one_line, rates_render.markdown_table(to_dict(rates)))]
+    return "\n".join(out)
 
 
 # ----------------------------------------------------------------- render
@@ -170,6 +224,12 @@ def render_report(report: VerifyReport) -> str:
             out.append(f"    [{mark}] {f}")
         for s in p.settle:
             out.append(f"  to settle: {s}")
+    if report.carried:
+        out.append("carried the bulk:")
+        out.extend(f"  {c.text}" for c in report.carried)
+    for r in report.rates:
+        out.append(f"{r['file']} ({r['kind']}{', ' + r['host'] if r['host'] else ''}):")
+        out.extend(rates_render.text_table(r["rates"]))
     if report.unmatched:
         out.append("not matched to the snapshot:")
         out.extend(f"  {u}" for u in report.unmatched)
@@ -193,6 +253,7 @@ def _capture_text(c: CaptureSummary) -> str:
     out = [f"{c.file}: {c.format} capture, {c.packets} packets, {c.bytes} bytes, interfaces: {ifs}",
            f"  TCP 902 connections: {len(c.flows)}; other packets: {c.other_packets}; "
            f"undecoded: {c.undecoded_packets}{'; TRUNCATED' if c.truncated else ''}"]
+    out += [f"  {line}" for line in pktcap.context(c)]
     for f in c.flows:
         hs = "complete" if f.handshake_complete else ("SYN only" if f.syn_at is not None else "not seen")
         rtt = f" ({(f.synack_at - f.syn_at) * 1e3:.3f} ms SYN->SYN-ACK)" if f.handshake_complete else ""  # type: ignore[operator]
@@ -203,7 +264,25 @@ def _capture_text(c: CaptureSummary) -> str:
             out.append("    data sent by MAC " + ", ".join(f"{m} ({b} B)" for m, b in f.to_node_src_macs))
         if f.to_host_dst_macs:
             out.append("    requests to MAC " + ", ".join(f"{m} ({n} pkts)" for m, n in f.to_host_dst_macs))
+    out += _bulk_lines(c)
+    if c.rates is not None:
+        out += rates_render.text_table(to_dict(c.rates))
     return _text(out)
+
+
+def _bulk_lines(c: CaptureSummary) -> list[str]:
+    """Which interface and which MAC sent most of the NFC data in this one file."""
+    out: list[str] = []
+    if c.rates is None:
+        return out
+    for macs, what in ((True, "source MAC"), (False, "interface")):
+        totals = [(s.name, float(s.total_bytes or 0)) for s in c.rates.series
+                  if s.direction == "to node" and (s.kind == "mac") == macs]
+        top = rates_render.shares(totals)
+        if len(totals) > 1 and top:
+            name, _amount, share = top[0]
+            out.append(f"  bulk: {what} {name} carried {share:.0%} of the NFC bytes host -> node")
+    return out
 
 
 def _esxtop_text(e: EsxtopSummary) -> str:
@@ -227,12 +306,16 @@ def _esxtop_text(e: EsxtopSummary) -> str:
     others = sum(p.kind not in ("vmk", "vmnic") for p in e.ports)
     if others:
         out.append(f"  (+{others} VM and other ports)")
+    if e.rates is not None:
+        out += rates_render.text_table(to_dict(e.rates))
     return _text(out)
 
 
 def _log_text(log: LogSummary) -> str:
     out = [f"{log.file}: backup log, {log.lines} lines ({log.encoding}), "
            f"{len(log.targets)} NFC targets, {len(log.failures)} connect failures"]
+    if log.node:
+        out.append(f"  written by node: {log.node} (as named on the command line)")
     for t in log.targets:
         extra = f" hostname {t.hostname}" if t.hostname else ""
         comp = f" {t.compression}" if t.compression else ""

@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import BinaryIO, Optional
 
 from .observations import EsxtopSummary, Notes, PortRates, UplinkMatch
+from .rates import MAX_SERIES, Bins, rates as _rates, us_of
 from .window import Window, parse_time
 
 PDH_PREFIX = "(PDH-CSV"
@@ -223,10 +224,11 @@ def _cr_only(stream: BinaryIO) -> bool:
     return b"\r" in head and b"\n" not in head
 
 
-def read_esxtop(stream: BinaryIO, file: str, window: Window = Window()) -> Optional[EsxtopSummary]:
+def read_esxtop(stream: BinaryIO, file: str, window: Window = Window(),
+                bin_seconds: Optional[float] = None) -> Optional[EsxtopSummary]:
     """Read an esxtop batch CSV stream (LF, CRLF or CR line ends); None when it is not one.
 
-    Only samples inside ``window`` count."""
+    Only samples inside ``window`` count; ``bin_seconds`` fixes the width of the rate bins."""
     if _cr_only(stream):
         stream = _CrLines(stream)  # type: ignore[assignment]
     first, too_long = _readline(stream)
@@ -239,7 +241,7 @@ def read_esxtop(stream: BinaryIO, file: str, window: Window = Window()) -> Optio
         return _summarise(file, None, _Rows(0, []), [], {}, notes)
     header = _header(first, notes)
     host, plist = _ports(header, notes)
-    rows = _Rows(len(header), plist, window)
+    rows = _Rows(len(header), plist, window, Bins(bin_seconds))
     body = stream.tell()
     vmks = [k for k, p in enumerate(plist) if p.kind == "vmk"]
     nics = [k for k, p in enumerate(plist) if p.kind == "vmnic"]
@@ -268,9 +270,14 @@ def _busiest(plist: list[_Port], ks: list[int]) -> list[int]:
 class _Rows:
     """Folds sample rows into the ports' running sums and the vmk x vmnic products."""
 
-    def __init__(self, ncols: int, plist: list[_Port], window: Window = Window()) -> None:
+    def __init__(self, ncols: int, plist: list[_Port], window: Window = Window(),
+                 bins: Optional[Bins] = None) -> None:
         self.ncols = ncols
         self.window = window
+        self.bins = bins or Bins()
+        # Rates over time for the vmks and vmnics (the ports a path runs through), first in the header.
+        self.rate_ports = [k for k, p in enumerate(plist) if p.kind in ("vmk", "vmnic")][:MAX_SERIES // 2]
+        self.untimed = 0
         self.outside = 0
         self.plist = plist
         # Per picked cell: is the column there (a missing one reads as 0).
@@ -300,12 +307,14 @@ class _Rows:
             values = self._values(line, lineno, notes)
             if values is None:
                 continue
-            if not self.window.open and not self.window.holds(parse_time(values[0])):
+            when = parse_time(values[0]) if sums or not self.window.open else None
+            if not self.window.open and not self.window.holds(when):
                 if sums:  # the second pass sees the same rows again
                     self.outside += 1
                 continue
             if sums:
                 self._add(values)
+                self._bin(values, when)
             for v, n in cross:
                 cross[(v, n)] += values[1 + 2 * v] * values[1 + 2 * n]
 
@@ -339,6 +348,25 @@ class _Rows:
                 return None
             values.append(v)
         return values
+
+    def _bin(self, values: list, when) -> None:
+        if when is None:
+            self.untimed += 1
+            return
+        bins = self.bins
+        i = bins.index(us_of(when))
+        bins.count(i)
+        for k in self.rate_ports:
+            bins.add_at((k, "tx"), i, values[1 + 2 * k])
+            bins.add_at((k, "rx"), i, values[2 + 2 * k])
+
+    def rates(self, notes: Notes):
+        if self.untimed:
+            notes.add("rates", "whole file", f"{self.untimed} sample(s) without a readable time are "
+                      "counted in the averages but not in the rates over time")
+        self.bins.notes(notes)
+        named = [((k, d), self.plist[k].client, self.plist[k].kind, d) for k in self.rate_ports for d in ("tx", "rx")]
+        return _rates(self.bins, named, average=True, clock="file")
 
     def _add(self, values: list) -> None:
         t = values[0]
@@ -407,6 +435,7 @@ def _summarise(file: str, host: Optional[str], rows: _Rows, plist: list[_Port],
                                    pn.tx_sum / samples if samples else 0.0))
     matches.sort(key=lambda m: (m.vmk, -(m.correlation if m.correlation is not None else -2), m.vmnic))
     summary_ports = {r.client: r for r in rates}
+    over_time = rows.rates(notes)
     uplink = best_uplink(tuple(matches), summary_ports, transmitting) if transmitting else None
     return EsxtopSummary(
         file=file, host=host, samples=samples, first_time=rows.first_time, last_time=rows.last_time,
@@ -414,5 +443,5 @@ def _summarise(file: str, host: Optional[str], rows: _Rows, plist: list[_Port],
         window_first=top_tx[1].active_first if transmitting else None,
         window_last=top_tx[1].active_last if transmitting else None,
         receiving_vmk=receiving, uplink=uplink,
-        uplink_matches=tuple(matches), skipped=notes.done(),
+        uplink_matches=tuple(matches), skipped=notes.done(), rates=over_time,
     )

@@ -28,14 +28,16 @@ def sniff(head: bytes) -> str:
     return "log"
 
 
-def read_evidence(path: str | Path, kind: Optional[str] = None, window: Window = Window()) -> Evidence:
+def read_evidence(path: str | Path, kind: Optional[str] = None, window: Window = Window(),
+                  bin_seconds: Optional[float] = None) -> Evidence:
     """Read one evidence file. Bad content gives warnings; only an unusable file raises.
 
-    ``window`` limits esxtop samples and log lines to a time span (captures are read whole)."""
+    ``window`` limits esxtop samples and log lines to a time span (captures are read whole);
+    ``bin_seconds`` fixes the width of the rate bins (else at most 60 bins)."""
     name = str(path)
     with _open_regular(Path(path), name) as stream, no_gc():  # flow and target records hold no cycles
         try:
-            return _read(stream, name, kind, window)
+            return _read(stream, name, kind, window, bin_seconds)
         except OSError as exc:  # EIO, a file in /proc that refuses reads, a vanished network share
             raise InputError(name, "", f"a readable file (read failed: {exc.strerror or exc})") from None
 
@@ -80,7 +82,8 @@ def _open_regular(p: Path, name: str) -> BinaryIO:
         raise
 
 
-def _read(stream: BinaryIO, name: str, kind: Optional[str], window: Window) -> Evidence:
+def _read(stream: BinaryIO, name: str, kind: Optional[str], window: Window,
+          bin_seconds: Optional[float] = None) -> Evidence:
     head = stream.read(64)
     stream.seek(0)
     found = sniff(head)
@@ -88,12 +91,12 @@ def _read(stream: BinaryIO, name: str, kind: Optional[str], window: Window) -> E
     if kind not in KINDS:
         raise InputError(name, "", f"an evidence kind among {', '.join(KINDS)}, not {kind!r}")
     if kind == "capture":
-        result = read_capture(stream, name)
+        result = read_capture(stream, name, bin_seconds)
         if result is None:
             raise InputError(name, "byte 0", "a pcap or pcapng file (magic a1b2c3d4 or 0a0d0d0a)")
         return result
     if kind == "esxtop":
-        result_e = read_esxtop(stream, name, *_span(window))
+        result_e = read_esxtop(stream, name, window, bin_seconds)
         if result_e is None:
             raise InputError(name, "line 1", 'an esxtop batch CSV starting with "(PDH-CSV 4.0)')
         return result_e

@@ -53,6 +53,30 @@ class Notes:
         return tuple(self._items + extra)
 
 
+# ------------------------------------------------------------ rates over time
+
+
+@dataclass(frozen=True, slots=True)
+class RateSeries:
+    """One interface's (or MAC's, or port's) rate in each time bin, Mbit/s."""
+
+    name: str  # "vmnic2", "vmk4", a MAC, a pcapng interface name
+    kind: str  # "vmk" / "vmnic" / "mac" / "interface"
+    direction: str  # captures: "to node" / "to host" (TCP 902 payload); esxtop: "tx" / "rx"
+    mbps: tuple[float, ...]
+    total_bytes: Optional[int] = None  # captures: payload bytes in the series
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Rates over time of one file: bins of ``bin_seconds`` starting at each of ``times``."""
+
+    bin_seconds: float
+    clock: str  # "utc" (captures) / "file" (esxtop: the host's clock as the CSV writes it)
+    times: tuple[str, ...]
+    series: tuple[RateSeries, ...]
+
+
 # ---------------------------------------------------------------- captures
 
 
@@ -121,6 +145,13 @@ class CaptureSummary:
     flows: tuple[NfcFlow, ...]
     truncated: bool
     skipped: tuple[Skipped, ...]
+    rates: Optional[Rates] = None
+    # Where the capture was taken, as the user or the file name says (pktcap-uw --uplink/--vmk,
+    # --dir): the capture holds no host name and no ESXi version of its own.
+    host: Optional[str] = None
+    attached: Optional[str] = None  # "vmnic2" / "vmk4"
+    direction: Optional[int] = None  # pktcap-uw --dir: 0 input, 1 output, 2 both
+    attributed_by: str = ""  # "file name" / "-e NAME=FILE" / "--uplink" ...
 
 
 # ----------------------------------------------------------------- esxtop
@@ -169,6 +200,7 @@ class EsxtopSummary:
     uplink: Optional[UplinkMatch]  # best correlated vmnic for transmitting_vmk
     uplink_matches: tuple[UplinkMatch, ...]
     skipped: tuple[Skipped, ...]
+    rates: Optional[Rates] = None
 
 
 # ------------------------------------------------------------ backup logs

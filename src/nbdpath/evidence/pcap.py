@@ -22,7 +22,8 @@ from collections import Counter
 from operator import itemgetter
 from typing import BinaryIO, Optional
 
-from .observations import CaptureInterface, CaptureSummary, NfcFlow, NFC_PORT, Notes, Skipped
+from .observations import CaptureInterface, CaptureSummary, NfcFlow, NFC_PORT, Notes, Rates, Skipped
+from .rates import Bins, rates as _rates
 
 CHUNK = 8 << 20
 # A record claiming more than this is corrupt, not a jumbo frame.
@@ -80,6 +81,15 @@ def _most_first(counts: dict[bytes, int]) -> tuple[tuple[str, int], ...]:
     return tuple((_mac(m), n) for m, n in sorted(counts.items(), key=itemgetter(1), reverse=True))
 
 
+def _interface_kind(name: str) -> str:
+    """A pcapng interface named like a vmk or an uplink (pktcap-uw, or attributed by the user)."""
+    if name.startswith("vmk") and name[3:].isdigit():
+        return "vmk"
+    if name.startswith(("vmnic", "vusb")) and name.lstrip("vmnicusb").isdigit():
+        return "vmnic"
+    return "interface"
+
+
 def is_capture(head: bytes) -> bool:
     return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
 
@@ -99,7 +109,9 @@ def _ip(b: bytes) -> str:
 class _FlowTable:
     """Accumulates per-connection TCP 902 facts; everything else is counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, bin_seconds: Optional[float] = None) -> None:
+        # TCP 902 payload per (interface, towards the host?, data MAC) and time bin.
+        self.bins = Bins(bin_seconds)
         self.flows: dict[tuple[bytes, int, bytes, int], list] = {}
         self.packets = 0
         self.bytes = 0
@@ -216,6 +228,7 @@ class _FlowTable:
             f[_FIRST] = ts
         if flags & 0x04:
             f[_RST] += 1
+        mac = None
         if to_host:
             f[_TH_PK] += 1
             f[_TH_BY] += payload
@@ -233,7 +246,21 @@ class _FlowTable:
             if flags & 0x12 == 0x12 and f[_SYNACK] is None:
                 f[_SYNACK] = ts
             if payload and src_mac is not None:
-                _count_capped(f[_SRC_MACS], buf[src_mac:src_mac + 6], payload)
+                mac = buf[src_mac:src_mac + 6]
+                _count_capped(f[_SRC_MACS], mac, payload)
+        if payload:
+            # Inline fast path of Bins.add: this runs once per data segment.
+            bins = self.bins
+            t_us = int(ts * 1_000_000)
+            i = t_us // bins.width
+            if bins.lo is None or not bins.lo <= i <= bins.hi:  # type: ignore[operator]
+                i = bins.index(t_us)
+            key = (ifidx, to_host, mac)
+            series = bins.sums.get(key)
+            if series is not None:
+                series[i] = series.get(i, 0) + payload
+            else:
+                bins.add_at(key, i, payload)
 
     def _prune(self) -> None:
         """Keep the MAX_FLOWS connections with the most payload: those are the backups."""
@@ -273,26 +300,48 @@ class _FlowTable:
                 to_node_interfaces=tuple(names.get(i, f"if{i}") for i in sorted(f[_TN_IF])),
             ))
         flows.sort(key=lambda fl: (fl.first_seen, fl.host_ip, fl.node_ip, fl.node_port))
+        rate_notes = Notes(file)
+        self.bins.notes(rate_notes)
+        skipped.extend(rate_notes.done())
         return CaptureSummary(
             file=file, format=fmt, interfaces=tuple(interfaces), packets=self.packets,
             bytes=self.bytes, other_packets=self.other, undecoded_packets=self.undecoded,
-            flows=tuple(flows), truncated=truncated, skipped=tuple(skipped),
+            flows=tuple(flows), truncated=truncated, skipped=tuple(skipped), rates=self._rates(names),
         )
 
+    def _rates(self, names: dict[int, str]) -> Optional[Rates]:
+        """Per interface and direction, and per MAC that sent data to the node: the raw keys merged."""
+        bins = self.bins
+        merged: dict[tuple, dict[int, float]] = {}
+        for (ifidx, to_host, mac), s in bins.sums.items():
+            for key in ((("if", ifidx, to_host),) + ((("mac", mac),) if mac is not None else ())):
+                into = merged.setdefault(key, {})
+                for i, v in s.items():
+                    into[i] = into.get(i, 0) + v
+        bins.sums = merged  # type: ignore[assignment]
+        named = []
+        for key in sorted(merged, key=lambda k: (k[0] != "if", k[1:] if k[0] == "if" else (0, k[1]))):
+            if key[0] == "if":
+                name = names.get(key[1], f"if{key[1]}")
+                named.append((key, name, _interface_kind(name), "to host" if key[2] else "to node"))
+            else:
+                named.append((key, _mac(key[1]), "mac", "to node"))
+        totals = {k: int(sum(s.values())) for k, s in merged.items()}
+        return _rates(bins, named, average=False, clock="utc", totals=totals)
 
-def read_capture(stream: BinaryIO, file: str) -> Optional[CaptureSummary]:
-    """Read a pcap or pcapng stream; None when it is neither."""
+
+def read_capture(stream: BinaryIO, file: str, bin_seconds: Optional[float] = None) -> Optional[CaptureSummary]:
+    """Read a pcap or pcapng stream; None when it is neither. ``bin_seconds`` fixes the rate bins."""
     head = stream.read(4)
     if head in PCAP_MAGICS:
-        return _read_pcap(stream, head, file)
+        return _read_pcap(stream, head, file, _FlowTable(bin_seconds))
     if head == PCAPNG_MAGIC:
-        return _read_pcapng(stream, head, file)
+        return _read_pcapng(stream, head, file, _FlowTable(bin_seconds))
     return None
 
 
-def _read_pcap(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
+def _read_pcap(stream: BinaryIO, magic: bytes, file: str, table: _FlowTable) -> CaptureSummary:
     endian, scale = PCAP_MAGICS[magic]
-    table = _FlowTable()
     notes = Notes(file)
     rest = stream.read(20)
     if len(rest) < 20:
@@ -352,8 +401,7 @@ class _Section:
         self.endian = "<"
 
 
-def _read_pcapng(stream: BinaryIO, magic: bytes, file: str) -> CaptureSummary:
-    table = _FlowTable()
+def _read_pcapng(stream: BinaryIO, magic: bytes, file: str, table: _FlowTable) -> CaptureSummary:
     notes = Notes(file)
     sec = _Section()
     buf = magic

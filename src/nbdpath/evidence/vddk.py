@@ -199,7 +199,7 @@ def _loose_failure(lineno: int, time: Optional[str], line: str, error: Optional[
     code = None
     if error is not None:
         code = error
-    elif "refused connection" in line and "VixDiskLib" in line:
+    elif "refused connectio" in line and "VixDiskLib" in line:  # UIs cut the last letter off (proxcenter-ui #438)
         code = "refused"
     elif "authd" in line and ("ailed to read" in line or "rror reading" in line or "read error" in line.lower()):
         code = "authd read"

@@ -20,7 +20,9 @@ from typing import Any, Iterable, Optional, Sequence
 from ..engine.types import Path, Verdict
 from ..model import Snapshot
 from .esxtop import ACTIVE_MBPS, best_uplink
-from .observations import CaptureSummary, ConnectFailure, EsxtopSummary, Evidence, LogSummary, NfcFlow, Skipped
+from .observations import (CaptureSummary, ConnectFailure, EsxtopSummary, Evidence, LogSummary, NfcFlow, Skipped,
+                           to_dict)
+from .pktcap import kind_of, renamed, sees_data
 from .vddk import NETWORK_CODES as _NETWORK_CODES
 
 REPORT_VERSION = 1
@@ -71,6 +73,29 @@ REPORT_SCHEMA = {
             },
         }},
         "unmatched": {"type": "array", "items": {"type": "string"}},
+        "carried": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["host", "kind", "interface", "share", "what", "source", "text"],
+            "properties": {
+                "host": {"type": "string"}, "kind": {"enum": ["uplink", "vmk"]}, "interface": {"type": "string"},
+                "share": {"type": "number", "minimum": 0, "maximum": 1}, "what": {"type": "string"},
+                "source": {"type": "string"}, "text": {"type": "string"},
+            },
+        }},
+        "rates": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["file", "kind", "host", "rates"],
+            "properties": {
+                "file": {"type": "string"}, "kind": {"enum": ["capture", "esxtop"]}, "host": _STR_OR_NULL,
+                "rates": {"type": "object", "required": ["bin_seconds", "clock", "times", "series"],
+                          "properties": {"bin_seconds": {"type": "number"}, "clock": {"enum": ["utc", "file"]},
+                                         "times": {"type": "array", "items": {"type": "string"}},
+                                         "series": {"type": "array", "items": {
+                                             "type": "object",
+                                             "required": ["name", "kind", "direction", "mbps", "total_bytes"],
+                                             "properties": {"mbps": {"type": "array",
+                                                                     "items": {"type": "number"}}}}}}},
+            },
+        }},
         "skipped": {"type": "array", "items": {
             "type": "object", "required": ["file", "where", "what"], "additionalProperties": False,
             "properties": {"file": {"type": "string"}, "where": {"type": "string"}, "what": {"type": "string"}},
@@ -124,10 +149,29 @@ class PairCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Carried:
+    """Which interface of a host carried the bulk of what the evidence saw it send."""
+
+    host: str
+    kind: str  # "uplink" / "vmk"
+    interface: str
+    share: float  # of ``what``
+    what: str  # "NFC bytes host -> node captured on its uplinks", "the vmnics' transmit (esxtop)"
+    source: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.host}: {self.interface} carried {self.share:.0%} of {self.what} ({self.source})"
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     pairs: tuple[PairCheck, ...]
     unmatched: tuple[str, ...]  # observations no pair of the snapshot explains
     skipped: tuple[Skipped, ...]
+    carried: tuple[Carried, ...] = ()
+    # Rates over time per capture / esxtop file: {"file", "kind", "host", "rates"} (MACs named after their vmk).
+    rates: tuple[dict[str, Any], ...] = ()
 
     @property
     def contradicted(self) -> bool:
@@ -154,6 +198,9 @@ class VerifyReport:
                 for p in self.pairs
             ],
             "unmatched": list(self.unmatched),
+            "carried": [{"host": c.host, "kind": c.kind, "interface": c.interface, "share": round(c.share, 4),
+                         "what": c.what, "source": c.source, "text": c.text} for c in self.carried],
+            "rates": list(self.rates),
             "skipped": [{"file": s.file, "where": s.where, "what": s.what} for s in self.skipped],
         }
 
@@ -490,5 +537,124 @@ def verify(snapshot: Snapshot, paths: Sequence[Path], evidence: Iterable[Evidenc
             _log_facts(ev, ix, by_host, nodes, facts, unmatched)
         else:  # pragma: no cover - the Evidence union is closed
             raise TypeError(f"unknown evidence {type(ev).__name__}")
+    evidence = list(evidence)
+    captures = [ev for ev in evidence if isinstance(ev, CaptureSummary)]
+    _uplink_capture_facts(captures, ix, by_pair, facts, unmatched)
+    carried = _carried(evidence, ix, by_host)
     pairs = tuple(_judge(p, facts[(p.host, p.node)]) for p in paths)
-    return VerifyReport(pairs, tuple(unmatched), tuple(skipped))
+    return VerifyReport(pairs, tuple(unmatched), tuple(skipped), tuple(carried), tuple(_rates(evidence, ix)))
+
+
+# ------------------------------------------------- uplinks, bulk and rates
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def _capture_host(cap: CaptureSummary, ix: _Index) -> Optional[str]:
+    return ix.host_named(cap.host) if cap.host else None
+
+
+def _uplink_capture_facts(caps: list[CaptureSummary], ix: _Index, paths: dict[tuple[str, str], Path],
+                          out: dict[tuple[str, str], list[Fact]], unmatched: list[str]) -> None:
+    """Captures taken on uplinks (pktcap-uw --uplink, one per uplink): which one carried a pair's data."""
+    per_pair: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    files: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for cap in caps:
+        if kind_of(cap.attached) != "vmnic":
+            continue
+        uplink = cap.attached or ""
+        named = _capture_host(cap, ix)
+        seen = False
+        for flow in cap.flows:
+            hv, node = ix.vmk_at(flow.host_ip), ix.node_by_ip.get(flow.node_ip)
+            if hv is None or node is None or (named and hv[0] != named):
+                continue
+            seen = True
+            counts = per_pair[(hv[0], node)]
+            counts[uplink] = counts.get(uplink, 0) + flow.to_node_bytes
+            files[(hv[0], node)].add(cap.file)
+        if named and sees_data(cap) is not False:
+            # A capture of this host's uplink that saw none of a pair's data still counts: 0% for it.
+            for (h, n) in paths:
+                if h == named and (h, n) in per_pair:
+                    per_pair[(h, n)].setdefault(uplink, 0)
+                    files[(h, n)].add(cap.file)
+        if not seen and not named:
+            unmatched.append(f"{cap.file}: captured on {uplink}: no TCP 902 connection of a snapshot host "
+                             f"and no host named, so it cannot count for or against an uplink; name it with "
+                             f"-e HOST/{uplink}={cap.file} or --host HOST")
+        elif cap.host and not named:
+            unmatched.append(f"{cap.file}: host {cap.host!r} (from {cap.attributed_by or 'the file'}) is not in the "
+                             "snapshot; the connections' own addresses were used")
+    for pair, counts in per_pair.items():
+        path = paths.get(pair)
+        total = sum(counts.values())
+        if path is None or total == 0:
+            continue
+        bulk, moved = max(counts.items(), key=lambda kv: kv[1])
+        predicted = _uplink_names(path)
+        detail = ", ".join(f"{u} {_size(v)}" for u, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+        out[pair].append(Fact(UPLINK, ", ".join(predicted) or None,
+                              f"{bulk} carried {moved / total:.0%} of the NFC bytes to {pair[1]} "
+                              f"captured on uplinks ({detail})",
+                              (bulk in predicted) if predicted else None, "; ".join(sorted(files[pair]))))
+
+
+def _carried(evidence: list[Evidence], ix: _Index, by_host: dict[str, list[Path]]) -> list[Carried]:
+    """Per host, the uplink and the vmk that carried the bulk, from captures and esxtop."""
+    amounts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for ev in evidence:
+        if isinstance(ev, CaptureSummary):
+            for flow in ev.flows:
+                hv = ix.vmk_at(flow.host_ip)
+                if hv is None or not flow.to_node_bytes:
+                    continue
+                host = hv[0]
+                if kind_of(ev.attached) == "vmnic":
+                    amounts[(host, "uplink")][ev.attached or ""] += flow.to_node_bytes
+                    sources[(host, "uplink")].add(ev.file)
+                for mac, n in flow.to_node_src_macs:
+                    owner = ix.vmk_by_mac.get(mac)
+                    if owner and owner[0] == host:
+                        amounts[(host, "vmk")][owner[1]] += n
+                        sources[(host, "vmk")].add(ev.file)
+        elif isinstance(ev, EsxtopSummary):
+            host = ix.host_named(ev.host)
+            if host is None or host not in by_host:
+                continue
+            for p in ev.ports:
+                if p.kind in ("vmk", "vmnic") and p.tx_mbps_avg > 0:
+                    key = (host, "uplink" if p.kind == "vmnic" else "vmk", "esxtop")
+                    amounts[key][p.client] += p.tx_mbps_avg  # type: ignore[index]
+                    sources[key].add(ev.file)  # type: ignore[index]
+    out = []
+    for key, by_iface in amounts.items():
+        total = sum(by_iface.values())
+        if total <= 0:
+            continue
+        iface, amount = max(by_iface.items(), key=lambda kv: kv[1])
+        esxtop = len(key) == 3
+        kind = key[1]
+        what = (f"the {'vmnics' if kind == 'uplink' else 'vmks'}' transmit in esxtop" if esxtop else
+                "NFC bytes host -> node captured on its uplinks" if kind == "uplink" else
+                "NFC bytes host -> node (by source MAC)")
+        out.append(Carried(key[0], kind, iface, amount / total, what, ", ".join(sorted(sources[key]))))
+    return sorted(out, key=lambda c: (c.host, c.kind, c.what))
+
+
+def _rates(evidence: list[Evidence], ix: _Index) -> list[dict[str, Any]]:
+    by_mac = {mac: vmk for mac, (_host, vmk) in ix.vmk_by_mac.items()}
+    out = []
+    for ev in evidence:
+        if isinstance(ev, (CaptureSummary, EsxtopSummary)) and ev.rates is not None:
+            rates = ev.rates
+            if isinstance(ev, CaptureSummary):
+                rates = replace(rates, series=renamed(rates.series, by_mac))
+            out.append({"file": ev.file, "kind": ev.kind, "host": ev.host, "rates": to_dict(rates)})
+    return out
