@@ -22,6 +22,13 @@
 //
 //	vcsim-bin -snapshot estate.json -cert-out cert.pem [-listen 127.0.0.1:0]
 //	          [-user U] [-disconnected esx03,esx04] [-max-page 100]
+//	          [-mounts DS@HOST@readOnly,DS@HOST@unmounted]
+//
+// The snapshot's vms and datastores are served too: VirtualMachine objects
+// (runtime.host, runtime.powerState, config.template, config.hardware.device
+// with the simulator's default devices beside the disks) in folders, and
+// Datastore objects with their host mounts; -mounts adds mounts the snapshot
+// cannot express (read-only, unmounted).
 //
 // The snapshot is nbdpath's JSON with defaults included
 // (Snapshot.model_dump_json()). On start it prints one JSON line
@@ -61,6 +68,7 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -144,9 +152,32 @@ type Host struct {
 	Vmks              []Vmk            `json:"vmks"`
 }
 
+type VirtualDisk struct {
+	Label       *string `json:"label"`
+	CapacityGib float64 `json:"capacity_gib"`
+	Datastore   string  `json:"datastore"`
+}
+
+type Vm struct {
+	Name       string        `json:"name"`
+	Host       string        `json:"host"`
+	PowerState string        `json:"power_state"`
+	Template   bool          `json:"template"`
+	Folder     *string       `json:"folder"`
+	Disks      []VirtualDisk `json:"disks"`
+}
+
+type Datastore struct {
+	Name       string   `json:"name"`
+	Hosts      []string `json:"hosts"`
+	Accessible bool     `json:"accessible"`
+}
+
 type Snapshot struct {
 	Dvswitches []DistributedSwitch `json:"dvswitches"`
 	Hosts      []Host              `json:"hosts"`
+	Vms        []Vm                `json:"vms"`
+	Datastores []Datastore         `json:"datastores"`
 }
 
 const defaultStack = "defaultTcpipStack"
@@ -856,7 +887,7 @@ func selfSigned(certOut string) tls.Certificate {
 }
 
 type options struct {
-	snapshot, listen, user, certOut, disconnected string
+	snapshot, listen, user, certOut, disconnected, mounts string
 	esx                                           bool // one ESXi host (hostd), not a vCenter
 }
 
@@ -886,6 +917,8 @@ func parseArgs() options {
 			maxPage, _ = strconv.Atoi(val())
 		case "-esx":
 			o.esx = true
+		case "-mounts":
+			o.mounts = val()
 		default:
 			log.Fatalf("unknown argument %q", args[i])
 		}
@@ -1105,6 +1138,8 @@ func main() {
 		sh.ConfigManager.VirtualNicManager = &ref
 		hostByName[h.Name] = sh
 	}
+	dsRefs := buildDatastores(snap, folders.DatastoreFolder.Reference(), hostByName, parseMounts(o.mounts))
+	buildVms(ctx, snap, folders, hostByName, dsRefs)
 	for _, name := range strings.Split(o.disconnected, ",") {
 		if h := hostByName[name]; h != nil {
 			h.Runtime.ConnectionState = types.HostSystemConnectionStateDisconnected
@@ -1114,7 +1149,7 @@ func main() {
 	_ = client.Logout(ctx)
 	u := *server.URL
 	u.User = nil
-	line, _ := json.Marshal(map[string]interface{}{"url": u.String(), "cert": o.certOut, "hosts": len(snap.Hosts)})
+	line, _ := json.Marshal(map[string]interface{}{"url": u.String(), "cert": o.certOut, "hosts": len(snap.Hosts), "vms": len(snap.Vms)})
 	fmt.Println(string(line))
 
 	in := bufio.NewScanner(os.Stdin)
@@ -1163,5 +1198,158 @@ func esxDvs(d DistributedSwitch, dvsByName map[string]*mo.DistributedVirtualSwit
 	dvpgKey[d.Name] = map[string]string{}
 	for i, pg := range d.Portgroups {
 		dvpgKey[d.Name][pg.Name] = "dvportgroup-esx-" + strconv.Itoa(i)
+	}
+}
+
+// ---- VMs and datastores ----
+
+// putChild files an object built here under a folder, as folderPutChild does
+// inside the simulator: the container view walks ChildEntity.
+func putChild(folder types.ManagedObjectReference, item mo.Entity) types.ManagedObjectReference {
+	f := simulator.Map.Get(folder).(*simulator.Folder)
+	simulator.Map.NewEntity(item)
+	ref := item.Entity().Self
+	f.ChildEntity = append(f.ChildEntity, ref)
+	simulator.Map.PutEntity(f, item)
+	return ref
+}
+
+// extraMount is one -mounts entry "DS@HOST@MODE": a mount the snapshot cannot
+// express (read-only, unmounted), to show discovery leaves it out.
+type extraMount struct{ ds, host, mode string }
+
+func parseMounts(text string) []extraMount {
+	out := []extraMount{}
+	for _, item := range strings.Split(text, ",") {
+		if item == "" {
+			continue
+		}
+		parts := strings.Split(item, "@")
+		if len(parts) != 3 {
+			log.Fatalf("-mounts: expected DS@HOST@readOnly|unmounted, not %q", item)
+		}
+		out = append(out, extraMount{parts[0], parts[1], parts[2]})
+	}
+	return out
+}
+
+func mount(host types.ManagedObjectReference, ds, mode string, accessible bool) types.DatastoreHostMount {
+	mounted := mode != "unmounted"
+	access := "readWrite"
+	if mode == "readOnly" {
+		access = "readOnly"
+	}
+	return types.DatastoreHostMount{Key: host, MountInfo: types.HostMountInfo{
+		Path: "/vmfs/volumes/" + ds, AccessMode: access, Mounted: types.NewBool(mounted), Accessible: types.NewBool(accessible),
+	}}
+}
+
+func buildDatastores(snap Snapshot, folder types.ManagedObjectReference, hostByName map[string]*simulator.HostSystem, extra []extraMount) map[string]types.ManagedObjectReference {
+	refs := map[string]types.ManagedObjectReference{}
+	for _, d := range snap.Datastores {
+		ds := &simulator.Datastore{}
+		ds.Name = d.Name
+		ds.Summary = types.DatastoreSummary{Name: d.Name, Type: "VMFS", Accessible: d.Accessible,
+			Capacity: 1 << 42, FreeSpace: 1 << 41, Url: "ds:///vmfs/volumes/" + d.Name + "/"}
+		ds.Info = &types.VmfsDatastoreInfo{DatastoreInfo: types.DatastoreInfo{Name: d.Name, Url: ds.Summary.Url}}
+		for _, h := range d.Hosts {
+			if sh := hostByName[h]; sh != nil {
+				ds.Host = append(ds.Host, mount(sh.Self, d.Name, "readWrite", d.Accessible))
+			}
+		}
+		for _, m := range extra {
+			if sh := hostByName[m.host]; sh != nil && m.ds == d.Name {
+				ds.Host = append(ds.Host, mount(sh.Self, d.Name, m.mode, d.Accessible))
+			}
+		}
+		ref := putChild(folder, ds)
+		ds.Summary.Datastore = &ref
+		for _, m := range ds.Host {
+			sh := simulator.Map.Get(m.Key).(*simulator.HostSystem)
+			sh.Datastore = append(sh.Datastore, ref)
+		}
+		refs[d.Name] = ref
+	}
+	return refs
+}
+
+// vmDevices is what a real VM lists in config.hardware.device: the
+// simulator's default devices (IDE, PS2, PCI, SIO, keyboard, video, VMCI),
+// a SCSI controller, a NIC and the disks. Discovery must pick the disks out.
+func vmDevices(v Vm, dsRefs map[string]types.ManagedObjectReference) []types.BaseVirtualDevice {
+	devices := append([]types.BaseVirtualDevice{}, esx.VirtualDevice...)
+	scsi := &types.ParaVirtualSCSIController{VirtualSCSIController: types.VirtualSCSIController{
+		VirtualController: types.VirtualController{BusNumber: 0, VirtualDevice: types.VirtualDevice{Key: 1000,
+			DeviceInfo: &types.Description{Label: "SCSI controller 0", Summary: "VMware paravirtual SCSI"}}},
+		SharedBus: types.VirtualSCSISharingNoSharing, ScsiCtlrUnitNumber: 7}}
+	nic := esx.EthernetCard
+	nic.Key = 4000
+	nic.Backing = &types.VirtualEthernetCardNetworkBackingInfo{VirtualDeviceDeviceBackingInfo: types.VirtualDeviceDeviceBackingInfo{DeviceName: "VM Network"}}
+	devices = append(devices, scsi, &nic)
+	for i, d := range v.Disks {
+		label := "Hard disk " + strconv.Itoa(i+1)
+		if d.Label != nil {
+			label = *d.Label
+		}
+		ds := dsRefs[d.Datastore]
+		bytes := int64(d.CapacityGib * (1 << 30))
+		file := fmt.Sprintf("[%s] %s/%s_%d.vmdk", d.Datastore, v.Name, v.Name, i)
+		devices = append(devices, &types.VirtualDisk{
+			VirtualDevice: types.VirtualDevice{
+				Key: int32(2000 + i), ControllerKey: 1000, UnitNumber: types.NewInt32(int32(i)),
+				DeviceInfo: &types.Description{Label: label, Summary: strconv.FormatInt(bytes>>10, 10) + " KB"},
+				Backing: &types.VirtualDiskFlatVer2BackingInfo{
+					VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: file, Datastore: &ds},
+					DiskMode:                     string(types.VirtualDiskModePersistent), ThinProvisioned: types.NewBool(true),
+				},
+			},
+			CapacityInKB: bytes >> 10, CapacityInBytes: bytes,
+		})
+	}
+	return devices
+}
+
+func buildVms(ctx context.Context, snap Snapshot, folders *object.DatacenterFolders, hostByName map[string]*simulator.HostSystem,
+	dsRefs map[string]types.ManagedObjectReference) {
+	folderRefs := map[string]types.ManagedObjectReference{}
+	for _, v := range snap.Vms {
+		sh := hostByName[v.Host]
+		if sh == nil {
+			log.Fatalf("VM %s: host %s is not in the snapshot", v.Name, v.Host)
+		}
+		parent := folders.VmFolder.Reference()
+		if v.Folder != nil && *v.Folder != "" {
+			ref, ok := folderRefs[*v.Folder]
+			if !ok {
+				f, err := folders.VmFolder.CreateFolder(ctx, *v.Folder)
+				if err != nil {
+					log.Fatalf("folder %s: %v", *v.Folder, err)
+				}
+				ref = f.Reference()
+				folderRefs[*v.Folder] = ref
+			}
+			parent = ref
+		}
+		vm := &simulator.VirtualMachine{}
+		vm.Name = v.Name
+		host := sh.Self
+		state := types.VirtualMachinePowerState(v.PowerState)
+		if state == "" {
+			state = types.VirtualMachinePowerStatePoweredOn
+		}
+		vm.Runtime = types.VirtualMachineRuntimeInfo{Host: &host, PowerState: state, ConnectionState: types.VirtualMachineConnectionStateConnected}
+		vm.Config = &types.VirtualMachineConfigInfo{Name: v.Name, Template: v.Template, GuestId: "otherGuest64",
+			Hardware: types.VirtualHardware{NumCPU: 2, MemoryMB: 4096, Device: vmDevices(v, dsRefs)}}
+		vm.Summary.Config = types.VirtualMachineConfigSummary{Name: v.Name, Template: v.Template}
+		vm.Summary.Runtime = vm.Runtime
+		seen := map[string]bool{}
+		for _, d := range v.Disks {
+			if !seen[d.Datastore] {
+				seen[d.Datastore] = true
+				vm.Datastore = append(vm.Datastore, dsRefs[d.Datastore])
+			}
+		}
+		ref := putChild(parent, vm)
+		sh.Vm = append(sh.Vm, ref)
 	}
 }

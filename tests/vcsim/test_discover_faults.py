@@ -38,8 +38,8 @@ def test_writes_a_complete_snapshot_and_json_summary(sim, tmp_path, monkeypatch,
     assert rc == 0
     summary = json.loads(captured.out)
     # The JSON summary is a versioned contract: these keys, this version.
-    assert sorted(summary) == ["backup_nodes", "dvswitches", "hosts", "kind", "missing", "output", "partial",
-                               "sources", "version"]
+    assert sorted(summary) == ["backup_nodes", "datastores", "dvswitches", "hosts", "kind", "missing", "output",
+                               "partial", "sources", "version", "vms"]
     assert summary["version"] == 1 and summary["kind"] == "discover"
     assert summary["partial"] is False and summary["hosts"] == 2 and summary["missing"] == {}
     assert summary["output"] == str(out) and summary["sources"] == [sim.server.removeprefix("https://")]
@@ -155,8 +155,10 @@ def test_host_vanishing_mid_run_is_recorded(run_vcsim, tmp_path):
             # After the first page, the last host disappears from the inventory.
             removed.append(sim.command(f"remove {lab.hosts[-1].name}"))
 
+    # One object a page: the page after the first is asked for while the first is read, so the
+    # removal shows from the third page on, and the last host is on a later one.
     found = vcenter.discover([sim.server], vcenter.Credentials(sim.user, sim.password),
-                             vcenter.ConnectOptions(ca_file=str(sim.cert), page_size=3), progress=progress)
+                             vcenter.ConnectOptions(ca_file=str(sim.cert), page_size=1), progress=progress)
     assert removed == ["ok"]
     names = {h.name for h in found.snapshot.hosts}
     assert lab.hosts[-1].name not in names
@@ -168,10 +170,10 @@ def test_host_vanishing_mid_run_is_recorded(run_vcsim, tmp_path):
 def test_server_stopped_mid_retrieval_exits_2_without_a_file(sim, tmp_path, monkeypatch, capsys):
     real_retrieve = vcenter.retrieve
 
-    def retrieve(si, label, page_size, on_page):
+    def retrieve(si, label, page_size, on_page, **kw):
         def stop_after_first_page(done, total):
             sim.stop()
-        return real_retrieve(si, label, 1, stop_after_first_page)
+        return real_retrieve(si, label, 1, stop_after_first_page, **kw)
 
     monkeypatch.setattr(vcenter, "retrieve", retrieve)
     out = tmp_path / "estate.yaml"

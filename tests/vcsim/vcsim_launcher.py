@@ -82,15 +82,19 @@ class Vcsim:
 
 
 def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tuple[str, ...] = (),
-          max_page: Optional[int] = None, stderr: Optional[IO] = None, esx: bool = False) -> Vcsim:
+          max_page: Optional[int] = None, stderr: Optional[IO] = None, esx: bool = False,
+          mounts: tuple[str, ...] = ()) -> Vcsim:
     """Start a simulator loaded with ``snap``; stop it with :meth:`Vcsim.stop`.
 
-    ``esx=True`` serves one host as ESXi's hostd does (no vCenter inventory).
+    ``snap`` is a Snapshot, or its JSON as a str (for what a Snapshot cannot
+    hold, e.g. two VMs of one name in two folders). ``esx=True`` serves one
+    host as ESXi's hostd does (no vCenter inventory). ``mounts``: extra
+    datastore mounts "DS@HOST@readOnly" or "DS@HOST@unmounted".
     """
     binary = build()
     workdir.mkdir(parents=True, exist_ok=True)
     spath = workdir / "estate.json"
-    spath.write_text(snapshot_json(snap), encoding="utf-8")
+    spath.write_text(snap if isinstance(snap, str) else snapshot_json(snap), encoding="utf-8")
     cert = workdir / "vcsim.pem"
     args = [str(binary), "-snapshot", str(spath), "-cert-out", str(cert), "-user", USER]
     if disconnected:
@@ -99,6 +103,8 @@ def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tupl
         args += ["-max-page", str(max_page)]
     if esx:
         args.append("-esx")
+    if mounts:
+        args += ["-mounts", ",".join(mounts)]
     proc = subprocess.Popen(
         args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr if stderr is not None else subprocess.PIPE,
         text=True, env=dict(os.environ, VCSIM_PASSWORD=password),

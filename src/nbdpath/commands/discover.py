@@ -87,6 +87,8 @@ def _finish(snap: Snapshot, output: str, fmt: str, kind: str, sources: list[str]
         "hosts": len(snap.hosts),
         "dvswitches": len(snap.dvswitches),
         "backup_nodes": len(snap.backup_nodes),
+        "vms": len(snap.vms),
+        "datastores": len(snap.datastores),
         "partial": bool(snap.missing),
         "missing": dict(snap.missing),
     }
@@ -94,8 +96,9 @@ def _finish(snap: Snapshot, output: str, fmt: str, kind: str, sources: list[str]
         click.echo(json.dumps(result, indent=2))
     else:
         state = "PARTIAL" if snap.missing else "complete"
+        vms = f", {len(snap.vms)} VM(s), {len(snap.datastores)} datastore(s)" if snap.vms or snap.datastores else ""
         click.echo(f"wrote {path}: {len(snap.hosts)} host(s), {len(snap.dvswitches)} distributed switch(es), "
-                   f"{len(snap.backup_nodes)} backup node(s) ({state})")
+                   f"{len(snap.backup_nodes)} backup node(s){vms} ({state})")
         for key, reason in sorted(snap.missing.items()):
             click.echo(f"  missing  {one_line(key)}: {one_line(reason)}")
     return EXIT_PARTIAL if snap.missing else EXIT_OK
@@ -246,13 +249,18 @@ class _Progress:
               help="Objects per PropertyCollector page.")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
               help="Seconds a server may take to connect, to set up TLS, and to answer each request in full.")
+@click.option("--no-vms", is_flag=True,
+              help="Hosts and switches only: skip VMs, their disks and datastores (what estimate and trace --vm need).")
 @_merge_options
 @_common_output
-def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, timeout, merge_file, nodes, dns,
+def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, timeout, no_vms, merge_file, nodes, dns,
                  output, fmt) -> int:
-    """Read hosts, switches, vmks, routes and service tags from vCenter/ESXi into a snapshot.
+    """Read hosts, switches, vmks, routes, service tags, VMs and datastores from vCenter/ESXi into a snapshot.
 
-    Read-only: one paged PropertyCollector retrieval per server. Disconnected
+    Read-only: one paged PropertyCollector retrieval per server, VMs (host,
+    power state, template, disks) and datastores (read-write mounts) in the
+    same one; VM names shared by several VMs become "NAME (FOLDER)", or
+    "NAME (VCENTER/MOREF)" where the folder does not tell them apart. Disconnected
     or failing hosts (and unreachable servers, when another one answered) are
     reported, skipped and listed under 'missing' in the snapshot; the exit
     code is then 1. Nothing readable at all: exit 2 and no file.
@@ -268,7 +276,7 @@ def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, tim
         _apply_merge(Snapshot(), merge_file, nodes, dns)
     _check_connection(list(servers), user, ca_file, insecure, timeout)
     creds = Credentials(user, _password(password_file, user))
-    opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size)
+    opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size, vms=not no_vms)
     warn = lambda msg: click.echo(f"nbdpath: warning: {one_line(msg)}; skipped", err=True)
     with _Progress(sys.stderr.isatty()) as progress:
         found = discover(list(servers), creds, opts, progress=progress, warn=warn)

@@ -12,14 +12,29 @@ are text: callers convert with :func:`as_int` / :func:`as_bool`).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import re
 import xml.etree.ElementTree as ET
-from typing import Any, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator, Optional
 
 SOAP_ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
 # One page of 250 hosts is about 50 MiB; parsed, an answer takes several times its size in memory.
 MAX_ANSWER = 512 * 2**20
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+# A VM's config.hardware.device lists a dozen devices (controllers, keyboard,
+# video, VMCI, NICs...) of which discovery reads only the disks: dropped as
+# bytes before parsing, the rest of a VM page parses in a fraction of the
+# time. Safe on any answer: XML text cannot hold a literal "<", so a match can
+# neither start nor end inside a value, and VirtualDevice elements do not
+# nest. An answer written otherwise (other prefixes, attributes) simply keeps
+# its devices. Any namespace prefix on the xsi attribute (vCenter writes
+# "xsi:", govmomi "XMLSchema-instance:") and on the type name is allowed.
+NON_DISK_DEVICES = re.compile(
+    rb'<VirtualDevice [A-Za-z_][\w.-]*:type="(?![\w.-]*:?VirtualDisk")[\w.:-]*">'
+    rb'[^<]*(?:<(?!/VirtualDevice>)[^<]*)*</VirtualDevice>')  # unrolled: 1.6x faster than .*?
 
 
 class SoapFault(Exception):
@@ -113,12 +128,18 @@ def moref_id(value: Any) -> Optional[str]:
     return getattr(value, "_moId", None) or str(value)
 
 
-def invoke(mo: Any, method: str, *args: Any) -> XmlData:
+def invoke(mo: Any, method: str, *args: Any, drop: Optional[re.Pattern[bytes]] = None) -> XmlData:
     """Call ``method`` on managed object ``mo`` and return the parsed ``returnval``.
 
-    Raises :class:`SoapFault` for a fault answer; network errors propagate
-    (the caller maps them to one line).
+    ``drop``: elements removed from the answer before parsing (see
+    :data:`NON_DISK_DEVICES`). Raises :class:`SoapFault` for a fault answer;
+    network errors propagate (the caller maps them to one line).
     """
+    return parse_response(fetch(mo, method, *args), drop)
+
+
+def fetch(mo: Any, method: str, *args: Any) -> bytes:
+    """The raw answer to ``method`` on ``mo`` (at most :data:`MAX_ANSWER` bytes), not parsed yet."""
     stub = mo._stub
     info = type(mo)._GetMethodInfo(method)
     request = stub.SerializeRequest(mo, info, list(args))
@@ -138,11 +159,68 @@ def invoke(mo: Any, method: str, *args: Any) -> XmlData:
     stub.ReturnConnection(conn)
     if resp.status not in (200, 500):
         raise SoapFault("HTTPError", f"HTTP {resp.status} {resp.reason}")
-    return parse_response(data)
+    return data
 
 
-def parse_response(data: bytes) -> XmlData:
+# RetrieveResult lists its token before its objects (WSDL sequence order).
+_TOKEN = re.compile(rb"<returnval[^>]*>\s*<token>([^<]{1,256})</token>")
+
+
+def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pattern[bytes]] = None) -> Iterator[XmlData]:
+    """RetrievePropertiesEx then ContinueRetrievePropertiesEx, each page parsed while the next one is fetched.
+
+    The server serialises page N+1 while this process parses page N (on
+    large estates each side takes about as long as the other). The token is
+    read from the answer's first bytes to ask early; the parsed one must
+    agree, else the early answer is discarded and the page asked for again.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        data = fetch(collector, "RetrievePropertiesEx", [spec], options)
+        while True:
+            peek = _TOKEN.search(data, 0, 4096)
+            early = peek.group(1).decode("ascii", "replace") if peek else None
+            ahead = pool.submit(fetch, collector, "ContinueRetrievePropertiesEx", early) if early else None
+            result = parse_response(data, drop)
+            token = result.token or None
+            yield result
+            if ahead is not None and token == early:
+                data = ahead.result()
+                continue
+            if ahead is not None:
+                with contextlib.suppress(Exception):  # asked with a token that was not the page's
+                    ahead.result()
+            if token is None:
+                return
+            data = fetch(collector, "ContinueRetrievePropertiesEx", token)
+
+
+def object_contents(result: XmlData) -> Iterator[tuple[str, str, dict[str, Any], list[XmlData]]]:
+    """(type, moref id, {path: value}, missingSet entries) of each ObjectContent of a RetrieveResult.
+
+    Read with ElementTree directly: 20,000 VMs make ~10^5 propSet entries,
+    and two attribute lookups apiece were a visible share of discovery.
+    """
+    ns = result._ns
+    obj_tag, prop_tag, missing_tag = ns + "obj", ns + "propSet", ns + "missingSet"
+    name_tag, val_tag = ns + "name", ns + "val"
+    for oc in result._el.iterfind(ns + "objects"):
+        ref = oc.find(obj_tag)
+        props: dict[str, Any] = {}
+        missing: list[XmlData] = []
+        for child in oc:
+            if child.tag == prop_tag:
+                val = child.find(val_tag)
+                props[child.findtext(name_tag) or ""] = None if val is None else _value(val, ns)
+            elif child.tag == missing_tag:
+                missing.append(XmlData(child, ns))
+        yield ((ref.get("type") or "") if ref is not None else "", (ref.text or "") if ref is not None else "",
+               props, missing)
+
+
+def parse_response(data: bytes, drop: Optional[re.Pattern[bytes]] = None) -> XmlData:
     """A SOAP answer -> its ``returnval`` (pure); a fault answer raises :class:`SoapFault`."""
+    if drop is not None:
+        data = drop.sub(b"", data)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:

@@ -29,15 +29,19 @@ from typing import Any, Callable, Iterator, Optional
 from ..errors import InputError, NbdpathError
 from ..safetext import is_safe_name, one_line
 from ..model import Snapshot, Vcenter
-from .soapxml import SoapFault, XmlData, as_list, invoke, moref_id
+from .soapxml import NON_DISK_DEVICES, SoapFault, XmlData, as_list, moref_id, object_contents, retrieve_pages
 from .vcenter_convert import (
     CLUSTER_PROPERTIES,
+    DATASTORE_PROPERTIES,
     DVPG_PROPERTIES,
     DVS_PROPERTIES,
+    FOLDER_PROPERTIES,
     HOST_PROPERTIES,
+    VM_PROPERTIES,
     Converted,
     Inventory,
     convert,
+    unique_names,
 )
 
 DEFAULT_PAGE_SIZE = 250
@@ -59,6 +63,8 @@ class ConnectOptions:
     insecure: bool = False
     timeout_s: float = 60.0
     page_size: int = DEFAULT_PAGE_SIZE
+    # VMs, their folders and datastores in the same retrieval (--no-vms: hosts and switches only).
+    vms: bool = True
 
 
 @dataclass(frozen=True)
@@ -312,12 +318,20 @@ def _find(exc: BaseException | None, kind: Any) -> Any:
     return None
 
 
-def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: Optional[Callable[[int, Optional[int]], None]] = None) -> Inventory:
-    """One paged PropertyCollector retrieval over a ContainerView."""
+def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: Optional[Callable[[int, Optional[int]], None]] = None,
+             vms: bool = True) -> Inventory:
+    """One paged PropertyCollector retrieval over a ContainerView (VMs, folders and datastores in it too)."""
     from pyVmomi import vim, vmodl
 
     content = si.RetrieveContent()
     kinds = [vim.HostSystem, vim.DistributedVirtualSwitch, vim.dvs.DistributedVirtualPortgroup, vim.ClusterComputeResource]
+    vm_specs = []
+    if vms:
+        kinds += [vim.VirtualMachine, vim.Datastore, vim.Folder]
+        pc_ = vmodl.query.PropertyCollector
+        vm_specs = [pc_.PropertySpec(type=vim.VirtualMachine, pathSet=list(VM_PROPERTIES)),
+                    pc_.PropertySpec(type=vim.Datastore, pathSet=list(DATASTORE_PROPERTIES)),
+                    pc_.PropertySpec(type=vim.Folder, pathSet=list(FOLDER_PROPERTIES))]
     view = content.viewManager.CreateContainerView(content.rootFolder, kinds, True)
     try:
         pc = vmodl.query.PropertyCollector
@@ -335,22 +349,24 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                 pc.PropertySpec(type=vim.DistributedVirtualSwitch, pathSet=list(DVS_PROPERTIES)),
                 pc.PropertySpec(type=vim.dvs.DistributedVirtualPortgroup, pathSet=list(DVPG_PROPERTIES)),
                 pc.PropertySpec(type=vim.ClusterComputeResource, pathSet=list(CLUSTER_PROPERTIES)),
+                *vm_specs,
             ],
             reportMissingObjectsInResults=True,
         )
-        collector = content.propertyCollector
         hosts: dict[str, dict[str, Any]] = {}
         dvs: dict[str, dict[str, Any]] = {}
         dvpg: dict[str, dict[str, Any]] = {}
         clusters: dict[str, dict[str, Any]] = {}
+        vm_props: dict[str, dict[str, Any]] = {}
+        datastores: dict[str, dict[str, Any]] = {}
+        folders: dict[str, dict[str, Any]] = {}
         faults: dict[str, str] = {}
         listed: list[str] = []
-        by_kind = {"HostSystem": hosts, "ClusterComputeResource": clusters, "DistributedVirtualPortgroup": dvpg}
+        by_kind = {"HostSystem": hosts, "ClusterComputeResource": clusters, "DistributedVirtualPortgroup": dvpg,
+                   "VirtualMachine": vm_props, "Datastore": datastores, "Folder": folders}
 
-        def take(result: XmlData) -> Optional[str]:
-            for oc in as_list(result.objects):
-                kind, moid = oc.obj.mo_type, moref_id(oc.obj) or ""
-                props = {p.name: p.val for p in as_list(oc.propSet)}
+        def take(result: XmlData) -> None:
+            for kind, moid, props, missing_set in object_contents(result):
                 if kind == "ContainerView":
                     refs = props.get("view")
                     refs = as_list(refs.ManagedObjectReference) if isinstance(refs, XmlData) else []
@@ -362,7 +378,7 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                 if target is None:
                     continue
                 target[moid] = props
-                for missing in as_list(oc.missingSet):
+                for missing in missing_set:
                     if kind == "HostSystem":
                         # MissingProperty.fault is a LocalizedMethodFault; its .fault names the kind.
                         fault = missing.fault.fault if isinstance(missing.fault, XmlData) else None
@@ -370,12 +386,11 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                         faults[moid] = f"property {missing.path} not returned ({name})"
             if on_page is not None:
                 on_page(len(hosts), len(listed) or None)
-            return result.token or None
 
-        # pyVmomi serialises the request; the (large) answer is read by soapxml.
-        token = take(invoke(collector, "RetrievePropertiesEx", [spec], pc.RetrieveOptions(maxObjects=page_size)))
-        while token:
-            token = take(invoke(collector, "ContinueRetrievePropertiesEx", token))
+        # pyVmomi serialises the requests; the (large) answers are read by soapxml.
+        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size),
+                                     drop=NON_DISK_DEVICES if vms else None):
+            take(result)
     finally:
         try:
             view.DestroyView()
@@ -385,6 +400,7 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
         vcenter=label, hosts=hosts, dvswitches=dvs, dvportgroups=dvpg, clusters=clusters,
         listed_hosts=tuple(listed), faults=faults,
         vcenter_version=getattr(getattr(content, "about", None), "version", None),
+        vms=vm_props, datastores=datastores, folders=folders,
     )
 
 
@@ -396,7 +412,7 @@ def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progres
     try:
         on_page = (lambda done, total: progress(ep.label, done, total)) if progress else None
         with _gc_paused():
-            inv = retrieve(si, ep.label, opts.page_size, on_page)
+            inv = retrieve(si, ep.label, opts.page_size, on_page, vms=opts.vms)
             converted = convert(inv)
         healthy = True
     except DiscoveryError:
@@ -502,6 +518,7 @@ def merge_converted(parts: list[Converted], vcenters: list[str], missing: dict[s
                 missing[f"{h.name} ({vc})"] = f"also listed by {kept.vcenter}; kept that one"
                 continue
             hosts.append(h)
+    vms, datastores = _merge_vms(parts, vcenters)
     return Snapshot(
         name="discovered",
         vcenters=tuple(
@@ -510,5 +527,29 @@ def merge_converted(parts: list[Converted], vcenters: list[str], missing: dict[s
         ),
         hosts=tuple(hosts),
         dvswitches=tuple(dvswitches.values()),
+        vms=vms,
+        datastores=datastores,
         missing=dict(missing),
     )
+
+
+def _merge_vms(parts: list[Converted], vcenters: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Every vCenter's VMs and datastores; a name two vCenters share becomes "NAME (VCENTER)" in both.
+
+    Each vCenter's names are already unique (vcenter_convert.unique_names);
+    a renamed datastore is renamed in its own vCenter's disks too.
+    """
+    stores = [(d, vc) for part, vc in zip(parts, vcenters) for d in part.datastores]
+    store_names = unique_names([(d.name, (vc,)) for d, vc in stores])
+    renamed: dict[tuple[str, str], str] = {(vc, d.name): n for (d, vc), n in zip(stores, store_names) if n != d.name}
+    datastores = tuple(d.model_copy(update={"name": n}) if n != d.name else d for (d, _), n in zip(stores, store_names))
+    machines = [(v, vc) for part, vc in zip(parts, vcenters) for v in part.vms]
+    vm_names = unique_names([(v.name, (vc,)) for v, vc in machines])
+    vms = []
+    for (v, vc), name in zip(machines, vm_names):
+        update: dict[str, Any] = {"name": name} if name != v.name else {}
+        if renamed and any((vc, d.datastore) in renamed for d in v.disks):
+            update["disks"] = tuple(d.model_copy(update={"datastore": renamed.get((vc, d.datastore), d.datastore)})
+                                    for d in v.disks)
+        vms.append(v.model_copy(update=update) if update else v)
+    return tuple(vms), datastores

@@ -31,9 +31,10 @@ from ..model import (
     Teaming,
     Vmk,
 )
+from ..model import Datastore, VirtualDisk, Vm
 from ..model.snapshot import _check_network, normalise_service, normalise_stack
 from ..safetext import one_line
-from .soapxml import XmlData, as_bool, as_int, as_list, moref_id
+from .soapxml import XSI_TYPE, XmlData, as_bool, as_int, as_list, moref_id
 
 # Property paths read per object type; kept next to the code that uses them.
 HOST_PROPERTIES = (
@@ -44,6 +45,11 @@ HOST_PROPERTIES = (
     "config.network",
     "config.virtualNicManagerInfo",
 )
+# VMs: where each is registered and what its disks are (config.hardware.device
+# lists every device; only VirtualDisk entries are read).
+VM_PROPERTIES = ("name", "parent", "runtime.host", "runtime.powerState", "config.template", "config.hardware.device")
+DATASTORE_PROPERTIES = ("name", "host", "summary.accessible")
+FOLDER_PROPERTIES = ("name", "parent")
 DVS_PROPERTIES = ("name", "uuid", "config")
 DVPG_PROPERTIES = ("name", "key", "config")
 CLUSTER_PROPERTIES = ("name",)
@@ -68,6 +74,9 @@ class Inventory:
     faults: Mapping[str, str] = field(default_factory=dict)
     # The server's own version (ServiceContent.about), when known.
     vcenter_version: Optional[str] = None
+    vms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    datastores: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    folders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class Converted:
     dvswitches: tuple[DistributedSwitch, ...]
     missing: dict[str, str]
     vcenter_version: Optional[str] = None
+    vms: tuple[Vm, ...] = ()
+    datastores: tuple[Datastore, ...] = ()
 
 
 def convert(inv: Inventory) -> Converted:
@@ -95,6 +106,7 @@ def convert(inv: Inventory) -> Converted:
         except (ValueError, TypeError, AttributeError) as exc:
             missing[f"{inv.vcenter}/{one_line(str(d.get('name') or mid))}"] = f"distributed switch not read ({_reason(exc)})"
     hosts: list[Host] = []
+    host_ids: list[str] = []
     for mid in inv.listed_hosts or tuple(inv.hosts):
         props = inv.hosts.get(mid)
         if props is None:
@@ -106,13 +118,21 @@ def convert(inv: Inventory) -> Converted:
             if mid in inv.faults:
                 raise HostSkipped(inv.faults[mid])
             hosts.append(_host(props, inv, dvpg_by_key, dvs_by_uuid))
+            host_ids.append(mid)
         except HostSkipped as exc:
             missing[name] = one_line(str(exc))
         except (ValueError, TypeError, AttributeError) as exc:
             # An unexpected shape from one host must not sink the whole run.
             missing[name] = f"could not read its network configuration ({_reason(exc)})"
-    hosts = sorted(_unique_names(hosts), key=lambda h: h.name)
-    return Converted(tuple(hosts), tuple(sorted(switches, key=lambda s: s.name)), missing, inv.vcenter_version)
+    hosts = _unique_names(hosts)
+    host_names = {mid: h.name for mid, h in zip(host_ids, hosts)}
+    for mid, props in inv.hosts.items():
+        host_names.setdefault(mid, one_line(str(props.get("name") or mid)))  # not read: named in messages only
+    read = {h.name for h in hosts}
+    datastores, ds_names = convert_datastores(inv, {m: n for m, n in host_names.items() if n in read}, missing)
+    vms = convert_vms(inv, host_names, read, ds_names, missing)
+    return Converted(tuple(sorted(hosts, key=lambda h: h.name)), tuple(sorted(switches, key=lambda s: s.name)), missing,
+                     inv.vcenter_version, vms, datastores)
 
 
 def _reason(exc: Exception) -> str:
@@ -527,3 +547,169 @@ def _vmk(v: Any, services: tuple[str, ...], dvpg_by_key: dict) -> Vmk:
         services=services,
         gateway=gw,
     )
+
+
+# ---- VMs and datastores ----
+
+_GIB = 2**30
+
+
+def convert_datastores(inv: Inventory, host_names: Mapping[str, str], missing: dict[str, str]
+                       ) -> tuple[tuple[Datastore, ...], dict[str, str]]:
+    """Datastores with the hosts that mount them read-write, in vCenter's order; and moref id -> name.
+
+    The order is kept: VDDK's guide says vCenter reads a disk not tied to a
+    running VM through "the first host with read/write access". Mounts of
+    hosts not read (disconnected, refused) are left out: those hosts are
+    already listed under missing.
+    """
+    ids = list(inv.datastores)
+    names = unique_names([(one_line(str(inv.datastores[m].get("name") or m)), (f"{inv.vcenter}/{m}",)) for m in ids])
+    out: list[Datastore] = []
+    by_id: dict[str, str] = {}
+    for mid, name in zip(ids, names):
+        props = inv.datastores[mid]
+        accessible = props.get("summary.accessible")
+        try:
+            ds = Datastore(name=name, hosts=_rw_hosts(props.get("host"), host_names),
+                           accessible=True if accessible is None else as_bool(accessible))
+        except (ValueError, TypeError, AttributeError) as exc:
+            missing[f"datastore:{name}"] = f"not read ({_reason(exc)}); its VMs' disks are left out with it"
+            continue
+        out.append(ds)
+        by_id[mid] = name
+    return tuple(sorted(out, key=lambda d: d.name)), by_id
+
+
+def _items(value: Any) -> list[Any]:
+    """The entries of a property whose value is an array (``<val xsi:type="ArrayOf...">`` holds them as children)."""
+    if isinstance(value, XmlData):
+        return [XmlData(child, value._ns) for child in value._el]
+    return _seq(value)
+
+
+def _rw_hosts(mounts: Any, host_names: Mapping[str, str]) -> tuple[str, ...]:
+    hosts: list[str] = []
+    for m in _items(mounts):
+        info = _get(m, "mountInfo")
+        if str(_get(info, "accessMode", "")) != "readWrite":
+            continue
+        # mounted/accessible are optional in the API: absent means mounted.
+        if _get(info, "mounted") is not None and not as_bool(_get(info, "mounted")):
+            continue
+        name = host_names.get(_moid(_get(m, "key")) or "")
+        if name and name not in hosts:
+            hosts.append(name)
+    return tuple(hosts)
+
+
+def convert_vms(inv: Inventory, host_names: Mapping[str, str], read: set[str], ds_names: Mapping[str, str],
+                missing: dict[str, str]) -> tuple[Vm, ...]:
+    """VMs of hosts that were read, named uniquely (see :func:`unique_names`).
+
+    A VM on a host that was not read is left out (one ``vms:HOST`` entry per
+    such host says how many); one whose disk lies on a datastore vCenter did
+    not return is left out under ``vm:NAME``.
+    """
+    ids = list(inv.vms)
+    folders: list[Optional[str]] = []
+    candidates = []
+    for mid in ids:
+        props = inv.vms[mid]
+        folder = _folder_name(inv.folders.get(_moid(props.get("parent")) or ""))
+        folders.append(one_line(str(folder)) if folder else None)
+        candidates.append((one_line(str(props.get("name") or mid)),
+                           ((folders[-1],) if folders[-1] else ()) + (f"{inv.vcenter}/{mid}",)))
+    names = unique_names(candidates)
+    vms: list[Vm] = []
+    orphans: dict[str, int] = {}
+    for mid, name, folder in zip(ids, names, folders):
+        props = inv.vms[mid]
+        host_id = _moid(props.get("runtime.host")) or ""
+        host = host_names.get(host_id)
+        if host not in read:
+            label = host or f"{inv.vcenter}/{host_id or '?'}"
+            orphans[label] = orphans.get(label, 0) + 1
+            continue
+        try:
+            disks = tuple(_disk(label, size, ds_names, ds) for label, size, ds in _disk_fields(props.get("config.hardware.device")))
+            state = props.get("runtime.powerState")
+            vms.append(Vm(name=name, host=host, power_state=str(state) if state else "poweredOn",
+                          template=as_bool(props.get("config.template")), folder=folder, disks=disks))
+        except (HostSkipped, ValueError, TypeError, AttributeError) as exc:
+            missing[f"vm:{name}"] = f"left out ({exc if isinstance(exc, HostSkipped) else _reason(exc)})"
+    for label, count in sorted(orphans.items()):
+        missing[f"vms:{label}"] = f"{count} VM(s) registered on it left out: the host was not read"
+    return tuple(sorted(vms, key=lambda v: v.name))
+
+
+def _folder_name(folder: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """A VM folder's name; None for a datacenter's own root folder ("vm") and for a VM in a vApp (no folder parent)."""
+    if folder is None:
+        return None
+    parent = folder.get("parent")
+    if parent is None or (getattr(parent, "mo_type", None) or type(parent).__name__.rpartition(".")[2]) == "Datacenter":
+        return None
+    name = folder.get("name")
+    return str(name) if name else None
+
+
+def _disk(label: Optional[str], size: Optional[int], ds_names: Mapping[str, str], ds: Optional[str]) -> VirtualDisk:
+    store = ds_names.get(ds or "")
+    if store is None:
+        raise HostSkipped(f"disk {one_line(str(label or '?'))} is on datastore {ds or '(none)'} which vCenter did not return")
+    return VirtualDisk(label=label or None, capacity_gib=round((size or 0) / _GIB, 3), datastore=store)
+
+
+def _disk_fields(devices: Any) -> list[tuple[Optional[str], Optional[int], Optional[str]]]:
+    """(label, capacity in bytes, datastore moref id) of each VirtualDisk among a VM's devices.
+
+    A VM lists a dozen devices (controllers, keyboard, video, NICs...); on
+    20,000 VMs wrapping each one would cost more than the rest of the VM.
+    """
+    out = []
+    if isinstance(devices, XmlData):
+        ns = devices._ns
+        for el in devices._el:
+            if (el.get(XSI_TYPE) or "").rpartition(":")[2] != "VirtualDisk":
+                continue
+            size = as_int(el.findtext(ns + "capacityInBytes"))
+            if size is None:
+                kb = as_int(el.findtext(ns + "capacityInKB"))
+                size = None if kb is None else kb * 1024
+            out.append((el.findtext(f"{ns}deviceInfo/{ns}label"), size, el.findtext(f"{ns}backing/{ns}datastore")))
+        return out
+    for d in _seq(devices):
+        if type(d).__name__.rpartition(".")[2] != "VirtualDisk":
+            continue
+        size = as_int(_get(d, "capacityInBytes")) or (as_int(_get(d, "capacityInKB")) or 0) * 1024
+        out.append((_get(_get(d, "deviceInfo"), "label"), size, _moid(_get(_get(d, "backing"), "datastore"))))
+    return out
+
+
+def unique_names(candidates: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """Names made unique deterministically: a name that several objects share gets its qualifiers.
+
+    VM names repeat across folders and datacenters (and datastore names across
+    datacenters): every holder of a shared name becomes "NAME (QUALIFIER)",
+    with its first qualifier (the VM's folder), then its next (vcenter/moref
+    id) where the first did not tell them apart. A name held once is kept.
+    """
+    names = [base for base, _ in candidates]
+    for level in range(max((len(q) for _, q in candidates), default=0) + 1):
+        counts: dict[str, int] = {}
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+        shared = [i for i, n in enumerate(names) if counts[n] > 1]
+        if not shared:
+            return names
+        for i in shared:
+            base, quals = candidates[i]
+            names[i] = f"{base} ({quals[min(level, len(quals) - 1)]})" if quals else f"{base} (#{i + 1})"
+    # Only a real name that equals another's qualified one gets here.
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1:
+            names[i] = f"{n} (#{seen[n]})"
+    return names

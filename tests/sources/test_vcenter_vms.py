@@ -1,0 +1,114 @@
+"""VM and datastore conversion without a server: names, device filtering, mounts (issue 9)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbdpath.sources.soapxml import NON_DISK_DEVICES, object_contents, parse_response
+from nbdpath.sources.vcenter_convert import Inventory, _disk_fields, convert_datastores, unique_names
+
+ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    '<soapenv:Body><RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>{body}</returnval>'
+    '</RetrievePropertiesExResponse></soapenv:Body></soapenv:Envelope>'
+)
+
+IDE = ('<VirtualDevice xsi:type="VirtualIDEController"><key>200</key><deviceInfo xsi:type="Description">'
+       '<label>IDE 0</label><summary>IDE 0</summary></deviceInfo><busNumber>0</busNumber></VirtualDevice>')
+NIC = ('<VirtualDevice xsi:type="VirtualVmxnet3"><key>4000</key><deviceInfo xsi:type="Description"><label>'
+       'Network adapter 1</label><summary>VM Network</summary></deviceInfo></VirtualDevice>')
+
+
+def disk(key: int, label: str, kb: int, ds: str, type_name: str = "VirtualDisk", with_bytes: bool = True) -> str:
+    size = f"<capacityInBytes>{kb * 1024}</capacityInBytes>" if with_bytes else ""
+    return (f'<VirtualDevice xsi:type="{type_name}"><key>{key}</key><deviceInfo xsi:type="Description">'
+            f'<label>{label}</label><summary>{kb} KB</summary></deviceInfo>'
+            f'<backing xsi:type="VirtualDiskFlatVer2BackingInfo"><fileName>[x] a.vmdk</fileName>'
+            f'<datastore type="Datastore">{ds}</datastore></backing><capacityInKB>{kb}</capacityInKB>{size}'
+            '</VirtualDevice>')
+
+
+def vm_page(devices: str) -> str:
+    return ENVELOPE.format(body=(
+        '<token>7</token><objects><obj type="VirtualMachine">vm-1</obj>'
+        '<propSet><name>name</name><val xsi:type="xsd:string">web01</val></propSet>'
+        f'<propSet><name>config.hardware.device</name><val xsi:type="ArrayOfVirtualDevice">{devices}</val></propSet>'
+        '</objects>'))
+
+
+def devices_of(page: str, drop=None):
+    [(kind, moid, props, missing)] = list(object_contents(parse_response(page.encode(), drop)))
+    assert (kind, moid, missing) == ("VirtualMachine", "vm-1", [])
+    return _disk_fields(props["config.hardware.device"])
+
+
+def test_other_devices_are_dropped_before_parsing_and_disks_kept():
+    page = vm_page(IDE + disk(2000, "Hard disk 1", 1024, "datastore-1") + NIC
+                   + disk(2001, "Hard disk 2", 2048, "datastore-2", with_bytes=False))
+    want = [("Hard disk 1", 1024 * 1024, "datastore-1"), ("Hard disk 2", 2048 * 1024, "datastore-2")]
+    assert devices_of(page) == want
+    assert devices_of(page, NON_DISK_DEVICES) == want
+    stripped = NON_DISK_DEVICES.sub(b"", page.encode())
+    assert b"VirtualIDEController" not in stripped and b"VirtualVmxnet3" not in stripped
+
+
+def test_a_prefixed_disk_type_is_kept():
+    page = vm_page(IDE + disk(2000, "Hard disk 1", 4, "datastore-1", type_name="vim25:VirtualDisk"))
+    assert devices_of(page, NON_DISK_DEVICES) == [("Hard disk 1", 4096, "datastore-1")]
+
+
+def test_a_label_that_looks_like_markup_cannot_end_a_match_early():
+    # Escaped text: "</VirtualDevice>" in a label is &lt;/VirtualDevice&gt; on the wire.
+    tricky = IDE.replace("IDE 0</label>", "&lt;/VirtualDevice&gt;&lt;VirtualDevice xsi:type=\"VirtualDisk\"&gt;</label>")
+    page = vm_page(tricky + disk(2000, "Hard disk 1", 4, "datastore-1"))
+    assert devices_of(page, NON_DISK_DEVICES) == [("Hard disk 1", 4096, "datastore-1")]
+
+
+def test_read_write_mounted_hosts_only_in_vcenters_order():
+    mount = ('<DatastoreHostMount><key type="HostSystem">{h}</key><mountInfo><path>/vmfs</path>'
+             '<accessMode>{mode}</accessMode>{mounted}</mountInfo></DatastoreHostMount>')
+    mounts = "".join(mount.format(h=h, mode=m, mounted=x) for h, m, x in (
+        ("host-3", "readWrite", ""), ("host-1", "readWrite", "<mounted>true</mounted>"),
+        ("host-2", "readOnly", ""), ("host-4", "readWrite", "<mounted>false</mounted>"),
+        ("host-9", "readWrite", "")))  # host-9 was not read
+    page = ENVELOPE.format(body=(
+        '<objects><obj type="Datastore">datastore-1</obj>'
+        '<propSet><name>name</name><val xsi:type="xsd:string">san</val></propSet>'
+        f'<propSet><name>host</name><val xsi:type="ArrayOfDatastoreHostMount">{mounts}</val></propSet>'
+        '<propSet><name>summary.accessible</name><val xsi:type="xsd:boolean">false</val></propSet></objects>'))
+    [(_, moid, props, _)] = list(object_contents(parse_response(page.encode())))
+    inv = Inventory(vcenter="vc", hosts={}, datastores={moid: props})
+    names = {f"host-{i}": f"esx{i}" for i in range(1, 5)}
+    missing: dict[str, str] = {}
+    [ds], ids = convert_datastores(inv, names, missing)
+    assert (ds.name, ds.hosts, ds.accessible, ids, missing) == ("san", ("esx3", "esx1"), False, {"datastore-1": "san"}, {})
+
+
+names_with_quals = st.lists(
+    st.tuples(st.sampled_from(["web", "db", "web (a)", "app"]), st.sampled_from([(), ("a",), ("b",), ("a", "vc/x")])),
+    max_size=12)
+
+
+@settings(max_examples=100)
+@given(names_with_quals)
+def test_unique_names_are_unique_and_keep_names_held_once(items):
+    # The last qualifier stands for the moref id: unique per object, as it is in discovery.
+    cands = [(base, quals + (f"vc/vm-{i}",)) for i, (base, quals) in enumerate(items)]
+    out = unique_names(cands)
+    assert len(set(out)) == len(out)
+    assert out == unique_names(list(cands))  # deterministic
+    bases = [b for b, _ in cands]
+    qualified = {f"{b} ({q})" for b, quals in cands for q in quals}
+    for (base, _), name in zip(cands, out):
+        assert name.startswith(base)
+        if bases.count(base) == 1 and base not in qualified:
+            assert name == base
+
+
+def test_unique_names_prefers_the_folder():
+    out = unique_names([("web", ("apps", "vc/vm-1")), ("web", ("test", "vc/vm-2")), ("db", ("apps", "vc/vm-3")),
+                        ("app", ("x", "vc/vm-4")), ("app", ("x", "vc/vm-5"))])
+    assert out == ["web (apps)", "web (test)", "db", "app (vc/vm-4)", "app (vc/vm-5)"]
