@@ -19,9 +19,10 @@ from nbdpath.rules import check
 from nbdpath.safetext import ps
 
 # The only tags the report writes; anything else came from input.
-OWN_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "p", "b", "code", "section",
-            "table", "tr", "th", "td", "a", "span", "div", "pre", "ul", "ol", "li", "details", "summary", "dl", "dt",
-            "dd"}
+OWN_TAGS = {"html", "head", "meta", "title", "style", "script", "body", "h1", "h2", "h3", "h4", "p", "b", "br", "code",
+            "section", "article", "figure", "table", "tr", "th", "td", "a", "span", "div", "pre", "ul", "ol", "li",
+            "details", "summary", "dl", "dt", "dd",
+            "svg", "defs", "marker", "path", "g", "rect", "text", "line", "polyline"}
 
 
 def well_formed(text: str):
@@ -33,18 +34,25 @@ def well_formed(text: str):
 
 
 def self_contained(parsed, text: str) -> None:
-    """No script, no external reference: the file works as an attachment, offline."""
-    assert "<script" not in text.lower()
-    assert parsed.start_tags.count("style") == 1
+    """No external reference and no script but the one that opens details for printing:
+    the file works as an attachment, offline."""
+    [script] = parsed.root.find_all("script")
+    assert script.text() == html_render._PRINT_SCRIPT and script.attrs == {}
+    assert text.lower().count("<script") == 1
+    svgs = parsed.root.find_all("svg")
+    assert parsed.start_tags.count("style") == 1 + len(svgs)  # the page's and one per diagram
     ids = {n.attrs["id"] for n in parsed.root.iter() if n.attrs.get("id")}
     for n in parsed.root.iter():
-        for attr in ("src", "href", "action", "srcset"):
+        for attr in ("src", "href", "action", "srcset", "xlink:href"):
             value = n.attrs.get(attr)
             if value is not None:
                 assert attr == "href" and value.startswith("#") and value[1:] in ids, (n.tag, attr, value)
+        marker = n.attrs.get("marker-end")
+        if marker is not None:  # arrow heads: markers of this page only
+            assert marker.startswith("url(#") and marker[5:-1] in ids, marker
         assert not any(k.startswith("on") for k in n.attrs), n.attrs
-    style = parsed.root.find_all("style")[0].text()
-    assert "url(" not in style and "@import" not in style
+    for style in parsed.root.find_all("style"):
+        assert "url(" not in style.text() and "@import" not in style.text()
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +70,60 @@ def test_self_contained_no_external_references(labs_html):
 def test_summary_counts_match_report_summary(labs_html, all_labs_report):
     _, parsed = labs_html
     s = all_labs_report.summary()
-    cells = [n for n in parsed.root.find_all("td") + parsed.root.find_all("th")]
+    [summary] = [n for n in parsed.root.find_all("section") if n.attrs.get("id") == "summary"]
+    [counts] = summary.find_all("table", "verdicts")
+    cells = [n for n in counts.find_all("td") + counts.find_all("th")]
     verdicts = {n.attrs["data-verdict"]: int(n.text()) for n in cells if "data-verdict" in n.attrs}
-    severities = {n.attrs["data-severity"]: int(n.text()) for n in cells if "data-severity" in n.attrs}
+    severities = {n.attrs["data-severity"]: int(n.text()) for n in summary.find_all("td") if "data-severity" in n.attrs}
     [pairs] = [int(n.text()) for n in cells if "data-pairs" in n.attrs]
     [degraded] = [int(n.text()) for n in cells if "data-degraded" in n.attrs]
     assert verdicts == s["verdicts"] and severities == s["findings"]
     assert pairs == s["pairs"] and degraded == s["degraded"]
     # The summary comes first: before the paths table.
     sections = [n.attrs.get("id") for n in parsed.root.find_all("section")]
-    assert sections == ["summary", "paths", "findings", "details", "assumptions"]
+    assert sections == ["summary", "paths", "findings", "shapes", "assumptions"]
+
+
+def test_cluster_matrix_counts_each_clusters_pairs(labs_html, all_labs_report):
+    _, parsed = labs_html
+    [matrix] = parsed.root.find_all("table", "matrix")
+    got = {}
+    for row in matrix.find_all("tr"):
+        if "data-cluster" in row.attrs:
+            got[row.attrs["data-cluster"]] = {td.attrs["data-verdict"]: int(td.text())
+                                              for td in row.find_all("td") if "data-verdict" in td.attrs}
+    want: dict[str, dict[str, int]] = {}
+    for snap, p in all_labs_report.paths:
+        host = next(h for h in all_labs_report.snaps[snap].hosts if h.name == p.host)
+        row = want.setdefault(f"{snap}: {host.cluster or '(no cluster)'}", {})
+        row[p.verdict.value] = row.get(p.verdict.value, 0) + 1
+    assert {c: {v: n for v, n in r.items() if n} for c, r in got.items()} == want
+    assert sum(sum(r.values()) for r in got.values()) == all_labs_report.summary()["pairs"]
+
+
+def test_findings_by_rule_counted_once_with_their_fix(labs_html, all_labs_report):
+    _, parsed = labs_html
+    [table] = parsed.root.find_all("table", "rules")
+    rows = {r.attrs["data-rule"]: r for r in table.find_all("tr") if "data-rule" in r.attrs}
+    doc = all_labs_report.to_dict(with_hops=False)
+    by_rule: dict[str, list] = {}
+    for f in doc["findings"]:
+        by_rule.setdefault(f["rule"], []).append(f)
+    assert set(rows) == set(by_rule)
+    for rule, fs in by_rule.items():
+        tds = [c for c in rows[rule].children if not isinstance(c, str)]
+        assert int(tds[2].text()) == len(fs)
+        assert int(tds[3].text()) == len({(f["snapshot"], f["host"]) for f in fs})
+        assert tds[4].text() == fs[0]["fix"]["summary"]
+
+
+def test_worst_hosts_are_the_worst(labs_html, all_labs_report):
+    _, parsed = labs_html
+    worst = [r.attrs["data-host"] for r in parsed.root.find_all("tr", "worst-host")]
+    assert 0 < len(worst) <= 10
+    failing = {p.host for _, p in all_labs_report.paths if p.verdict.value in ("UNREACHABLE", "BROKEN_BY_FIREWALL")}
+    # Every host with a failing backup comes before any host whose backups all work.
+    assert set(worst[:len(failing)]) == failing or failing >= set(worst)
 
 
 def test_every_pair_in_the_paths_table_with_its_verdict_colour(labs_html, all_labs_report):
@@ -96,7 +148,7 @@ def test_every_finding_with_fixes_in_pre(labs_html, all_labs_report):
     doc = all_labs_report.to_dict(with_hops=False)
     divs = parsed.root.find_all("div", "finding")
     order = {"error": 0, "warning": 1, "info": 2}
-    expected = sorted(doc["findings"], key=lambda f: order[f["severity"]])
+    expected = sorted(doc["findings"], key=lambda f: (order[f["severity"]], f["rule"]))
     assert [(d.attrs["data-rule"], d.attrs["data-host"]) for d in divs] == [(f["rule"], f["host"]) for f in expected]
     for d, f in zip(divs, expected):
         assert f"sev-{f['severity']}" in d.classes
@@ -108,19 +160,38 @@ def test_every_finding_with_fixes_in_pre(labs_html, all_labs_report):
     assert headings == [s for s in ("error", "warning", "info") if doc["summary"]["findings"][s]]
 
 
-def test_details_per_path_with_hops_failing_steps_and_linked_assumptions(labs_html, all_labs_report):
+def _shape_of(p: dict) -> tuple:
+    """What a shape's pairs must have in common, read off the JSON contract alone."""
+    return (p["snapshot"], p["endpoint"]["vmk"], p["ingress_vmk"], p["egress_vmk"], p["verdict"], p["bottleneck_mbps"],
+            p["degraded"], p["robust"], [(u["name"], u["speed_mbps"], u["link_up"], u["role"]) for u in p["egress_uplinks"]])
+
+
+def test_one_diagram_and_details_per_shape_with_hops_and_linked_assumptions(labs_html, all_labs_report):
     _, parsed = labs_html
-    details = parsed.root.find_all("details", "path-details")
+    shapes = parsed.root.find_all("article", "shape")
     doc = all_labs_report.to_dict(with_hops=True)
-    assert len(details) == len(doc["paths"])
-    failing_total = 0
+    rows = parsed.root.find_all("tr", "path")
+    members: dict[str, list[dict]] = {}
+    for row, p in zip(rows, doc["paths"], strict=True):
+        members.setdefault(row.attrs["data-shape"], []).append(p)
+    assert [a.attrs["data-shape"] for a in shapes] == list(members)  # every shape a pair links to, once
+    assert sum(int(a.attrs["data-pairs"]) for a in shapes) == len(doc["paths"])
+    assert len(shapes) < len(doc["paths"])  # the labs have hosts of one shape
     [section] = [n for n in parsed.root.find_all("section") if n.attrs.get("id") == "assumptions"]
     glossary = {dt.attrs["id"]: (dt.text(), dd.text())
                 for dt, dd in zip(section.find_all("dt"), section.find_all("dd"), strict=True)}
     used = {a["id"] for p in doc["paths"] for a in p["assumptions"]}
     assert sorted(i for i, _ in glossary.values()) == sorted(used)
-    for d, p in zip(details, doc["paths"]):
-        steps = [s for h in p["hops"] for s in h["steps"]]
+    failing_total = 0
+    for a in shapes:
+        pairs = members[a.attrs["data-shape"]]
+        assert int(a.attrs["data-pairs"]) == len(pairs)
+        assert all(_shape_of(q) == _shape_of(pairs[0]) for q in pairs)
+        first = pairs[0]
+        [svg] = a.find_all("svg")
+        assert svg.attrs["data-verdict"] == first["verdict"] == a.attrs["data-verdict"]
+        [d] = a.find_all("details", "path-details")
+        steps = [s for h in first["hops"] for s in h["steps"]]
         lis = d.find_all("li", "step")
         assert len(lis) == len(steps)
         fails = [li for li in lis if "fail" in li.classes]
@@ -128,23 +199,37 @@ def test_details_per_path_with_hops_failing_steps_and_linked_assumptions(labs_ht
         failing_total += len(fails)
         assert all(li.text().split(" ", 1)[1].startswith("FAILS: ") for li in fails)
         links = [n for n in d.find_all("a")]
-        assert [n.text() for n in links] == [a["id"] for a in p["assumptions"]]
-        for n, a in zip(links, p["assumptions"]):
-            assert glossary[n.attrs["href"][1:]] == (a["id"], a["text"])
-        assert d.find_all("summary")[0].text().startswith(f"{p['host']} -> {p['node']}")
+        assert [n.text() for n in links] == [x["id"] for x in first["assumptions"]]
+        for n, x in zip(links, first["assumptions"]):
+            assert glossary[n.attrs["href"][1:]] == (x["id"], x["text"])
+        assert d.find_all("summary")[0].text().startswith(f"hop by hop: {first['host']} -> {first['node']}")
         assert "open" not in d.attrs
     assert failing_total >= 1  # the labs include broken and unreachable pairs
 
 
-def test_no_hops_keeps_details_without_steps(capsys, all_labs_report):
-    assert main(["trace", "--lab", "all", "--format", "html", "--no-hops"]) == 0
-    out = capsys.readouterr().out
-    parsed = well_formed(out)
-    self_contained(parsed, out)
-    details = parsed.root.find_all("details", "path-details")
-    assert len(details) == len(all_labs_report.paths)
-    assert parsed.root.find_all("li", "step") == [] and parsed.root.find_all("ol", "hops") == []
-    assert len(out) < len(html_render.report_html(all_labs_report))
+def test_diagram_draws_the_flows_vmks_and_uplinks_of_its_shape(labs_html, all_labs_report):
+    _, parsed = labs_html
+    doc = all_labs_report.to_dict(with_hops=False)
+    rows = parsed.root.find_all("tr", "path")
+    first = {}
+    for row, p in zip(rows, doc["paths"]):
+        first.setdefault(row.attrs["data-shape"], p)
+    for a in parsed.root.find_all("article", "shape"):
+        p = first[a.attrs["data-shape"]]
+        [svg] = a.find_all("svg")
+        flows = {g.attrs["data-flow"]: g for g in svg.find_all("g", "flow")}
+        if p["ingress_vmk"]:
+            assert flows["request"].attrs["data-to"] == p["ingress_vmk"]
+        if p["egress_vmk"]:
+            assert flows["reply"].attrs["data-from"] == p["egress_vmk"]
+            assert "stroke-dasharray" not in flows["request"].find_all("polyline")[0].attrs  # styled by class
+            assert flows["reply"].find_all("polyline")[0].attrs["class"] == "rep"
+        roles = {g.attrs["data-vmk"]: g.attrs["data-roles"].split() for g in svg.find_all("g") if "data-vmk" in g.attrs}
+        assert ("out" in roles.get(p["egress_vmk"], [])) == bool(p["egress_vmk"])
+        egress = {g.attrs["data-uplink"] for g in svg.find_all("g", "uplink-g") if g.attrs["data-egress"] == "yes"}
+        assert egress == {u["name"] for u in p["egress_uplinks"]}
+        if p["bottleneck_mbps"] is not None:
+            assert svg.find_all("rect", "bottleneck"), a.attrs["data-shape"]
 
 
 def test_hostile_names_are_escaped(hostile_report):
@@ -160,6 +245,9 @@ def test_hostile_names_are_escaped(hostile_report):
     # PowerCLI gets the name as one single-quoted literal (its ' doubled), not verbatim.
     assert f"-VMHost {ps(HOSTILE['esx01.corp.local'])} " in finding.find_all("pre", "powercli")[0].text()
     assert "snap <script>&" in parsed.root.find_all("title")[0].text()
+    # The diagrams hold the names as text too: in the tooltips and the labels.
+    svg_text = " ".join(t.text() for t in parsed.root.find_all("svg"))
+    assert HOSTILE["esx01.corp.local"] in svg_text and HOSTILE["rubrik-node1"] in svg_text
 
 
 def test_explain_html_one_open_path():

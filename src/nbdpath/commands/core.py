@@ -95,7 +95,7 @@ def build_report(inputs: list[tuple[str, Snapshot]], selection: Optional[select_
             continue
         engine = selection.engine(snap)
         paths = selection.pairs(engine.trace())
-        report.add(name, paths, check(engine, paths), engine.snapshot.missing, hosts=engine.snapshot.hosts)
+        report.add(name, paths, check(engine, paths), engine.snapshot.missing, snap=engine.snapshot)
     return report
 
 
@@ -179,7 +179,7 @@ def register(cli: click.Group) -> None:
         if len(paths) == 1 and fmt in ("table", "markdown", "html"):
             render = {"table": lambda: explain_text(name, paths[0], findings, ASSUMPTIONS),
                       "markdown": lambda: md_render.explain_markdown(name, paths[0], findings),
-                      "html": lambda: html_render.explain_html(name, paths[0], findings)}[fmt]
+                      "html": lambda: html_render.explain_html(name, paths[0], findings, snap)}[fmt]
             _emit(render(), output)
         elif fmt == "table":
             _emit("\n".join(explain_text(name, p, [f for f in findings if f.host == p.host
@@ -191,10 +191,10 @@ def register(cli: click.Group) -> None:
                             for p in paths), output)
         else:
             report = Report()
-            report.add(name, paths, findings, hosts=snap.hosts)
+            report.add(name, paths, findings, snap=snap)
             if fmt == "html":
-                _emit(html_render.report_doc(report.to_dict(with_hops=True), title="nbdpath explain",
-                                             open_details=True, hosts=report.hosts), output)
+                _emit(html_render.report_doc(report.to_dict(with_hops=True), report.render_data(),
+                                             title="nbdpath explain", open_details=True), output)
             else:
                 _emit(to_json(report) if fmt == "json" else to_yaml(report), output)
         return EXIT_OK

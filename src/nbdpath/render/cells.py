@@ -72,3 +72,67 @@ def summary_line(summary: dict[str, Any]) -> str:
     f = summary["findings"]
     return (f"{summary['pairs']} pairs: {verdicts or 'none'}; degraded {summary['degraded']}; "
             f"findings: {f['error']} error, {f['warning']} warning, {f['info']} info")
+
+
+# Worst first: a failing backup before a working one on the wrong link.
+VERDICT_RANK = {"UNREACHABLE": 0, "BROKEN_BY_FIREWALL": 1, "NOT_ISOLATED": 2, "ASYMMETRIC": 3, "ISOLATED": 4}
+WORST_HOSTS = 10
+
+
+def verdict_matrix(paths: list[dict[str, Any]], clusters: list[str]) -> tuple[list[str], list[tuple[str, dict[str, int], int]]]:
+    """Verdicts (worst first) and per cluster (in order of first pair): pairs per verdict, hosts."""
+    verdicts = sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__)
+    counts: dict[str, dict[str, int]] = {}
+    hosts: dict[str, set[tuple[str, str]]] = {}
+    for p, c in zip(paths, clusters):
+        row = counts.get(c)
+        if row is None:
+            row = counts[c] = dict.fromkeys(verdicts, 0)
+            hosts[c] = set()
+        row[p["verdict"]] += 1
+        hosts[c].add((p["snapshot"], p["host"]))
+    return verdicts, [(c, row, len(hosts[c])) for c, row in counts.items()]
+
+
+def by_rule(findings: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Findings grouped by rule, worst severity first, then rule ID."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        groups.setdefault(f["rule"], []).append(f)
+    return sorted(groups.items(), key=lambda kv: (SEVERITIES.index(kv[1][0]["severity"]), kv[0]))
+
+
+def worst_hosts(paths: list[dict[str, Any]], findings: list[dict[str, Any]], clusters: list[str],
+                limit: int = WORST_HOSTS) -> list[dict[str, Any]]:
+    """Hosts by worst verdict, then pairs not isolated, then error and warning findings."""
+    hosts: dict[tuple[str, str], dict[str, Any]] = {}
+    for p, c in zip(paths, clusters):
+        h = hosts.get((p["snapshot"], p["host"]))
+        if h is None:
+            h = hosts[(p["snapshot"], p["host"])] = {"host": p["host"], "cluster": c, "verdict": p["verdict"],
+                                                    "bad_pairs": 0, "error": 0, "warning": 0}
+        if VERDICT_RANK[p["verdict"]] < VERDICT_RANK[h["verdict"]]:
+            h["verdict"] = p["verdict"]
+        h["bad_pairs"] += p["verdict"] != "ISOLATED"
+    for f in findings:
+        h = hosts.get((f["snapshot"], f["host"]))
+        if h is not None and f["severity"] in ("error", "warning"):
+            h[f["severity"]] += 1
+    ranked = sorted(hosts.values(), key=lambda h: (VERDICT_RANK[h["verdict"]], -h["bad_pairs"], -h["error"],
+                                                   -h["warning"]))
+    return [h for h in ranked if h["verdict"] != "ISOLATED" or h["error"] or h["warning"]][:limit]
+
+
+def host_rows(paths: list[dict[str, Any]], clusters: list[str], shape_of: list[int]) -> list[dict[str, Any]]:
+    """One row per host: its cluster, pairs per verdict (worst first) and the shapes its pairs take."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for p, c, k in zip(paths, clusters, shape_of):
+        r = rows.get((p["snapshot"], p["host"]))
+        if r is None:
+            r = rows[(p["snapshot"], p["host"])] = {"host": p["host"], "cluster": c, "verdicts": {}, "shapes": {}}
+        r["verdicts"][p["verdict"]] = r["verdicts"].get(p["verdict"], 0) + 1
+        r["shapes"][k] = None
+    for r in rows.values():
+        r["verdicts"] = dict(sorted(r["verdicts"].items(), key=lambda kv: VERDICT_RANK[kv[0]]))
+        r["shapes"] = list(r["shapes"])
+    return list(rows.values())

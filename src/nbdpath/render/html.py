@@ -2,7 +2,8 @@
 
 Pure functions from the JSON contract (``Report.to_dict()``) to text, so the
 page says exactly what ``--format json`` says. The file needs nothing else:
-inline CSS, no JavaScript (``<details>`` folds the hops), no external URL.
+inline CSS and SVG, no external URL; one tiny inline script opens the folded
+``<details>`` for printing (the print CSS shows their content without it).
 Every value is HTML-escaped: a snapshot is input, and a host named
 ``<script>`` must arrive as text.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from ..engine.types import Path
 from ..rules import Finding
 from ..safetext import terminal
-from . import cells
+from . import cells, svg
 from .report import Report
 
 # Colours follow the terminal table: green isolated, amber working but not where
@@ -35,10 +36,27 @@ vertical-align:top}th{background:#f6f8fa}td.num{text-align:right}
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 details{margin:.4em 0;border:1px solid #d0d7de;padding:.3em .8em}summary{cursor:pointer}
 li.step.fail{color:#cf222e;font-weight:bold}.kind{display:inline-block;min-width:5.5em;color:#57606a}
+.matrix td.num:not([class*=" v-"]){color:#8c959f}.shape{border-top:1px solid #d0d7de;margin-top:1.2em}
+figure.diagram-box{margin:.4em 0;overflow-x:auto}svg.diagram{max-width:100%;height:auto}
+.members{font-size:.9em;color:#424a53;max-height:6em;overflow-y:auto}.more-findings{font-size:.9em}
+@media print{body{margin:0;font-size:10pt}details{border:none}summary{list-style:none}
+details>*{display:block}details::details-content{content-visibility:visible;display:block}
+.members{max-height:none;overflow:visible}.shape,figure{break-inside:avoid}a{color:inherit;text-decoration:none}
+h2{break-after:avoid}}
 """
 
 
 _DEGRADED = ' <span class="degraded">DEGRADED</span>'
+# Above this many pairs the paths section has one row per host, not per pair (file size).
+PAIR_ROWS = 2000
+# Above this many findings each rule shows its first FIX_EXAMPLES findings' commands, the rest one line each.
+FULL_FINDINGS = 200
+FIX_EXAMPLES = 3
+# Folded details open for printing; without scripts the print CSS shows their content as well.
+_PRINT_SCRIPT = ("addEventListener('beforeprint',()=>document.querySelectorAll('details')"
+                 ".forEach(d=>{if(!d.open){d.open=true;d.dataset.printOpened=''}}));"
+                 "addEventListener('afterprint',()=>document.querySelectorAll('details[data-print-opened]')"
+                 ".forEach(d=>{d.open=false;delete d.dataset.printOpened}))")
 
 
 def _e(value: Any) -> str:
@@ -51,7 +69,7 @@ def _verdict_cell(p: dict[str, Any]) -> str:
     return f'<td class="verdict v-{_e(p["verdict"])}">{_e(p["verdict"])}{unsure}{extra}</td>'
 
 
-def _summary(doc: dict[str, Any]) -> list[str]:
+def _summary(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     s = doc["summary"]
     out = ['<section id="summary"><h2>Summary</h2>',
            '<table class="counts verdicts"><tr><th>verdict</th><th>pairs</th></tr>']
@@ -62,11 +80,64 @@ def _summary(doc: dict[str, Any]) -> list[str]:
     out.append('<table class="counts severities"><tr><th>severity</th><th>findings</th></tr>')
     out += [f'<tr class="sev-{_e(k)}"><td>{_e(k)}</td><td class="num" data-severity="{_e(k)}">{n}</td></tr>'
             for k, n in s["findings"].items()]
-    out.append("</table></section>")
+    out.append("</table>")
+    out.append(f'<p class="meta">{len(extra["shapes"])} distinct path shape(s): '
+               '<a href="#shapes">diagrams</a></p>')
+    out += _matrix(doc, extra)
+    out += _rules_table(doc, extra)
+    out += _worst(doc, extra)
+    out.append("</section>")
     return out
 
 
-def _paths(doc: dict[str, Any]) -> list[str]:
+def _matrix(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    verdicts, rows = cells.verdict_matrix(doc["paths"], extra["clusters"])
+    out = ['<h3>Verdicts by cluster</h3><table class="matrix"><tr><th>cluster</th>'
+           + "".join(f'<th class="v-{_e(v)}">{_e(v)}</th>' for v in verdicts) + "<th>hosts</th></tr>"]
+    for cluster, counts, hosts in rows:
+        out.append(f'<tr data-cluster="{_e(cluster)}"><td>{_e(cluster)}</td>' + "".join(
+            f'<td class="num{" v-" + _e(v) if counts[v] else ""}" data-verdict="{_e(v)}">{counts[v]}</td>'
+            for v in verdicts) + f'<td class="num">{hosts}</td></tr>')
+    out.append("</table>")
+    return out
+
+
+def _rules_table(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    groups = cells.by_rule(doc["findings"])
+    if not groups:
+        return []
+    out = ['<h3>Findings by rule</h3><table class="rules"><tr><th>rule</th><th>severity</th><th>findings</th>'
+           "<th>hosts</th><th>fix</th></tr>"]
+    for rule, fs in groups:
+        f = fs[0]
+        hosts = len({(x["snapshot"], x["host"]) for x in fs})
+        out.append(f'<tr class="sev-{_e(f["severity"])}" data-rule="{_e(rule)}"><td><a href="#rule-{_e(rule)}">'
+                   f'{_e(rule)}</a> <code>{_e(f["name"])}</code></td><td>{_e(f["severity"])}</td>'
+                   f'<td class="num" data-count="{len(fs)}">{len(fs)}</td><td class="num">{hosts}</td>'
+                   f'<td>{_e(f["fix"]["summary"])}</td></tr>')
+    out.append("</table>")
+    return out
+
+
+def _worst(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    worst = cells.worst_hosts(doc["paths"], doc["findings"], extra["clusters"])
+    if not worst:
+        return []
+    out = ['<h3>Worst hosts</h3><table class="worst"><tr><th>host</th><th>cluster</th><th>worst verdict</th>'
+           "<th>pairs not isolated</th><th>errors</th><th>warnings</th></tr>"]
+    for w in worst:
+        out.append(f'<tr class="worst-host" data-host="{_e(w["host"])}"><td>{_e(w["host"])}</td>'
+                   f'<td>{_e(w["cluster"])}</td><td class="v-{_e(w["verdict"])}">{_e(w["verdict"])}</td>'
+                   f'<td class="num">{w["bad_pairs"]}</td><td class="num">{w["error"]}</td>'
+                   f'<td class="num">{w["warning"]}</td></tr>')
+    out.append("</table>")
+    return out
+
+
+def _paths(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    if len(doc["paths"]) > PAIR_ROWS:
+        return _hosts_table(doc, extra)
+    shape_of = extra["shape_of"]
     out = ['<section id="paths"><h2>Paths</h2>']
     for snap in doc["snapshots"]:
         out.append(f"<h3>{_e(snap)}</h3>")
@@ -77,14 +148,28 @@ def _paths(doc: dict[str, Any]) -> list[str]:
             if p["snapshot"] != snap:
                 continue
             out.append(
-                f'<tr class="path" data-host="{_e(p["host"])}" data-node="{_e(p["node"])}">'
-                f'<td><a href="#path-{i}">{_e(p["host"])}</a></td><td>{_e(p["node"])}</td>'
+                f'<tr class="path" data-host="{_e(p["host"])}" data-node="{_e(p["node"])}" data-shape="{shape_of[i]}">'
+                f'<td><a href="#shape-{shape_of[i]}">{_e(p["host"])}</a></td><td>{_e(p["node"])}</td>'
                 f'<td>{_e(cells.endpoint(p))}</td><td>{_e(p["ingress_vmk"] or "-")}</td>'
                 f'<td>{_e(p["egress_vmk"] or "-")}</td><td>{_e(cells.uplinks(p))}</td>'
                 f'<td class="num">{_e(cells.speed(p["bottleneck_mbps"]))}</td>{_verdict_cell(p)}</tr>'
             )
         out.append("</table>")
     out.append("</section>")
+    return out
+
+
+def _hosts_table(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    """A fleet's pairs, one row per host: its verdicts and the shapes its pairs take."""
+    out = ['<section id="paths"><h2>Hosts</h2>',
+           f'<p class="meta">{len(doc["paths"])} pairs: one row per host; each shape links to its diagram.</p>',
+           '<table class="hosts"><tr><th>host</th><th>cluster</th><th>verdicts</th><th>shapes</th></tr>']
+    for h in cells.host_rows(doc["paths"], extra["clusters"], extra["shape_of"]):
+        verdicts = ", ".join(f'<span class="v-{_e(v)}">{_e(v)} {n}</span>' for v, n in h["verdicts"].items())
+        links = " ".join(f'<a href="#shape-{k}">{k}</a>' for k in h["shapes"])
+        out.append(f'<tr class="host-row" data-host="{_e(h["host"])}"><td>{_e(h["host"])}</td>'
+                   f'<td>{_e(h["cluster"])}</td><td>{verdicts}</td><td>{links}</td></tr>')
+    out.append("</table></section>")
     return out
 
 
@@ -99,34 +184,69 @@ def _fix(fix: dict[str, Any], host: str) -> list[str]:
     return out
 
 
+def _finding_div(f: dict[str, Any], multi: bool, with_fix: bool) -> list[str]:
+    severity = f["severity"]
+    snap = f" ({_e(f['snapshot'])})" if multi else ""
+    out = [f'<div class="finding sev-{_e(severity)}" data-rule="{_e(f["rule"])}" data-host="{_e(f["host"])}">',
+           (f'<h4><span class="sev-label">{_e(severity)}</span> {_e(f["rule"])} <code>{_e(f["name"])}</code>: '
+            f"{_e(cells.where(f))}{snap}</h4>"),
+           f'<p class="message">{_e(f["message"])}</p>']
+    if with_fix:
+        out += _fix(f["fix"], f["host"])
+    out.append("</div>")
+    return out
+
+
 def _findings(doc: dict[str, Any]) -> list[str]:
+    """Per severity, per rule: the explanation and fix summary once, then each finding; in a
+    fleet only the first few carry their commands (``nbdpath plan --rule`` writes them all)."""
     out = ['<section id="findings"><h2>Findings</h2>']
     if not doc["findings"]:
         out.append("<p>No findings.</p>")
     multi = len(doc["snapshots"]) > 1
+    full = len(doc["findings"]) <= FULL_FINDINGS
     for severity, group in cells.by_severity(doc["findings"]):
         out.append(f'<h3 class="sev-heading" data-severity="{_e(severity)}">{_e(severity)} ({len(group)})</h3>')
-        for f in group:
-            snap = f" ({_e(f['snapshot'])})" if multi else ""
-            out += [f'<div class="finding sev-{_e(severity)}" data-rule="{_e(f["rule"])}" data-host="{_e(f["host"])}">',
-                    (f'<h4><span class="sev-label">{_e(severity)}</span> {_e(f["rule"])} <code>{_e(f["name"])}</code>: '
-                    f"{_e(cells.where(f))}{snap}</h4>"),
-                    f'<p class="message">{_e(f["message"])}</p>',
-                    f'<p class="explanation">{_e(f["explanation"])}</p>',
-                    *_fix(f["fix"], f["host"]), "</div>"]
+        for rule, fs in cells.by_rule(group):
+            first = fs[0]
+            out += [f'<div class="rule-group" id="rule-{_e(rule)}" data-rule="{_e(rule)}" data-count="{len(fs)}">',
+                    f'<h4>{_e(rule)} <code>{_e(first["name"])}</code>: {len(fs)} finding(s)</h4>',
+                    f'<p class="explanation">{_e(first["explanation"])}</p>',
+                    f'<p class="fix-summary"><b>Fix:</b> {_e(first["fix"]["summary"])}</p>']
+            shown = fs if full else fs[:FIX_EXAMPLES]
+            for f in shown:
+                out += _finding_div(f, multi, True)
+            rest = fs[len(shown):]
+            if rest:
+                out.append(f'<p class="more">{len(rest)} more; every command: '
+                           f'<code>nbdpath plan SNAPSHOT --rule {_e(rule)} --format esxcli</code></p>'
+                           '<ul class="more-findings">')
+                out += [f'<li data-host="{_e(f["host"])}">{_e(cells.where(f))}: {_e(f["message"])}</li>' for f in rest]
+                out.append("</ul>")
+            out.append("</div>")
     out.append("</section>")
     return out
 
 
-def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
+def _shape_section(g: dict[str, Any], open_: bool) -> list[str]:
+    """One shape: its diagram, who shares it, and its first pair hop by hop (folded)."""
+    p = g["path"]
     e = p["endpoint"]
-    out = [f'<details class="path-details" id="path-{i}"{" open" if open_ else ""}>',
-           (f'<summary>{_e(p["host"])} -&gt; {_e(p["node"])} ({_e(p["snapshot"])}): '
-           f'<span class="v-{_e(p["verdict"])}">{_e(p["verdict"])}</span>'
-           f'{_DEGRADED if p["degraded"] else ""}</summary>'),
-           f'<p><b>verdict:</b> {_e(p["verdict_reason"])}</p>',
-           f'<p><b>endpoint:</b> {_e(e["ip"] or "?")} on {_e(e["vmk"] or "-")}: {_e(e["reason"])}</p>']
+    hosts, nodes = g["hosts"], g["nodes"]
+    out = [f'<article class="shape" id="shape-{g["id"]}" data-shape="{g["id"]}" data-pairs="{g["pairs"]}"'
+           f' data-verdict="{_e(p["verdict"])}">',
+           (f'<h3>Shape {g["id"]}: <span class="v-{_e(p["verdict"])}">{_e(p["verdict"])}</span>'
+            f'{_DEGRADED if p["degraded"] else ""} ({_e(p["snapshot"])}): {g["pairs"]} pair(s), '
+            f'{len(hosts)} host(s), {len(nodes)} node(s)</h3>'),
+           f'<figure class="diagram-box">{svg.shape_svg(g["diagram"], g["id"])}</figure>',
+           f'<p><b>verdict:</b> {_e(p["verdict_reason"])}</p>']
     out += [f'<p class="degraded">DEGRADED: {_e(d)}</p>' for d in p["degraded"]]
+    out.append(f'<p class="members"><b>hosts:</b> {_e(_names(hosts))}<br><b>nodes:</b> {_e(_names(nodes))}</p>')
+    out += [f'<details class="path-details" id="path-{g["first"]}"{" open" if open_ else ""}>',
+            (f'<summary>hop by hop: {_e(p["host"])} -&gt; {_e(p["node"])} ({_e(p["snapshot"])}): '
+             f'<span class="v-{_e(p["verdict"])}">{_e(p["verdict"])}</span>'
+             f'{_DEGRADED if p["degraded"] else ""}</summary>'),
+            f'<p><b>endpoint:</b> {_e(e["ip"] or "?")} on {_e(e["vmk"] or "-")}: {_e(e["reason"])}</p>']
     for title, hops in cells.hop_groups(p.get("hops", [])):
         out.append(f"<h4>{_e(title)}</h4><ol class=\"hops\">")
         for h in hops:
@@ -137,7 +257,7 @@ def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
             out.append("</ul></li>")
         out.append("</ol>")
     if p["assumptions"]:
-        # IDs here, each text once in the glossary: 16,000 pairs would repeat it 16,000 times.
+        # IDs here, each text once in the glossary.
         out.append('<p class="assumptions"><b>assumptions:</b> ' + ", ".join(
             f'<a href="#{_assumption_anchor(a["id"])}">{_e(a["id"])}</a>' for a in p["assumptions"]) + "</p>")
     if p.get("control"):
@@ -150,8 +270,13 @@ def _path_details(i: int, p: dict[str, Any], open_: bool) -> list[str]:
     for a in p.get("alternatives", ()):
         said = ", ".join(f"{k} {v}" for k, v in a.items() if k not in ("assumption", "if_not"))
         out.append(f'<p class="alternative"><b>if not {_e(a["assumption"])}</b> ({_e(a["if_not"])}): {_e(said)}</p>')
-    out.append("</details>")
+    out += ["</details>", "</article>"]
     return out
+
+
+def _names(names: list[str]) -> str:
+    """Every member of a shape, in a fleet too: the list is how an admin finds their host."""
+    return ", ".join(names)
 
 
 def _assumption_anchor(ident: str) -> str:
@@ -172,20 +297,23 @@ def _glossary(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def report_doc(doc: dict[str, Any], title: str = "nbdpath report", open_details: bool = False) -> str:
-    """The whole page: summary counts, paths table, findings with fixes, one <details> per path."""
+def report_doc(doc: dict[str, Any], extra: dict[str, Any], title: str = "nbdpath report",
+               open_details: bool = False) -> str:
+    """The whole page: fleet summary, paths (per pair, or per host in a fleet), findings by rule,
+    one diagram and hop-by-hop per path shape. ``extra``: ``Report.render_data()``."""
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(title)}: {_e(', '.join(doc['snapshots']))}</title>", f"<style>{_CSS}</style></head><body>",
+           f"<title>{_e(title)}: {_e(', '.join(doc['snapshots']))}</title>", f"<style>{_CSS}</style>",
+           f"<script>{_PRINT_SCRIPT}</script></head><body>",
            f"<h1>{_e(title)}</h1>",
            (f'<p class="meta">snapshots: {_e(", ".join(doc["snapshots"]) or "none")}; '
            f"nbdpath output version {_e(doc['version'])}; {_e(cells.summary_line(doc['summary']))}</p>")]
-    out += _summary(doc)
-    out += _paths(doc)
+    out += _summary(doc, extra)
+    out += _paths(doc, extra)
     out += _findings(doc)
-    out.append('<section id="details"><h2>Hop by hop</h2>')
-    for i, p in enumerate(doc["paths"]):
-        out += _path_details(i, p, open_details)
+    out.append(f'<section id="shapes"><h2>Path diagrams ({len(extra["shapes"])} shapes)</h2>')
+    for g in extra["shapes"]:
+        out += _shape_section(g, open_details)
     out.append("</section>")
     out += _glossary(doc)
     out += ["</body></html>", ""]
@@ -194,13 +322,17 @@ def report_doc(doc: dict[str, Any], title: str = "nbdpath report", open_details:
 
 
 def report_html(report: Report, with_hops: bool = True) -> str:
-    """The page; ``with_hops=False`` (``trace --no-hops``) keeps the details to verdict, endpoint and
-    assumptions: a large estate's hops are most of the file."""
-    return report_doc(report.to_dict(with_hops=with_hops))
+    """The page; ``with_hops=False`` (``trace --no-hops``) leaves the steps out of the shapes' details."""
+    extra = report.render_data()
+    if not with_hops:
+        for g in extra["shapes"]:
+            g["path"].pop("hops", None)
+            g["path"].pop("control", None)
+    return report_doc(report.to_dict(with_hops=False), extra)
 
 
-def explain_html(snapshot: str, path: Path, findings: list[Finding]) -> str:
+def explain_html(snapshot: str, path: Path, findings: list[Finding], snap: Any = None) -> str:
     report = Report()
-    report.add(snapshot, [path], findings)
-    return report_doc(report.to_dict(with_hops=True), title=f"nbdpath explain {path.host} -> {path.node}",
-                      open_details=True)
+    report.add(snapshot, [path], findings, snap=snap)
+    return report_doc(report.to_dict(with_hops=True), report.render_data(),
+                      title=f"nbdpath explain {path.host} -> {path.node}", open_details=True)

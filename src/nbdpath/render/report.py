@@ -32,15 +32,16 @@ class Report:
     paths: list[tuple[str, Path]] = field(default_factory=list)
     findings: list[tuple[str, Finding]] = field(default_factory=list)
     missing: list[tuple[str, str, str]] = field(default_factory=list)  # (snapshot, host, why)
-    # snapshot -> host name -> Host: what the diagrams draw (vmk addresses, pnics) and the cluster matrix.
-    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # snapshot name -> Snapshot (as traced, filters applied): clusters and what the diagrams draw.
+    snaps: dict[str, Any] = field(default_factory=dict)
 
     def add(self, snapshot: str, paths: Iterable[Path], findings: Iterable[Finding],
-            missing: dict[str, str] | None = None, hosts: Iterable[Any] = ()) -> None:
+            missing: dict[str, str] | None = None, snap: Any = None) -> None:
         """``missing``: hosts a partial discovery could not read (Snapshot.missing);
-        ``hosts``: the snapshot's Host models, for clusters and diagrams."""
+        ``snap``: the Snapshot itself, for the cluster matrix and the path diagrams."""
         self.missing.extend((snapshot, h, why) for h, why in (missing or {}).items())
-        self.hosts.setdefault(snapshot, {}).update((h.name, h) for h in hosts)
+        if snap is not None:
+            self.snaps[snapshot] = snap
         self.snapshots.append(snapshot)
         self.paths.extend((snapshot, p) for p in paths)
         self.findings.extend((snapshot, f) for f in findings)
@@ -66,6 +67,117 @@ class Report:
             "missing": [{"snapshot": s, "host": h, "reason": why} for s, h, why in self.missing],
             "summary": self.summary(),
         }
+
+
+    def shapes(self) -> list[dict[str, Any]]:
+        """Pairs grouped by path shape, in order of first pair: what the path does
+        (endpoint, vmks, uplinks, routers each way, bottleneck, verdict), not whose
+        addresses it uses. Hosts of one configuration share Outcome objects
+        (engine.trace), so the key is built once per distinct outcome."""
+        keys: dict[int, tuple] = {}
+        groups: dict[tuple, dict[str, Any]] = {}
+        shape_of: list[int] = []
+        for i, (snap, p) in enumerate(self.paths):
+            o = p.outcome
+            key = keys.get(id(o))
+            if key is None:
+                key = keys[id(o)] = (snap, *_shape_key(o))
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {"id": len(groups) + 1, "snapshot": snap, "first": i, "pairs": 0,
+                                   "hosts": {}, "nodes": {}}
+            g["pairs"] += 1
+            g["hosts"][p.host] = None
+            g["nodes"][p.node] = None
+            shape_of.append(g["id"])
+        out = list(groups.values())
+        for g in out:
+            g["hosts"], g["nodes"] = list(g["hosts"]), list(g["nodes"])
+        self._shape_of = shape_of
+        return out
+
+    def render_data(self) -> dict[str, Any]:
+        """What the HTML and Markdown reports add to the JSON contract: each path's
+        cluster and shape, and per shape its first pair (with hops) and diagram."""
+        shapes = self.shapes()
+        for g in shapes:
+            snap, p = self.paths[g["first"]]
+            g["path"] = {"snapshot": snap, **p.to_dict(with_hops=True)}
+            g["diagram"] = diagram(p, self.snaps.get(snap), len(g["hosts"]), len(g["nodes"]))
+        clusters = [self._cluster(s, p.host) for s, p in self.paths]
+        return {"shapes": shapes, "shape_of": self._shape_of, "clusters": clusters,
+                "finding_clusters": [self._cluster(s, f.host) for s, f in self.findings]}
+
+    def _cluster(self, snapshot: str, host: str) -> str:
+        snap = self.snaps.get(snapshot)
+        cache = self.__dict__.setdefault("_clusters", {})
+        if snapshot not in cache:
+            cache[snapshot] = {h.name: h.cluster for h in snap.hosts} if snap is not None else {}
+        cluster = cache[snapshot].get(host) or "(no cluster)"
+        return cluster if len(self.snapshots) < 2 else f"{snapshot}: {cluster}"
+
+
+def _shape_key(o: Any) -> tuple:
+    return (o.endpoint_kind, o.endpoint_vmk, o.management_vmk, o.ingress_vmk, o.egress_vmk,
+            tuple((u.name, u.speed_mbps, u.link_up, u.role) for u in o.egress_uplinks), o.uplink_policy,
+            o.bottleneck_mbps, o.verdict, o.forward_devices, o.reply_devices, o.firewalls_one_way,
+            o.reply_route_origin, o.node_interface, o.degraded, o.robust, o.unmodelled_legs, o.assumptions)
+
+
+def _device_info(snap: Any, name: str) -> dict[str, Any]:
+    """A router or firewall on the way, as the diagram draws it."""
+    for r in getattr(snap, "routers", ()):
+        if r.name == name:
+            return {"name": name, "kind": r.kind, "stateful": r.stateful, "capacity_mbps": r.capacity_mbps}
+    for f in getattr(snap, "firewalls", ()):
+        if f.name == name:
+            return {"name": name, "kind": "firewall", "stateful": f.stateful, "capacity_mbps": f.capacity_mbps}
+    return {"name": name, "kind": "router", "stateful": False, "capacity_mbps": None}
+
+
+def diagram(p: Path, snap: Any, hosts: int = 1, nodes: int = 1) -> dict[str, Any]:
+    """Everything render/svg.py draws for one shape, from its first pair."""
+    o = p.outcome
+    host = next((h for h in getattr(snap, "hosts", ()) if h.name == p.host), None)
+    node = next((n for n in getattr(snap, "backup_nodes", ()) if n.name == p.node), None)
+    nic = next((i for i in node.interfaces if i.name == o.node_interface), None) if node else None
+    if nic is None and node is not None and node.interfaces:
+        nic = node.interfaces[0]
+    mgmt = {o.management_vmk} | {v.device for v in (host.vmks if host else ()) if "management" in v.services}
+    vmks = [{"device": v.device, "address": v.ipv4 or "-", "portgroup": v.portgroup, "netstack": v.netstack,
+             "backup_tag": "vSphereBackupNFC" in v.services, "management": v.device in mgmt}
+            for v in (host.vmks if host else ()) if v.enabled]
+    egress = {u.name: u for u in o.egress_uplinks}
+    pnics = [{"name": n.name, "speed_mbps": n.speed_mbps, "link_up": n.link_up,
+              "role": egress[n.name].role if n.name in egress else None}
+             for n in (host.pnics if host else ())]
+    pnics += [{"name": u.name, "speed_mbps": u.speed_mbps, "link_up": u.link_up, "role": u.role}
+              for u in o.egress_uplinks if not any(n["name"] == u.name for n in pnics)]
+    info = {d: _device_info(snap, d) for d in (*o.forward_devices, *o.reply_devices)}
+    return {
+        "verdict": o.verdict.value, "robust": o.robust, "degraded": bool(o.degraded),
+        "host": p.host, "other_hosts": hosts - 1, "node": p.node, "other_nodes": nodes - 1,
+        "node_interface": nic.name if nic else None, "node_address": nic.address if nic else o.node_ip,
+        "node_speed_mbps": nic.speed_mbps if nic else None,
+        "endpoint_ip": p.endpoint.ip, "endpoint_vmk": o.endpoint_vmk, "ingress_vmk": o.ingress_vmk,
+        "egress_vmk": o.egress_vmk, "vmks": vmks, "uplinks": pnics, "uplink_policy": o.uplink_policy,
+        "forward": [info[d] for d in o.forward_devices], "reply": [info[d] for d in o.reply_devices],
+        "one_way": list(o.firewalls_one_way), "unmodelled": list(o.unmodelled_legs),
+        "bottleneck_mbps": o.bottleneck_mbps, "bottleneck_at": _bottleneck_at(o, nic, info),
+        "reply_route_origin": o.reply_route_origin,
+    }
+
+
+def _bottleneck_at(o: Any, nic: Any, info: dict[str, dict[str, Any]]) -> list[str]:
+    """Which drawn elements run at the bottleneck speed: uplink names, "node", router names."""
+    b = o.bottleneck_mbps
+    if b is None:
+        return []
+    at = [u.name for u in o.egress_uplinks if u.speed_mbps == b]
+    if nic is not None and nic.speed_mbps == b:
+        at.append("node")
+    at += [d for d in o.reply_devices if info[d]["capacity_mbps"] == b]
+    return at
 
 
 def to_json(report: Report, with_hops: bool = True) -> str:
