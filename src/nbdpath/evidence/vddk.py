@@ -20,6 +20,7 @@ import re
 from dataclasses import replace
 from typing import BinaryIO, Iterator, Optional
 
+from .esxtop import _CrLines, _cr_only
 from .observations import NFC_PORT, ConnectFailure, LogSummary, NfcTarget, Notes
 from .window import Window, parse_time
 
@@ -316,6 +317,8 @@ def read_log(stream: BinaryIO, file: str, window: Window = Window()) -> LogSumma
     targets = _Kept(MAX_TARGETS)
     failures = _Kept(MAX_FAILURES)
     lines = _wide_lines if encoding.startswith(("utf-16", "utf-32")) else _narrow_lines
+    if lines is _narrow_lines and _cr_only(stream):
+        stream = _CrLines(stream)  # type: ignore[assignment]  # saved by a classic-Mac/Windows tool
     n = outside = 0
     last: Optional[NfcTarget] = None
     when = None
