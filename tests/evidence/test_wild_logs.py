@@ -1,7 +1,8 @@
 """Real VDDK / nbdkit / migration-tool log excerpts from public issue threads (provenance: data/wild/README.md).
 
-One test per sample asserting what a reader of the thread would state; synthetic variants (CR-only
-and CRLF line ends, read as LF since CR-only logs were read as one line, indentation, the sample pasted into a longer log) are made from them here."""
+One test per sample asserting what a reader of the thread would state; synthetic variants (CRLF and
+CR-only line ends, which were once read as a single line; indentation; the sample pasted into a longer
+log) are made from them here."""
 
 from __future__ import annotations
 
