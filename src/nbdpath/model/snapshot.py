@@ -392,6 +392,8 @@ class Host(_Model):
     cluster: Optional[Name] = None
     # The name or IP the host was added to vCenter with.
     management_address: Optional[Name] = None
+    # vCenter's managed object id (host-21): what Forklift's Host resources name a host by.
+    moref: Optional[Name] = None
     dns_names: tuple[Name, ...] = ()
     pnics: tuple[PhysicalNic, ...] = ()
     vswitches: tuple[StandardSwitch, ...] = ()
@@ -522,6 +524,8 @@ class Vm(_Model):
     folder: Optional[Name] = None
     tags: tuple[Name, ...] = ()
     disks: tuple[VirtualDisk, ...] = ()
+    # vCenter's managed object id (vm-1630): what Forklift's Plan resources name a VM by.
+    moref: Optional[Name] = None
 
 
 class Datastore(_Model):

@@ -117,7 +117,7 @@ def convert(inv: Inventory) -> Converted:
         try:
             if mid in inv.faults:
                 raise HostSkipped(inv.faults[mid])
-            hosts.append(_host(props, inv, dvpg_by_key, dvs_by_uuid))
+            hosts.append(_host(props, inv, dvpg_by_key, dvs_by_uuid).model_copy(update={"moref": mid}))
             host_ids.append(mid)
         except HostSkipped as exc:
             missing[name] = one_line(str(exc))
@@ -635,7 +635,7 @@ def convert_vms(inv: Inventory, host_names: Mapping[str, str], read: set[str], d
             disks = tuple(_disk(label, size, ds_names, ds) for label, size, ds in _disk_fields(props.get("config.hardware.device")))
             state = props.get("runtime.powerState")
             vms.append(Vm(name=name, host=host, power_state=str(state) if state else "poweredOn",
-                          template=as_bool(props.get("config.template")), folder=folder, disks=disks))
+                          template=as_bool(props.get("config.template")), folder=folder, disks=disks, moref=mid))
         except (HostSkipped, ValueError, TypeError, AttributeError) as exc:
             missing[f"vm:{name}"] = f"left out ({exc if isinstance(exc, HostSkipped) else _reason(exc)})"
     for label, count in sorted(orphans.items()):
