@@ -286,3 +286,29 @@ def test_cli_html_to_stdout(capsys, cmd, code):
     parsed = well_formed(out)
     self_contained(parsed, out)
     assert re.search(r"<title>nbdpath (report|explain)", out)
+
+
+def test_fleet_sized_report_has_a_row_per_host_and_a_rule_summary(monkeypatch, all_labs_report):
+    """Over cells.PAIR_ROWS pairs the paths are one row per host; over FULL_FINDINGS findings a rule's
+    first FIX_EXAMPLES carry commands and the rest one line each (sizes: benchmarks/render_reports.py)."""
+    from nbdpath.render import cells
+
+    monkeypatch.setattr(cells, "PAIR_ROWS", 5)
+    monkeypatch.setattr(cells, "FULL_FINDINGS", 3)
+    monkeypatch.setattr(cells, "FIX_EXAMPLES", 1)
+    text = html_render.report_html(all_labs_report)
+    parsed = well_formed(text)
+    self_contained(parsed, text)
+    assert parsed.root.find_all("tr", "path") == []
+    rows = parsed.root.find_all("tr", "host-row")
+    hosts = list(dict.fromkeys((s, p.host) for s, p in all_labs_report.paths))
+    assert [r.attrs["data-host"] for r in rows] == [h for _, h in hosts]
+    shape_ids = {a.attrs["id"] for a in parsed.root.find_all("article", "shape")}
+    assert all(a.attrs["href"][1:] in shape_ids for r in rows for a in r.find_all("a"))
+    doc = all_labs_report.to_dict(with_hops=False)
+    for group in parsed.root.find_all("div", "rule-group"):
+        rule = group.attrs["data-rule"]
+        n = sum(f["rule"] == rule for f in doc["findings"])
+        assert int(group.attrs["data-count"]) == n
+        assert len(group.find_all("div", "finding")) == min(n, 1)
+        assert len(group.find_all("ul", "more-findings")[0].find_all("li") if n > 1 else []) == n - min(n, 1)

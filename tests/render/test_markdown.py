@@ -76,17 +76,17 @@ def fences(text: str) -> list[tuple[str, list[str]]]:
 def test_paths_tables_every_row_has_eight_cells(all_labs_report, hostile_report):
     for report in (all_labs_report, hostile_report):
         text = md.paths_markdown(report)
-        found = tables(text)
+        every = tables(text)
+        found = [t for t in every if [c.strip() for c in t[0]] == PATH_COLUMNS]
         assert len(found) == len(report.snapshots)
-        for t in found:
-            assert [c.strip() for c in t[0]] == PATH_COLUMNS
-            assert all(len(row) == 8 for row in t), [row for row in t if len(row) != 8]
+        for t in every:  # the summary tables too: no name breaks a row
+            assert all(len(row) == len(t[0]) for row in t), [row for row in t if len(row) != len(t[0])]
 
 
 def test_paths_rendered_cells_say_what_the_json_says(all_labs_report, hostile_report):
     for report in (all_labs_report, hostile_report):
         doc = report.to_dict(with_hops=False)
-        rows = [row for t in rendered_tables(md.paths_markdown(report)) for row in t[1:]]
+        rows = [row for t in rendered_tables(md.paths_markdown(report)) if t[0] == PATH_COLUMNS for row in t[1:]]
         assert len(rows) == len(doc["paths"])
         for row, p in zip(rows, doc["paths"]):
             assert row[:2] == [p["host"], p["node"]]
@@ -123,7 +123,7 @@ def test_findings_grouped_by_severity_with_fixes_in_sh_and_powershell(all_labs_r
     assert headings == expected
     finding_heads = re.findall(r"^#### (NBD\d+) ", text, re.MULTILINE)
     order = {"error": 0, "warning": 1, "info": 2}
-    by_sev = sorted(doc["findings"], key=lambda f: order[f["severity"]])  # stable: input order inside a group
+    by_sev = sorted(doc["findings"], key=lambda f: (order[f["severity"]], f["rule"]))  # stable inside a rule
     assert finding_heads == [f["rule"] for f in by_sev]
     blocks = fences(text)
     sh = [b for info, b in blocks if info == "sh"]
@@ -229,7 +229,7 @@ def test_plan_markdown_nothing_to_change():
 def test_cli_trace_markdown(capsys):
     assert main(["trace", "--lab", "rubrik-mixed-speed", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    [t] = tables(out)
+    [t] = [t for t in tables(out) if [c.strip() for c in t[0]] == PATH_COLUMNS]
     assert len(t) == 2 + 4 and all(len(r) == 8 for r in t)
 
 
@@ -254,6 +254,34 @@ def test_cli_explain_and_plan_markdown(capsys):
 def test_report_from_build_report_matches_direct_render():
     report = build_report([("veeam-tag-routed", labs.load("veeam-tag-routed"))])
     # Renders from the contract: the dict alone (as a JSON round trip) gives the same text.
-    doc = json.loads(json.dumps(report.to_dict(with_hops=False)))
-    assert md.paths_doc(doc) == md.paths_markdown(report)
-    assert md.findings_doc(doc) == md.findings_markdown(report)
+    doc, clusters = json.loads(json.dumps([report.to_dict(with_hops=False), report.clusters()]))
+    assert md.paths_doc(doc, clusters) == md.paths_markdown(report)
+    assert md.findings_doc(doc, clusters) == md.findings_markdown(report)
+
+
+def test_fleet_summary_counts_by_cluster_and_rule(all_labs_report):
+    doc = all_labs_report.to_dict(with_hops=False)
+    text = md.findings_markdown(all_labs_report)
+    [matrix] = [t for t in rendered_tables(text) if t[0][0] == "cluster"]
+    verdicts = matrix[0][1:-1]
+    total = {v: sum(int(r[1 + i]) for r in matrix[1:]) for i, v in enumerate(verdicts)}
+    assert total == doc["summary"]["verdicts"]
+    [rules] = [t for t in rendered_tables(text) if t[0][0] == "rule"]
+    counts = {r[0].split()[0]: int(r[2]) for r in rules[1:]}
+    assert counts == {rule: sum(f["rule"] == rule for f in doc["findings"]) for rule in counts}
+    assert sum(counts.values()) == len(doc["findings"])
+
+
+def test_fleet_sized_markdown_is_grouped(monkeypatch, all_labs_report):
+    from nbdpath.render import cells
+
+    monkeypatch.setattr(cells, "PAIR_ROWS", 5)
+    monkeypatch.setattr(cells, "FULL_FINDINGS", 3)
+    monkeypatch.setattr(cells, "FIX_EXAMPLES", 1)
+    paths = md.paths_markdown(all_labs_report)
+    assert not [t for t in rendered_tables(paths) if t[0] == PATH_COLUMNS]
+    [hosts] = [t for t in rendered_tables(paths) if t[0] == ["host", "cluster", "verdicts"]]
+    assert len(hosts) - 1 == len({(s, p.host) for s, p in all_labs_report.paths})
+    findings = md.findings_markdown(all_labs_report)
+    rules = {f.rule for _, f in all_labs_report.findings}
+    assert len(re.findall(r"^#### (NBD\d+) ", findings, re.MULTILINE)) == len(rules)

@@ -77,6 +77,11 @@ def summary_line(summary: dict[str, Any]) -> str:
 # Worst first: a failing backup before a working one on the wrong link.
 VERDICT_RANK = {"UNREACHABLE": 0, "BROKEN_BY_FIREWALL": 1, "NOT_ISOLATED": 2, "ASYMMETRIC": 3, "ISOLATED": 4}
 WORST_HOSTS = 10
+# Above this many pairs the paths section has one row per host, not per pair (file size).
+PAIR_ROWS = 2000
+# Above this many findings each rule shows its first FIX_EXAMPLES findings' commands, the rest one line each.
+FULL_FINDINGS = 200
+FIX_EXAMPLES = 3
 
 
 def verdict_matrix(paths: list[dict[str, Any]], clusters: list[str]) -> tuple[list[str], list[tuple[str, dict[str, int], int]]]:

@@ -47,11 +47,6 @@ h2{break-after:avoid}}
 
 
 _DEGRADED = ' <span class="degraded">DEGRADED</span>'
-# Above this many pairs the paths section has one row per host, not per pair (file size).
-PAIR_ROWS = 2000
-# Above this many findings each rule shows its first FIX_EXAMPLES findings' commands, the rest one line each.
-FULL_FINDINGS = 200
-FIX_EXAMPLES = 3
 # Folded details open for printing; without scripts the print CSS shows their content as well.
 _PRINT_SCRIPT = ("addEventListener('beforeprint',()=>document.querySelectorAll('details')"
                  ".forEach(d=>{if(!d.open){d.open=true;d.dataset.printOpened=''}}));"
@@ -135,7 +130,7 @@ def _worst(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
 
 
 def _paths(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    if len(doc["paths"]) > PAIR_ROWS:
+    if len(doc["paths"]) > cells.PAIR_ROWS:
         return _hosts_table(doc, extra)
     shape_of = extra["shape_of"]
     out = ['<section id="paths"><h2>Paths</h2>']
@@ -204,7 +199,7 @@ def _findings(doc: dict[str, Any]) -> list[str]:
     if not doc["findings"]:
         out.append("<p>No findings.</p>")
     multi = len(doc["snapshots"]) > 1
-    full = len(doc["findings"]) <= FULL_FINDINGS
+    full = len(doc["findings"]) <= cells.FULL_FINDINGS
     for severity, group in cells.by_severity(doc["findings"]):
         out.append(f'<h3 class="sev-heading" data-severity="{_e(severity)}">{_e(severity)} ({len(group)})</h3>')
         for rule, fs in cells.by_rule(group):
@@ -213,7 +208,7 @@ def _findings(doc: dict[str, Any]) -> list[str]:
                     f'<h4>{_e(rule)} <code>{_e(first["name"])}</code>: {len(fs)} finding(s)</h4>',
                     f'<p class="explanation">{_e(first["explanation"])}</p>',
                     f'<p class="fix-summary"><b>Fix:</b> {_e(first["fix"]["summary"])}</p>']
-            shown = fs if full else fs[:FIX_EXAMPLES]
+            shown = fs if full else fs[:cells.FIX_EXAMPLES]
             for f in shown:
                 out += _finding_div(f, multi, True)
             rest = fs[len(shown):]

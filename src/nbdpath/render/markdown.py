@@ -77,9 +77,35 @@ def _summary(doc: dict[str, Any]) -> list[str]:
             f"**summary:** {text(cells.summary_line(doc['summary']))}", ""]
 
 
-def paths_doc(doc: dict[str, Any]) -> str:
-    """The paths of every snapshot as GitHub tables, with the reasons for DEGRADED."""
-    out = ["# nbdpath: NBD paths", "", *_summary(doc)]
+def _fleet(doc: dict[str, Any], clusters: list[str] | None) -> list[str]:
+    """The fleet summary the HTML report opens with: verdicts by cluster, findings by rule, worst hosts."""
+    if clusters is None:  # a contract dict alone knows no clusters
+        clusters = ["-"] * len(doc["paths"])
+    verdicts, rows = cells.verdict_matrix(doc["paths"], clusters)
+    out = ["## Verdicts by cluster", ""]
+    out += table(["cluster", *verdicts, "hosts"],
+                 ([text(c), *(str(counts[v]) for v in verdicts), str(n)] for c, counts, n in rows))
+    groups = cells.by_rule(doc["findings"])
+    if groups:
+        out += ["", "## Findings by rule", ""]
+        out += table(("rule", "severity", "findings", "hosts", "fix"), (
+            [f"{text(r)} {code(fs[0]['name'], in_table=True)}", text(fs[0]["severity"]), str(len(fs)),
+             str(len({(f["snapshot"], f["host"]) for f in fs})), text(fs[0]["fix"]["summary"])] for r, fs in groups))
+    worst = cells.worst_hosts(doc["paths"], doc["findings"], clusters)
+    if worst:
+        out += ["", "## Worst hosts", ""]
+        out += table(("host", "cluster", "worst verdict", "pairs not isolated", "errors", "warnings"), (
+            [text(w["host"]), text(w["cluster"]), code(w["verdict"], in_table=True), str(w["bad_pairs"]),
+             str(w["error"]), str(w["warning"])] for w in worst))
+    return out + [""]
+
+
+def paths_doc(doc: dict[str, Any], clusters: list[str] | None = None) -> str:
+    """The paths of every snapshot as GitHub tables (one row per host in a fleet), with the reasons
+    for DEGRADED; ``clusters``: each path's cluster (``Report.render_data()``)."""
+    out = ["# nbdpath: NBD paths", "", *_summary(doc), *_fleet(doc, clusters)]
+    if len(doc["paths"]) > cells.PAIR_ROWS:
+        return terminal("\n".join(out + _hosts(doc, clusters)))
     for snap in doc["snapshots"]:
         paths = [p for p in doc["paths"] if p["snapshot"] == snap]
         out += [f"## Paths: {text(snap)}", ""]
@@ -95,6 +121,16 @@ def paths_doc(doc: dict[str, Any]) -> str:
             out += [f"- {text(p['host'])} -> {text(p['node'])}: {text('; '.join(p['degraded']))}" for p in degraded]
         out.append("")
     return terminal("\n".join(out))
+
+
+def _hosts(doc: dict[str, Any], clusters: list[str] | None) -> list[str]:
+    shape_of = [0] * len(doc["paths"])
+    rows = cells.host_rows(doc["paths"], clusters or ["-"] * len(doc["paths"]), shape_of)
+    out = ["## Hosts", "", f"{len(doc['paths'])} pairs, one row per host.", ""]
+    out += table(("host", "cluster", "verdicts"), (
+        [text(r["host"]), text(r["cluster"]), text(", ".join(f"{v} {n}" for v, n in r["verdicts"].items()))]
+        for r in rows))
+    return out + [""]
 
 
 def _finding(f: dict[str, Any], multi: bool) -> list[str]:
@@ -115,16 +151,25 @@ def _findings(findings: list[dict[str, Any]], multi: bool, level: str = "##") ->
     if not findings:
         return [f"{level} Findings", "", "No findings.", ""]
     out = [f"{level} Findings", ""]
+    full = len(findings) <= cells.FULL_FINDINGS
     for severity, group in cells.by_severity(findings):
         out += [f"{level}# {_SEVERITY_TITLES[severity]} ({len(group)})", ""]
-        for f in group:
-            out += _finding(f, multi)
+        for rule, fs in cells.by_rule(group):
+            shown = fs if full else fs[:cells.FIX_EXAMPLES]
+            for f in shown:
+                out += _finding(f, multi)
+            rest = fs[len(shown):]
+            if rest:
+                out += [f"{len(rest)} more {text(rule)} findings; every command: "
+                        f"{code(f'nbdpath plan SNAPSHOT --rule {rule} --format esxcli')}", ""]
+                out += [f"- {text(cells.where(f))}: {text(f['message'])}" for f in rest] + [""]
     return out
 
 
-def findings_doc(doc: dict[str, Any]) -> str:
-    """Every finding, grouped error / warning / info, each with its fix as sh and powershell blocks."""
-    out = ["# nbdpath: NBD findings", "", *_summary(doc)]
+def findings_doc(doc: dict[str, Any], clusters: list[str] | None = None) -> str:
+    """The fleet summary, then every finding, grouped error / warning / info and by rule, each with
+    its fix as sh and powershell blocks (in a fleet the first few of a rule; the rest one line each)."""
+    out = ["# nbdpath: NBD findings", "", *_summary(doc), *_fleet(doc, clusters)]
     out += _findings(doc["findings"], len(doc["snapshots"]) > 1)
     return terminal("\n".join(out))
 
@@ -200,11 +245,11 @@ def plan_doc(plan: dict[str, Any]) -> str:
 
 
 def paths_markdown(report: Report) -> str:
-    return paths_doc(report.to_dict(with_hops=False))
+    return paths_doc(report.to_dict(with_hops=False), report.clusters())
 
 
 def findings_markdown(report: Report) -> str:
-    return findings_doc(report.to_dict(with_hops=False))
+    return findings_doc(report.to_dict(with_hops=False), report.clusters())
 
 
 def explain_markdown(snapshot: str, path: Path, findings: list[Finding]) -> str:

@@ -104,9 +104,11 @@ class Report:
             snap, p = self.paths[g["first"]]
             g["path"] = {"snapshot": snap, **p.to_dict(with_hops=True)}
             g["diagram"] = diagram(p, self.snaps.get(snap), len(g["hosts"]), len(g["nodes"]))
-        clusters = [self._cluster(s, p.host) for s, p in self.paths]
-        return {"shapes": shapes, "shape_of": self._shape_of, "clusters": clusters,
-                "finding_clusters": [self._cluster(s, f.host) for s, f in self.findings]}
+        return {"shapes": shapes, "shape_of": self._shape_of, "clusters": self.clusters()}
+
+    def clusters(self) -> list[str]:
+        """Each path's cluster, as the reports label it (``snapshot: cluster`` with several snapshots)."""
+        return [self._cluster(s, p.host) for s, p in self.paths]
 
     def _cluster(self, snapshot: str, host: str) -> str:
         snap = self.snaps.get(snapshot)
