@@ -39,3 +39,10 @@ def asymmetric_any(tmp_path_factory) -> netns.Transfer:
     _need_lab()
     with netns.asymmetric(tmp_path_factory.mktemp("asym-any"), tool="tcpdump") as t:
         return t
+
+
+@pytest.fixture(scope="session")
+def uplink_captures(tmp_path_factory) -> netns.UplinkCaptures:
+    _need_lab()
+    with netns.per_uplink(tmp_path_factory.mktemp("uplinks")) as t:
+        return t

@@ -192,3 +192,60 @@ def asymmetric(tmp: Path, tool: str = "dumpcap", size: int = 4 << 20) -> Iterato
         got = _transfer(host, node, "10.92.1.1", "10.92.2.2", size, cmd, ready)
         yield Transfer(out, "10.92.1.1", "10.92.2.2",
                        {"vmk0": _mac(host, ha), "vmk4": _mac(host, hb), ha: "vmk0", hb: "vmk4"}, got)
+
+
+@dataclass(frozen=True)
+class UplinkCaptures:
+    files: dict[str, Path]  # uplink -> its own capture (tcpdump -Q out, like pktcap-uw --uplink X --dir 1)
+    received: int
+
+
+def _tcpdump_out(ns: str, dev: str, out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(_ns(ns, "tcpdump", "-U", "-n", "-B", "8192", "-Q", "out", "-i", dev, "-w", str(out),
+                                "tcp port 902"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_line(proc, "listening on")
+    return proc
+
+
+@contextmanager
+def per_uplink(tmp: Path, size: int = 4 << 20) -> Iterator[UplinkCaptures]:
+    """Field report 2 in the addresses of the built-in lab ``rubrik-mixed-speed`` (esx01 -> rubrik-node1),
+    one capture per host link, each of what the link sends (pktcap-uw ``--uplink vmnicN --dir 1``).
+
+    Link A carries esx01's vmk0 (10.10.0.11, MAC of the lab's vmk0) and stands in for uplink
+    vmnic0, link B its vmk4 (10.28.0.20) and vmnic2. rubrik-node1 (10.28.0.51 on link B) connects
+    to 10.10.0.11 over link A (10.10.0.51 there stands in for the router); the host's data
+    leaves by link B. Files are named ``esx01.corp.local-vmnicN-dir1.pcap``."""
+    with _lab() as (host, node, short):
+        ha, na, hb, nb = f"{short}a", f"{short}x", f"{short}b", f"{short}y"
+        _link(host, node, ha, na, "10.10.0.11/24", "10.10.0.51/24")
+        _link(host, node, hb, nb, "10.28.0.20/24", "10.28.0.51/24")
+        _sh(*_ns(host, "ip", "link", "set", ha, "address", "00:50:56:6c:31:10"))
+        _sh(*_ns(host, "ip", "link", "set", hb, "address", "00:50:56:6c:31:14"))
+        for ns in (host, node):
+            for key in ("all", "default"):
+                _sh(*_ns(ns, "sysctl", "-qw", f"net.ipv4.conf.{key}.rp_filter=0"))
+        for ns, dev in ((host, ha), (host, hb), (node, na), (node, nb)):
+            _sh(*_ns(ns, "sysctl", "-qw", f"net.ipv4.conf.{dev}.rp_filter=0"))
+        files = {up: tmp / f"esx01.corp.local-{up}-dir1.pcap" for up in ("vmnic0", "vmnic2")}
+        caps = [_tcpdump_out(host, ha, files["vmnic0"]), _tcpdump_out(host, hb, files["vmnic2"])]
+        server = None
+        try:
+            time.sleep(0.3)
+            server = subprocess.Popen(_ns(host, sys.executable, "-c", SERVER, "10.10.0.11", str(size)),
+                                      stdout=subprocess.PIPE, text=True)
+            assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+            out = subprocess.run(_ns(node, sys.executable, "-c", CLIENT, "10.10.0.11", "10.28.0.51"),
+                                 check=True, capture_output=True, text=True, timeout=60).stdout
+            server.wait(timeout=20)
+            time.sleep(0.5)
+        finally:
+            for proc in (server, *caps):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+        yield UplinkCaptures(files, int(out))

@@ -196,3 +196,20 @@ def test_verify_html_and_markdown(captures):
     assert r.stdout.count("<svg") == 1 and "<script" not in r.stdout and "vmnic2 carried 100%" in r.stdout
     r = run(*LAB, "-e", str(captures["vmnic2"]), "--dir", "1", "--format", "markdown")
     assert "## Which interface carried the bulk" in r.stdout and "| time | vmk4 | vmnic2 |" in r.stdout
+
+
+def test_real_per_uplink_captures_name_the_uplink(uplink_captures):
+    """tcpdump -Q out on each host link of a real asymmetric transfer (pktcap-uw --uplink X --dir 1)."""
+    files = uplink_captures.files
+    # The quiet uplink first: its 0% must not depend on the order of the files.
+    r = run(*LAB, "-e", str(files["vmnic0"]), "-e", str(files["vmnic2"]), "--format", "json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0, r.stderr
+    pair = _pair(doc)
+    assert pair["check"] == "CONFIRMED" and pair["observed_egress_vmk"].startswith("vmk4")
+    (up,) = [f for f in pair["facts"] if f["subject"] == "uplink"]
+    assert up["agrees"] is True and up["observed"].startswith("vmnic2 carried 100% of the NFC bytes")
+    assert "vmnic0 0 B" in up["observed"]  # a named host's uplink that sent none of it counts as 0%
+    rates = next(x for x in doc["rates"] if x["file"] == str(files["vmnic2"]))["rates"]
+    vmnic2 = next(s for s in rates["series"] if s["name"] == "vmnic2" and s["direction"] == "to node")
+    assert vmnic2["total_bytes"] == uplink_captures.received and len(rates["times"]) <= 60

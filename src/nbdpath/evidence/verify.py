@@ -564,6 +564,7 @@ def _uplink_capture_facts(caps: list[CaptureSummary], ix: _Index, paths: dict[tu
     """Captures taken on uplinks (pktcap-uw --uplink, one per uplink): which one carried a pair's data."""
     per_pair: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     files: dict[tuple[str, str], set[str]] = defaultdict(set)
+    quiet: list[tuple[str, str, str]] = []
     for cap in caps:
         if kind_of(cap.attached) != "vmnic":
             continue
@@ -579,11 +580,7 @@ def _uplink_capture_facts(caps: list[CaptureSummary], ix: _Index, paths: dict[tu
             counts[uplink] = counts.get(uplink, 0) + flow.to_node_bytes
             files[(hv[0], node)].add(cap.file)
         if named and sees_data(cap) is not False:
-            # A capture of this host's uplink that saw none of a pair's data still counts: 0% for it.
-            for (h, n) in paths:
-                if h == named and (h, n) in per_pair:
-                    per_pair[(h, n)].setdefault(uplink, 0)
-                    files[(h, n)].add(cap.file)
+            quiet.append((named, uplink, cap.file))
         if not seen and not named:
             unmatched.append(f"{cap.file}: captured on {uplink}: no TCP 902 connection of a snapshot host "
                              f"and no host named, so it cannot count for or against an uplink; name it with "
@@ -591,6 +588,12 @@ def _uplink_capture_facts(caps: list[CaptureSummary], ix: _Index, paths: dict[tu
         elif cap.host and not named:
             unmatched.append(f"{cap.file}: host {cap.host!r} (from {cap.attributed_by or 'the file'}) is not in the "
                              "snapshot; the connections' own addresses were used")
+    for host, uplink, file in quiet:
+        # A capture of this host's uplink that saw none of a pair's data still counts: 0% for it.
+        for pair, counts in per_pair.items():
+            if pair[0] == host:
+                counts.setdefault(uplink, 0)
+                files[pair].add(file)
     for pair, counts in per_pair.items():
         path = paths.get(pair)
         total = sum(counts.values())
