@@ -210,16 +210,26 @@ def shape_svg(d: dict[str, Any], ident: int) -> str:
     if d["endpoint_ip"] is not None:
         pts = [(node_r, req_y), (_HOST_X - 24, req_y)]
         pts += [(_HOST_X - 24, in_y), (_HOST_X + 6, in_y)] if in_y is not None else [(_HOST_X - 2, req_y)]
-        cls = "req" + ("" if d["ingress_vmk"] else " fail-line")
-        out.insert(len(out), f'<g class="flow" data-flow="request" data-to="{_e(d["ingress_vmk"] or "")}">'
-                   + _line(pts, cls, arrow_req) + "</g>")
+        arrives = d["ingress_vmk"] is not None
+        if not arrives:  # stops in the middle: the request never reaches the host
+            pts = [(node_r, req_y), ((_MID_L + _MID_R) / 2, req_y)]
+        out.append(f'<g class="flow" data-flow="request" data-to="{_e(d["ingress_vmk"] or "")}"'
+                   f' data-arrives="{"yes" if arrives else "no"}">' + _line(pts, "req", arrow_req) + "</g>")
+        if not arrives:
+            out.append(_text((_MID_L + _MID_R) / 2 + 8, req_y + 4, f"does not reach {d['endpoint_ip']}",
+                             "small fail", limit=40))
     else:
         out.append(_text(node_r + 10, req_y - 4, "vCenter hands out no address: no request", "small fail", limit=60))
+    failed = d["verdict"] == "UNREACHABLE"
     if d["egress_vmk"] is not None and d["egress_vmk"] in ys:
         out_y = ys[d["egress_vmk"]]
-        pts = [(_HOST_X + 6, out_y), (_HOST_X - 14, out_y), (_HOST_X - 14, rep_y), (node_r + 2, rep_y)]
-        out.append(f'<g class="flow" data-flow="reply" data-from="{_e(d["egress_vmk"])}">'
-                   + _line(pts, "rep", arrow_rep) + "</g>")
+        # A reply that never arrives stops short of the node, and says so.
+        end = (_MID_L + _MID_R) / 2 if failed else node_r + 2
+        pts = [(_HOST_X + 6, out_y), (_HOST_X - 14, out_y), (_HOST_X - 14, rep_y), (end, rep_y)]
+        out.append(f'<g class="flow" data-flow="reply" data-from="{_e(d["egress_vmk"])}"'
+                   f' data-arrives="{"no" if failed else "yes"}">' + _line(pts, "rep", arrow_rep) + "</g>")
+        if failed:
+            out.append(_text(end - 8, rep_y + 4, "does not reach the node", "small fail", "end", 40))
         if d["reply_route_origin"]:
             out.append(_text(_HOST_X - 18, rep_y + 14, f"route: {d['reply_route_origin']}", "small", "end", 30))
     elif d["endpoint_ip"] is not None:
