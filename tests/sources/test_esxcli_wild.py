@@ -160,3 +160,42 @@ def test_hostile_legacy_rows_are_refused_at_their_line(row, expected):
     with pytest.raises(InputError) as e:
         esxcli.vmknics(Text("v.txt", f"{header}\n{row}\n"))
     assert e.value.line == 2 and expected in e.value.expected
+
+
+# ---- PowerCLI's Get-EsxCli -V2 records (data/wild/asbuiltreport-33-powercli) ----
+
+POWERCLI = WILD / "asbuiltreport-33-powercli" / "esxcli_network_nic_list.txt"
+
+
+def test_powercli_nic_list_records_read_as_esxcli_nic_list():
+    nics = esxcli.nics(Text(POWERCLI.name, POWERCLI.read_text()))
+    # What the thread shows: four 10 Gbit/s QLogic ports up, vmnic2 and vmnic3 absent.
+    assert [(n.name, n.speed_mbps, n.link_up, n.mac) for n in nics] == [
+        ("vmnic0", 10000, True, "fc:15:b4:15:14:60"), ("vmnic1", 10000, True, "fc:15:b4:15:14:64"),
+        ("vmnic4", 10000, True, "fc:15:b4:15:14:62"), ("vmnic5", 10000, True, "fc:15:b4:15:14:66")]
+
+
+@pytest.mark.parametrize("variant", ["crlf", "cr only", "indented", "admin down", "no link status"])
+def test_powercli_nic_list_variants(variant):
+    text = POWERCLI.read_text()
+    if variant == "crlf":
+        text = text.replace("\n", "\r\n")
+    elif variant == "cr only":
+        text = text.replace("\n", "\r")
+    elif variant == "indented":
+        text = indented(text, "    ")
+    elif variant == "admin down":
+        text = text.replace("AdminStatus : Up", "AdminStatus : Down", 1)
+    else:  # ESXi before 6.5 has Link only
+        text = "\n".join(l for l in text.splitlines() if not l.startswith(("AdminStatus", "LinkStatus")))
+    nics = esxcli.nics(Text(POWERCLI.name, text))
+    up = [n.link_up for n in nics]
+    assert [n.name for n in nics] == ["vmnic0", "vmnic1", "vmnic4", "vmnic5"]
+    assert up == ([False, True, True, True] if variant == "admin down" else [True] * 4)
+
+
+def test_powercli_record_without_a_field_names_its_line():
+    text = POWERCLI.read_text().replace("MACAddress  : fc:15:b4:15:14:64\n", "", 1)
+    with pytest.raises(InputError) as e:
+        esxcli.nics(Text(POWERCLI.name, text))
+    assert e.value.line == 13 and "'MAC Address' field" in e.value.expected

@@ -32,7 +32,8 @@ class Text:
     text: str
 
     def lines(self) -> list[str]:
-        return self.text.replace("\r\n", "\n").split("\n")
+        # LF, CRLF, or CR alone (outputs saved by some Windows and classic-Mac tools)
+        return self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
     def error(self, lineno: Optional[int], expected: str, location: str = "") -> InputError:
         return InputError(self.name, location, expected, lineno)
@@ -300,8 +301,46 @@ NIC_LAYOUTS = {
 }
 
 
+# PowerCLI's Get-EsxCli -V2 prints esxcli's fields as records with the spaces taken out of the names.
+_POWERCLI_KEYS = {"AdminStatus": "Admin Status", "LinkStatus": "Link Status", "MACAddress": "MAC Address",
+                  "PCIDevice": "PCI Device"}
+_POWERCLI_RECORD = re.compile(r"[A-Za-z][A-Za-z0-9]{0,39} *: ")
+
+
+def powercli_records(src: Text, required: tuple[str, ...]) -> Optional[list[tuple[int, dict[str, str]]]]:
+    """``$esxcli.network.nic.list.Invoke()`` output (records of ``Key : value``, blank-line separated)
+    as table rows keyed by esxcli's column names; None when the text is not laid out so."""
+    lines = src.lines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    if not _POWERCLI_RECORD.match(first.strip()):
+        return None
+    rows: list[tuple[int, dict[str, str]]] = []
+    current: Optional[dict[str, str]] = None
+    for n, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            current = None
+            continue
+        key, sep, value = line.partition(" : ") if " : " in line else line.partition(":")
+        if not sep or not key.strip():
+            raise src.error(n, "PowerCLI records of 'Key : value' lines separated by blank lines")
+        if current is None:
+            current = {}
+            rows.append((n, current))
+        current[_POWERCLI_KEYS.get(key.strip(), key.strip())] = value.strip()
+    for n, r in rows:
+        for key in required:
+            if key not in r:
+                raise src.error(n, f"a '{key}' field in this record")
+    return rows
+
+
 def nics(src: Text) -> list[PhysicalNic]:
-    layout, rows = parse_table(src, NIC_LAYOUTS)
+    records = powercli_records(src, ("Name", "Speed", "MAC Address"))
+    if records is not None:
+        layout, rows = ("6.5+" if all("Admin Status" in r for _, r in records) else "pre-6.5"), records
+    else:
+        layout, rows = parse_table(src, NIC_LAYOUTS)
     out = []
     for n, r in rows:
         link = r["Link Status"] if layout == "6.5+" else r["Link"]
