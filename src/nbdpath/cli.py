@@ -29,6 +29,7 @@ _COMMAND_MODULES = [
     "lab",
     "discover",
     "node",
+    "forklift",
     "apply",
     "history",
 ]

@@ -99,6 +99,8 @@ def commands(bad: Path, good: Path, evidence: Path, work: Path, pw: Path) -> dic
         "evidence-log": ["verify", str(good), "--kind", "log", "-e", str(bad)],
         "import-esxcli": ["import", "esxcli", str(bad), "-o", out],
         "import-node": ["import", "node", "--name", "proxy01", "--addr", str(bad), "-o", out],
+        "import-forklift": ["import", "forklift", str(bad), "-o", out],
+        "import-forklift-snapshot": ["import", "forklift", str(bad), "--snapshot", str(bad), "-o", out],
         "probe": ["probe", str(bad), "--timeout", "1"],
         "apply-plan": ["apply", str(bad), *srv],
         "apply-rollback": ["apply", "--rollback", str(bad), *srv],
