@@ -8,7 +8,9 @@ side by side in one run:
 Peak memory (max RSS) is measured per child process with os.wait4, on two
 sizes of each input to show it does not grow with the file.
 
-Run: python benchmarks/evidence.py [--capture-mb 1024] [--csv-rows 10000]
+Run: python benchmarks/evidence.py [--capture-mb 1024] [--csv-rows 10000] [--before SRC] [--only-nbdpath]
+``--before SRC`` also times an older nbdpath (a ``src`` directory, e.g. from
+``git archive COMMIT src | tar -x -C /tmp/before``) on the same files, side by side.
 Prints a table; results are recorded in benchmarks/README.md.
 """
 
@@ -119,11 +121,12 @@ class Run(NamedTuple):
     timed_out: bool
 
 
-def timed(cmd: list[str], check: bool = True, timeout: Optional[float] = None) -> Run:
+def timed(cmd: list[str], check: bool = True, timeout: Optional[float] = None,
+          env: Optional[dict[str, str]] = None) -> Run:
     """Run ``cmd`` as a child; wall seconds and peak RSS of that child alone (os.wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         killer = threading.Timer(timeout, proc.kill) if timeout else None
         if killer:
             killer.start()
@@ -152,8 +155,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--capture-mb", type=int, default=1024)
     ap.add_argument("--csv-rows", type=int, default=10000)
+    ap.add_argument("--before", metavar="SRC", help="also time the nbdpath package in SRC (an older src/)")
+    ap.add_argument("--only-nbdpath", action="store_true", help="leave out the dpkt and tshark runs")
     args = ap.parse_args()
     nbd = [sys.executable, "-m", "nbdpath", "evidence", "summarize", "--format", "json"]
+    versions = [("", None)]
+    if args.before:
+        versions.append((" (before)", {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())}))
     tmp = Path(tempfile.mkdtemp(prefix="nbdpath-bench-"))
     rows = []
     try:
@@ -162,27 +170,33 @@ def main() -> None:
         packets = make_capture(big, args.capture_mb)
         size_mb = big.stat().st_size / 1e6
         for label, cap in (("capture 1/4", small), ("capture", big)):
-            warm(cap)
-            s, rss = timed(nbd + [str(cap)])[:2]
-            rows.append((f"nbdpath summarize, {label}", cap.stat().st_size / 1e6, s, rss))
-        warm(big)
-        s_dpkt, rss_dpkt = timed([sys.executable, "-c", DPKT_LOOP, str(big)])[:2]
-        rows.append(("plain dpkt loop, capture", size_mb, s_dpkt, rss_dpkt))
-        if shutil.which("tshark"):
+            for tag, env in versions:
+                warm(cap)
+                s, rss = timed(nbd + [str(cap)], env=env)[:2]
+                rows.append((f"nbdpath summarize, {label}{tag}", cap.stat().st_size / 1e6, s, rss))
+        if args.only_nbdpath:
+            big.unlink()
+        if big.exists():
+            warm(big)
+        if not args.only_nbdpath:
+            s_dpkt, rss_dpkt = timed([sys.executable, "-c", DPKT_LOOP, str(big)])[:2]
+            rows.append(("plain dpkt loop, capture", size_mb, s_dpkt, rss_dpkt))
+        if shutil.which("tshark") and not args.only_nbdpath:
             warm(big)
             s_ts, rss_ts = timed(["tshark", "-q", "-z", "conv,tcp", "-r", str(big)])[:2]
             rows.append(("tshark -q -z conv,tcp, capture", size_mb, s_ts, rss_ts))
-        big.unlink()
+        big.unlink(missing_ok=True)
         small.unlink()
         csv_small, csv_big = tmp / "small.csv", tmp / "big.csv"
         make_csv(csv_small, max(1, args.csv_rows // 10))
         make_csv(csv_big, args.csv_rows)
         for label, csv in ((f"esxtop CSV {args.csv_rows // 10} rows", csv_small),
                            (f"esxtop CSV {args.csv_rows} rows", csv_big)):
-            warm(csv)
-            s, rss, out = timed(nbd + [str(csv)])[:3]
-            assert '"transmitting_vmk": "vmk0"' in out and '"vmnic": "vmnic0"' in out
-            rows.append((f"nbdpath summarize, {label}", csv.stat().st_size / 1e6, s, rss))
+            for tag, env in versions:
+                warm(csv)
+                s, rss, out = timed(nbd + [str(csv)], env=env)[:3]
+                assert '"transmitting_vmk": "vmk0"' in out and '"vmnic": "vmnic0"' in out
+                rows.append((f"nbdpath summarize, {label}{tag}", csv.stat().st_size / 1e6, s, rss))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"capture: {packets} frames of {FRAME} bytes, {len(FLOWS)} flows (one on TCP 902)")
