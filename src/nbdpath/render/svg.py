@@ -216,8 +216,8 @@ def shape_svg(d: dict[str, Any], ident: int) -> str:
         out.append(f'<g class="flow" data-flow="request" data-to="{_e(d["ingress_vmk"] or "")}"'
                    f' data-arrives="{"yes" if arrives else "no"}">' + _line(pts, "req", arrow_req) + "</g>")
         if not arrives:
-            out.append(_text((_MID_L + _MID_R) / 2 + 8, req_y + 4, f"does not reach {d['endpoint_ip']}",
-                             "small fail", limit=40))
+            out.append(_text((_MID_L + _MID_R) / 2, req_y + 32, f"does not reach {d['endpoint_ip']}",
+                             "small fail", "middle", 40))
     else:
         out.append(_text(node_r + 10, req_y - 4, "vCenter hands out no address: no request", "small fail", limit=60))
     failed = d["verdict"] == "UNREACHABLE"
@@ -229,7 +229,7 @@ def shape_svg(d: dict[str, Any], ident: int) -> str:
         out.append(f'<g class="flow" data-flow="reply" data-from="{_e(d["egress_vmk"])}"'
                    f' data-arrives="{"no" if failed else "yes"}">' + _line(pts, "rep", arrow_rep) + "</g>")
         if failed:
-            out.append(_text(end - 8, rep_y + 4, "does not reach the node", "small fail", "end", 40))
+            out.append(_text(end, rep_y - 24, "does not reach the node", "small fail", "middle", 40))
         if d["reply_route_origin"]:
             out.append(_text(_HOST_X - 18, rep_y + 14, f"route: {d['reply_route_origin']}", "small", "end", 30))
     elif d["endpoint_ip"] is not None:
