@@ -5,9 +5,9 @@ import nbdpath.evidence as ev
 
 def test_public_surface():
     assert sorted(ev.__all__) == sorted([
-        "KINDS", "CaptureInterface", "CaptureSummary", "Check", "ConnectFailure", "EsxtopSummary",
+        "KINDS", "CaptureInterface", "CaptureSummary", "Carried", "Check", "ConnectFailure", "EsxtopSummary",
         "Evidence", "Fact", "LogSummary", "NfcFlow", "NfcTarget", "PairCheck", "PortRates",
-        "REPORT_SCHEMA", "REPORT_VERSION", "Skipped", "UplinkMatch", "VerifyReport", "read_evidence", "sniff",
+        "REPORT_SCHEMA", "RateSeries", "Rates", "REPORT_VERSION", "Skipped", "UplinkMatch", "VerifyReport", "read_evidence", "sniff",
         "to_dict", "verify",
     ])
     for name in ev.__all__:

@@ -15,15 +15,17 @@ from .observations import (
     NfcFlow,
     NfcTarget,
     PortRates,
+    Rates,
+    RateSeries,
     Skipped,
     UplinkMatch,
     to_dict,
 )
-from .verify import REPORT_SCHEMA, REPORT_VERSION, Check, Fact, PairCheck, VerifyReport, verify
+from .verify import REPORT_SCHEMA, REPORT_VERSION, Carried, Check, Fact, PairCheck, VerifyReport, verify
 
 __all__ = [
-    "KINDS", "CaptureInterface", "CaptureSummary", "Check", "ConnectFailure", "EsxtopSummary",
+    "KINDS", "CaptureInterface", "CaptureSummary", "Carried", "Check", "ConnectFailure", "EsxtopSummary",
     "Evidence", "Fact", "LogSummary", "NfcFlow", "NfcTarget", "PairCheck", "PortRates",
-    "REPORT_SCHEMA", "REPORT_VERSION", "Skipped", "UplinkMatch", "VerifyReport", "read_evidence", "sniff",
-    "to_dict", "verify",
+    "REPORT_SCHEMA", "REPORT_VERSION", "RateSeries", "Rates", "Skipped", "UplinkMatch", "VerifyReport",
+    "read_evidence", "sniff", "to_dict", "verify",
 ]
