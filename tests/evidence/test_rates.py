@@ -213,3 +213,16 @@ def test_real_per_uplink_captures_name_the_uplink(uplink_captures):
     rates = next(x for x in doc["rates"] if x["file"] == str(files["vmnic2"]))["rates"]
     vmnic2 = next(s for s in rates["series"] if s["name"] == "vmnic2" and s["direction"] == "to node")
     assert vmnic2["total_bytes"] == uplink_captures.received and len(rates["times"]) <= 60
+
+
+def test_dir_2_on_a_host_older_than_7_0_is_questioned(tmp_path, captures):
+    from nbdpath import labs
+
+    snap = tmp_path / "old.yaml"
+    snap.write_text(labs.text("rubrik-mixed-speed").replace("    version: 7.0.3", "    version: 6.7.0"))
+    r = run("verify", str(snap), "-e", f"esx01.corp.local/vmnic2/dir2={captures['plain']}", "--format", "json")
+    notes = [u for u in json.loads(r.stdout)["unmatched"] if "--dir 2" in u]
+    assert notes == [f"{captures['plain']}: --dir 2 (both directions) needs pktcap-uw of ESXi 7.0 or later, "
+                     "but esx01.corp.local runs 6.7.0: check how the capture was taken"]
+    r = run(*LAB, "-e", f"esx01.corp.local/vmnic2/dir2={captures['plain']}", "--format", "json")
+    assert not [u for u in json.loads(r.stdout)["unmatched"] if "--dir 2" in u]

@@ -540,6 +540,7 @@ def verify(snapshot: Snapshot, paths: Sequence[Path], evidence: Iterable[Evidenc
     evidence = list(evidence)
     captures = [ev for ev in evidence if isinstance(ev, CaptureSummary)]
     _uplink_capture_facts(captures, ix, by_pair, facts, unmatched)
+    unmatched.extend(_version_notes(captures, ix, snapshot))
     carried = _carried(evidence, ix, by_host)
     pairs = tuple(_judge(p, facts[(p.host, p.node)]) for p in paths)
     return VerifyReport(pairs, tuple(unmatched), tuple(skipped), tuple(carried), tuple(_rates(evidence, ix)))
@@ -606,6 +607,22 @@ def _uplink_capture_facts(caps: list[CaptureSummary], ix: _Index, paths: dict[tu
                               f"{bulk} carried {moved / total:.0%} of the NFC bytes to {pair[1]} "
                               f"captured on uplinks ({detail})",
                               (bulk in predicted) if predicted else None, "; ".join(sorted(files[pair]))))
+
+
+def _version_notes(caps: list[CaptureSummary], ix: _Index, snapshot: Snapshot) -> list[str]:
+    """A capture holds no ESXi version: hold what it claims (--dir 2) against the snapshot's."""
+    versions = {h.name: h for h in snapshot.hosts}
+    out = []
+    for cap in caps:
+        if cap.direction != 2:
+            continue
+        hosts = {ix.host_named(cap.host)} if cap.host else {hv[0] for f in cap.flows if (hv := ix.vmk_at(f.host_ip))}
+        for name in sorted(h for h in hosts if h):
+            host = versions.get(name)
+            if host is not None and host.version_tuple < (7, 0):
+                out.append(f"{cap.file}: --dir 2 (both directions) needs pktcap-uw of ESXi 7.0 or later, but "
+                           f"{name} runs {host.version}: check how the capture was taken")
+    return out
 
 
 def _carried(evidence: list[Evidence], ix: _Index, by_host: dict[str, list[Path]]) -> list[Carried]:
