@@ -32,6 +32,7 @@ _COMMAND_MODULES = [
     "forklift",
     "apply",
     "history",
+    "estimate",
 ]
 
 

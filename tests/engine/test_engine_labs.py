@@ -31,6 +31,11 @@ EXPECTED = {
     ("trick-through-firewall", "esx02.corp.local", "rubrik-node1"): ("10.10.0.12", "vmk0", "vmk0", "vmk0", ("vmnic0",), 1000, "NOT_ISOLATED"),
     # IlDuce: vmk0 and vmk2 in one subnet -> vmk2 handed out, data still leaves vmk0 (KB 2010877).
     ("same-subnet-vmks", "esx01.lab.local", "vbr01"): ("10.10.0.12", "vmk2", "vmk2", "vmk0", ("vmnic0",), 1000, "NOT_ISOLATED"),
+    # Issue 9's window lab: cluster "routed" as report 1 (1 GbE management), "isolated" with the static route.
+    ("nightly-window", "esx-r01.lab.local", "vbr-proxy"): ("10.30.0.21", "vmk2", "vmk2", "vmk0", ("vmnic0", "vmnic1"), 1000, "NOT_ISOLATED"),
+    ("nightly-window", "esx-r02.lab.local", "vbr-proxy"): ("10.30.0.22", "vmk2", "vmk2", "vmk0", ("vmnic0", "vmnic1"), 1000, "NOT_ISOLATED"),
+    ("nightly-window", "esx-i01.lab.local", "vbr-proxy"): ("10.30.0.31", "vmk2", "vmk2", "vmk2", ("vmnic2",), 10000, "ISOLATED"),
+    ("nightly-window", "esx-i02.lab.local", "vbr-proxy"): ("10.30.0.32", "vmk2", "vmk2", "vmk2", ("vmnic2",), 10000, "ISOLATED"),
     # Issue 13: the per-vmk gateway is not in the routing table (A5): the reply leaves vmk0 ...
     ("uncertain-gateway", "esx01.lab.local", "vbr-proxy03"): ("10.30.0.11", "vmk2", "vmk2", "vmk0", ("vmnic0", "vmnic1"), 1000, "NOT_ISOLATED"),
 }

@@ -104,12 +104,22 @@ def register(cli: click.Group) -> None:
     @_input_options
     @_format_option
     @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml/html (large estates).")
+    @click.option("--vm", "vms", multiple=True, metavar="NAME",
+                  help="Which host serves this VM's disks, over which path (repeatable; table/json/yaml).")
     @select_mod.options
     @_output_option
-    def trace(snapshot, lab, fmt, no_hops, clusters, hosts, nodes, output):
+    def trace(snapshot, lab, fmt, no_hops, vms, clusters, hosts, nodes, output):
         """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
-        report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes))
-        if fmt == "json":
+        from . import estimate as vm_mod
+
+        inputs = load_inputs(snapshot, lab)
+        report = build_report(inputs, select_mod.Selection(clusters, hosts, nodes))
+        rows = vm_mod.vm_rows(inputs, report, tuple(vms)) if vms or fmt in ("json", "yaml") else None
+        if fmt in ("json", "yaml") and rows is not None:
+            _emit(vm_mod.with_vms(report.to_dict(not no_hops), rows, fmt), output)
+        elif vms and fmt == "table":
+            _emit(vm_mod.render.vm_table(rows or []), output)
+        elif fmt == "json":
             _emit(to_json(report, not no_hops), output)
         elif fmt == "yaml":
             _emit(to_yaml(report, not no_hops), output)
@@ -326,12 +336,17 @@ def register(cli: click.Group) -> None:
         selection.check_known([snap])
         chosen = selection.host_names(snap) if (hosts or clusters) else ()
         plan = plan_mod.build(snap, Severity(severity), rules_, chosen, nodes)
+        from ..estimate import compare
+        from ..render import estimate as est_render
+
+        # Each job's window before and after (issue 9); only when the snapshot has jobs.
+        windows = compare(snap, plan.after) if fmt in ("text", "json", "markdown") else []
         if fmt == "text":
-            _emit(plan_mod.render_text(plan))
+            _emit(plan_mod.render_text(plan) + est_render.windows_text(windows))
         elif fmt == "json":
-            _emit(json.dumps(plan.to_dict(), indent=2) + "\n")
+            _emit(json.dumps({**plan.to_dict(), **({"windows": windows} if windows else {})}, indent=2) + "\n")
         elif fmt == "markdown":
-            _emit(md_render.plan_doc(plan.to_dict()))
+            _emit(md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows))
         else:
             _emit(plan_mod.render_script(plan, fmt))
         if save_snapshot:

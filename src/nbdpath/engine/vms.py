@@ -114,21 +114,59 @@ def serving(snap: Snapshot, vm: Vm, stores: Optional[dict] = None) -> tuple[str,
     return DATASTORE, tuple(hosts), why
 
 
-def selected(snap: Snapshot, job: Job) -> list[Vm]:
+def selected(snap: Snapshot, job: Job, index: Optional["VmIndex"] = None) -> list[Vm]:
     """The job's VMs: named, or on a listed cluster/host, in a listed folder, or carrying a
-    listed tag; a selector never picks a template (a named one is taken)."""
-    named = set(job.vms)
-    clusters, hosts, folders, tags = set(job.clusters), set(job.hosts), set(job.folders), set(job.tags)
-    cluster_of = {h.name: h.cluster for h in snap.hosts} if clusters else {}
-    out = []
-    for vm in snap.vms:
-        if vm.name in named:
-            out.append(vm)
-        elif not vm.template and (
-                vm.host in hosts or (clusters and cluster_of.get(vm.host) in clusters)
-                or (vm.folder is not None and vm.folder in folders) or (tags and not tags.isdisjoint(vm.tags))):
-            out.append(vm)
-    return out
+    listed tag; a selector never picks a template (a named one is taken). Snapshot order."""
+    return (index or VmIndex(snap)).select(job)
+
+
+class VmIndex:
+    """VMs by name, host, cluster, folder and tag: a job's selection costs its own size,
+    not a pass over every VM (50 jobs x 100,000 VMs was 8 s)."""
+
+    def __init__(self, snap: Snapshot):
+        self.vms = snap.vms
+        self._cluster_of = {h.name: h.cluster for h in snap.hosts}
+        self._by_name: Optional[dict[str, int]] = None
+        self._by: dict[str, dict[str, list[int]]] = {}  # built per kind on first use
+
+    def _index(self, kind: str) -> dict[str, list[int]]:
+        idx = self._by.get(kind)
+        if idx is not None:
+            return idx
+        idx = {}
+        if kind == "cluster":
+            for host, found in self._index("host").items():
+                cluster = self._cluster_of.get(host)
+                if cluster:
+                    idx.setdefault(cluster, []).extend(found)
+        else:
+            for i, vm in enumerate(self.vms):
+                if vm.template:
+                    continue
+                if kind == "host":
+                    idx.setdefault(vm.host, []).append(i)
+                elif kind == "folder" and vm.folder is not None:
+                    idx.setdefault(vm.folder, []).append(i)
+                elif kind == "tag":
+                    for t in vm.tags:
+                        idx.setdefault(t, []).append(i)
+        self._by[kind] = idx
+        return idx
+
+    def select(self, job: Job) -> list[Vm]:
+        found: set[int] = set()
+        if job.vms:
+            if self._by_name is None:
+                self._by_name = {v.name: i for i, v in enumerate(self.vms)}
+            found.update(self._by_name[n] for n in job.vms if n in self._by_name)
+        for kind, values in (("host", job.hosts), ("cluster", job.clusters), ("folder", job.folders),
+                             ("tag", job.tags)):
+            if values:
+                idx = self._index(kind)
+                for value in values:
+                    found.update(idx.get(value, ()))
+        return [self.vms[i] for i in sorted(found)]
 
 
 class VmTracer:
@@ -139,6 +177,7 @@ class VmTracer:
         snap = engine.snapshot
         self.stores = {d.name: d for d in snap.datastores}
         self.all_nodes = tuple(n.name for n in snap.backup_nodes)
+        self.index = VmIndex(snap)
         # The fleet trace already holds every default pair (shape-shared); reuse it.
         self._pairs: dict[tuple[str, str, Optional[str]], Path] = {}
         for p in (paths if paths is not None else engine.trace()):
@@ -178,7 +217,7 @@ def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterabl
     rows: list[VmRoute] = []
     in_a_job: set[str] = set()
     for job in snap.jobs:
-        for vm in selected(snap, job):
+        for vm in tracer.index.select(job):
             in_a_job.add(vm.name)
             if keep is None or vm.name in keep:
                 rows.append(tracer.route(vm, job))

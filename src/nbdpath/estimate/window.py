@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from ..engine.trace import Engine
 from ..engine.types import Path
-from ..engine.vms import VmTracer, path_rank, selected, works
+from ..engine.vms import VmTracer, path_rank, works
 from ..model import Job, Snapshot
 from .constants import Constants
 
@@ -45,7 +45,7 @@ class Limit:
     mbps: float  # the limit's speed (Mb/s): what the bytes through it share
     bytes: float
     seconds: float
-    subject: str = ""  # the VM (disk), host (host-streams), node (node-streams) or shared-limit key
+    subject: Any = ""  # the VM (disk), host (host-streams), node (node-streams) or a shared limit's key
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "where": self.where, "mbps": round(self.mbps, 1)}
@@ -81,20 +81,14 @@ def _seconds(nbytes: float, mbps: float) -> float:
     return nbytes * 8 / (mbps * 1e6) if mbps > 0 else float("inf")
 
 
-def disk_bytes(job: Job, capacity_gib: float, changed_gib: Optional[float]) -> float:
-    if job.mode == "full":
-        return capacity_gib * GIB
-    return (changed_gib if changed_gib is not None else capacity_gib * job.changed_fraction) * GIB
-
-
 @dataclass(frozen=True, slots=True)
 class _Pair:
     """What one path contributes to the limits (worked out once per path)."""
 
     single_mbps: float  # one flow's ceiling on this path (inf: no speed known)
-    uplink: Optional[tuple[str, str, float]]  # (key, where, mbps)
-    nic: Optional[tuple[str, str, float]]
-    routers: tuple[tuple[str, str, float], ...]
+    uplink: Optional[tuple[tuple, str, float]]  # (key, where, mbps)
+    nic: Optional[tuple[tuple, str, float]]
+    routers: tuple[tuple[tuple, str, float], ...]
 
 
 class Estimator:
@@ -107,37 +101,44 @@ class Estimator:
         self.engine = engine or Engine(snap)
         self.tracer = VmTracer(self.engine, paths)
         self._pairs: dict[int, _Pair] = {}
+        self._shapes: dict[tuple[int, str], tuple] = {}
         self._versions = {h.name: h.version_tuple for h in snap.hosts}
 
     def _pair(self, p: Path) -> _Pair:
         got = self._pairs.get(id(p))
-        if got is not None:
-            return got
+        if got is None:
+            # Hosts of one shape share an outcome: only the uplink's owner differs.
+            shape = self._shapes.get((id(p.outcome), p.node))
+            if shape is None:
+                shape = self._shapes[(id(p.outcome), p.node)] = self._shape(p)
+            single, up, nic, routers = shape
+            uplink = None if up is None else (("u", p.host, up[0]), f"{p.host} {up[0]} ({up[1]})", up[2])
+            got = self._pairs[id(p)] = _Pair(single, uplink, nic, routers)
+        return got
+
+    def _shape(self, p: Path) -> tuple:
         eff = self.c.link_efficiency
         o = p.outcome
-        inf = float("inf")
-        single = o.bottleneck_mbps * eff if o.bottleneck_mbps else inf
-        uplink = None
+        single = o.bottleneck_mbps * eff if o.bottleneck_mbps else float("inf")
+        up = None
         speeds = [u.speed_mbps for u in o.egress_uplinks if u.speed_mbps]
         if speeds:
-            names = "+".join(u.name for u in o.egress_uplinks)
             spread = o.uplink_policy in _SPREAD
-            cap = (sum(speeds) if spread else min(speeds)) * eff
             how = "flows spread over" if spread else "one uplink per flow of"
-            uplink = (f"u\0{p.host}\0{names}", f"{p.host} {names} ({how} {o.uplink_policy})", cap)
+            up = ("+".join(u.name for u in o.egress_uplinks), f"{how} {o.uplink_policy}",
+                  (sum(speeds) if spread else min(speeds)) * eff)
         nic = None
         nd = self.engine.network.nodes.get(p.node)
         iface = nd.ifaces.get(o.node_interface) if nd is not None and o.node_interface else None
         if iface is not None and iface.speed_mbps:
-            nic = (f"n\0{p.node}\0{iface.name}", f"{p.node} {iface.name}", iface.speed_mbps * eff)
+            nic = (("n", p.node, iface.name), f"{p.node} {iface.name}", iface.speed_mbps * eff)
         routers = []
         for r in dict.fromkeys(o.reply_devices):
             dev = self.engine.network.routers.get(r)
             cap = getattr(dev, "capacity_mbps", None)
             if cap:
-                routers.append((f"r\0{r}", f"{getattr(dev, 'kind', 'router')} {r}", cap * eff))
-        got = self._pairs[id(p)] = _Pair(single, uplink, nic, tuple(routers))
-        return got
+                routers.append((("r", r), f"{getattr(dev, 'kind', 'router')} {r}", cap * eff))
+        return single, up, nic, tuple(routers)
 
     def _host_streams(self, job: Job, host: str) -> tuple[int, str]:
         nfc = self.c.nfc_streams(self._versions[host])
@@ -168,6 +169,34 @@ class Estimator:
         cache[datastore] = best
         return best
 
+    def _reads(self, job: Job, unreadable: list) -> Iterator[tuple[str, str, list[float]]]:
+        """(VM, serving host, disk bytes) per VM and host; a VM with a disk no host can
+        serve goes to ``unreadable`` whole (a job reads a VM or fails it)."""
+        ds_cache: dict[str, Optional[str]] = {}
+        full = job.mode == "full"
+        frac = job.changed_fraction
+        for vm in self.tracer.index.select(job):
+            if not vm.disks:
+                continue
+            if full:
+                sizes = [d.capacity_gib * GIB for d in vm.disks]
+            else:
+                sizes = [(d.changed_gib if d.changed_gib is not None else d.capacity_gib * frac) * GIB for d in vm.disks]
+            if vm.power_state == "poweredOn" and not vm.template:
+                yield vm.name, vm.host, sizes
+                continue
+            hosts = [self._serving_host(job, d.datastore, ds_cache) for d in vm.disks]
+            gone = next((d.datastore for d, h in zip(vm.disks, hosts) if h is None), None)
+            if gone is not None:
+                unreadable.append({"vm": vm.name, "reason": f"no host mounts datastore {gone} read-write "
+                                                            "(or it is inaccessible)"})
+                continue
+            by_host: dict[str, list[float]] = {}
+            for h, b in zip(hosts, sizes):
+                by_host.setdefault(h, []).append(b)
+            for h, part in by_host.items():
+                yield vm.name, h, part
+
     def job(self, job: Job) -> JobEstimate:
         c = self.c
         stream = c.stream_mbps(job.transport)
@@ -177,26 +206,21 @@ class Estimator:
         host_disks: dict[str, int] = {}
         host_largest: dict[str, tuple[float, str]] = {}
         host_vms: dict[str, dict[str, float]] = {}
-        ds_cache: dict[str, Optional[str]] = {}
         disks = 0
-        for vm in selected(self.snap, job):
-            own = vm.power_state == "poweredOn" and not vm.template
-            for disk in vm.disks:
-                h = vm.host if own else self._serving_host(job, disk.datastore, ds_cache)
-                if h is None:
-                    unreadable.append({"vm": vm.name, "reason": f"no host mounts datastore {disk.datastore} read-write "
-                                                                 "(or it is inaccessible)"})
-                    break
-                b = disk_bytes(job, disk.capacity_gib, disk.changed_gib)
-                disks += 1
-                host_bytes[h] = host_bytes.get(h, 0.0) + b
-                host_disks[h] = host_disks.get(h, 0) + 1
-                per_vm = host_vms.setdefault(h, {})
-                per_vm[vm.name] = per_vm.get(vm.name, 0.0) + b
-                if b > host_largest.get(h, (-1.0, ""))[0]:
-                    host_largest[h] = (b, vm.name)
+        for vm, h, sizes in self._reads(job, unreadable):
+            if h not in host_bytes:
+                host_bytes[h], host_disks[h], host_largest[h], host_vms[h] = 0.0, 0, (-1.0, ""), {}
+            total = sum(sizes)
+            disks += len(sizes)
+            host_bytes[h] += total
+            host_disks[h] += len(sizes)
+            per_vm = host_vms[h]
+            per_vm[vm] = per_vm.get(vm, 0.0) + total
+            big = max(sizes)
+            if big > host_largest[h][0]:
+                host_largest[h] = (big, vm)
         # Shared limits: key -> [where, mbps, bytes, hosts using it].
-        shared: dict[str, list] = {}
+        shared: dict[tuple, list] = {}
         limits: list[Limit] = []
         host_rows: dict[str, dict[str, Any]] = {}
         node_bytes: dict[str, float] = {}
@@ -240,7 +264,7 @@ class Estimator:
             host_rows[h] = {"name": h, "bytes": int(nbytes), "disks": host_disks[h], "nodes": [p.node for p in ok],
                             "_limit": worst}
         kinds = {"u": "uplink", "n": "node-nic", "r": "router"}
-        shared_limits: dict[str, Limit] = {}
+        shared_limits: dict[tuple, Limit] = {}
         for key, (tag, where, mbps, nbytes, _) in shared.items():
             lim = Limit(kinds[tag], where, mbps, nbytes, _seconds(nbytes, mbps), key)
             shared_limits[key] = lim
@@ -261,7 +285,7 @@ class Estimator:
             lim = Limit("node-streams", f"{n}: {why}", k * stream,
                         node_bytes[n], _seconds(node_bytes[n], k * stream), n)
             limits.append(lim)
-            nic = max((s for key, s in shared_limits.items() if key.startswith(f"n\0{n}\0")),
+            nic = max((s for key, s in shared_limits.items() if key[0] == "n" and key[1] == n),
                       key=lambda s: s.seconds, default=None)
             best = lim if nic is None or lim.seconds >= nic.seconds else nic
             node_rows.append({"name": n, "bytes": int(node_bytes[n]), "duration_s": round(best.seconds, 1),
@@ -309,3 +333,20 @@ def estimate(snap: Snapshot, constants: Constants = Constants(), jobs: Iterable[
     est = Estimator(snap, constants, engine, paths)
     keep = set(wanted)
     return [est.job(j) for j in snap.jobs if not keep or j.name in keep]
+
+
+def compare(before: Snapshot, after: Snapshot, constants: Constants = Constants()) -> list[dict[str, Any]]:
+    """Each job's window before and after a change (``plan``, the esxcli what-if)."""
+    if not before.jobs:
+        return []
+    old = {e.name: e for e in estimate(before, constants)}
+    new = {e.name: e for e in estimate(after, constants)} if after.jobs else {}
+    out = []
+    for name, b in old.items():
+        a = new.get(name)
+        out.append({
+            "job": name, "before_s": round(b.duration_s, 1), "after_s": None if a is None else round(a.duration_s, 1),
+            "before_bottleneck": b.bottleneck.to_dict() if b.bottleneck else None,
+            "after_bottleneck": a.bottleneck.to_dict() if a is not None and a.bottleneck else None,
+        })
+    return out
