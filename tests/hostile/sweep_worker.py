@@ -89,6 +89,7 @@ def commands(bad: Path, good: Path, evidence: Path, work: Path, pw: Path) -> dic
         "check-html": ["check", str(bad), "--format", "html", "-o", out],
         "explain": ["explain", "h", "n", str(bad)],
         "plan-govc": ["plan", str(bad), "--format", "govc"],
+        "estimate-html": ["estimate", str(bad), "--format", "html", "-o", out],
         "diff-old": ["diff", str(bad), str(good)],
         "esxcli": ["esxcli", str(bad), "--host", "h", "network", "ip", "interface", "list"],
         "verify-evidence": ["verify", str(good), "-e", str(bad)],
