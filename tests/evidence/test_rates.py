@@ -226,3 +226,11 @@ def test_dir_2_on_a_host_older_than_7_0_is_questioned(tmp_path, captures):
                      "but esx01.corp.local runs 6.7.0: check how the capture was taken"]
     r = run(*LAB, "-e", f"esx01.corp.local/vmnic2/dir2={captures['plain']}", "--format", "json")
     assert not [u for u in json.loads(r.stdout)["unmatched"] if "--dir 2" in u]
+
+
+def test_markdown_cells_are_inert():
+    from nbdpath.render.rates import md_cell
+
+    cell = md_cell("a|b`c<d>\x1b[31m\u202e\nx")
+    assert "|" not in cell.replace("\\|", "") and "`" not in cell and "<" not in cell
+    assert "\x1b" not in cell and "\u202e" not in cell and "\n" not in cell

@@ -12,6 +12,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Sequence
 
+from ..safetext import one_line
+
 MAX_COLUMNS = 8
 _DATA_DIRECTIONS = ("to node", "tx")
 _KIND_ORDER = {"vmk": 0, "vmnic": 1, "interface": 2, "mac": 3}
@@ -57,7 +59,9 @@ def text_table(rates: dict[str, Any], indent: str = "  ") -> list[str]:
 
 
 def md_cell(text: str) -> str:
-    """A value for a Markdown table cell or heading: no pipe, no code fence, no raw HTML, one line."""
+    """A value for a Markdown table cell or heading: no pipe, no code fence, no raw HTML, one line,
+    no terminal control (control and bidirectional characters escaped)."""
+    text = one_line(str(text))
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
             .replace("|", "\\|").replace("\r", " ").replace("\n", " "))
 
