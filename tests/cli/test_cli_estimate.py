@@ -112,3 +112,12 @@ def test_docs_list_every_constant_with_its_default():
     text = (Path(__file__).parents[2] / "docs" / "estimate.md").read_text()
     for c in DEFAULTS.values():
         assert f"| `{c.name}` | {c.value:g} |" in text, c.name
+
+
+def test_esxcli_whatif_shows_the_windows_and_that_one_host_is_not_enough():
+    r = run("esxcli", "--lab", LAB, "--host", "esx-r01.lab.local", "network", "ip", "route", "ipv4", "add",
+            "-n", "10.40.0.0/24", "-g", "10.30.0.1")
+    assert r.returncode == 0, r.stderr
+    # esx-r02 still sends over management: the window stays, its bottleneck moves there.
+    line = next(x for x in r.stdout.splitlines() if x.strip().startswith("nightly:"))
+    assert "1h46m -> 1h46m" in line and "-> uplink: esx-r02.lab.local" in line

@@ -49,6 +49,12 @@ def test_powered_off_vm_traces_every_host_mounting_the_datastore_and_reports_the
     assert d["disagree"] is True and d["worst"]["verdict"] == "NOT_ISOLATED" and len(d["paths"]) == 2
 
 
+def test_rows_list_every_path_only_where_candidates_disagree():
+    rows = _rows(_snap())
+    assert rows[("on1", None)].to_dict()["paths"] == []
+    assert rows[("on1", None)].to_dict()["worst"]["host"] == E1
+
+
 def test_candidates_that_agree_are_not_flagged():
     r = _rows(_snap())[("off-local", None)]
     assert r.candidates == (E2,) and not r.disagree and r.worst.verdict is Verdict.ISOLATED
@@ -76,6 +82,12 @@ def test_job_selection_by_cluster_host_folder_tag_and_name_skips_unnamed_templat
     assert [v.name for v in selected(snap, by_name)] == ["tpl"]
     by_host = Job(name="j", hosts=(E2,))
     assert [v.name for v in selected(snap, by_host)] == []
+    doc = snap.model_dump(mode="json")
+    doc["vms"][0]["folder"] = "prod"
+    doc["vms"][2]["tags"] = ["gold"]
+    doc["vms"][3]["tags"] = ["gold"]  # the template: a tag does not pick it
+    tagged = parse(yaml.safe_dump(doc), "t.yaml")
+    assert [v.name for v in selected(tagged, Job(name="j", folders=("prod",), tags=("gold",)))] == ["on1", "off-local"]
 
 
 def test_vms_in_a_job_use_its_nodes_and_a_vm_in_no_job_every_node():

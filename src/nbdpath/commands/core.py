@@ -302,6 +302,11 @@ def register(cli: click.Group) -> None:
         changed = diff_mod.diff(Engine(snap).trace(), Engine(new).trace())
         _emit(whatif_text(result, snap))
         _emit(diff_mod.render(changed))
+        if snap.jobs:  # each job's window before and after (issue 9)
+            from ..estimate import compare
+            from ..render import estimate as est_render
+
+            _emit(est_render.windows_text(compare(snap, new)).replace("after the plan", "after this change"))
         if output:
             _emit(dump(new, "json" if output.endswith(".json") else "yaml"), output)
             click.echo(terminal(f"wrote {output}"))
