@@ -685,7 +685,8 @@ def test_names_from_evidence_are_escaped_on_the_terminal(tmp_path, capsys):
             _block(6, struct.pack("<IIIII", 0, 0, 0, len(f), len(f)) + f) for _, f in nfc_session(blocks=1)))
         rc, out, err = _summarize(capsys, str(cap))
         assert rc == 0 and err == ""
-        _assert_inert(out, 6)  # header, counts, the flow's line, bytes, data MAC, request MAC
+        # header, counts, "taken at", the flow's line, bytes, data MAC, request MAC, rates caption, header, one bin
+        _assert_inert(out, 10)
         log = tmp_path / "n.log"
         disk = host.replace("\r", "")  # a URL's disk never spans a line break
         log.write_bytes(f"vpxa-nfc://[ds] {disk}/x.vmdk@{{nfcip:z{disk}z}}:902\n".encode())

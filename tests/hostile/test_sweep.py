@@ -23,7 +23,7 @@ import sweep_worker  # noqa: E402
 # exit 0 is their answer for text without NFC lines. Things that are not
 # readable regular files are refused by every reader.
 _NOT_A_FILE = {"fifo", "directory", "dev-zero", "proc-mem", "missing"}
-_LOG_READERS = {"evidence", "evidence-log", "verify-evidence"}
+_LOG_READERS = {"evidence", "evidence-log", "verify-evidence", "verify-html"}
 
 
 def _cases() -> list[str]:
