@@ -13,7 +13,7 @@ from nbdpath.evidence import read_evidence
 from test_wild import WILD
 
 SAMPLES = ("velero-vsphere-118-vixDiskLib.log", "migratekit-14-nbdkit-vddk.log", "proxcenter-438-warm-migration.log",
-           "proxcenter-521-warm-migration.log", "wac-318-vm-conversion.log")
+           "proxcenter-521-warm-migration.log", "wac-318-vm-conversion.log", "cdi-nbdkit-vddk-debug.log")
 
 
 def _facts(log):
@@ -54,6 +54,13 @@ def test_windows_admin_center_opens_nbd_at_the_host_name():
     log = read_evidence(WILD / "wac-318-vm-conversion.log")
     assert _facts(log) == ([(1, "vhost02.contoso.local", 902, "[DS_OS] SRV02/SRV02.vmdk", None, "nbd")], [])
     assert log.lines == 5 and log.skipped == ()
+
+
+def test_cdi_nbdkit_debug_opened_nbdssl_disk():
+    log = read_evidence(WILD / "cdi-nbdkit-vddk-debug.log")
+    # nbdkit's vddk plugin logs the disk VDDK opened: NBDSSL to esx15.test.lan, no compression.
+    assert _facts(log) == ([(2, "esx15.test.lan", 902, "[iSCSI_Datastore] test/test.vmdk", None, "nbdssl")], [])
+    assert log.targets[0].scheme == "vpxa-nfcssl"
 
 
 def _variants(text: str) -> dict[str, bytes]:
