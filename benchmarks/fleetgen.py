@@ -97,3 +97,64 @@ def write(path: str, n_hosts: int, n_nodes: int = 16) -> int:
     with open(path, "w") as fh:
         fh.write(text)
     return len(text)
+
+
+def add_vms(fleet: dict, n_vms: int, n_jobs: int, cluster_size: int = 16) -> dict:
+    """``fleet`` with ``n_vms`` VMs round-robin over its hosts and ``n_jobs`` jobs over its clusters.
+
+    One datastore per cluster, mounted read-write by the cluster's hosts.
+    VMs have 1-3 disks (40 GiB system disk, data disks 50-450 GiB), one in ten
+    is powered off (read through the datastore's candidate hosts), one in fifty
+    is a template; 50 folders. Jobs take the clusters in turn (a cluster per
+    job per round), two backup nodes each, alternately nbd / nbdssl and full /
+    incremental.
+    """
+    hosts = fleet["hosts"]
+    clusters = sorted({h["cluster"] for h in hosts}, key=lambda c: int(c[1:]))
+    fleet["datastores"] = [{"name": f"ds-{c}", "hosts": [h["name"] for h in hosts if h["cluster"] == c]}
+                           for c in clusters]
+    vms = []
+    for n in range(n_vms):
+        h = hosts[n % len(hosts)]
+        disks = [{"capacity_gib": 40, "datastore": f"ds-{h['cluster']}"}]
+        disks += [{"capacity_gib": 50 + (n * 37 + k * 101) % 400, "datastore": f"ds-{h['cluster']}"} for k in range(n % 3)]
+        vm = {"name": f"vm{n:06d}", "host": h["name"], "folder": f"app{n % 50:02d}", "disks": disks}
+        if n % 10 == 9:
+            vm["power_state"] = "poweredOff"
+        if n % 50 == 49:
+            vm["template"] = True
+        vms.append(vm)
+    fleet["vms"] = vms
+    nodes = [n["name"] for n in fleet["backup_nodes"]]
+    jobs = []
+    for j in range(n_jobs):
+        jobs.append({
+            "name": f"job{j:03d}", "product": "veeam", "clusters": clusters[j::n_jobs] if n_jobs else [],
+            "nodes": [nodes[(2 * j) % len(nodes)], nodes[(2 * j + 1) % len(nodes)]],
+            "transport": "nbdssl" if j % 2 else "nbd", "mode": "incremental" if j % 3 == 2 else "full",
+            "concurrency": {"per_node": 8},
+        })
+    fleet["jobs"] = [j for j in jobs if j["clusters"]]
+    return fleet
+
+
+def main() -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Write a generated fleet snapshot (JSON).")
+    ap.add_argument("output")
+    ap.add_argument("--hosts", type=int, default=1000)
+    ap.add_argument("--nodes", type=int, default=16)
+    ap.add_argument("--vms", type=int, default=0, help="VMs round-robin over the hosts (with datastores)")
+    ap.add_argument("--jobs", type=int, default=0, help="jobs over the clusters (needs --vms)")
+    args = ap.parse_args()
+    fleet = generate(args.hosts, args.nodes)
+    if args.vms or args.jobs:
+        fleet = add_vms(fleet, args.vms, args.jobs)
+    with open(args.output, "w") as fh:
+        fh.write(json.dumps(fleet, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

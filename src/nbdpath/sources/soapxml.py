@@ -209,6 +209,9 @@ def object_contents(result: XmlData) -> Iterator[tuple[str, str, dict[str, Any],
         missing: list[XmlData] = []
         for child in oc:
             if child.tag == prop_tag:
+                if len(child) == 2 and child[0].tag == name_tag and child[1].tag == val_tag:  # as servers write it
+                    props[child[0].text or ""] = _value(child[1], ns)
+                    continue
                 val = child.find(val_tag)
                 props[child.findtext(name_tag) or ""] = None if val is None else _value(val, ns)
             elif child.tag == missing_tag:

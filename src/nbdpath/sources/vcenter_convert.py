@@ -31,7 +31,7 @@ from ..model import (
     Teaming,
     Vmk,
 )
-from ..model import Datastore, VirtualDisk, Vm
+from ..model import Datastore, Vm
 from ..model.snapshot import _check_network, normalise_service, normalise_stack
 from ..safetext import one_line
 from .soapxml import XSI_TYPE, XmlData, as_bool, as_int, as_list, moref_id
@@ -632,10 +632,12 @@ def convert_vms(inv: Inventory, host_names: Mapping[str, str], read: set[str], d
             orphans[label] = orphans.get(label, 0) + 1
             continue
         try:
-            disks = tuple(_disk(label, size, ds_names, ds) for label, size, ds in _disk_fields(props.get("config.hardware.device")))
+            disks = [_disk(label, size, ds_names, ds) for label, size, ds in _disk_fields(props.get("config.hardware.device"))]
             state = props.get("runtime.powerState")
-            vms.append(Vm(name=name, host=host, power_state=str(state) if state else "poweredOn",
-                          template=as_bool(props.get("config.template")), folder=folder, disks=disks, moref=mid))
+            # One validation per VM, its disks included (pydantic's core walks them without Python calls).
+            vms.append(Vm.model_validate({
+                "name": name, "host": host, "power_state": str(state) if state else "poweredOn",
+                "template": as_bool(props.get("config.template")), "folder": folder, "disks": disks, "moref": mid}))
         except (HostSkipped, ValueError, TypeError, AttributeError) as exc:
             missing[f"vm:{name}"] = f"left out ({exc if isinstance(exc, HostSkipped) else _reason(exc)})"
     for label, count in sorted(orphans.items()):
@@ -654,11 +656,12 @@ def _folder_name(folder: Optional[Mapping[str, Any]]) -> Optional[str]:
     return str(name) if name else None
 
 
-def _disk(label: Optional[str], size: Optional[int], ds_names: Mapping[str, str], ds: Optional[str]) -> VirtualDisk:
+def _disk(label: Optional[str], size: Optional[int], ds_names: Mapping[str, str], ds: Optional[str]) -> dict[str, Any]:
+    """A VirtualDisk's fields, validated with its VM."""
     store = ds_names.get(ds or "")
     if store is None:
         raise HostSkipped(f"disk {one_line(str(label or '?'))} is on datastore {ds or '(none)'} which vCenter did not return")
-    return VirtualDisk(label=label or None, capacity_gib=round((size or 0) / _GIB, 3), datastore=store)
+    return {"label": label or None, "capacity_gib": round((size or 0) / _GIB, 3), "datastore": store}
 
 
 def _disk_fields(devices: Any) -> list[tuple[Optional[str], Optional[int], Optional[str]]]:
@@ -670,14 +673,24 @@ def _disk_fields(devices: Any) -> list[tuple[Optional[str], Optional[int], Optio
     out = []
     if isinstance(devices, XmlData):
         ns = devices._ns
+        cut = len(ns)
         for el in devices._el:
             if (el.get(XSI_TYPE) or "").rpartition(":")[2] != "VirtualDisk":
                 continue
-            size = as_int(el.findtext(ns + "capacityInBytes"))
+            # One pass over the disk's children: ElementPath lookups cost more than the rest of the VM.
+            fields: dict[str, Any] = {}
+            for child in el:
+                tag = child.tag[cut:]
+                if tag in ("deviceInfo", "backing"):
+                    inner = "label" if tag == "deviceInfo" else "datastore"
+                    fields[tag] = next((c.text for c in child if c.tag[cut:] == inner), None)
+                else:
+                    fields[tag] = child.text
+            size = as_int(fields.get("capacityInBytes"))
             if size is None:
-                kb = as_int(el.findtext(ns + "capacityInKB"))
+                kb = as_int(fields.get("capacityInKB"))
                 size = None if kb is None else kb * 1024
-            out.append((el.findtext(f"{ns}deviceInfo/{ns}label"), size, el.findtext(f"{ns}backing/{ns}datastore")))
+            out.append((fields.get("deviceInfo"), size, fields.get("backing")))
         return out
     for d in _seq(devices):
         if type(d).__name__.rpartition(".")[2] != "VirtualDisk":
