@@ -44,7 +44,7 @@ CASES = [
     ((*ROUTE, "add", "-n", "10.40.0.0/24", "-g", "10.30.0.1", "-N", ""), "option -N: expected a netstack name", "''"),
     ((*ROUTE, "add", "-n", "10.40.0.0/24"), "missing required option -g", ""),
     ((*ROUTE, "add", "-n", "10.40.0.0/24", "-g"), "option -g needs a value", ""),
-    ((*ROUTE, "remove", "-n", "10.99.0.0/24", "-g", "10.30.0.1"), "has no route 10.99.0.0/24 via 10.30.0.1", ""),
+    ((*ROUTE, "remove", "-n", "10.99.0.0/24", "-g", "10.30.0.1"), "esx01.lab.local: no route 10.99.0.0/24 via 10.30.0.1", ""),
     ((*ROUTE, "list", "-N", "nope"), "no netstack nope on esx01.lab.local", ""),
     (("esxcli", "--lab", "all", "--host", "esx01.lab.local", "network", "ip", "interface", "list"),
      "esxcli runs on one host of one snapshot", "not --lab all"),
@@ -57,7 +57,7 @@ CASES = [
     ((*TAG, "add", "-i", "vmk9", "-t", "vSphereBackupNFC"), "no vmk9 on esx01.lab.local", "vmk0, vmk2"),
     ((*TAG, "add", "-i", "vmk²", "-t", "vSphereBackupNFC"), "option -i: expected a vmk device like vmk2", ""),
     ((*TAG, "add", "-i", "vmk2;reboot", "-t", "vSphereBackupNFC"), "option -i: expected a vmk device", "'vmk2;reboot'"),
-    ((*TAG, "remove", "-i", "vmk0", "-t", "vmotion"), "vmk0 on esx01.lab.local does not carry vmotion", ""),
+    ((*TAG, "remove", "-i", "vmk0", "-t", "vmotion"), "esx01.lab.local: vmk0 does not carry vmotion", ""),
     ((*TAG, "get", "-i", "vmk9"), "no vmk9 on esx01.lab.local", ""),
     ((*TAG, "get"), "missing required option -i", ""),
     ((*ON, "network", "ip", "interface", "remove", "-i", "vmk9"), "no vmk9 on esx01.lab.local", ""),
@@ -82,7 +82,7 @@ def test_a_route_the_host_has_already_is_refused():
     add = ("network", "ip", "route", "ipv4", "add", "-n", "10.40.0.0/24", "-g", "10.30.0.1")
     assert cli("esxcli", *LAB, "--host", "esx01.lab.local", *add)[0] == 0
     rc, _, err = cli("esxcli", *LAB, "--host", "esx02.lab.local", *add)
-    assert rc == 2 and err == "nbdpath: error: esx02.lab.local already has route 10.40.0.0/24 via 10.30.0.1\n"
+    assert rc == 2 and err == "nbdpath: error: esx02.lab.local: route 10.40.0.0/24 via 10.30.0.1 already on defaultTcpipStack\n"
 
 
 def test_as_users_run_it_no_traceback():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
@@ -55,25 +56,34 @@ _FAKE = '#!/bin/sh\nprintf "%s\\0" {name} "$#" "$@" >> "$ARGV_LOG"\n'
 _TOUCH = '#!/bin/sh\nfor f do : > "$f"; done\nprintf "%s\\0" touch "$#" "$@" >> "$ARGV_LOG"\n'
 
 
-def run_sh(script: str) -> list[list[str]]:
-    """Run ``script`` with sh; return the argv of every esxcli/govc call. Fails on anything else."""
+# The esxcli plan's guard reads the host's addresses (read-only) when its name does not match.
+PROBE = ["esxcli", "network", "ip", "interface", "ipv4", "get"]
+
+
+def run_sh(script: str, hostname: str | None = None, rc: int = 0) -> list[list[str]]:
+    """Run ``script`` with sh; return the argv of every esxcli/govc call but the guard's probe.
+    Fails on anything else. ``hostname``: what a fake ``hostname`` prints (the host it runs on)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         bin_, cwd, log = root / "bin", root / "cwd", root / "argv.log"
         bin_.mkdir()
         cwd.mkdir()
-        for name, text in (("esxcli", _FAKE.format(name="esxcli")), ("govc", _FAKE.format(name="govc")),
-                           ("touch", _TOUCH)):
+        fakes = [("esxcli", _FAKE.format(name="esxcli")), ("govc", _FAKE.format(name="govc")), ("touch", _TOUCH)]
+        if hostname is not None:
+            fakes.append(("hostname", '#!/bin/sh\nprintf "%s\\n" "$FAKE_HOSTNAME"\n'))
+        os.symlink(shutil.which("grep") or "/bin/grep", bin_ / "grep")  # the guard's probe filters with it
+        for name, text in fakes:
             (bin_ / name).write_text(text)
             (bin_ / name).chmod(0o755)
         (root / "script.sh").write_text(script)
         r = subprocess.run(["/bin/sh", str(root / "script.sh")], cwd=cwd, capture_output=True, text=True,
-                           env={"PATH": str(bin_), "ARGV_LOG": str(log), "HOME": str(cwd)}, timeout=60)
-        assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stderr, script)
+                           env={"PATH": str(bin_), "ARGV_LOG": str(log), "HOME": str(cwd),
+                                "FAKE_HOSTNAME": hostname or ""}, timeout=60)
+        assert r.returncode == rc and (r.stderr == "" or rc), (r.returncode, r.stderr, script)
         assert sorted(os.listdir(cwd)) == [], f"the script created files: {os.listdir(cwd)}\n{script}"
         calls = _calls(log.read_bytes().decode() if log.exists() else "")
     assert all(c[0] != "touch" for c in calls), (calls, script)
-    return calls
+    return [c for c in calls if c != PROBE]
 
 
 def _calls(log: str) -> list[list[str]]:
@@ -192,12 +202,12 @@ def test_plan_comments_cannot_end_their_line(change, kind):
     step = plan_mod.Step(change, ("NBD005",), (change,))
     plan = plan_mod.Plan((step,), (), (), (), labs.load("veeam-tag-l2"))
     lines = plan_mod.render_script(plan, kind).split("\n")
-    commands = [line for line in lines if line and not line.startswith("#") and line != "set -e"]
+    commands = [line for line in lines if line.startswith({"powercli": "(Get-EsxCli "}.get(kind, kind + " "))]
     assert len(commands) == 1
     assert all(c not in "".join(lines) for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
     if kind != "powercli":
-        # The printed script shows control characters as escapes, inside the quotes.
-        assert run_sh("\n".join(lines)) == [[kind, *map(one_line, expected(change)[kind])]]
+        # The printed script shows control characters as escapes, inside the quotes (the guard's too).
+        assert run_sh("\n".join(lines), hostname=one_line(change.host)) == [[kind, *map(one_line, expected(change)[kind])]]
 
 
 # ---- hostile estates, end to end -------------------------------------------------
@@ -321,10 +331,14 @@ def test_plan_scripts_of_a_hostile_estate_run_nothing(name, lab):
     steps = [ch.from_dict({**s["op"], "host": new["host"][s["op"]["host"]]}) for s in clean]
     assert steps and [ch.from_dict(s["op"]) for s in json.loads(_with_file(text, "plan", "--severity", "info", "--format", "json"))["steps"]] == steps
 
-    assert run_sh(_with_file(text, "plan", "--severity", "info", "--format", "esxcli")) == [["esxcli", *expected(c)["esxcli"]] for c in steps]
+    # The esxcli script runs, on each host, that host's section only; on no host of the plan, nothing.
+    esx = _with_file(text, "plan", "--severity", "info", "--format", "esxcli")
+    for host in dict.fromkeys(c.host for c in steps):
+        assert run_sh(esx, hostname=host) == [["esxcli", *expected(c)["esxcli"]] for c in steps if c.host == host]
+    assert run_sh(esx, hostname="not-a-planned-host", rc=1) == []
     assert run_sh(_with_file(text, "plan", "--severity", "info", "--format", "govc")) == [["govc", *expected(c)["govc"]] for c in steps]
     script = _with_file(text, "plan", "--severity", "info", "--format", "powercli").split("\n")
-    commands = [line for line in script if line and not line.startswith("#")]
+    commands = [line for line in script if line.startswith("(Get-EsxCli ")]
     assert [ps_split(line) for line in commands] == [expected(c)["ps"] for c in steps]
 
 

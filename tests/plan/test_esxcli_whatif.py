@@ -26,7 +26,7 @@ def test_route_add_remove_and_list():
     listing = esxcli.parse("network ip route ipv4 list".split(), new, "esx01.lab.local").render()
     assert "10.40.0.0  255.255.255.0  10.30.0.1  vmk2" in listing
     assert listing.splitlines()[0].split() == ["Network", "Netmask", "Gateway", "Interface", "Source"]
-    with pytest.raises(UsageError, match="already has route"):
+    with pytest.raises(UsageError, match="already on defaultTcpipStack"):
         changes.apply(new, add)
     rm = esxcli.parse("network ip route ipv4 remove -n 10.40.0.0/24 -g 10.30.0.1".split(), new, "esx01.lab.local")
     assert changes.apply(new, rm) == snap

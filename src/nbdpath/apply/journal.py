@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import InputError, NbdpathError
 from ..io import write_atomic
-from ..plan import changes as ch
+from .. import changes as ch
 from ..safetext import one_line
 from . import seal
 from .docfile import (

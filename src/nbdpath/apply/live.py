@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from ..model import DEFAULT_STACK, Snapshot
-from ..model.snapshot import normalise_service, normalise_stack
-from ..plan import changes as ch
+
+from .. import changes as ch
 from ..sources import vcenter
 from ..sources.soapxml import SoapFault, as_list, invoke, moref_id
 
@@ -143,20 +143,7 @@ class VcenterLive:
             raise LiveError(f"host {change.host} is not in {self.endpoint.label}'s inventory")
         host = vim.HostSystem(moid, self.si._stub)
         try:
-            managers: Any = host.configManager  # typed Optional by pyVmomi; a connected host has them
-            if isinstance(change, (ch.TagAdd, ch.TagRemove)):
-                vnm = managers.virtualNicManager
-                nic_type = normalise_service(change.tag)
-                if isinstance(change, ch.TagAdd):
-                    vnm.SelectVnicForNicType(nicType=nic_type, device=change.vmk)
-                else:
-                    vnm.DeselectVnicForNicType(nicType=nic_type, device=change.vmk)
-            elif isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
-                _route(managers.networkSystem, change)
-            elif isinstance(change, ch.VmkRemove):
-                managers.networkSystem.RemoveVirtualNic(device=change.vmk)
-            else:
-                raise LiveError(f"unknown change {change!r}")
+            change.perform(_HostApi(host.configManager))
         except LiveError:
             raise
         except Exception as exc:
@@ -174,16 +161,33 @@ class VcenterLive:
         return vcenter._describe(exc, self.opts)
 
 
-def _route(ns: Any, change: ch.RouteAdd | ch.RouteRemove) -> None:
+class _HostApi:
+    """The vSphere seam for one host's network changes (:class:`nbdpath.changes.HostNetworkApi`)."""
+
+    def __init__(self, managers: Any) -> None:
+        self._m = managers  # typed Optional by pyVmomi; a connected host has them
+
+    def select_vnic(self, nic_type: str, device: str) -> None:
+        self._m.virtualNicManager.SelectVnicForNicType(nicType=nic_type, device=device)
+
+    def deselect_vnic(self, nic_type: str, device: str) -> None:
+        self._m.virtualNicManager.DeselectVnicForNicType(nicType=nic_type, device=device)
+
+    def remove_vnic(self, device: str) -> None:
+        self._m.networkSystem.RemoveVirtualNic(device=device)
+
+    def route(self, add: bool, network: str, gateway: str, netstack: str) -> None:
+        _route(self._m.networkSystem, add, network, gateway, netstack)
+
+
+def _route(ns: Any, add: bool, network: str, gateway: str, stack: str) -> None:
     """Static routes: default stack via UpdateIpRouteTableConfig, other stacks via UpdateNetworkConfig."""
     from pyVmomi import vim
 
-    net = ipaddress.ip_network(change.network, strict=False)
-    stack = normalise_stack(change.netstack)
-    add = isinstance(change, ch.RouteAdd)
+    net = ipaddress.ip_network(network, strict=False)
     if net.prefixlen == 0:
         # The default route is the stack's gateway, not a table entry.
-        config = vim.host.IpRouteConfig(defaultGateway=change.gateway if add else "0.0.0.0")
+        config = vim.host.IpRouteConfig(defaultGateway=gateway if add else "0.0.0.0")
         if stack == DEFAULT_STACK:
             ns.UpdateIpRouteConfig(config=config)
         else:
@@ -191,7 +195,7 @@ def _route(ns: Any, change: ch.RouteAdd | ch.RouteRemove) -> None:
         return
     op = vim.host.IpRouteOp(changeOperation="add" if add else "remove",
                             route=vim.host.IpRouteEntry(network=str(net.network_address), prefixLength=net.prefixlen,
-                                                        gateway=change.gateway))
+                                                        gateway=gateway))
     table = vim.host.IpRouteTableConfig(ipRoute=[op])
     if stack == DEFAULT_STACK:
         ns.UpdateIpRouteTableConfig(config=table)

@@ -10,31 +10,19 @@ file and the field path (``steps[2].op.vmk``).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 
 from ..errors import InputError
-from ..plan import changes as ch
+from .. import changes as ch
 from .docfile import list_field, op_list, read_text, text_field, versioned_steps
 
 PLAN_VERSION = 1
 MAX_NAME = 255  # a DNS name; vCenter inventory names are shorter still
-# \d would take other scripts' digits too (vmk², vmk٣): esxcli's names are ASCII.
-_VMK = re.compile(r"vmk[0-9]{1,5}")
-
-# Fields each op must carry (beyond "op" and "host"), and their optional ones.
-_REQUIRED = {
-    "tag-add": ("vmk",),
-    "tag-remove": ("vmk",),
-    "route-add": ("network", "gateway"),
-    "route-remove": ("network", "gateway"),
-    "vmk-remove": ("vmk",),
-}
-_OPTIONAL = {"tag-add": ("tag",), "tag-remove": ("tag",), "route-add": ("netstack",), "route-remove": ("netstack",),
-             "vmk-remove": ()}
+# Fields each op must carry (beyond "op" and "host"), and its optional ones: the kinds' own.
+_REQUIRED = {k.OP: k.field_names()[0] for k in ch.KINDS}
+_OPTIONAL = {k.OP: k.field_names()[1] for k in ch.KINDS}
 
 
 @dataclass(frozen=True)
@@ -88,14 +76,7 @@ def recorded_inverse(change: ch.Change) -> tuple[ch.Change, ...]:
     Derived from the op alone, never read from a file: a plan or a journal
     can only ever undo what it records. () for a vmk removal (irreversible).
     """
-    opposite = _OPPOSITE.get(type(change))
-    if opposite is None:
-        return ()
-    return (opposite(**{f: getattr(change, f) for f in change.__dataclass_fields__}),)
-
-
-_OPPOSITE: dict[type, type] = {ch.TagAdd: ch.TagRemove, ch.TagRemove: ch.TagAdd,
-                               ch.RouteAdd: ch.RouteRemove, ch.RouteRemove: ch.RouteAdd}
+    return change.opposite()
 
 
 def parse_op(op: Any, source: str, where: str) -> ch.Change:
@@ -118,28 +99,10 @@ def parse_op(op: Any, source: str, where: str) -> ch.Change:
             text_field(op[key], source, f"{where}.{key}", limit=MAX_NAME)
     try:
         change = ch.from_dict(op)
-        _check_values(change)
+        change.check_values()
     except ValueError as exc:
         raise InputError(source, where, str(exc)) from None
     return change
-
-
-def _check_values(change: ch.Change) -> None:
-    """The values live hosts would refuse: caught here, before any connection."""
-    from ..model import Route
-    from ..model.snapshot import normalise_service, normalise_stack
-
-    vmk = change.vmk if isinstance(change, (ch.TagAdd, ch.TagRemove, ch.VmkRemove)) else None
-    if vmk is not None and not _VMK.fullmatch(vmk):
-        raise ValueError(f"vmk: expected a VMkernel adapter name like vmk2 (found {vmk!r})")
-    if isinstance(change, (ch.TagAdd, ch.TagRemove)):
-        normalise_service(change.tag)  # raises ValueError for an unknown service tag
-    if isinstance(change, (ch.RouteAdd, ch.RouteRemove)):
-        try:
-            Route(network=change.network, gateway=change.gateway)
-        except ValidationError as exc:  # keep pydantic's first message: it names the bad value
-            raise ValueError(f"route {change.network} via {change.gateway}: {exc.errors()[0]['msg']}") from None
-        normalise_stack(change.netstack)
 
 
 def load_plan(path: str) -> PlanFile:

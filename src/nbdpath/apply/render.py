@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan import changes as ch
+from .. import changes as ch
 from ..safetext import terminal
 from .journal import Entry
 from .run import RunResult
@@ -21,7 +21,7 @@ def dry_run_dict(plan_file: str, server: str, views: list[StepView]) -> dict[str
             "number": v.number, "host": v.change.host, "change": v.change.describe(), "op": v.change.to_dict(),
             "status": v.assessment.status.value, "reason": v.assessment.reason,
             "rollback_ops": [r.to_dict() for r in v.rollback],
-            "rollback": [r.describe() for r in v.rollback] if v.rollback or not isinstance(v.change, ch.VmkRemove)
+            "rollback": [r.describe() for r in v.rollback] if v.rollback or v.change.reversible
             else ["none: irreversible"],
         } for v in views],
         "counts": counts,
@@ -37,7 +37,7 @@ def dry_run_text(plan_file: str, server: str, views: list[StepView], executing: 
         lines.append(f"       {v.assessment.reason}")
         if v.assessment.status is Status.PENDING:
             undo = "; ".join(r.describe() for r in v.rollback) or (
-                "none: irreversible" if isinstance(v.change, ch.VmkRemove) else "nothing to undo")
+                "nothing to undo" if v.change.reversible else "none: irreversible")
             lines.append(f"       rollback: {undo}")
     counts = {s: sum(1 for v in views if v.assessment.status is s) for s in Status}
     lines.append(f"{counts[Status.PENDING]} pending, {counts[Status.DONE]} already done, {counts[Status.BLOCKED]} blocked")
@@ -80,7 +80,7 @@ def rollback_preview_text(journal_path: str, rows: list[tuple[Entry, list[tuple[
     for e, ops in rows:
         lines.append(f"  step {e.number} ({e.status}): {e.change.describe()}")
         if not ops:
-            lines.append("       no automatic undo" if isinstance(e.change, ch.VmkRemove) else "       nothing to undo")
+            lines.append("       nothing to undo" if e.change.reversible else "       no automatic undo")
         for c, s, why in ops:
             lines.append(f"       [{s.upper()}] {c.describe()}: {why}")
     return terminal("\n".join(lines) + "\n")

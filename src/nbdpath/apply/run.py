@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from ..model import Snapshot
-from ..plan import changes as ch
+from .. import changes as ch
 from .journal import TOUCHED, Entry, Journal, JournalFile, now
 from .live import Live, LiveError
 from .planfile import PlanFile, PlannedStep, recorded_inverse
@@ -56,8 +56,7 @@ def preflight(plan: PlanFile, live: Live, allow_irreversible: bool = False) -> l
 def run_order(steps: Iterable[PlannedStep]) -> list[PlannedStep]:
     """Plan order, except that irreversible steps go last: everything before them can still be undone."""
     steps = list(steps)
-    return [s for s in steps if not isinstance(s.change, ch.VmkRemove)] + \
-           [s for s in steps if isinstance(s.change, ch.VmkRemove)]
+    return [s for s in steps if s.change.reversible] + [s for s in steps if not s.change.reversible]
 
 
 def execute(plan: PlanFile, live: Live, journal: JournalFile, allow_irreversible: bool = False,
@@ -130,7 +129,7 @@ def _run_step(step: PlannedStep, live: Live, journal: JournalFile, allow_irrever
 
 def _removed_vmk(change: ch.Change, state: Snapshot) -> dict | None:
     """A vmk about to be removed, recorded in full so that an admin can recreate it."""
-    if not isinstance(change, ch.VmkRemove):
+    if change.reversible:
         return None
     host = find_host(state, change.host)
     vmk = next((v for v in host.vmks if v.device == change.vmk), None) if host else None
@@ -147,7 +146,7 @@ def undo(journal: JournalFile, live: Live, say: Say = lambda m: None) -> RunResu
         return RunResult("nothing to undo", (), "no step of this journal changed a host")
     for entry in sorted(touched, key=lambda e: e.number, reverse=True):
         label = f"step {entry.number}: {entry.change.describe()}"
-        if isinstance(entry.change, ch.VmkRemove) and entry.status == "done":
+        if not entry.change.reversible and entry.status == "done":
             problems.append(f"{label} cannot be undone (recreate the vmk from the journal's 'removed')")
             reports.append(StepReport(entry.number, entry.change, "kept (irreversible)", problems[-1]))
             say(problems[-1])
@@ -189,6 +188,6 @@ def rollback_preview(journal: Journal, live: Live) -> list[tuple[Entry, list[tup
             a = assess(inv, state, restoring=True)
             rows.append((inv, a.status.value, a.reason))
             if a.status is Status.PENDING:
-                state = ch.apply(state, inv)
+                state = ch.apply(state, inv, restoring=True)
         out.append((entry, rows))
     return out

@@ -41,6 +41,7 @@ _SERVICE_NAMES = {
 }
 SERVICES = tuple(sorted(set(_SERVICE_NAMES.values())))
 BACKUP_NFC = "vSphereBackupNFC"
+BACKUP_NFC_SINCE = (7, 0)
 
 _STACK_ALIASES = {
     "default": DEFAULT_STACK,
@@ -412,6 +413,17 @@ class Host(_Model):
     @property
     def version_tuple(self) -> tuple[int, ...]:
         return tuple(int(p) for p in self.version.split("."))
+
+    @property
+    def has_backup_tag(self) -> bool:
+        """vSphereBackupNFC exists from ESXi 7.0 (domain notes, section 2); older hosts ignore it."""
+        return self.version_tuple >= BACKUP_NFC_SINCE
+
+    def gateway_on_link(self, netstack: str, gateway: str) -> bool:
+        """ESXi refuses a route whose gateway no enabled vmk of the stack reaches directly."""
+        gw = ipaddress.ip_address(gateway)
+        return any(v.enabled and v.ipv4 and v.netstack == netstack and gw in ipaddress.ip_interface(v.ipv4).network
+                   for v in self.vmks)
 
 
 class Vcenter(_Model):

@@ -7,13 +7,14 @@ would become, and how to roll each change back, before anything is touched.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
+from ..changes import render as registry
 from ..engine.trace import Engine
 from ..errors import UsageError
 from ..model import Snapshot
 from ..rules import Finding, Severity, check
-from ..safetext import one_line, terminal
+from ..safetext import terminal
 from . import changes as ch
 from .diff import PathChange, diff
 
@@ -33,25 +34,33 @@ class Plan:
     introduced: tuple[Finding, ...]  # findings the plan would create
     after: Snapshot
     skipped: tuple[tuple[ch.Change, str], ...] = ()  # proposed, but esxcli would refuse it at that point
+    before: Optional[Snapshot] = None  # the state the plan starts from (renderers that restate a vmk need it)
+
+    def states(self) -> list[Optional[Snapshot]]:
+        """The state before each step (the what-if applied step by step)."""
+        out: list[Optional[Snapshot]] = []
+        state = self.before
+        for s in self.steps:
+            out.append(state)
+            state = ch.apply(state, s.change) if state is not None else None
+        return out
 
     def to_dict(self) -> dict[str, Any]:
+        steps = []
+        for s, state in zip(self.steps, self.states()):
+            after = ch.apply(state, s.change) if state is not None else None
+            steps.append({
+                "host": s.change.host,
+                "change": s.change.describe(),
+                "op": s.change.to_dict(),
+                "rollback_ops": [r.to_dict() for r in s.rollback],
+                "rules": list(s.reasons),
+                **registry.commands(s.change, state),
+                "rollback": {name: [r.command(u, after) for u in s.rollback] for name, r in registry.renderers().items()},
+            })
         return {
             "version": 1,
-            "steps": [
-                {
-                    "host": s.change.host,
-                    "change": s.change.describe(),
-                    "op": s.change.to_dict(),
-                    "rollback_ops": [r.to_dict() for r in s.rollback],
-                    "rules": list(s.reasons),
-                    "esxcli": ch.esxcli(s.change),
-                    "powercli": ch.powercli(s.change),
-                    "govc": ch.govc(s.change),
-                    "rollback": {"esxcli": [ch.esxcli(r) for r in s.rollback],
-                                 "powercli": [ch.powercli(r) for r in s.rollback]},
-                }
-                for s in self.steps
-            ],
+            "steps": steps,
             "path_changes": [c.to_dict() for c in self.path_changes],
             "resolved": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.resolved],
             "introduced": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.introduced],
@@ -110,6 +119,7 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
         tuple(f for f in after_findings if _key(f) not in keys_before),
         after,
         tuple(skipped),
+        before=snap,
     )
 
 
@@ -142,19 +152,6 @@ def render_text(plan: Plan) -> str:
 
 
 def render_script(plan: Plan, kind: str) -> str:
-    """The plan as a script: esxcli (run on each host), powercli or govc."""
-    out = {"esxcli": ["#!/bin/sh", "# nbdpath plan: run each section on its host (ESXi shell)."],
-           "powercli": ["# nbdpath plan (PowerCLI). Connect first: Connect-VIServer <vcenter>"],
-           "govc": ["#!/bin/sh", "# nbdpath plan (govc). Set GOVC_URL/GOVC_USERNAME/GOVC_PASSWORD first.", "set -e"]}[kind]
-    render = {"esxcli": ch.esxcli, "powercli": ch.powercli, "govc": ch.govc}[kind]
-    host = None
-    for s in plan.steps:
-        if s.change.host != host:
-            host = s.change.host
-            out += ["", f"# --- {host}"]
-        out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
-                   + ("; ".join(render(r) for r in s.rollback) or "by hand"))
-        out.append(render(s.change))
-    # One line each, escaped: a comment runs to the end of its line and nothing in it
-    # may end that line; commands quote every value, and stay inert on a terminal too.
-    return "\n".join(map(one_line, out)) + "\n"
+    """The plan as a script in one of the registered formats (:mod:`nbdpath.changes.render`)."""
+    steps = [registry.ScriptStep(s.change, s.reasons, s.rollback) for s in plan.steps]
+    return registry.script(kind, steps, plan.before if plan.before is not None else plan.after)

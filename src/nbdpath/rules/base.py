@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
-from ..plan.changes import Change, esxcli, govc, powercli
+from ..changes import Change
+from ..changes import render as renderers
+from ..model import Snapshot
 
 
 class Severity(str, Enum):
@@ -34,14 +36,14 @@ class Fix:
     changes: tuple[Change, ...] = ()
     manual: tuple[str, ...] = ()  # steps outside the host: node, network, cabling
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary,
-            "esxcli": [esxcli(c) for c in self.changes],
-            "powercli": [powercli(c) for c in self.changes],
-            "govc": [govc(c) for c in self.changes],
-            "manual": list(self.manual),
-        }
+    def to_dict(self, snap: Optional[Snapshot] = None) -> dict[str, Any]:
+        """The fix in every registered format; ``snap`` (the state it applies to) lets a
+        renderer that restates a whole vmk (Ansible) do so."""
+        out: dict[str, Any] = {"summary": self.summary}
+        for name, r in renderers.renderers().items():
+            out[name] = [r.command(c, snap) for c in self.changes]
+        out["manual"] = list(self.manual)
+        return out
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Finding:
     nodes: tuple[str, ...] = ()  # the backup nodes it concerns; () for host-wide findings
     vmk: Optional[str] = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, snap: Optional[Snapshot] = None) -> dict[str, Any]:
         r = RULES[self.rule]
         return {
             "rule": self.rule,
@@ -65,7 +67,7 @@ class Finding:
             "vmk": self.vmk,
             "message": self.message,
             "explanation": r.explanation,
-            "fix": self.fix.to_dict(),
+            "fix": self.fix.to_dict(snap),
         }
 
 

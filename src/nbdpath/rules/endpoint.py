@@ -8,7 +8,7 @@ from ..engine.endpoint import PRE70, TAGGED, WRONG_STACK, EndpointChoice
 from ..engine.topology import HostView
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
-from ..plan.changes import TagRemove
+from ..changes import TagRemove
 from ..safetext import sh, sh_quoted
 from .base import Finding, Fix, Severity, finding, rule
 

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 from ..engine.topology import HostView, Network
 from ..engine.types import Path
 from ..model import BACKUP_NFC, DEFAULT_STACK
-from ..plan.changes import RouteAdd, TagAdd
+from ..changes import RouteAdd, TagAdd
 from ..safetext import sh
 from .base import Finding, Fix, Severity, finding, rule
 from .routing import gateway_on, node_subnet

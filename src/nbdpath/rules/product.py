@@ -8,7 +8,7 @@ from typing import Iterator
 from ..engine.topology import HostView, Network
 from ..engine.types import Path
 from ..model import BACKUP_NFC, DEFAULT_STACK
-from ..plan.changes import TagAdd
+from ..changes import TagAdd
 from .base import Finding, Fix, Severity, finding, rule
 
 PREFERENCE_IGNORED = rule(

@@ -9,7 +9,7 @@ from ..engine.endpoint import TAGGED
 from ..engine.topology import HostView, Network
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
-from ..plan.changes import Change, RouteAdd, TagAdd, VmkRemove
+from ..changes import Change, RouteAdd, TagAdd, VmkRemove
 from ..safetext import sh
 from .base import Finding, Fix, Severity, finding, rule
 

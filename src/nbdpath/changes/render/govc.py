@@ -1,0 +1,35 @@
+"""govc against vCenter: host.vnic.service for tags, host.esxcli for the rest."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from ...model import Snapshot
+from ...safetext import one_line, sh, sh_quoted
+from ..kinds import Change, TagAdd, TagRemove
+from . import esxcli
+
+NAME = "govc"
+ORDER = 30
+TITLE = "govc, with GOVC_URL/GOVC_USERNAME/GOVC_PASSWORD set"
+
+
+def command(change: Change, snap: Optional[Snapshot] = None) -> str:
+    host = sh_quoted(change.host)
+    if isinstance(change, (TagAdd, TagRemove)):
+        sign = "" if isinstance(change, TagAdd) else " -enable=false"
+        return f"govc host.vnic.service -host {host}{sign} {sh(change.tag)} {sh(change.vmk)}"
+    return f"govc host.esxcli -host {host} -- {esxcli.command(change)[len('esxcli '):]}"
+
+
+def script(steps: Sequence, snap: Snapshot) -> str:
+    out = ["#!/bin/sh", "# nbdpath plan (govc). Set GOVC_URL/GOVC_USERNAME/GOVC_PASSWORD first.", "set -e"]
+    host = None
+    for s in steps:
+        if s.change.host != host:
+            host = s.change.host
+            out += ["", f"# --- {host}"]
+        out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
+                   + ("; ".join(command(r) for r in s.rollback) or "by hand"))
+        out.append(command(s.change))
+    return "\n".join(map(one_line, out)) + "\n"
