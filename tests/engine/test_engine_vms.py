@@ -137,3 +137,17 @@ def test_named_vms_filter_and_unknown_vm_is_a_usage_error():
     assert [r.vm for r in vm_routes(Engine(snap), ["off1"])] == ["off1"]
     with pytest.raises(UsageError, match="no VM 'ghost'"):
         vm_routes(Engine(snap), ["ghost"])
+
+
+def test_trace_of_some_hosts_and_nodes_matches_the_full_trace():
+    eng = Engine(labs.load("mixed-estate"))
+    full = {(p.host, p.node): p.outcome for p in eng.trace()}
+    hosts = [h.name for h in eng.snapshot.hosts][1::3]
+    nodes = [n.name for n in eng.snapshot.backup_nodes][:2]
+    part = Engine(labs.load("mixed-estate")).trace(hosts, nodes)
+    assert [(p.host, p.node) for p in part] == [(h, n) for h in hosts for n in nodes]
+    assert all(p.outcome == full[(p.host, p.node)] for p in part)
+    with pytest.raises(UsageError, match="no host 'ghost'"):
+        eng.trace(["ghost"], nodes)
+    with pytest.raises(UsageError, match="no backup node 'ghost'"):
+        eng.trace(hosts, ["ghost"])

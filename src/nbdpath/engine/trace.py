@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from ..model import DEFAULT_STACK, Snapshot
 from .addr import ip_str
@@ -530,17 +530,26 @@ class Engine:
             hv.management_vmks, hv.observed,
         )
 
-    def trace(self) -> list[Path]:
+    def trace(self, hosts: Optional[Iterable[str]] = None, nodes: Optional[Iterable[str]] = None) -> list[Path]:
+        """Every host x node pair, or only ``hosts`` x ``nodes`` (names; an unknown one is a
+        usage error), in snapshot order; hosts of one shape share work either way."""
         with no_gc():
-            return self._trace()
+            return self._trace(hosts, nodes)
 
-    def _trace(self) -> list[Path]:
+    def _trace(self, hosts: Optional[Iterable[str]] = None, only_nodes: Optional[Iterable[str]] = None) -> list[Path]:
         paths: list[Path] = []
         append = paths.append
-        nodes = list(self.network.nodes.values())
+        nodes = list(self.network.nodes.values()) if only_nodes is None else \
+            [self.node(n) for n in dict.fromkeys(only_nodes)]
+        host_list = self.snapshot.hosts
+        if hosts is not None:
+            wanted = set(hosts)
+            for name in wanted - self._hosts.keys():
+                self.host_view(name)  # the usage error naming it
+            host_list = tuple(h for h in host_list if h.name in wanted)
         shape_ids: dict[tuple, int] = {}
         shared: dict[int, list[Outcome]] = {}  # shape id -> one outcome per node
-        for host in self.snapshot.hosts:
+        for host in host_list:
             hv = self.host_view(host.name)
             ep = self.endpoint(host.name)
             endpoint = Endpoint(ep.ip_text, ep.vmk, ep.reason)

@@ -181,9 +181,13 @@ class VmTracer:
         self.stores = {d.name: d for d in snap.datastores}
         self.all_nodes = tuple(n.name for n in snap.backup_nodes)
         self.index = VmIndex(snap)
-        # The fleet trace already holds every default pair (shape-shared); reuse it.
+        # Default pairs come from a fleet trace (shape-shared): given, or added per job with
+        # ``add``; a pair asked for beyond those is traced on its own.
         self._pairs: dict[tuple[str, str, Optional[str]], Path] = {}
-        for p in (paths if paths is not None else engine.trace()):
+        self.add(paths or ())
+
+    def add(self, paths: Iterable[Path]) -> None:
+        for p in paths:
             self._pairs[(p.host, p.node, None)] = p
 
     def nodes_of(self, job: Optional[Job]) -> tuple[str, ...]:
@@ -216,7 +220,7 @@ def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterabl
             shown = ", ".join(list(known)[:20]) + (", ..." if len(known) > 20 else "")
             raise UsageError(f"no VM {n!r} in snapshot; VMs: {shown or 'none'}")
     keep = set(wanted) if wanted else None
-    tracer = VmTracer(engine, paths)
+    tracer = VmTracer(engine, paths if paths is not None else engine.trace())
     rows: list[VmRoute] = []
     in_a_job: set[str] = set()
     for job in snap.jobs:
