@@ -1,6 +1,13 @@
 """Time the shareable reports (Markdown, HTML) against the JSON contract they render from.
 
 python benchmarks/render_reports.py [--hosts 100 1000 5000]
+python benchmarks/render_reports.py --cli [--hosts 1000 10000] [--before SRC_DIR]
+
+``--cli`` measures the commands as users run them instead: ``nbdpath check FILE
+--format html -o OUT`` (and markdown) in a fresh process on a fleetgen file on
+disk, wall and peak RSS from ``/usr/bin/time -f "%e %M"``, and the file size.
+With ``--before SRC_DIR`` (e.g. the ``src`` of a ``git worktree`` of an older
+commit) the same commands run with that source on PYTHONPATH too, side by side.
 
 For each size a fleet from fleetgen (16 backup nodes, so pairs = 16 x hosts)
 is traced and checked once (not timed); then each renderer runs on the same
@@ -53,10 +60,56 @@ def measure(n_hosts: int) -> list[dict]:
     return rows
 
 
+CLI_FORMATS = ("html", "markdown")
+
+
+def run_cli(src: str, fleet: Path, fmt: str, out: Path) -> tuple[float, float, float]:
+    """(wall s, peak RSS MiB, output MB) of one fresh ``nbdpath check`` with ``src`` first on sys.path."""
+    import os
+    import subprocess
+    import tempfile
+
+    env = {**os.environ, "PYTHONPATH": src}
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as t:
+        subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", t.name, sys.executable, "-m", "nbdpath", "check",
+                        str(fleet), "--format", fmt, "-o", str(out)], env=env, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall, kib = t.read().split()[-2:]
+    size = out.stat().st_size / 1e6 if out.exists() else float("nan")
+    out.unlink(missing_ok=True)
+    return float(wall), int(kib) / 1024, size
+
+
+def cli(hosts: list[int], before: str | None) -> None:
+    import tempfile
+
+    after = str(Path(__file__).parents[1] / "src")
+    versions = [("before", before)] if before else []
+    versions.append(("after", after))
+    print("| hosts | format | " + " | ".join(f"{v} wall s | {v} peak MiB | {v} MB" for v, _ in versions) + " |")
+    print("|---:|---|" + "---:|" * (3 * len(versions)))
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in hosts:
+            fleet = Path(tmp) / f"fleet-{n}.json"
+            fleetgen.write(str(fleet), n)
+            for fmt in CLI_FORMATS:
+                cells = []
+                for _, src in versions:
+                    wall, mib, mb = run_cli(src, fleet, fmt, Path(tmp) / f"out.{fmt}")
+                    cells.append(f"{wall:.2f} | {mib:.0f} | {mb:.2f}")
+                print(f"| {n} | {fmt} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hosts", type=int, nargs="*", default=[100, 1000, 5000])
+    ap.add_argument("--hosts", type=int, nargs="*", default=None)
+    ap.add_argument("--cli", action="store_true", help="fresh-process commands on a file, not renderers in-process")
+    ap.add_argument("--before", metavar="SRC_DIR", help="with --cli: also run this source tree (PYTHONPATH)")
     args = ap.parse_args()
+    if args.cli:
+        cli(args.hosts or [1000, 10000], args.before)
+        return 0
+    args.hosts = args.hosts or [100, 1000, 5000]
     print("| hosts | pairs | findings | format | wall s | CPU s | MiB | x json |")
     print("|---:|---:|---:|---|---:|---:|---:|---:|")
     for n in args.hosts:

@@ -97,12 +97,15 @@ def _matrix(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     return out
 
 
+def _head(title: str, cls: str, columns: tuple[str, ...]) -> str:
+    return f'<h3>{title}</h3><table class="{cls}"><tr>' + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
+
+
 def _rules_table(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     groups = cells.by_rule(doc["findings"])
     if not groups:
         return []
-    out = ['<h3>Findings by rule</h3><table class="rules"><tr><th>rule</th><th>severity</th><th>findings</th>'
-           "<th>hosts</th><th>fix</th></tr>"]
+    out = [_head("Findings by rule", "rules", ("rule", "severity", "findings", "hosts", "fix"))]
     for rule, fs in groups:
         f = fs[0]
         hosts = len({(x["snapshot"], x["host"]) for x in fs})
@@ -118,8 +121,8 @@ def _worst(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     worst = cells.worst_hosts(doc["paths"], doc["findings"], extra["clusters"])
     if not worst:
         return []
-    out = ['<h3>Worst hosts</h3><table class="worst"><tr><th>host</th><th>cluster</th><th>worst verdict</th>'
-           "<th>pairs not isolated</th><th>errors</th><th>warnings</th></tr>"]
+    out = [_head("Worst hosts", "worst", ("host", "cluster", "worst verdict", "pairs not isolated", "errors",
+                                          "warnings"))]
     for w in worst:
         out.append(f'<tr class="worst-host" data-host="{_e(w["host"])}"><td>{_e(w["host"])}</td>'
                    f'<td>{_e(w["cluster"])}</td><td class="v-{_e(w["verdict"])}">{_e(w["verdict"])}</td>'

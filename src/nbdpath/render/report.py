@@ -74,6 +74,10 @@ class Report:
         (endpoint, vmks, uplinks, routers each way, bottleneck, verdict), not whose
         addresses it uses. Hosts of one configuration share Outcome objects
         (engine.trace), so the key is built once per distinct outcome."""
+        return self._shapes()[0]
+
+    def _shapes(self) -> tuple[list[dict[str, Any]], list[int]]:
+        """The shapes, and each path's shape id."""
         keys: dict[int, tuple] = {}
         groups: dict[tuple, dict[str, Any]] = {}
         shape_of: list[int] = []
@@ -93,30 +97,27 @@ class Report:
         out = list(groups.values())
         for g in out:
             g["hosts"], g["nodes"] = list(g["hosts"]), list(g["nodes"])
-        self._shape_of = shape_of
-        return out
+        return out, shape_of
 
     def render_data(self) -> dict[str, Any]:
         """What the HTML and Markdown reports add to the JSON contract: each path's
         cluster and shape, and per shape its first pair (with hops) and diagram."""
-        shapes = self.shapes()
+        shapes, shape_of = self._shapes()
         for g in shapes:
             snap, p = self.paths[g["first"]]
             g["path"] = {"snapshot": snap, **p.to_dict(with_hops=True)}
             g["diagram"] = diagram(p, self.snaps.get(snap), len(g["hosts"]), len(g["nodes"]))
-        return {"shapes": shapes, "shape_of": self._shape_of, "clusters": self.clusters()}
+        return {"shapes": shapes, "shape_of": shape_of, "clusters": self.clusters()}
 
     def clusters(self) -> list[str]:
         """Each path's cluster, as the reports label it (``snapshot: cluster`` with several snapshots)."""
-        return [self._cluster(s, p.host) for s, p in self.paths]
-
-    def _cluster(self, snapshot: str, host: str) -> str:
-        snap = self.snaps.get(snapshot)
-        cache = self.__dict__.setdefault("_clusters", {})
-        if snapshot not in cache:
-            cache[snapshot] = {h.name: h.cluster for h in snap.hosts} if snap is not None else {}
-        cluster = cache[snapshot].get(host) or "(no cluster)"
-        return cluster if len(self.snapshots) < 2 else f"{snapshot}: {cluster}"
+        by_snap = {name: {h.name: h.cluster for h in snap.hosts} for name, snap in self.snaps.items()}
+        multi = len(self.snapshots) > 1
+        out = []
+        for snapshot, p in self.paths:
+            cluster = by_snap.get(snapshot, {}).get(p.host) or "(no cluster)"
+            out.append(f"{snapshot}: {cluster}" if multi else cluster)
+        return out
 
 
 def _shape_key(o: Any) -> tuple:
