@@ -234,3 +234,11 @@ def test_markdown_cells_are_inert():
     cell = md_cell("a|b`c<d>\x1b[31m\u202e\nx")
     assert "|" not in cell.replace("\\|", "") and "`" not in cell and "<" not in cell
     assert "\x1b" not in cell and "\u202e" not in cell and "\n" not in cell
+
+
+@pytest.mark.parametrize("share,text", [(1.0, "100%"), (0.9997, "over 99%"), (0.93, "93%"), (0.003, "under 1%"),
+                                        (0.0, "0%")])
+def test_shares_never_round_a_remainder_away(share, text):
+    from nbdpath.evidence.verify import percent
+
+    assert percent(share) == text

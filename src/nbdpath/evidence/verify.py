@@ -161,7 +161,17 @@ class Carried:
 
     @property
     def text(self) -> str:
-        return f"{self.host}: {self.interface} carried {self.share:.0%} of {self.what} ({self.source})"
+        return f"{self.host}: {self.interface} carried {percent(self.share)} of {self.what} ({self.source})"
+
+
+def percent(share: float) -> str:
+    """A share as a whole percentage that never rounds a remainder away (99.97% is not "100%")."""
+    whole = round(share * 100)
+    if whole == 100 and share < 1:
+        return "over 99%"
+    if whole == 0 and share > 0:
+        return "under 1%"
+    return f"{whole}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,7 +614,7 @@ def _uplink_capture_facts(caps: list[CaptureSummary], ix: _Index, paths: dict[tu
         predicted = _uplink_names(path)
         detail = ", ".join(f"{u} {_size(v)}" for u, v in sorted(counts.items(), key=lambda kv: -kv[1]))
         out[pair].append(Fact(UPLINK, ", ".join(predicted) or None,
-                              f"{bulk} carried {moved / total:.0%} of the NFC bytes to {pair[1]} "
+                              f"{bulk} carried {percent(moved / total)} of the NFC bytes to {pair[1]} "
                               f"captured on uplinks ({detail})",
                               (bulk in predicted) if predicted else None, "; ".join(sorted(files[pair]))))
 
