@@ -19,7 +19,7 @@ def _rules(lab):
 
 
 def test_rule_ids_are_stable_and_documented():
-    assert sorted(RULES) == [f"NBD{n:03d}" for n in range(1, 17)]
+    assert sorted(RULES) == [f"NBD{n:03d}" for n in range(1, 18)]
     for r in RULES.values():
         assert len(r.explanation) > 80 and r.name and r.title
 

@@ -69,6 +69,7 @@ def render(changes: list[PathChange]) -> str:
         lines.append(head + (f"{c.verdict_before} -> {c.verdict_after}" if c.verdict_before != c.verdict_after else c.verdict_after or ""))
         for f, b, a in c.changes:
             if f != "verdict":
-                lines.append(f"    {f}: {b} -> {a}")
+                # JSON keeps null; text says what an admin reads: nothing there.
+                lines.append(f"    {f}: {'none' if b is None else b} -> {'none' if a is None else a}")
     lines.append(f"{len(changes)} path(s) changed")
     return terminal("\n".join(lines) + "\n")

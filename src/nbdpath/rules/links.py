@@ -55,7 +55,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
                    f"with {BACKUP_NFC} (7.0+), or make an existing fast vmk reachable from the node.")
         if fast and o.endpoint_vmk == fast:
             summary = (f"{fast} already is the endpoint on the fast uplinks, but the reply leaves {o.egress_vmk}: "
-                       "fix the return route (see NBD005 / NBD009 for this host).")
+                       "fix the return route (NBD005, NBD009 or NBD017 for this pair say how).")
         elif fast and hv.host.version_tuple >= (7, 0):
             changes = (TagAdd(path.host, fast),)
             fast_if = hv.ifaces[fast]

@@ -44,6 +44,15 @@ ASYMMETRIC = rule(
     confusing. On 7.0+ tag that vmk with vSphereBackupNFC so the node connects to it directly.""",
 )
 
+REPLY_ON_NODE_SUBNET = rule(
+    "NBD017", "routed-node-on-another-vmk-subnet", Severity.WARNING,
+    "A backup node routed to the tagged vmk sits on another vmk's subnet, so the reply leaves that vmk",
+    """The node reaches the tagged vmk through a router, but its own address is on the subnet of another vmk of the
+    same stack (often management). The host picks the reply's vmk by a route lookup on the node's IP, and the
+    connected route of that other vmk wins over the default gateway: the data leaves it, usually over 1 GbE
+    management, while the tag looks right. Fix: a host route (/32) to the node via the tagged vmk's gateway, which
+    beats the connected route by prefix length; or give the node an interface on the tagged vmk's subnet.""",
+)
 DYNAMIC_ROUTE = rule(
     "NBD016", "reply-on-dynamic-route", Severity.INFO, "The NBD reply follows a route ESXi learned from an ICMP redirect",
     """The host's routing table holds a dynamic host route (VMware KB 344105: a router answered with an ICMP
@@ -86,6 +95,9 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
             ),
             node=path.node, vmk=o.egress_vmk,
         )
+    if (o.endpoint_kind == TAGGED and o.ingress_vmk != o.egress_vmk and o.reply_route_origin == "connected"
+            and o.verdict in (Verdict.NOT_ISOLATED, Verdict.ASYMMETRIC)):
+        yield from _reply_on_node_subnet(path, hv, network)
     if o.verdict is Verdict.BROKEN_BY_FIREWALL:
         fw = ", ".join(o.firewalls_one_way)
         changes = ()
@@ -124,6 +136,38 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
             Fix(f"Tag {o.egress_vmk} with {BACKUP_NFC} (7.0+) so requests and data share it.", changes),
             node=path.node, vmk=o.egress_vmk,
         )
+
+
+def _reply_on_node_subnet(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
+    o = path.outcome
+    ingress = hv.ifaces.get(o.ingress_vmk or "")
+    node = network.nodes.get(path.node)
+    iface = node.ifaces.get(o.node_interface or "") if node else None
+    if ingress is None or iface is None:
+        return
+    # Routed to the ingress vmk (not on its subnet) yet on the egress vmk's: the connected route answers.
+    if iface.network == ingress.network and iface.prefixlen == ingress.prefixlen:
+        return
+    gw = gateway_on(network, ingress.segment)
+    host_route = f"{iface.ip_text}/32"
+    stack = next((n for n in hv.host.netstacks if n.key == hv.stack_of.get(o.ingress_vmk or "")), None)
+    exists = stack is not None and any(r.network == host_route for r in stack.routes)
+    changes: tuple[Change, ...] = ()
+    if gw and stack is not None and not exists:
+        changes = (RouteAdd(path.host, host_route, gw, stack.key),)
+    yield finding(
+        REPLY_ON_NODE_SUBNET, path.host,
+        f"{path.node} ({iface.ip_text}) reaches {o.ingress_vmk} through a router but is on {o.egress_vmk}'s subnet: "
+        f"the connected route sends the data out of {o.egress_vmk}",
+        Fix(
+            f"Route {host_route} via {gw or 'the gateway of ' + str(o.ingress_vmk) + ' subnet'} so the reply leaves "
+            f"{o.ingress_vmk} (a /32 beats the connected /{iface.prefixlen}); or give {path.node} an interface on "
+            f"{o.ingress_vmk}'s subnet. The host's other traffic to that node (e.g. on {o.egress_vmk}'s address) "
+            "then also leaves through the router: check that it forwards it (no strict uRPF).",
+            changes,
+        ),
+        node=path.node, vmk=o.egress_vmk,
+    )
 
 
 def host_rules(hv: HostView) -> Iterator[Finding]:
