@@ -359,7 +359,7 @@ def test_check_fixes_of_a_hostile_estate_run_nothing(name):
     assert [c[1:] for c in run_sh("\n".join(manual) + "\n")] == [
         ["network", "ip", "interface", "remove", "-i", "vmk2"],
         ["network", "ip", "interface", "add", "-i", "vmk2", "-p", pg],
-        ["network", "ip", "interface", "ipv4", "set", "-i", "vmk2", "-I", "10.30.0.11", "-N", "<netmask>", "-t", "static"],
+        ["network", "ip", "interface", "ipv4", "set", "-i", "vmk2", "-I", "10.30.0.11", "-N", "255.255.255.0", "-t", "static"],
         ["network", "ip", "interface", "tag", "add", "-i", "vmk2", "-t", "vSphereBackupNFC"],
         ["network", "nic", "get", "-n", nic],
         ["network", "vswitch", "standard", "portgroup", "set", "-p", pg, "-v", "30"],

@@ -41,3 +41,28 @@ def test_a_node_on_the_tagged_subnet_does_not_raise_it():
     snap = Snapshot.model_validate(data)
     engine = Engine(snap)
     assert "NBD017" not in {f.rule for f in check(engine, engine.trace())}
+
+
+def test_nbd001_manual_steps_fit_the_switch_and_know_the_netmask():
+    """Issue 10 review: on a distributed switch `interface add` needs --dvs-name/--dvport-id, not -p."""
+    import yaml
+
+    from nbdpath import labs
+    from nbdpath.model import parse
+
+    def manual(snap):
+        engine = Engine(snap)
+        [f] = [f for f in check(engine, engine.trace()) if f.rule == "NBD001"]
+        return f.fix.manual
+
+    standard = manual(labs.load("tag-wrong-stack"))
+    assert "esxcli network ip interface add -i vmk2 -p 'Backup'" in standard
+    assert "esxcli network ip interface ipv4 set -i vmk2 -I 10.30.0.11 -N 255.255.255.0 -t static" in standard
+    data = yaml.safe_load(labs.text("tag-wrong-stack"))
+    host = data["hosts"][0]
+    host["vswitches"] = host["vswitches"][:1]
+    host["dvswitches"] = [{"switch": "dvs-backup", "uplinks": {"uplink1": "vmnic1"}}]
+    data["dvswitches"] = [{"name": "dvs-backup", "uplink_ports": ["uplink1"], "portgroups": [{"name": "Backup", "vlan": 30}]}]
+    dvs = manual(parse(yaml.safe_dump(data), "dvs.yaml"))
+    assert "esxcli network ip interface add -i vmk2 --dvs-name 'dvs-backup' --dvport-id '<a free port of Backup>'" in dvs
+    assert not any(" -p " in m for m in dvs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Iterator
 
 from ..engine.endpoint import PRE70, TAGGED, WRONG_STACK, EndpointChoice
@@ -41,6 +42,16 @@ ENDPOINT_UNREACHABLE = rule(
 )
 
 
+def _interface_add(hv: HostView, dev: str, portgroup: str) -> str:
+    """`interface add` for the vmk's port group: -p names a standard port group only; on a
+    distributed switch esxcli takes the switch and a free port of that port group."""
+    pg = hv.pgs.get(portgroup)
+    if pg is None or not pg.distributed:
+        return f"esxcli network ip interface add -i {sh(dev)} -p {sh_quoted(portgroup)}"
+    return (f"esxcli network ip interface add -i {sh(dev)} --dvs-name {sh_quoted(pg.switch)} "
+            f"--dvport-id {sh(f'<a free port of {portgroup}>')}")
+
+
 def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
     name = hv.host.name
     if ep.kind == WRONG_STACK:
@@ -49,8 +60,12 @@ def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
             if stack == DEFAULT_STACK:
                 continue
             vmk = next(v for v in hv.host.vmks if v.device == dev)
-            # Placeholders are quoted too: pasted into sh, <netmask> would be a redirection.
-            ip = sh(vmk.ipv4.split("/")[0]) if vmk.ipv4 else "'<ip>'"
+            # Placeholders are quoted too: pasted into sh, <ip> would be a redirection.
+            if vmk.ipv4:
+                iface = ipaddress.ip_interface(vmk.ipv4)
+                ip, mask = sh(str(iface.ip)), sh(str(iface.network.netmask))
+            else:
+                ip, mask = "'<ip>'", "'<netmask>'"
             yield finding(
                 TAG_WRONG_STACK, name,
                 f"{dev} carries {BACKUP_NFC} on netstack {stack}; vCenter ignores it and returns the management address",
@@ -60,8 +75,8 @@ def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
                     (TagRemove(name, dev),),
                     (
                         f"esxcli network ip interface remove -i {sh(dev)}",
-                        f"esxcli network ip interface add -i {sh(dev)} -p {sh_quoted(vmk.portgroup)}",
-                        f"esxcli network ip interface ipv4 set -i {sh(dev)} -I {ip} -N '<netmask>' -t static",
+                        _interface_add(hv, dev, vmk.portgroup),
+                        f"esxcli network ip interface ipv4 set -i {sh(dev)} -I {ip} -N {mask} -t static",
                         f"esxcli network ip interface tag add -i {sh(dev)} -t {BACKUP_NFC}",
                     ),
                 ),
