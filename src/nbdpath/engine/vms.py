@@ -76,16 +76,17 @@ class VmRoute:
             "candidates": list(self.candidates),
             "reason": self.reason,
             "disagree": disagree,
-            "worst": None if worst is None else _brief(worst),
+            "worst": None if worst is None else {**_brief(worst), "verdict_reason": worst.outcome.verdict_reason},
             "paths": [_brief(p) for p in self.paths] if disagree else [],
         }
 
 
 def _brief(p: Path) -> dict[str, Any]:
+    # The pair's reasons and hops are in the trace's own paths: a VM row only points at it.
     o = p.outcome
     return {"host": p.host, "node": p.node, "endpoint": p.endpoint.ip, "egress_vmk": o.egress_vmk,
             "egress_uplinks": [u.name for u in o.egress_uplinks], "bottleneck_mbps": o.bottleneck_mbps,
-            "verdict": o.verdict.value, "verdict_reason": o.verdict_reason}
+            "verdict": o.verdict.value}
 
 
 def disk_candidates(snap: Snapshot, datastore: str, _index: Optional[dict] = None) -> tuple[str, ...]:
@@ -98,7 +99,7 @@ def disk_candidates(snap: Snapshot, datastore: str, _index: Optional[dict] = Non
 def serving(snap: Snapshot, vm: Vm, stores: Optional[dict] = None) -> tuple[str, tuple[str, ...], str]:
     """(served_by, candidate hosts, why) for ``vm``'s disks."""
     if vm.power_state == "poweredOn" and not vm.template:
-        return OWN_HOST, (vm.host,), f"powered on: its disks are read through its host {vm.host}"
+        return OWN_HOST, (vm.host,), "powered on: its disks are read through its own host"
     state = "a template" if vm.template else vm.power_state
     if not vm.disks:
         return DATASTORE, (), f"{state} with no disks: nothing to read"

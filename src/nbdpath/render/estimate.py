@@ -161,7 +161,8 @@ def vm_table(rows: list[dict[str, Any]]) -> str:
         if w is None:
             continue
         lines.append(f"  worst: {w['host']} -> {w['node']}: {w['verdict']} via {w['egress_vmk'] or '-'} "
-                     f"{'+'.join(w['egress_uplinks']) or '-'} ({w['bottleneck_mbps'] or '?'} Mb/s): {w['verdict_reason']}")
+                     f"{'+'.join(w['egress_uplinks']) or '-'} ({w['bottleneck_mbps'] or '?'} Mb/s)"
+                     + (f": {w['verdict_reason']}" if w.get("verdict_reason") else ""))
         if r["disagree"]:
             for p in r["paths"]:
                 lines.append(f"    {p['host']} -> {p['node']}: {p['verdict']} via {p['egress_vmk'] or '-'} "
