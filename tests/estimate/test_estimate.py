@@ -153,3 +153,46 @@ def test_powered_off_vm_on_an_unmounted_datastore_is_unreadable():
 def test_unknown_job_is_a_usage_error():
     with pytest.raises(UsageError, match="no job 'ghost'"):
         estimate(estate(), jobs=["ghost"])
+
+
+# Properties of the model on generated one-host estates (hypothesis; derandomized under CI).
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ESTATES = st.fixed_dictionaries({
+    "uplinks": st.lists(st.sampled_from([1000, 10000, 25000]), min_size=1, max_size=3).map(tuple),
+    "policy": st.sampled_from(["failover_explicit", "loadbalance_srcid", "loadbalance_ip", "lacp"]),
+    "disks": st.lists(st.integers(min_value=1, max_value=500), min_size=1, max_size=12),
+    "version": st.sampled_from(["5.5.0", "6.7.0", "7.0.3", "8.0.2"]),
+    "node_speed": st.sampled_from([1000, 10000, 25000]),
+    "job": st.fixed_dictionaries({"concurrency": st.fixed_dictionaries({"per_node": st.integers(1, 16)}),
+                                  "transport": st.sampled_from(["nbd", "nbdssl"])}),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ESTATES)
+def test_the_window_is_the_longest_limit_and_no_disk_beats_one_stream(kw):
+    j = one(estate(**kw))
+    stream = STREAM * (0.75 if kw["job"]["transport"] == "nbdssl" else 1)
+    assert j.duration_s == pytest.approx(max(lim.seconds for lim in j.limits))
+    assert j.duration_s >= seconds(max(kw["disks"]), stream) * (1 - 1e-9)
+    # Nothing moves faster than the node's NIC.
+    assert j.duration_s >= seconds(sum(kw["disks"]), kw["node_speed"] * EFF) * (1 - 1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ESTATES)
+def test_twice_the_bytes_take_twice_as_long(kw):
+    j = one(estate(**kw))
+    double = one(estate(**{**kw, "disks": [2 * d for d in kw["disks"]]}))
+    assert double.duration_s == pytest.approx(2 * j.duration_s)
+    assert double.bottleneck.kind == j.bottleneck.kind
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ESTATES)
+def test_faster_links_never_lengthen_the_window(kw):
+    j = one(estate(**kw))
+    faster = one(estate(**{**kw, "uplinks": tuple(2 * u for u in kw["uplinks"]), "node_speed": 2 * kw["node_speed"]}))
+    assert faster.duration_s <= j.duration_s * (1 + 1e-9)
