@@ -139,7 +139,7 @@ def test_a_vm_without_a_working_path_is_unreadable_not_counted():
     doc = yaml.safe_load(yaml.safe_dump(snap.model_dump(mode="json")))
     doc["backup_nodes"][0]["interfaces"][0]["address"] = "10.99.0.50/24"  # no route to the host
     j = one(parse(yaml.safe_dump(doc), "t.yaml"))
-    assert j.bytes == 0 and j.duration_s == 0 and {u["vm"] for u in j.unreadable} == {"vm0", "vm1"}
+    assert j.bytes == 0 and j.duration_s == 0 and j.disks == 0 and {u["vm"] for u in j.unreadable} == {"vm0", "vm1"}
 
 
 def test_powered_off_vm_on_an_unmounted_datastore_is_unreadable():

@@ -235,12 +235,10 @@ class Estimator:
         host_disks: dict[str, int] = {}
         host_largest: dict[str, tuple[float, str]] = {}
         host_vms: dict[str, dict[str, float]] = {}
-        disks = 0
         for vm, h, sizes in self._reads(job, unreadable):
             if h not in host_bytes:
                 host_bytes[h], host_disks[h], host_largest[h], host_vms[h] = 0.0, 0, (-1.0, ""), {}
             total = sum(sizes)
-            disks += len(sizes)
             host_bytes[h] += total
             host_disks[h] += len(sizes)
             per_vm = host_vms[h]
@@ -327,7 +325,8 @@ class Estimator:
         limits.sort(key=lambda lim: (-lim.seconds, lim.kind, lim.where))
         top = limits[0] if limits else None
         return JobEstimate(
-            job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(moved), disks, top,
+            job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(moved),
+            sum(r["disks"] for r in hosts_out), top,
             hosts_out, node_rows, self._critical(top, shared, host_vms, node_hosts), unreadable, limits[:8])
 
     def _critical(self, top: Optional[Limit], shared: dict, host_vms: dict, node_hosts: dict) -> list[str]:
