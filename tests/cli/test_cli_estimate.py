@@ -74,6 +74,8 @@ def test_trace_vm_rows_only_when_the_snapshot_has_vms():
     assert "vms" not in _json("trace", "--lab", "veeam-tag-routed", "--format", "json", "--no-hops")
     doc = _json("trace", "--lab", LAB, "--format", "json", "--no-hops")
     rows = {r["vm"]: r for r in doc["vms"]}
+    for r in doc["vms"]:
+        assert set(r) == {"snapshot", "vm", "job", "served_by", "candidates", "reason", "disagree", "worst", "paths"}
     assert rows["tpl-win2022"]["disagree"] and rows["tpl-win2022"]["served_by"] == "datastore"
     assert rows["app-r01"]["job"] == "nightly" and rows["app-r01"]["worst"]["verdict"] == "NOT_ISOLATED"
 
