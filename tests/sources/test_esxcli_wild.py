@@ -199,3 +199,44 @@ def test_powercli_record_without_a_field_names_its_line():
     with pytest.raises(InputError) as e:
         esxcli.nics(Text(POWERCLI.name, text))
     assert e.value.line == 13 and "'MAC Address' field" in e.value.expected
+
+
+# ---- a Chinese-language esxcli blog (data/wild/cnblogs-*): aligned and collapsed tables ----
+
+def test_vsan03_interface_list_and_pre_6_5_ipv4_get():
+    snap = wild_host("cnblogs-vsan03")
+    got = facts(snap)
+    # Two vmks on two switches; ipv4 get has no Gateway column (the pre-6.5 layout).
+    assert got["vmks"] == [
+        ("vmk0", "Management Network", "10.65.17.33/24", "34:40:b5:b0:08:28", "defaultTcpipStack", 1500),
+        ("vmk2", "VSAN", "192.168.17.33/24", "00:50:56:62:76:bd", "defaultTcpipStack", 1500),
+    ]
+    assert {"cnblogs-vsan03:network_nic_list", "cnblogs-vsan03:network_vswitch_standard_list"} <= set(snap.missing)
+
+
+def test_localhost_tables_with_spacing_collapsed_by_the_blog():
+    snap = wild_host("cnblogs-localhost-7.0.1")
+    got = facts(snap)
+    assert got["pnics"] == [("vmnic0", 1000, True, "08:92:04:b2:00:86"), ("vmnic1", None, False, "08:92:04:b2:00:87")]
+    assert got["gateways"] == {"defaultTcpipStack": "10.2.129.254"}
+    table = [(r.network, r.gateway, r.device) for r in snap.hosts[0].netstacks[0].route_table]
+    assert table == [("0.0.0.0/0", "10.2.129.254", "vmk0"), ("10.2.129.0/24", None, "vmk0")]
+
+
+@pytest.mark.parametrize("name", ["esxcli_network_ip_interface_ipv4_get.txt", "esxcli_network_nic_list.txt",
+                                  "esxcli_network_ip_route_ipv4_list.txt"])
+def test_collapsed_table_reads_like_its_aligned_twin(name):
+    """The collapsed sample re-aligned by hand reads the same: the collapse costs nothing."""
+    text = (WILD / "cnblogs-localhost-7.0.1" / name).read_text()
+    rows = [line.split() for line in text.splitlines()]
+    reader = {"esxcli_network_ip_interface_ipv4_get.txt": esxcli.ipv4, "esxcli_network_nic_list.txt": esxcli.nics,
+              "esxcli_network_ip_route_ipv4_list.txt": esxcli.routes}[name]
+    header_cells = {"esxcli_network_ip_interface_ipv4_get.txt": esxcli.IPV4_LAYOUTS["6.5+"],
+                    "esxcli_network_nic_list.txt": esxcli.NIC_LAYOUTS["6.5+"],
+                    "esxcli_network_ip_route_ipv4_list.txt": esxcli.ROUTE_LAYOUTS["esxcli"]}[name]
+    body = [r[:len(header_cells) - 1] + [" ".join(r[len(header_cells) - 1:])] for r in rows[2:]]
+    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(header_cells)]
+    aligned = ["  ".join(c.ljust(w) for c, w in zip(header_cells, widths)).rstrip(),
+               "  ".join("-" * w for w in widths)] + ["  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip()
+                                                     for b in body]
+    assert reader(Text(name, text)) == reader(Text(name, "\n".join(aligned) + "\n"))

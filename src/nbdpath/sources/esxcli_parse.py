@@ -101,6 +101,16 @@ def parse_table(src: Text, layouts: Mapping[str, tuple[str, ...]]) -> tuple[str,
         header[s : (starts[i + 1] if i + 1 < len(starts) else len(header))].strip() for i, (s, _) in enumerate(spans)
     )
     layout = next((k for k, cols in layouts.items() if cols == names), None)
+    collapsed = False
+    if layout is None:
+        # Spacing collapsed to single spaces (a blog engine, a chat client): the names are still in order,
+        # one dash group each; the cells are then told apart by whitespace alone.
+        flat = " ".join(header.split())
+        squeezed = flat == header.strip()  # an aligned header whose dashes do not fit it is damaged, not collapsed
+        layout = next((k for k, cols in layouts.items()
+                       if squeezed and " ".join(cols) == flat and len(cols) == len(spans)), None)
+        if layout is not None:
+            names, collapsed = layouts[layout], True
     if layout is None:
         known = "; ".join(" | ".join(cols) for cols in layouts.values())
         # The header as written: cut at the dashes of a damaged table its names would be split mid-word.
@@ -110,7 +120,7 @@ def parse_table(src: Text, layouts: Mapping[str, tuple[str, ...]]) -> tuple[str,
     for n, line in enumerate(lines[idx + 2 :], start=idx + 3):
         if not line.strip():
             continue
-        cells = _cut(line, starts)
+        cells = None if collapsed else _cut(line, starts)
         if cells is None:
             cells = line.split(None, len(names) - 1)
             if len(cells) != len(names):
