@@ -240,3 +240,13 @@ def test_collapsed_table_reads_like_its_aligned_twin(name):
                "  ".join("-" * w for w in widths)] + ["  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip()
                                                      for b in body]
     assert reader(Text(name, text)) == reader(Text(name, "\n".join(aligned) + "\n"))
+
+
+def test_esxi_9_nested_lab_host_nics_and_vmk():
+    """ogelbric/VCF9-notes: six vmxnet3 uplinks with mixed MTUs, vmk0 at MTU 9000 (the MTU hunt of the page)."""
+    snap = esxcli.import_hosts([str(WILD / "vcf9-esxi1")], ["vcf-esxi1"], "9.0.0")
+    got = facts(snap)
+    assert got["vmks"] == [("vmk0", "Management Network", None, "00:50:56:9f:78:3b", "defaultTcpipStack", 9000)]
+    assert [p[0] for p in got["pnics"]] == [f"vmnic{i}" for i in range(6)]
+    assert {(p[1], p[2]) for p in got["pnics"]} == {(10000, True)}
+    assert "vcf-esxi1:network_ip_interface_ipv4_get" in snap.missing
