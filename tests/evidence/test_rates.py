@@ -242,3 +242,13 @@ def test_shares_never_round_a_remainder_away(share, text):
     from nbdpath.evidence.verify import percent
 
     assert percent(share) == text
+
+
+def test_vmk_capture_without_known_macs_names_the_vmk_that_carried_it(tmp_path):
+    path = tmp_path / "esx01.corp.local-vmk4-dir0.pcap"
+    path.write_bytes(pcap(nfc_session(host="10.10.0.11", node="10.28.0.51", host_mac="00:50:56:00:00:01",
+                                      data_mac="00:50:56:00:00:02", blocks=5)))
+    doc = json.loads(run(*LAB, "-e", str(path), "--format", "json").stdout)
+    (c,) = [c for c in doc["carried"] if c["kind"] == "vmk"]
+    assert (c["interface"], c["share"]) == ("vmk4", 1.0) and "the vmk captured on" in c["what"]
+    assert _pair(doc)["observed_egress_vmk"] == "vmk4 (captured on interface vmk4)"

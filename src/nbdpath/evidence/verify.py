@@ -649,11 +649,16 @@ def _carried(evidence: list[Evidence], ix: _Index, by_host: dict[str, list[Path]
                 if kind_of(ev.attached) == "vmnic":
                     amounts[(host, "uplink")][ev.attached or ""] += flow.to_node_bytes
                     sources[(host, "uplink")].add(ev.file)
+                by_mac = False
                 for mac, n in flow.to_node_src_macs:
                     owner = ix.vmk_by_mac.get(mac)
                     if owner and owner[0] == host:
                         amounts[(host, "vmk")][owner[1]] += n
                         sources[(host, "vmk")].add(ev.file)
+                        by_mac = True
+                if not by_mac and kind_of(ev.attached) == "vmk":  # MACs unknown: the vmk it was captured on
+                    amounts[(host, "vmk")][ev.attached or ""] += flow.to_node_bytes
+                    sources[(host, "vmk")].add(ev.file)
         elif isinstance(ev, EsxtopSummary):
             host = ix.host_named(ev.host)
             if host is None or host not in by_host:
@@ -673,7 +678,7 @@ def _carried(evidence: list[Evidence], ix: _Index, by_host: dict[str, list[Path]
         kind = key[1]
         what = (f"the {'vmnics' if kind == 'uplink' else 'vmks'}' transmit in esxtop" if esxtop else
                 "NFC bytes host -> node captured on its uplinks" if kind == "uplink" else
-                "NFC bytes host -> node (by source MAC)")
+                "NFC bytes host -> node (by source MAC, or the vmk captured on)")
         out.append(Carried(key[0], kind, iface, amount / total, what, ", ".join(sorted(sources[key]))))
     return sorted(out, key=lambda c: (c.host, c.kind, c.what))
 
