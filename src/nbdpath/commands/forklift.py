@@ -47,11 +47,12 @@ def import_forklift_cmd(files, snapshot_file, node, output, fmt) -> int:
     from ..model.validate import _dotted, problems
     from ..sources import forklift as src
     from ..sources.output import write_snapshot
+    from .discover import _check_output
 
     if node is not None and (not node.strip() or not is_safe_name(node) or len(node) > 256):
         raise UsageError(f"--node '{one_line(node[:80])}': expected a node name without control characters")
     if output:
-        _check_output(output)
+        _check_output(output)  # before any file is read: a typo costs nothing
     snap = load_file(snapshot_file) if snapshot_file else None
     if snap is not None and node is not None and node not in {n.name for n in snap.backup_nodes}:
         known = ", ".join(sorted(n.name for n in snap.backup_nodes)[:10]) or "none"
@@ -73,14 +74,6 @@ def import_forklift_cmd(files, snapshot_file, node, output, fmt) -> int:
     written = write_snapshot(result, output)
     _summary(written, result, built, list(files), fmt)
     return 0
-
-
-def _check_output(output: str) -> None:
-    parent = Path(output).parent
-    if not parent.is_dir():
-        raise UsageError(f"-o {one_line(output)}: directory {one_line(str(parent))} does not exist")
-    if Path(output).is_dir():
-        raise UsageError(f"-o {one_line(output)}: is a directory; expected a file name")
 
 
 def _result(snap: Optional[Snapshot], jobs: list) -> tuple[Snapshot, list[str]]:
