@@ -230,6 +230,9 @@ def test_diagram_draws_the_flows_vmks_and_uplinks_of_its_shape(labs_html, all_la
         assert egress == {u["name"] for u in p["egress_uplinks"]}
         if p["bottleneck_mbps"] is not None:
             assert svg.find_all("rect", "bottleneck"), a.attrs["data-shape"]
+        # The firewall that sees one direction is marked; no other shape marks one.
+        one_way = [r for r in svg.find_all("rect") if "one-way" in r.classes]
+        assert bool(one_way) == (p["verdict"] == "BROKEN_BY_FIREWALL"), a.attrs["data-shape"]
 
 
 def test_hostile_names_are_escaped(hostile_report):

@@ -160,7 +160,7 @@ _STYLE = (
     f".req{{stroke:{REQUEST};stroke-width:2.5}}.rep{{stroke:{REPLY};stroke-width:2.5;stroke-dasharray:7 4}}"
     ".box,.dev,.vmk-row,.uplink{fill:#fff;stroke:#8c959f}.host{fill:#f6f8fa}.vmk-row.used{stroke:#1b1f24;"
     "stroke-width:1.5}.dev.fw{fill:#fff8c5}.uplink.egress{stroke:" + REPLY + ";stroke-width:2}"
-    ".uplink.down{fill:#eaeef2;stroke-dasharray:3 2}.one-way{stroke:" + ONE_WAY + ";stroke-width:3;fill:#ffebe9}"
+    ".uplink.down{fill:#eaeef2;stroke-dasharray:3 2}.dev.one-way{stroke:" + ONE_WAY + ";stroke-width:3;fill:#ffebe9}"
     ".box.bottleneck,.dev.bottleneck,.uplink.bottleneck{stroke:" + BOTTLENECK + ";stroke-width:3}.legend-bn{fill:#fff;stroke:" + BOTTLENECK + ";stroke-width:3}"
     ".legend-ow{fill:#ffebe9;stroke:" + ONE_WAY + ";stroke-width:3}"
     "text{font:12px system-ui,sans-serif;fill:#1b1f24}.name{font-weight:bold}.small{font-size:11px;fill:#424a53}"
