@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nbdpath import labs
 from nbdpath.cli import main
@@ -181,3 +183,27 @@ def test_cli_bad_file_is_one_line_and_writes_nothing(tmp_path, capsys):
     assert err.strip().splitlines() == [
         f"nbdpath: error: {bad}:6: spec.ipAddress: an IPv4 or IPv6 address (the IP used for disk transfer), "
         "not 'esx01.example.com'"]
+
+
+_KEYS = ["apiVersion", "kind", "metadata", "name", "namespace", "spec", "id", "ipAddress", "provider", "source",
+         "vms", "warm", "items", "transferNetwork"]
+_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True),
+                    st.sampled_from(["forklift.konveyor.io/v1beta1", "Host", "Plan", "List", "10.0.0.1", "vm-1", "",
+                                     "x\x1by", "a" * 600]))
+_VALUES = st.recursive(_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                        st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6)),
+                       max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_VALUES, min_size=1, max_size=3))
+def test_any_yaml_either_parses_or_is_one_input_error(docs):
+    import yaml as _yaml
+
+    text = "\n---\n".join(_yaml.safe_dump(d) for d in docs)
+    try:
+        res = forklift.parse(text, "gen.yaml")
+    except InputError as exc:
+        assert exc.file == "gen.yaml" and "\n" not in str(exc)
+        return
+    forklift.build(res)  # whatever parsed builds into jobs without failing

@@ -138,3 +138,15 @@ def test_cli_writes_vms_and_counts_them(run_vcsim, tmp_path, monkeypatch, capsys
     assert main([*base, "-o", str(tmp_path / "hosts.yaml"), "--no-vms"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["hosts"], summary["vms"], summary["datastores"]) == (2, 0, 0)
+
+
+def test_an_esxi_host_serves_its_own_vms(run_vcsim):
+    host = labs.load(LAB).hosts[0]
+    disk = (VirtualDisk(label="Hard disk 1", capacity_gib=4, datastore="datastore1"),)
+    want = Snapshot(hosts=(host,), vms=(Vm(name="web01", host=host.name, disks=disk),),
+                    datastores=(Datastore(name="datastore1", hosts=(host.name,)),))
+    got = found(run_vcsim(want, esx=True))
+    assert got.missing == {}
+    # hostd's own VM folder is its datacenter's root: no folder.
+    assert [v.model_copy(update={"moref": None}) for v in got.snapshot.vms] == list(want.vms)
+    assert got.snapshot.datastores == want.datastores

@@ -159,7 +159,8 @@ def _resource(data: Any, node: yaml.Node, source: str, out: Resources, path: tup
     doc = _Doc(data, node, source, path)
     if not isinstance(data, dict):
         raise doc.fail((), f"a Kubernetes resource (a mapping with apiVersion and kind), not a {type(data).__name__}")
-    kind = data.get("kind")
+    raw_kind = data.get("kind")
+    kind = raw_kind if isinstance(raw_kind, str) else None  # a list or mapping there is no kind either
     api = data.get("apiVersion")
     if kind in _LISTS:
         items = data.get("items")
@@ -178,7 +179,7 @@ def _resource(data: Any, node: yaml.Node, source: str, out: Resources, path: tup
     elif kind in OTHER_KINDS:
         out.skipped[kind] = out.skipped.get(kind, 0) + 1
     else:
-        shown = one_line(str(kind))[:80] if kind is not None else "none"
+        shown = one_line(str(raw_kind))[:80] if raw_kind is not None else "none"
         raise doc.fail(("kind",), f"kind Host or Plan (or List, or a Forklift kind read past: "
                                   f"{', '.join(sorted(OTHER_KINDS))}), not {shown}")
 
