@@ -153,8 +153,8 @@ class Estimator:
         speeds = [u.speed_mbps for u in o.egress_uplinks if u.speed_mbps]
         if speeds:
             spread = o.uplink_policy in _SPREAD
-            how = "flows spread over" if spread else "one uplink per flow of"
-            up = ("+".join(u.name for u in o.egress_uplinks), f"{how} {o.uplink_policy}",
+            how = "flows spread" if spread else "one uplink carries them"
+            up = ("+".join(u.name for u in o.egress_uplinks), f"{how}: {o.uplink_policy}",
                   (sum(speeds) if spread else min(speeds)) * eff)
         nic = None
         nd = self.engine.network.nodes.get(p.node)
@@ -327,24 +327,32 @@ class Estimator:
         return JobEstimate(
             job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(moved),
             sum(r["disks"] for r in hosts_out), top,
-            hosts_out, node_rows, self._critical(top, shared, host_vms, node_hosts), unreadable, limits[:8])
+            hosts_out, node_rows, self._critical(limits, shared, host_vms, node_hosts), unreadable, limits[:8])
 
-    def _critical(self, top: Optional[Limit], shared: dict, host_vms: dict, node_hosts: dict) -> list[str]:
-        """The VMs whose bytes go through the binding limit, most first."""
-        if top is None:
+    def _critical(self, limits: list[Limit], shared: dict, host_vms: dict, node_hosts: dict) -> list[str]:
+        """The VMs whose bytes go through the binding limit (every limit tied with it), most first."""
+        if not limits:
             return []
-        if top.kind == "disk":
-            return [top.subject]
-        if top.kind == "host-streams":
-            hosts = [top.subject]
-        elif top.kind == "node-streams":
-            hosts = node_hosts.get(top.subject, [])
-        else:
-            hosts = shared[top.subject][4]
+        longest = limits[0].seconds
+        hosts: list[str] = []
+        disks: list[str] = []
+        for lim in limits:
+            if lim.seconds < longest * (1 - 1e-9):
+                break
+            if lim.kind == "disk":
+                disks.append(lim.subject)
+            elif lim.kind == "host-streams":
+                hosts.append(lim.subject)
+            elif lim.kind == "node-streams":
+                hosts += node_hosts.get(lim.subject, [])
+            else:
+                hosts += shared[lim.subject][4]
         weights: dict[str, float] = {}
         for h in dict.fromkeys(hosts):
             for vm, b in host_vms.get(h, {}).items():
                 weights[vm] = weights.get(vm, 0.0) + b
+        for vm in disks:  # a single disk's VM leads: nothing else shortens that limit
+            weights[vm] = float("inf")
         # Tuples compare in C: no key function per VM (a node's limit can cover 100,000 VMs).
         return [vm for _, vm in heapq.nsmallest(MAX_CRITICAL_VMS, ((-b, vm) for vm, b in weights.items()))]
 
