@@ -414,6 +414,9 @@ def discover_one(ep: Endpoint, creds: Credentials, opts: ConnectOptions, progres
         with _gc_paused():
             inv = retrieve(si, ep.label, opts.page_size, on_page, vms=opts.vms)
             converted = convert(inv)
+            # Freed here by reference counting: left alive, the parsed pages (~10^6 tracked objects
+            # with 20,000 VMs) would all be walked by the collector's first pass once it is back on.
+            del inv
         healthy = True
     except DiscoveryError:
         raise
