@@ -196,3 +196,13 @@ def test_faster_links_never_lengthen_the_window(kw):
     j = one(estate(**kw))
     faster = one(estate(**{**kw, "uplinks": tuple(2 * u for u in kw["uplinks"]), "node_speed": 2 * kw["node_speed"]}))
     assert faster.duration_s <= j.duration_s * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("value,needle", [(float("inf"), "finite"), (float("nan"), "finite"), (1e9, "less than or equal")])
+def test_disk_sizes_that_would_make_the_window_infinite_are_refused_at_load(value, needle):
+    from nbdpath.errors import InputError
+
+    doc = yaml.safe_load(yaml.safe_dump(estate().model_dump(mode="json")))
+    doc["vms"][0]["disks"][0]["capacity_gib"] = value
+    with pytest.raises(InputError, match=needle):
+        parse(yaml.safe_dump(doc), "t.yaml")

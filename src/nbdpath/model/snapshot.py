@@ -519,12 +519,16 @@ PowerState = Literal["poweredOn", "poweredOff", "suspended"]
 JobProduct = Literal["veeam", "rubrik", "commvault", "cohesity", "forklift", "virt-v2v", "generic"]
 
 
+# vSphere's largest virtual disk is 62 TB; a bound keeps sums and durations finite.
+MAX_DISK_GIB = 65536
+
+
 class VirtualDisk(_Model):
     label: Optional[Name] = None
-    capacity_gib: float = Field(ge=0)
+    capacity_gib: float = Field(ge=0, le=MAX_DISK_GIB, allow_inf_nan=False)
     datastore: Name
     # Changed since the last backup (CBT); None: the job's changed_fraction applies.
-    changed_gib: Optional[float] = Field(default=None, ge=0)
+    changed_gib: Optional[float] = Field(default=None, ge=0, le=MAX_DISK_GIB, allow_inf_nan=False)
 
 
 class Vm(_Model):
