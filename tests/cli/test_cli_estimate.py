@@ -124,3 +124,9 @@ def test_esxcli_whatif_shows_the_windows_and_that_one_host_is_not_enough():
     # esx-r02 still sends over management: the window stays, its bottleneck moves there.
     line = next(x for x in r.stdout.splitlines() if x.strip().startswith("nightly:"))
     assert "1h46m -> 1h46m" in line and "-> uplink: esx-r02.lab.local" in line
+
+
+def test_trace_narrowed_to_a_host_keeps_the_vms_it_may_serve():
+    doc = _json("trace", "--lab", LAB, "--host", "esx-i01.lab.local", "--format", "json", "--no-hops")
+    # esx-i01's own VMs, and the template on the datastore it shares with esx-r01.
+    assert sorted(r["vm"] for r in doc["vms"]) == ["app-i01", "db-i01", "tpl-win2022", "web-i01"]

@@ -52,8 +52,14 @@ def vm_rows(inputs: list[tuple[str, Snapshot]], report: Any, names: tuple[str, .
     for name, snap in inputs:
         if names and len(inputs) > 1 and not any(v.name in names for v in snap.vms):
             continue  # --lab all --vm X: the labs that have X
+        if name not in report.snapshots:
+            continue  # a selection that leaves this snapshot out
         paths = [p for s, p in report.paths if s == name]
-        rows += [{"snapshot": name, **r.to_dict()} for r in vm_routes(Engine(snap), names, paths)]
+        # A trace narrowed with --host/--cluster: the VMs those hosts may serve.
+        hosts = {p.host for p in paths}
+        narrowed = bool(paths) and len(hosts) < len(snap.hosts)
+        rows += [{"snapshot": name, **r.to_dict()}
+                 for r in vm_routes(Engine(snap), names, paths, hosts if narrowed else None)]
     if names and not rows:
         from ..errors import UsageError
 

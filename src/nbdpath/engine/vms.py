@@ -209,8 +209,10 @@ class VmTracer:
         return VmRoute(vm.name, job.name if job is not None else None, served_by, hosts, paths, why)
 
 
-def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterable[Path]] = None) -> list[VmRoute]:
-    """Every VM (or those named) once per job that reads it; a VM in no job once, to every node."""
+def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterable[Path]] = None,
+              hosts: Optional[Iterable[str]] = None) -> list[VmRoute]:
+    """Every VM (or those named) once per job that reads it; a VM in no job once, to every node.
+    With ``hosts`` (a trace narrowed to some hosts), only VMs one of them may serve."""
     snap = engine.snapshot
     wanted = list(dict.fromkeys(names))
     known = {v.name: v for v in snap.vms}
@@ -222,14 +224,21 @@ def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterabl
             raise UsageError(f"no VM {n!r} in snapshot; VMs: {shown or 'none'}")
     keep = set(wanted) if wanted else None
     tracer = VmTracer(engine, paths if paths is not None else engine.trace())
+    near = set(hosts) if hosts is not None else None
+
+    def wanted_vm(vm: Vm) -> bool:
+        if keep is not None:
+            return vm.name in keep
+        return near is None or not near.isdisjoint(serving(snap, vm, tracer.stores)[1])
+
     rows: list[VmRoute] = []
     in_a_job: set[str] = set()
     for job in snap.jobs:
         for vm in tracer.index.select(job):
             in_a_job.add(vm.name)
-            if keep is None or vm.name in keep:
+            if wanted_vm(vm):
                 rows.append(tracer.route(vm, job))
     for vm in snap.vms:
-        if vm.name not in in_a_job and (keep is None or vm.name in keep):
+        if vm.name not in in_a_job and wanted_vm(vm):
             rows.append(tracer.route(vm))
     return rows
