@@ -39,6 +39,16 @@ def works(p: Path) -> bool:
     return VERDICT_RANK[p.verdict] > 0
 
 
+def _disagree(candidates: tuple[str, ...], paths: tuple[Path, ...]) -> bool:
+    """Candidate hosts whose paths differ in verdict or speed: which host vCenter picks matters."""
+    if len(candidates) < 2:
+        return False
+    per_host: dict[str, set] = {}
+    for p in paths:
+        per_host.setdefault(p.host, set()).add((p.verdict, p.outcome.bottleneck_mbps))
+    return len({frozenset(v) for v in per_host.values()}) > 1
+
+
 @dataclass(frozen=True, slots=True)
 class VmRoute:
     """One VM read by one job (or by no job: every node): its candidate hosts and paths."""
@@ -49,20 +59,8 @@ class VmRoute:
     candidates: tuple[str, ...]  # hosts that may serve its disks
     paths: tuple[Path, ...]  # every candidate x node
     reason: str
-
-    @property
-    def worst(self) -> Optional[Path]:
-        return min(self.paths, key=path_rank) if self.paths else None
-
-    @property
-    def disagree(self) -> bool:
-        """Candidate hosts whose paths differ in verdict or speed: which host vCenter picks matters."""
-        if len(self.candidates) < 2:
-            return False
-        per_host: dict[str, set] = {}
-        for p in self.paths:
-            per_host.setdefault(p.host, set()).add((p.verdict, p.outcome.bottleneck_mbps))
-        return len({frozenset(v) for v in per_host.values()}) > 1
+    worst: Optional[Path]
+    disagree: bool
 
     def to_dict(self) -> dict[str, Any]:
         """``paths`` lists every candidate x node only where candidates disagree: elsewhere the
@@ -185,6 +183,7 @@ class VmTracer:
         # Default pairs come from a fleet trace (shape-shared): given, or added per job with
         # ``add``; a pair asked for beyond those is traced on its own.
         self._pairs: dict[tuple[str, str, Optional[str]], Path] = {}
+        self._routes: dict[tuple, tuple] = {}
         self.add(paths or ())
 
     def add(self, paths: Iterable[Path]) -> None:
@@ -204,9 +203,16 @@ class VmTracer:
 
     def route(self, vm: Vm, job: Optional[Job] = None) -> VmRoute:
         served_by, hosts, why = serving(self.engine.snapshot, vm, self.stores)
-        nodes = self.nodes_of(job)
-        paths = tuple(self.pair(h, n, job) for h in hosts for n in nodes)
-        return VmRoute(vm.name, job.name if job is not None else None, served_by, hosts, paths, why)
+        name = job.name if job is not None else None
+        # VMs of one job on the same candidate hosts share their paths, worst and verdict on them.
+        key = (name, hosts)
+        got = self._routes.get(key)
+        if got is None:
+            nodes = self.nodes_of(job)
+            paths = tuple(self.pair(h, n, job) for h in hosts for n in nodes)
+            got = self._routes[key] = (paths, min(paths, key=path_rank) if paths else None, _disagree(hosts, paths))
+        paths, worst, disagree = got
+        return VmRoute(vm.name, name, served_by, hosts, paths, why, worst, disagree)
 
 
 def vm_routes(engine: Engine, names: Iterable[str] = (), paths: Optional[Iterable[Path]] = None,
