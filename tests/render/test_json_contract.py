@@ -9,6 +9,9 @@ PATH_KEYS = {
     "snapshot", "host", "node", "endpoint", "node_ip", "ingress_vmk", "egress_vmk", "egress_uplinks", "uplink_policy",
     "bottleneck_mbps", "verdict", "verdict_reason", "degraded", "assumptions", "alternatives", "robust", "hops",
     "control",
+    # Issue 10: every outcome field, so that a path round-trips (Path.from_dict).
+    "endpoint_kind", "node_interface", "management_vmk", "reply_route_origin", "best_available_mbps",
+    "forward_devices", "reply_devices", "firewalls_one_way", "unmodelled_legs",
 }
 ALTERNATIVE_FIELDS = {"endpoint_vmk", "ingress_vmk", "egress_vmk", "verdict", "bottleneck_mbps"}
 FINDING_KEYS = {"snapshot", "rule", "name", "severity", "host", "nodes", "vmk", "message", "explanation", "fix"}
@@ -41,7 +44,8 @@ def test_envelope_and_keys():
         for h in p["hops"]:
             assert set(h) == {"device", "direction", "steps"}
             for s in h["steps"]:
-                assert set(s) == {"kind", "detail", "ok"}
+                # Issue 10: each step's typed detail beside its text.
+                assert set(s) == {"kind", "detail", "ok", "data"} and isinstance(s["data"], dict)
     for f in doc["findings"]:
         assert set(f) == FINDING_KEYS
         assert set(f["fix"]) == {"summary", "esxcli", "powercli", "govc", "ansible", "manual"}  # one key per change renderer (b026ea8)

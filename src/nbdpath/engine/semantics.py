@@ -61,7 +61,9 @@ class Alternative:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Alternative":
-        changes = tuple((k, d[k]) for k in COMPARED if k in d)
+        from .types import Verdict
+
+        changes = tuple((k, Verdict(d[k]) if k == "verdict" else d[k]) for k in COMPARED if k in d)
         return cls(str(d["assumption"]), str(d["if_not"]), changes)
 
     def __str__(self) -> str:

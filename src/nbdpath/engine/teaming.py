@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..model import Host, Snapshot, Teaming
-from .types import Uplink
+from .types import Degradation, Uplink
 
 POLICY_TEXT = {
     "loadbalance_srcid": "route based on originating virtual port",
@@ -37,7 +37,7 @@ class UplinkChoice:
     uplinks: tuple[Uplink, ...]  # the candidates the traffic may use
     policy: str
     reason: str
-    degraded: tuple[str, ...]
+    degraded: tuple[Degradation, ...]
 
 
 def _merge(switch: Teaming, pg: Optional[Teaming], all_uplinks: tuple[str, ...]) -> tuple[str, tuple, tuple, tuple, bool]:
@@ -94,7 +94,7 @@ def choose(pg: PortGroupInfo, pnics: dict) -> UplinkChoice:
     degraded = []
     down_active = [n for n in pg.active if not up(n)]
     for n in down_active:
-        degraded.append(f"active uplink {n} is down")
+        degraded.append(Degradation("uplink-down", f"active uplink {n} is down"))
     active_up = [n for n in pg.active if up(n)]
     if active_up:
         if policy == "failover_explicit":
@@ -113,7 +113,7 @@ def choose(pg: PortGroupInfo, pnics: dict) -> UplinkChoice:
     standby_up = [n for n in pg.standby if up(n)]
     if standby_up:
         chosen = standby_up[:1] if policy == "failover_explicit" else standby_up[: max(1, len(pg.active))]
-        degraded.append("standby-only: no active uplink is up")
+        degraded.append(Degradation("standby-only", "standby-only: no active uplink is up"))
         why = f"{where}: no active uplink up ({', '.join(pg.active) or 'none'}), standby {', '.join(chosen)} takes over"
         return UplinkChoice(tuple(uplink(n, "standby") for n in chosen), policy, why, tuple(degraded))
     why = f"{where}: no active or standby uplink is up (active: {', '.join(pg.active) or 'none'}, standby: {', '.join(pg.standby) or 'none'})"

@@ -19,9 +19,39 @@ from .endpoint import EndpointChoice, at_address, management_ip, select
 from .routing import L3Iface, RouteEntry, lookup
 from .semantics import ALTERNATIVES, COMPARED, DEFAULT, Alternative, Semantics, difference
 from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
-from .types import Endpoint, Hop, Outcome, Path, Step, StepKind, Uplink, Verdict
+from .types import (
+    Degradation,
+    DeliveryDetail,
+    Device,
+    DeviceKind,
+    Direction,
+    DropDetail,
+    Endpoint,
+    EndpointDetail,
+    FilterDetail,
+    Hop,
+    Outcome,
+    Path,
+    ReceiveDetail,
+    RouteDetail,
+    Step,
+    StepKind,
+    TeamingDetail,
+    Uplink,
+    Verdict,
+)
 
 MAX_HOPS = 32
+VCENTER = Device(DeviceKind.VCENTER)
+_DEVICES: dict[str, Device] = {}
+
+
+def _device_of(text: str) -> Device:
+    """The typed device of a walk's ``kind:name`` (one object per device: hops are many)."""
+    dev = _DEVICES.get(text)
+    if dev is None:
+        dev = _DEVICES[text] = Device.parse(text)
+    return dev
 
 
 @contextmanager
@@ -50,7 +80,7 @@ class Walk:
     host_entry: Optional[RouteEntry]  # the host's route lookup (reply walks)
     uplinks: tuple[Uplink, ...]  # uplinks the host sent on (reply walks)
     uplink_policy: Optional[str]
-    uplink_degraded: tuple[str, ...]
+    uplink_degraded: tuple[Degradation, ...]
     unmodelled: bool = False  # crossed the routed network nothing describes (A11)
 
 
@@ -74,21 +104,22 @@ def _walk(
     host_entry = None
     uplinks: tuple[Uplink, ...] = ()
     policy = None
-    up_degraded: tuple[str, ...] = ()
+    up_degraded: tuple[Degradation, ...] = ()
     device = start
     unmodelled = False
     for _ in range(MAX_HOPS):
         steps: list[Step] = []
 
         def fail(text: str) -> Walk:
-            steps.append(Step(StepKind.DROP, text, ok=False))
-            hops.append(Hop(device, direction, tuple(steps)))
+            steps.append(Step(StepKind.DROP, text, ok=False, data=DropDetail(text)))
+            hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
             return Walk(tuple(hops), False, text, None, tuple(routers), host_entry, uplinks, policy, up_degraded,
                         unmodelled)
 
-        def left(text: str) -> Walk:  # delivered beyond what the snapshot describes
-            steps.append(Step(StepKind.DELIVER, text))
-            hops.append(Hop(device, direction, tuple(steps)))
+        def left(text: str, iface: str, next_hop: int, segment: Optional[str]) -> Walk:
+            # delivered beyond what the snapshot describes
+            steps.append(Step(StepKind.DELIVER, text, data=DeliveryDetail(iface, ip_str(next_hop), segment, None, True)))
+            hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
             return Walk(tuple(hops), True, "", None, tuple(routers), host_entry, uplinks, policy, up_degraded,
                         unmodelled)
 
@@ -104,7 +135,9 @@ def _walk(
         if sem.a3_last_vmk and device == hv.device:
             entry = _last_of_subnet(hv, entry)
         if record:
-            steps.append(Step(StepKind.ROUTE, f"{ip_str(dst)}: {entry.describe()}"))
+            steps.append(Step(StepKind.ROUTE, f"{ip_str(dst)}: {entry.describe()}", data=RouteDetail(
+                ip_str(dst), f"{ip_str(entry.network)}/{entry.prefixlen}", entry.iface,
+                None if entry.gateway is None else ip_str(entry.gateway), entry.origin)))
         out = ifaces[entry.iface]
         if device == hv.device:
             host_entry = entry
@@ -113,7 +146,8 @@ def _walk(
                 return fail(f"{entry.iface} cannot send: " + (choice.reason if choice else "its port group is unknown"))
             uplinks, policy, up_degraded = choice.uplinks, choice.policy, choice.degraded
             if record:
-                steps.append(Step(StepKind.TEAMING, choice.reason))
+                steps.append(Step(StepKind.TEAMING, choice.reason, data=TeamingDetail(
+                    entry.iface, choice.policy, tuple(u.name for u in choice.uplinks))))
         target = entry.gateway if entry.gateway is not None else dst
         if out.segment is None:
             return fail(f"{out.name} ({out.cidr}) is on no known segment")
@@ -126,7 +160,7 @@ def _walk(
             owner = _unmodelled_delivery(net, hv, dst)
             if owner is None and beyond:
                 return left(f"{out.name} -> {ip_str(target)}: into the network the snapshot does not describe (A11), "
-                            f"assumed to deliver {ip_str(dst)}")
+                            f"assumed to deliver {ip_str(dst)}", out.name, target, out.segment)
             if owner is None:
                 return fail(f"{out.name} -> {ip_str(target)}: the network beyond is not described (A11), and no "
                             f"interface in the snapshot holds {ip_str(dst)}")
@@ -136,20 +170,23 @@ def _walk(
             if record:
                 steps.append(Step(StepKind.DELIVER, (
                     f"{out.name} -> {ip_str(target)} on segment {out.segment}: no router described there; assumed (A11) "
-                    f"a routed network that delivers {ip_str(dst)} to {owner.device} {owner.name}")))
+                    f"a routed network that delivers {ip_str(dst)} to {owner.device} {owner.name}"),
+                    data=DeliveryDetail(out.name, ip_str(target), out.segment, owner.device, True)))
                 steps.extend(Step(StepKind.FILTER, f"firewall {w} sits between {ip_str(target)}'s network and "
-                                  f"{ip_str(dst)}'s (described by the networks only)") for w in walls)
-                hops.append(Hop(device, direction, tuple(steps)))
+                                  f"{ip_str(dst)}'s (described by the networks only)", data=FilterDetail(w)) for w in walls)
+                hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
             target = dst if owner.ip == dst else owner.ip
         elif owner is None and beyond and entry.gateway is None:
-            return left(f"{ip_str(dst)} is on {device}'s connected subnet ({out.name}); assumed to answer")
+            return left(f"{ip_str(dst)} is on {device}'s connected subnet ({out.name}); assumed to answer",
+                        out.name, target, out.segment)
         elif owner is None:
             return fail(f"{out.name} -> {ip_str(target)} on segment {out.segment}: nothing there answers ARP for {ip_str(target)}")
         elif record:
             steps.append(
-                Step(StepKind.DELIVER, f"{out.name} -> {ip_str(target)} on segment {out.segment} ({owner.device} {owner.name})")
+                Step(StepKind.DELIVER, f"{out.name} -> {ip_str(target)} on segment {out.segment} ({owner.device} {owner.name})",
+                     data=DeliveryDetail(out.name, ip_str(target), out.segment, owner.device))
             )
-            hops.append(Hop(device, direction, tuple(steps)))
+            hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
         device = owner.device
         steps = []
         if device == hv.device:
@@ -159,8 +196,9 @@ def _walk(
             if choice is None or not choice.uplinks:
                 return fail(f"{owner.name} is cut off: " + (choice.reason if choice else "its port group is unknown"))
             if record:
-                steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {owner.name} ({owner.cidr}) on {hv.host.name}"))
-                hops.append(Hop(device, direction, tuple(steps)))
+                steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {owner.name} ({owner.cidr}) on {hv.host.name}",
+                                  data=ReceiveDetail(ip_str(dst), owner.name)))
+                hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
             return Walk(tuple(hops), True, "", owner, tuple(routers), host_entry, uplinks, policy, up_degraded,
                         unmodelled)
         dv = _device(net, device)
@@ -169,19 +207,21 @@ def _walk(
             if mine is None:
                 return fail(f"{dv.name} is not a router; it drops a packet for {ip_str(dst)}")
             if record:
-                steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {dv.name} {mine.name} ({mine.cidr})"))
-                hops.append(Hop(device, direction, tuple(steps)))
+                steps.append(Step(StepKind.RECEIVE, f"{ip_str(dst)} is {dv.name} {mine.name} ({mine.cidr})",
+                                  data=ReceiveDetail(ip_str(dst), mine.name)))
+                hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
             return Walk(tuple(hops), True, "", mine, tuple(routers), host_entry, uplinks, policy, up_degraded,
                         unmodelled)
         routers.append(dv.name)
         if dst in dv.ips:
             return fail(f"{ip_str(dst)} belongs to router {dv.name} itself")
         if record:
-            steps.append(Step(StepKind.RECEIVE, f"router {dv.name} receives on {owner.name} ({owner.cidr}) and forwards"))
-            hops.append(Hop(device, direction, tuple(steps)))
+            steps.append(Step(StepKind.RECEIVE, f"router {dv.name} receives on {owner.name} ({owner.cidr}) and forwards",
+                              data=ReceiveDetail(owner.ip_text, owner.name, True)))
+            hops.append(Hop(_device_of(device), Direction(direction), tuple(steps)))
     why = f"routing loop: still not delivered after {MAX_HOPS} hops (through {', '.join(dict.fromkeys(routers))})"
     if record:
-        hops.append(Hop(device, direction, (Step(StepKind.DROP, why, ok=False),)))
+        hops.append(Hop(_device_of(device), Direction(direction), (Step(StepKind.DROP, why, ok=False, data=DropDetail(why)),)))
     return Walk(tuple(hops), False, why, None, tuple(routers), host_entry, uplinks, policy, up_degraded, unmodelled)
 
 
@@ -221,7 +261,9 @@ def trace_host_node(
 ) -> tuple[Outcome, tuple[Hop, ...]]:
     """The full trace of one pair: its outcome and (with ``record``) its hops."""
     assumptions: list[str] = list(ep.assumptions)
-    hops: list[Hop] = [Hop("vcenter", "control", (Step(StepKind.ENDPOINT, ep.reason, ep.ip is not None),))]
+    hops: list[Hop] = [Hop(VCENTER, Direction.CONTROL, (Step(
+        StepKind.ENDPOINT, ep.reason, ep.ip is not None,
+        EndpointDetail(None if ep.ip is None else ip_str(ep.ip), ep.vmk, ep.kind)),))]
     mgmt = ep.management_vmk or (hv.management_vmks[0] if hv.management_vmks else None)
 
     def outcome(verdict: Verdict, reason: str, **kw: Any) -> Outcome:
@@ -304,9 +346,10 @@ def trace_host_node(
     best = _best_available(hv, hv.stack_of.get(endpoint_vmk or "", ""), node_iface.speed_mbps)
     degraded = list(rep.uplink_degraded)
     if bottleneck is not None and best is not None and bottleneck < best:
-        degraded.append(
-            f"slower-than-available: data runs at {bottleneck} Mb/s; another vmk on this netstack and the node's NIC allow {best} Mb/s"
-        )
+        degraded.append(Degradation(
+            "slower-than-available",
+            f"slower-than-available: data runs at {bottleneck} Mb/s; another vmk on this netstack and the node's NIC allow {best} Mb/s",
+        ))
     one_way = tuple(
         sorted(r for r in set(fwd.routers) ^ set(rep.routers) if net.routers[r].stateful)
     )
@@ -322,7 +365,8 @@ def trace_host_node(
         text = (f"stateful firewall {fw} sees only the {saw} direction (in on {ingress}, out on {egress}); "
                 "it drops the half-open connection")
         if record:
-            hops.append(Hop(f"router:{fw}", "verdict", (Step(StepKind.FILTER, text, ok=False),)))
+            hops.append(Hop(Device(DeviceKind.ROUTER, fw), Direction.VERDICT,
+                            (Step(StepKind.FILTER, text, ok=False, data=FilterDetail(fw, saw)),)))
         return outcome(Verdict.BROKEN_BY_FIREWALL, text, **common), tuple(hops)
     mgmt_uplinks = set()
     for m in hv.management_vmks + ((ep.management_vmk,) if ep.management_vmk else ()):

@@ -46,7 +46,7 @@ def _fastest_vmk(hv: HostView, network: Network, node_ifaces) -> Optional[str]:
 
 def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
     o = path.outcome
-    slow = next((d for d in o.degraded if d.startswith("slower-than-available")), None)
+    slow = next((d for d in o.degraded if getattr(d, "kind", None) == "slower-than-available"), None)
     if slow:
         node = network.nodes[path.node]
         fast = _fastest_vmk(hv, network, node.ifaces.values())
@@ -71,7 +71,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         elif fast:
             summary = (f"ESXi {hv.host.version} cannot move NBD by tag; put a vmk on the node's subnet on the fast "
                        f"uplinks (field report 2's trick), only where no stateful firewall sits in between.")
-        yield finding(SLOWER_LINK, path.host, slow, Fix(summary, changes), node=path.node, vmk=o.egress_vmk)
+        yield finding(SLOWER_LINK, path.host, str(slow), Fix(summary, changes), node=path.node, vmk=o.egress_vmk)
 
 
 def host_rules(hv: HostView) -> Iterator[Finding]:
