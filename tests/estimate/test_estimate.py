@@ -206,3 +206,18 @@ def test_disk_sizes_that_would_make_the_window_infinite_are_refused_at_load(valu
     doc["vms"][0]["disks"][0]["capacity_gib"] = value
     with pytest.raises(InputError, match=needle):
         parse(yaml.safe_dump(doc), "t.yaml")
+
+
+def test_a_node_reads_in_waves_when_disks_outnumber_its_slots():
+    # 5 disks of 100 GiB, 4 at once on 10 GbE: four in parallel, then the fifth alone, each at one stream.
+    j = one(estate(uplinks=(10000,), disks=[100] * 5))
+    assert j.bottleneck.kind == "node-streams" and "largest first" in j.bottleneck.where
+    assert j.duration_s == pytest.approx(2 * seconds(100, STREAM))
+
+
+def test_waves_pack_small_disks_beside_a_large_one():
+    # 300 + 3 x 100 GiB on 2 slots: the 300 on one, the three 100s one after the other on the other.
+    j = one(estate(uplinks=(10000,), disks=[300, 100, 100, 100], job={"concurrency": {"per_node": 2}}))
+    assert j.duration_s == pytest.approx(seconds(300, STREAM))
+    j = one(estate(uplinks=(10000,), disks=[300, 100, 100, 100, 100], job={"concurrency": {"per_node": 2}}))
+    assert j.duration_s == pytest.approx(seconds(400, STREAM))

@@ -24,8 +24,8 @@ their disks plus one over host x node pairs.
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Iterable, Iterator, Optional
 
 from ..engine.trace import Engine
@@ -222,7 +222,7 @@ class Estimator:
                 continue
             by_host: dict[str, list[float]] = {}
             for h, b in zip(hosts, sizes):
-                by_host.setdefault(h, []).append(b)
+                by_host.setdefault(h or "", []).append(b)  # every h is a host here (checked above)
             for h, part in by_host.items():
                 yield vm.name, h, part
 
@@ -235,9 +235,12 @@ class Estimator:
         host_disks: dict[str, int] = {}
         host_largest: dict[str, tuple[float, str]] = {}
         host_vms: dict[str, dict[str, float]] = {}
+        host_sizes: dict[str, list[float]] = {}
         for vm, h, sizes in self._reads(job, unreadable):
             if h not in host_bytes:
                 host_bytes[h], host_disks[h], host_largest[h], host_vms[h] = 0.0, 0, (-1.0, ""), {}
+                host_sizes[h] = []
+            host_sizes[h] += sizes
             total = sum(sizes)
             host_bytes[h] += total
             host_disks[h] += len(sizes)
@@ -251,8 +254,8 @@ class Estimator:
         limits: list[Limit] = []
         host_rows: dict[str, dict[str, Any]] = {}
         node_bytes: dict[str, float] = {}
-        node_disks: dict[str, float] = {}
         node_hosts: dict[str, list[str]] = {}
+        streams: list[tuple[float, tuple[str, ...]]] = []  # (seconds on one stream, nodes that may read it)
         moved = 0.0
         for h, nbytes in host_bytes.items():
             pairs = [self.tracer.pair(h, n, job) for n in nodes]
@@ -273,9 +276,10 @@ class Estimator:
             if host_disks[h] < k:
                 k, why = host_disks[h], f"its {host_disks[h]} disk(s) at once (cap: {why})"
             own_limits.append(Limit("host-streams", f"{h}: {why}", k * rate, nbytes, _seconds(nbytes, k * rate), h))
+            reachable = tuple(p.node for p in ok)
+            streams += [(_seconds(b, rate), reachable) for b in host_sizes[h]]
             for p, pr in zip(ok, profiles):
                 node_bytes[p.node] = node_bytes.get(p.node, 0.0) + share
-                node_disks[p.node] = node_disks.get(p.node, 0.0) + host_disks[h] / len(ok)
                 node_hosts.setdefault(p.node, []).append(h)
                 for item in (pr.uplink, pr.nic, *pr.routers):
                     if item is None:
@@ -301,16 +305,16 @@ class Estimator:
                 if lim.seconds > host_rows[h]["_limit"].seconds:
                     host_rows[h]["_limit"] = lim
         node_rows = []
+        waves = _waves(streams, job.concurrency.per_node)
         for n in nodes:
             if n not in node_bytes:
                 continue
             k = job.concurrency.per_node
-            why = f"{k} disks at once (job per-node concurrency)"
-            if node_disks[n] < k:  # fewer disks than slots: each runs on its own
-                k = max(1, math.ceil(node_disks[n] - 1e-9))
-                why = f"its ~{k} disk(s) at once (cap: {job.concurrency.per_node}, job per-node concurrency)"
-            lim = Limit("node-streams", f"{n}: {why}", k * stream,
-                        node_bytes[n], _seconds(node_bytes[n], k * stream), n)
+            makespan, count = waves.get(n, (0.0, 0))
+            why = f"{k} disks at once (job per-node concurrency), the next when a slot frees, largest first"
+            if count <= k:
+                why = f"its {count} disk(s) at once (cap: {k}, job per-node concurrency)"
+            lim = Limit("node-streams", f"{n}: {why}", min(k, max(count, 1)) * stream, node_bytes[n], makespan, n)
             limits.append(lim)
             nic = max((s for key, s in shared_limits.items() if key[0] == "n" and key[1] == n),
                       key=lambda s: s.seconds, default=None)
@@ -355,6 +359,24 @@ class Estimator:
             weights[vm] = float("inf")
         # Tuples compare in C: no key function per VM (a node's limit can cover 100,000 VMs).
         return [vm for _, vm in heapq.nsmallest(MAX_CRITICAL_VMS, ((-b, vm) for vm, b in weights.items()))]
+
+
+def _waves(streams: list[tuple[float, tuple[str, ...]]], slots: int) -> dict[str, tuple[float, int]]:
+    """Node -> (when its last disk ends, disks it reads): every node runs ``slots`` disks at
+    once and starts the next, largest first, on the node (of those reaching its host) whose
+    slot frees first. Largest first is the kindest order; a product's own order is later."""
+    free: dict[str, list[float]] = {}  # node -> a heap of when each slot frees
+    choices: dict[tuple[str, ...], list[list[float]]] = {}
+    count: dict[int, int] = {}
+    first = itemgetter(0)
+    for seconds, nodes in sorted(streams, reverse=True):
+        heaps = choices.get(nodes)
+        if heaps is None:
+            heaps = choices[nodes] = [free.setdefault(n, [0.0] * slots) for n in nodes]
+        heap = heaps[0] if len(heaps) == 1 else min(heaps, key=first)
+        heapq.heapreplace(heap, heap[0] + seconds)
+        count[id(heap)] = count.get(id(heap), 0) + 1
+    return {n: (max(heap), count.get(id(heap), 0)) for n, heap in free.items()}
 
 
 def estimate(snap: Snapshot, constants: Constants = Constants(), jobs: Iterable[str] = (),
