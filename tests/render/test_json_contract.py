@@ -21,7 +21,8 @@ def test_envelope_and_keys():
     report = build_report(load_inputs(None, "all"))
     doc = json.loads(to_json(report))
     assert OUTPUT_VERSION == 1
-    assert set(doc) == {"version", "tool", "snapshots", "paths", "findings", "missing", "summary"}
+    assert set(doc) == {"version", "kind", "tool", "snapshots", "paths", "findings", "missing", "summary"}
+    assert doc["kind"] == "trace"
     assert doc["missing"] == [] and doc["summary"]["missing_hosts"] == 0
     assert doc["version"] == 1 and doc["tool"] == "nbdpath"
     for p in doc["paths"]:

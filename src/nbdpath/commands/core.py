@@ -85,11 +85,13 @@ def whatif_text(change: changes_mod.Change, snap: Snapshot) -> str:
                     f"  rollback: {undo}\n")
 
 
-def build_report(inputs: list[tuple[str, Snapshot]], selection: Optional[select_mod.Selection] = None) -> Report:
-    """Trace and check every input; with a ``selection`` only its pairs (an unknown name: exit 2)."""
+def build_report(inputs: list[tuple[str, Snapshot]], selection: Optional[select_mod.Selection] = None,
+                 kind: str = "trace") -> Report:
+    """Trace and check every input; with a ``selection`` only its pairs (an unknown name: exit 2).
+    ``kind``: the command reporting (the JSON document's ``kind``)."""
     selection = selection or select_mod.Selection()
     selection.check_known(s for _, s in inputs)
-    report = Report()
+    report = Report(kind=kind)
     for name, snap in inputs:
         if selection and not selection.applies_to(snap):
             continue
@@ -140,7 +142,7 @@ def register(cli: click.Group) -> None:
     @_output_option
     def check_cmd(snapshot, lab, fmt, fail_on, clusters, hosts, nodes, output):
         """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
-        report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes))
+        report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes), kind="check")
         if fmt == "json":
             _emit(to_json(report, with_hops=False), output)
         elif fmt == "yaml":
@@ -200,7 +202,7 @@ def register(cli: click.Group) -> None:
                                                                  and (not f.nodes or p.node in f.nodes)])
                             for p in paths), output)
         else:
-            report = Report()
+            report = Report(kind="explain")
             report.add(name, paths, findings, snap=snap)
             if fmt == "html":
                 _emit(html_render.report_doc(report.to_dict(with_hops=True), report.render_data(),

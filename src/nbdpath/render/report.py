@@ -1,6 +1,7 @@
 """The versioned JSON contract and its text renderings.
 
-JSON: one object ``{"version", "tool", "snapshots", "paths", "findings", "summary"}``.
+JSON: one object ``{"version", "kind", "tool", "snapshots", "paths", "findings", "missing", "summary"}``;
+``kind`` is the command that wrote it (trace, check, explain).
 Bump OUTPUT_VERSION on any incompatible change; tests/render pins the shape.
 """
 
@@ -34,6 +35,7 @@ class Report:
     missing: list[tuple[str, str, str]] = field(default_factory=list)  # (snapshot, host, why)
     # snapshot name -> Snapshot (as traced, filters applied): clusters and what the diagrams draw.
     snaps: dict[str, Any] = field(default_factory=dict)
+    kind: str = "trace"  # the command that reports: trace, check, explain
 
     def add(self, snapshot: str, paths: Iterable[Path], findings: Iterable[Finding],
             missing: dict[str, str] | None = None, snap: Any = None) -> None:
@@ -60,10 +62,11 @@ class Report:
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
         return {
             "version": OUTPUT_VERSION,
+            "kind": self.kind,
             "tool": "nbdpath",
             "snapshots": self.snapshots,
             "paths": [{"snapshot": s, **p.to_dict(with_hops)} for s, p in self.paths],
-            "findings": [{"snapshot": s, **f.to_dict()} for s, f in self.findings],
+            "findings": [{"snapshot": s, **f.to_dict(self.snaps.get(s))} for s, f in self.findings],
             "missing": [{"snapshot": s, "host": h, "reason": why} for s, h, why in self.missing],
             "summary": self.summary(),
         }
