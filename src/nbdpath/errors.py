@@ -25,3 +25,28 @@ class InputError(NbdpathError):
 
 class UsageError(NbdpathError):
     """A command was asked for something it cannot do (unknown host, lab...)."""
+
+
+class RemoteError(NbdpathError):
+    """A server (vCenter, ESXi) could not be read, or refused or failed a request."""
+
+
+class DiscoveryError(RemoteError):
+    """A vCenter could not be read at all (unreachable, refused, cut off)."""
+
+
+class SoapFault(RemoteError):
+    """The server answered with a fault: ``kind`` names its type (``InvalidArgument``...), then its message."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind
+        self.message = message
+        super().__init__(f"{kind}: {message}" if message else kind)
+
+
+class SessionLost(RemoteError):
+    """The connection failed mid-session (cut, timed out, not HTTP): the server cannot be asked again."""
+
+
+class LiveError(RemoteError):
+    """One change could not be made or the live state not read: an apply failure, not bad input."""

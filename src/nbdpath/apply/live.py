@@ -11,15 +11,12 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ..errors import LiveError
 from ..model import DEFAULT_STACK, Snapshot
 
 from .. import changes as ch
 from ..sources import vcenter
 from ..sources.soapxml import SoapFault, as_list, invoke, moref_id
-
-
-class LiveError(Exception):
-    """One change could not be made or the state not read; the message says why, in one line."""
 
 
 class Live(Protocol):

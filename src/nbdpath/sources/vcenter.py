@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
-from ..errors import InputError, NbdpathError
+from ..errors import DiscoveryError, InputError
 from ..safetext import is_safe_name, one_line
 from ..model import Snapshot, Vcenter
 from .soapxml import NON_DISK_DEVICES, SoapFault, XmlData, as_list, moref_id, object_contents, retrieve_pages
@@ -45,10 +45,6 @@ from .vcenter_convert import (
 )
 
 DEFAULT_PAGE_SIZE = 250
-
-
-class DiscoveryError(NbdpathError):
-    """A vCenter could not be read at all (unreachable, refused, cut off)."""
 
 
 @dataclass(frozen=True)
