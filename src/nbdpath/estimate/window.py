@@ -82,6 +82,27 @@ def _seconds(nbytes: float, mbps: float) -> float:
     return nbytes * 8 / (mbps * 1e6) if mbps > 0 else float("inf")
 
 
+@dataclass(slots=True)
+class _HostLoad:
+    bytes: float = 0.0
+    sizes: list[float] = field(default_factory=list)
+    largest: tuple[float, str] = (-1.0, "")
+    vms: dict[str, float] = field(default_factory=dict)  # VM -> bytes through this host
+
+
+@dataclass(slots=True)
+class _Acc:
+    """One job's running totals while its hosts are walked."""
+
+    shared: dict[tuple, list] = field(default_factory=dict)  # key -> [tag, where, mbps, bytes, hosts using it]
+    limits: list[Limit] = field(default_factory=list)
+    host_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    node_bytes: dict[str, float] = field(default_factory=dict)
+    node_hosts: dict[str, list[str]] = field(default_factory=dict)
+    streams: list[tuple[float, tuple[str, ...]]] = field(default_factory=list)  # (seconds on one stream, nodes)
+    moved: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class _Pair:
     """What one path contributes to the limits (worked out once per path)."""
@@ -227,111 +248,110 @@ class Estimator:
                 yield vm.name, h, part
 
     def job(self, job: Job) -> JobEstimate:
-        c = self.c
-        stream = c.stream_mbps(job.transport)
-        nodes = self.tracer.nodes_of(job)
         unreadable: list[dict[str, str]] = []
-        host_bytes: dict[str, float] = {}
-        host_disks: dict[str, int] = {}
-        host_largest: dict[str, tuple[float, str]] = {}
-        host_vms: dict[str, dict[str, float]] = {}
-        host_sizes: dict[str, list[float]] = {}
+        acc = _Acc()
+        loads = self._loads(job, unreadable)
+        for h, load in loads.items():
+            self._host(job, h, load, acc, unreadable)
+        nics = self._shared(acc)
+        node_rows = self._nodes(job, acc, nics)
+        hosts_out = []
+        for row in acc.host_rows.values():
+            lim = row.pop("_limit")
+            hosts_out.append({**row, "duration_s": round(lim.seconds, 1), "bottleneck": lim.to_dict()})
+        hosts_out.sort(key=lambda r: (-r["duration_s"], r["name"]))
+        limits = sorted(acc.limits, key=lambda lim: (-lim.seconds, lim.kind, lim.where))
+        top = limits[0] if limits else None
+        critical = self._critical(limits, acc.shared, {h: load.vms for h, load in loads.items()}, acc.node_hosts)
+        return JobEstimate(
+            job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(acc.moved),
+            sum(r["disks"] for r in hosts_out), top, hosts_out, node_rows, critical, unreadable, limits[:8])
+
+    def _loads(self, job: Job, unreadable: list) -> dict[str, "_HostLoad"]:
+        """What each serving host sends for the job: bytes, disk sizes, its largest disk, bytes per VM."""
+        loads: dict[str, _HostLoad] = {}
         for vm, h, sizes in self._reads(job, unreadable):
-            if h not in host_bytes:
-                host_bytes[h], host_disks[h], host_largest[h], host_vms[h] = 0.0, 0, (-1.0, ""), {}
-                host_sizes[h] = []
-            host_sizes[h] += sizes
+            load = loads.get(h)
+            if load is None:
+                load = loads[h] = _HostLoad()
+            load.sizes += sizes
             total = sum(sizes)
-            host_bytes[h] += total
-            host_disks[h] += len(sizes)
-            per_vm = host_vms[h]
-            per_vm[vm] = per_vm.get(vm, 0.0) + total
+            load.bytes += total
+            load.vms[vm] = load.vms.get(vm, 0.0) + total
             big = max(sizes)
-            if big > host_largest[h][0]:
-                host_largest[h] = (big, vm)
-        # Shared limits: key -> [where, mbps, bytes, hosts using it].
-        shared: dict[tuple, list] = {}
-        limits: list[Limit] = []
-        host_rows: dict[str, dict[str, Any]] = {}
-        node_bytes: dict[str, float] = {}
-        node_hosts: dict[str, list[str]] = {}
-        streams: list[tuple[float, tuple[str, ...]]] = []  # (seconds on one stream, nodes that may read it)
-        moved = 0.0
-        for h, nbytes in host_bytes.items():
-            pairs = [self.tracer.pair(h, n, job) for n in nodes]
-            ok = [p for p in pairs if works(p)]
-            if not ok:
-                why = min(pairs, key=path_rank).outcome.verdict_reason if pairs else "the job has no backup node"
-                unreadable.extend({"vm": v, "reason": f"{h}: {why}"} for v in host_vms[h])
-                continue
-            moved += nbytes
-            share = nbytes / len(ok)
-            profiles = [self._pair(p) for p in ok]
-            rate = min(stream, min(pr.single_mbps for pr in profiles))
-            own_limits = []
-            largest, big_vm = host_largest[h]
-            own_limits.append(Limit("disk", f"{big_vm} on {h} (one stream)", rate, largest, _seconds(largest, rate),
-                                    big_vm))
-            k, why = self._host_streams(job, h)
-            if host_disks[h] < k:
-                k, why = host_disks[h], f"its {host_disks[h]} disk(s) at once (cap: {why})"
-            own_limits.append(Limit("host-streams", f"{h}: {why}", k * rate, nbytes, _seconds(nbytes, k * rate), h))
-            reachable = tuple(p.node for p in ok)
-            streams += [(_seconds(b, rate), reachable) for b in host_sizes[h]]
-            for p, pr in zip(ok, profiles):
-                node_bytes[p.node] = node_bytes.get(p.node, 0.0) + share
-                node_hosts.setdefault(p.node, []).append(h)
-                for item in (pr.uplink, pr.nic, *pr.routers):
-                    if item is None:
-                        continue
+            if big > load.largest[0]:
+                load.largest = (big, vm)
+        return loads
+
+    def _host(self, job: Job, h: str, load: "_HostLoad", acc: "_Acc", unreadable: list) -> None:
+        """One host's own limits, and its share of the links, node NICs and routers it uses."""
+        pairs = [self.tracer.pair(h, n, job) for n in self.tracer.nodes_of(job)]
+        ok = [p for p in pairs if works(p)]
+        if not ok:
+            why = min(pairs, key=path_rank).outcome.verdict_reason if pairs else "the job has no backup node"
+            unreadable.extend({"vm": v, "reason": f"{h}: {why}"} for v in load.vms)
+            return
+        acc.moved += load.bytes
+        share = load.bytes / len(ok)
+        profiles = [self._pair(p) for p in ok]
+        rate = min(self.c.stream_mbps(job.transport), min(pr.single_mbps for pr in profiles))
+        largest, big_vm = load.largest
+        disks = len(load.sizes)
+        k, why = self._host_streams(job, h)
+        if disks < k:
+            k, why = disks, f"its {disks} disk(s) at once (cap: {why})"
+        own = [Limit("disk", f"{big_vm} on {h} (one stream)", rate, largest, _seconds(largest, rate), big_vm),
+               Limit("host-streams", f"{h}: {why}", k * rate, load.bytes, _seconds(load.bytes, k * rate), h)]
+        reachable = tuple(p.node for p in ok)
+        acc.streams += [(_seconds(b, rate), reachable) for b in load.sizes]
+        for p, pr in zip(ok, profiles):
+            acc.node_bytes[p.node] = acc.node_bytes.get(p.node, 0.0) + share
+            acc.node_hosts.setdefault(p.node, []).append(h)
+            for item in (pr.uplink, pr.nic, *pr.routers):
+                if item is not None:
                     key, where, mbps = item
-                    slot = shared.get(key)
+                    slot = acc.shared.get(key)
                     if slot is None:
-                        slot = shared[key] = [key[0], where, mbps, 0.0, []]
+                        slot = acc.shared[key] = [key[0], where, mbps, 0.0, []]
                     slot[3] += share
                     slot[4].append(h)
-            limits += own_limits
-            worst = max(own_limits, key=lambda lim: lim.seconds)
-            host_rows[h] = {"name": h, "bytes": int(nbytes), "disks": host_disks[h], "nodes": [p.node for p in ok],
-                            "_limit": worst}
+        acc.limits += own
+        acc.host_rows[h] = {"name": h, "bytes": int(load.bytes), "disks": disks, "nodes": list(reachable),
+                            "_limit": max(own, key=lambda lim: lim.seconds)}
+
+    def _shared(self, acc: "_Acc") -> dict[tuple, Limit]:
+        """Uplinks, node NICs and routers as limits; an uplink is its host's limit too. Returns the NICs."""
         kinds = {"u": "uplink", "n": "node-nic", "r": "router"}
-        shared_limits: dict[tuple, Limit] = {}
-        for key, (tag, where, mbps, nbytes, _) in shared.items():
+        nics: dict[tuple, Limit] = {}
+        for key, (tag, where, mbps, nbytes, hosts) in acc.shared.items():
             lim = Limit(kinds[tag], where, mbps, nbytes, _seconds(nbytes, mbps), key)
-            shared_limits[key] = lim
-            limits.append(lim)
-            if tag == "u":  # an uplink belongs to one host: it is that host's limit too
-                h = shared[key][4][0]
-                if lim.seconds > host_rows[h]["_limit"].seconds:
-                    host_rows[h]["_limit"] = lim
-        node_rows = []
-        waves = _waves(streams, job.concurrency.per_node)
-        for n in nodes:
-            if n not in node_bytes:
+            acc.limits.append(lim)
+            if tag == "n":
+                nics[key] = lim
+            elif tag == "u" and lim.seconds > acc.host_rows[hosts[0]]["_limit"].seconds:
+                acc.host_rows[hosts[0]]["_limit"] = lim
+        return nics
+
+    def _nodes(self, job: Job, acc: "_Acc", nics: dict[tuple, Limit]) -> list[dict[str, Any]]:
+        """Each node's schedule of whole disks (waves) as a limit, and the node's row."""
+        rows = []
+        k = job.concurrency.per_node
+        waves = _waves(acc.streams, k)
+        stream = self.c.stream_mbps(job.transport)
+        for n in self.tracer.nodes_of(job):
+            if n not in acc.node_bytes:
                 continue
-            k = job.concurrency.per_node
             makespan, count = waves.get(n, (0.0, 0))
             why = f"{k} disks at once (job per-node concurrency), the next when a slot frees, largest first"
             if count <= k:
                 why = f"its {count} disk(s) at once (cap: {k}, job per-node concurrency)"
-            lim = Limit("node-streams", f"{n}: {why}", min(k, max(count, 1)) * stream, node_bytes[n], makespan, n)
-            limits.append(lim)
-            nic = max((s for key, s in shared_limits.items() if key[0] == "n" and key[1] == n),
-                      key=lambda s: s.seconds, default=None)
+            lim = Limit("node-streams", f"{n}: {why}", min(k, max(count, 1)) * stream, acc.node_bytes[n], makespan, n)
+            acc.limits.append(lim)
+            nic = max((s for key, s in nics.items() if key[1] == n), key=lambda s: s.seconds, default=None)
             best = lim if nic is None or lim.seconds >= nic.seconds else nic
-            node_rows.append({"name": n, "bytes": int(node_bytes[n]), "duration_s": round(best.seconds, 1),
-                              "bottleneck": best.to_dict()})
-        hosts_out = []
-        for row in host_rows.values():
-            lim = row.pop("_limit")
-            hosts_out.append({**row, "duration_s": round(lim.seconds, 1), "bottleneck": lim.to_dict()})
-        hosts_out.sort(key=lambda r: (-r["duration_s"], r["name"]))
-        limits.sort(key=lambda lim: (-lim.seconds, lim.kind, lim.where))
-        top = limits[0] if limits else None
-        return JobEstimate(
-            job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(moved),
-            sum(r["disks"] for r in hosts_out), top,
-            hosts_out, node_rows, self._critical(limits, shared, host_vms, node_hosts), unreadable, limits[:8])
+            rows.append({"name": n, "bytes": int(acc.node_bytes[n]), "duration_s": round(best.seconds, 1),
+                         "bottleneck": best.to_dict()})
+        return rows
 
     def _critical(self, limits: list[Limit], shared: dict, host_vms: dict, node_hosts: dict) -> list[str]:
         """The VMs whose bytes go through the binding limit (every limit tied with it), most first."""
