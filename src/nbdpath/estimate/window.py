@@ -303,7 +303,8 @@ class Estimator:
         own = [Limit("disk", f"{big_vm} on {h} (one stream)", rate, largest, _seconds(largest, rate), big_vm),
                Limit("host-streams", f"{h}: {why}", k * rate, load.bytes, _seconds(load.bytes, k * rate), h)]
         reachable = tuple(p.node for p in ok)
-        acc.streams += [(_seconds(b, rate), reachable) for b in load.sizes]
+        per_byte = _seconds(1.0, rate)
+        acc.streams += [(b * per_byte, reachable) for b in load.sizes]
         for p, pr in zip(ok, profiles):
             acc.node_bytes[p.node] = acc.node_bytes.get(p.node, 0.0) + share
             acc.node_hosts.setdefault(p.node, []).append(h)
