@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import textwrap
 from typing import Optional
 
 import click
@@ -21,10 +22,11 @@ from ..render import Report, explain_text, findings_table, paths_table, to_json,
 from ..render import html as html_render
 from ..render import markdown as md_render
 from ..rules import RULES, Severity, check, worst
+from ..result import Exit, Result, emit, write
 from ..safetext import terminal
 from . import select as select_mod
 
-EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = Exit.OK, Exit.FINDINGS, Exit.BAD_INPUT
 
 
 def load_inputs(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, Snapshot]]:
@@ -60,16 +62,13 @@ def _input_options(f):
     return click.argument("snapshot", required=False, type=click.Path(dir_okay=False))(f)
 
 
-def _emit(text: str, output: Optional[str] = None) -> None:
-    if not output:
-        click.echo(text, nl=False)
-        return
-    from ..io import write_atomic
+def _one_input_options(f):
+    """For commands that work on one snapshot (plan): --lab offers no `all`."""
+    f = click.option("--lab", metavar="NAME", help="A built-in lab (see `nbdpath labs`).")(f)
+    return click.argument("snapshot", required=False, type=click.Path(dir_okay=False))(f)
 
-    try:
-        write_atomic(output, text)
-    except OSError as exc:  # missing directory, no permission: a usage error, not a traceback
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+_emit = write  # one writer for every output (stdout, or -o atomically)
 
 
 def whatif_text(change: changes_mod.Change, snap: Snapshot) -> str:
@@ -220,7 +219,7 @@ def register(cli: click.Group) -> None:
         return paths, check(engine, paths)
 
     @cli.command()
-    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+    @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
     def labs(fmt):
         """List the built-in labs."""
         rows = []
@@ -228,25 +227,31 @@ def register(cli: click.Group) -> None:
             s = labs_mod.load(n)
             rows.append({"name": n, "hosts": len(s.hosts), "backup_nodes": len(s.backup_nodes),
                          "description": " ".join(s.description.split())})
-        if fmt == "json":
-            _emit(json.dumps({"version": 1, "labs": rows}, indent=2) + "\n")
-        else:
-            for r in rows:
-                click.echo(terminal(f"{r['name']:24} {r['hosts']:2} hosts {r['backup_nodes']:2} nodes  {r['description'][:90]}"))
-        return EXIT_OK
+        # Descriptions wrap at word boundaries under their column, never cut mid-word.
+        lines = []
+        for r in rows:
+            wrapped = textwrap.wrap(r["description"], 80) or [""]
+            lines.append(f"{r['name']:24} {r['hosts']:2} hosts {r['backup_nodes']:2} nodes  {wrapped[0]}")
+            lines += [" " * 45 + w for w in wrapped[1:]]
+        return emit(Result("labs", {"labs": rows}, text=terminal("\n".join(lines))), fmt)
 
     @cli.command()
     def schema():
         """Print the JSON Schema of snapshot files."""
+        # The schema document is JSON Schema's own (its "$schema" and "version" keys), not a result envelope.
         _emit(json.dumps(json_schema(), indent=2) + "\n")
-        return EXIT_OK
+        return Exit.OK
 
     @cli.command()
-    def rules():
+    @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
+    def rules(fmt):
         """List the check rules with their stable IDs."""
-        for r in RULES.values():
-            click.echo(f"{r.id} {r.severity.value:7} {r.name}: {r.title}")
-        return EXIT_OK
+        ordered = [RULES[k] for k in sorted(RULES)]
+        rows = [{"id": r.id, "name": r.name, "severity": r.severity.value, "title": r.title,
+                 "explanation": r.explanation} for r in ordered]
+        text = "\n".join(f"{r.id} {r.severity.value:7} {r.name}: {r.title}" for r in ordered)
+        return emit(Result("rules", {"rules": rows}, text=text), fmt)
+
 
     @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False,
                                    "help_option_names": []})
@@ -317,7 +322,7 @@ def register(cli: click.Group) -> None:
         return EXIT_OK
 
     @cli.command(name="plan")
-    @_input_options
+    @_one_input_options
     @click.option("--severity", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True,
                   help="Take fixes of findings at or above this severity.")
     @click.option("--rule", "rules_", multiple=True, metavar="ID", help="Only fixes of these rules (repeatable).")
@@ -327,11 +332,14 @@ def register(cli: click.Group) -> None:
                   help="text: plan + what-if; markdown: the same for a ticket; the others: a script to run, "
                        "rollback in comments.")
     @click.option("--save-snapshot", type=click.Path(dir_okay=False), help="Write the snapshot as it would be after the plan.")
-    def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_snapshot):
+    @_output_option
+    def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_snapshot, output):
         """Collect the fixes the findings propose into one plan and show, before anything
         is touched, what it does to every path and finding; render it as a script."""
         from ..plan import plan as plan_mod
 
+        if lab == "all":
+            raise UsageError("plan works on one snapshot: give --lab NAME (see `nbdpath labs`), not --lab all")
         inputs = load_inputs(snapshot, lab)
         if len(inputs) != 1:
             raise UsageError("plan needs one snapshot: a SNAPSHOT file or --lab NAME")
@@ -349,28 +357,29 @@ def register(cli: click.Group) -> None:
         # Each job's window before and after (issue 9); only when the snapshot has jobs.
         windows = compare(snap, plan.after) if fmt in ("text", "json", "markdown") else []
         if fmt == "text":
-            _emit(plan_mod.render_text(plan) + est_render.windows_text(windows))
+            text = plan_mod.render_text(plan) + est_render.windows_text(windows)
         elif fmt == "json":
-            _emit(json.dumps({**plan.to_dict(), **({"windows": windows} if windows else {})}, indent=2) + "\n")
+            text = json.dumps({**plan.to_dict(), **({"windows": windows} if windows else {})}, indent=2) + "\n"
         elif fmt == "markdown":
-            _emit(md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows))
+            text = md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows)
         else:
-            _emit(plan_mod.render_script(plan, fmt))
-        if save_snapshot:
-            _emit(dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml"), save_snapshot)
-        return EXIT_OK
+            text = plan_mod.render_script(plan, fmt)
+        # Both files or neither: the snapshot after the plan is built before anything is written.
+        after = dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml") if save_snapshot else None
+        _emit(text, output)
+        if after is not None:
+            _emit(after, save_snapshot)
+        return Exit.OK
 
     @cli.command(name="diff")
     @click.argument("old", type=click.Path(dir_okay=False))
     @click.argument("new", type=click.Path(dir_okay=False))
-    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-    def diff_cmd(old, new, fmt):
+    @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
+    @_output_option
+    def diff_cmd(old, new, fmt, output):
         """List every pair whose path or verdict differs between two snapshots (exit 1 if any)."""
         a = Engine(load_file(old)).trace()
         b = Engine(load_file(new)).trace()
         changed = diff_mod.diff(a, b)
-        if fmt == "json":
-            _emit(json.dumps({"version": 1, "changes": [c.to_dict() for c in changed]}, indent=2) + "\n")
-        else:
-            _emit(diff_mod.render(changed))
-        return EXIT_FINDINGS if changed else EXIT_OK
+        return emit(Result("diff", {"changes": [c.to_dict() for c in changed]},
+                           Exit.ATTENTION if changed else Exit.OK, text=diff_mod.render(changed)), fmt, output)

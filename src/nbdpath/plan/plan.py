@@ -60,6 +60,7 @@ class Plan:
             })
         return {
             "version": 1,
+            "kind": "plan",
             "steps": steps,
             "path_changes": [c.to_dict() for c in self.path_changes],
             "resolved": [{"rule": f.rule, "host": f.host, "nodes": list(f.nodes), "message": f.message} for f in self.resolved],
