@@ -130,3 +130,8 @@ def test_trace_narrowed_to_a_host_keeps_the_vms_it_may_serve():
     doc = _json("trace", "--lab", LAB, "--host", "esx-i01.lab.local", "--format", "json", "--no-hops")
     # esx-i01's own VMs, and the template on the datastore it shares with esx-r01.
     assert sorted(r["vm"] for r in doc["vms"]) == ["app-i01", "db-i01", "tpl-win2022", "web-i01"]
+
+
+def test_trace_vm_in_a_report_format_says_which_formats_carry_it():
+    r = run("trace", "--lab", LAB, "--vm", "app-r01", "--format", "html")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "table, json or yaml" in r.stderr
