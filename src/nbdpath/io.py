@@ -5,9 +5,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional, TextIO
 
 from .errors import InputError
 from .safetext import one_line
@@ -28,12 +29,18 @@ def write_atomic(path: str | Path, text: str) -> Path:
     gets the usual permissions (0666 less the umask), not mkstemp's 0600.
     OSError (no such folder, no permission, disk full) is the caller's to word.
     """
+    return write_atomic_with(path, lambda fh: fh.write(text))
+
+
+def write_atomic_with(path: str | Path, fill: Callable[[TextIO], Any]) -> Path:
+    """:func:`write_atomic` of what ``fill(fh)`` writes piece by piece (a document too
+    large to hold in memory whole); anything ``fill`` raises leaves no file behind."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
@@ -45,6 +52,19 @@ def write_atomic(path: str | Path, text: str) -> Path:
             pass
         raise
     return target
+
+
+def write_streamed(fill: Callable[[TextIO], Any], output: Optional[str] = None) -> None:
+    """``fill(fh)`` onto stdout, or atomically into ``output`` (an unwritable one: a usage error)."""
+    if not output:
+        fill(sys.stdout)
+        return
+    from .errors import UsageError
+
+    try:
+        write_atomic_with(output, fill)
+    except OSError as exc:  # missing directory, no permission: a usage error, not a traceback
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
 # ---------------------------------------------------------------- showing untrusted text

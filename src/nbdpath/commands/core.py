@@ -14,12 +14,15 @@ from .. import labs as labs_mod
 from ..changes import render as change_renderers
 from ..engine import ASSUMPTIONS, Engine
 from ..errors import UsageError
+from ..io import write_streamed
 from ..model import Snapshot, dump, json_schema, load_file
 from ..plan import changes as changes_mod
 from ..plan import diff as diff_mod
 from ..plan import esxcli as esxcli_mod
 from ..render import Report, explain_text, findings_table, paths_table, to_json, to_yaml
 from ..render import html as html_render
+from ..render import stream
+from ..render.cells import PAIR_ROWS
 from ..render import markdown as md_render
 from ..rules import RULES, Severity, check, worst
 from ..result import Exit, Result, emit, write
@@ -104,12 +107,14 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @_input_options
     @_format_option
-    @click.option("--no-hops", is_flag=True, help="Leave hops out of json/yaml/html (large estates).")
+    @click.option("--hops/--no-hops", "hops", default=None,
+                  help=f"Hops (and control flows) in json/yaml/html; default: with hops up to {PAIR_ROWS:,} pairs, "
+                       "without above (fleet runs; docs/reports.md).")
     @click.option("--vm", "vms", multiple=True, metavar="NAME",
                   help="Which host serves this VM's disks, over which path (repeatable; table/json/yaml).")
     @select_mod.options
     @_output_option
-    def trace(snapshot, lab, fmt, no_hops, vms, clusters, hosts, nodes, output):
+    def trace(snapshot, lab, fmt, hops, vms, clusters, hosts, nodes, output):
         """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
         from . import estimate as vm_mod
 
@@ -118,18 +123,15 @@ def register(cli: click.Group) -> None:
         inputs = load_inputs(snapshot, lab)
         report = build_report(inputs, select_mod.Selection(clusters, hosts, nodes))
         rows = vm_mod.vm_rows(inputs, report, tuple(vms)) if vms or fmt in ("json", "yaml") else None
-        if fmt in ("json", "yaml") and rows is not None:
-            _emit(vm_mod.with_vms(report.to_dict(not no_hops), rows, fmt), output)
+        with_hops = stream.with_hops(hops, len(report.paths), fmt)
+        if fmt in ("json", "yaml"):
+            write_streamed(lambda fh: stream.write(fmt, report, with_hops, fh, rows), output)
         elif vms and fmt == "table":
             _emit(vm_mod.render.vm_table(rows or []), output)
-        elif fmt == "json":
-            _emit(to_json(report, not no_hops), output)
-        elif fmt == "yaml":
-            _emit(to_yaml(report, not no_hops), output)
         elif fmt == "markdown":
             _emit(md_render.paths_markdown(report), output)
         elif fmt == "html":
-            _emit(html_render.report_html(report, not no_hops), output)
+            _emit(html_render.report_html(report, with_hops), output)
         else:
             _emit(paths_table(report), output)
         return EXIT_OK
@@ -144,10 +146,8 @@ def register(cli: click.Group) -> None:
     def check_cmd(snapshot, lab, fmt, fail_on, clusters, hosts, nodes, output):
         """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
         report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes), kind="check")
-        if fmt == "json":
-            _emit(to_json(report, with_hops=False), output)
-        elif fmt == "yaml":
-            _emit(to_yaml(report, with_hops=False), output)
+        if fmt in ("json", "yaml"):
+            write_streamed(lambda fh: stream.write(fmt, report, False, fh), output)
         elif fmt == "markdown":
             _emit(md_render.findings_markdown(report), output)
         elif fmt == "html":

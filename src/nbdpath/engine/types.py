@@ -312,33 +312,8 @@ class Path:
         return engine.control(hv.host.name, nd.name, self.outcome)
 
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
-        o = self.outcome
-        d: dict[str, Any] = {
-            "host": self.host,
-            "node": self.node,
-            "endpoint": self.endpoint.to_dict(),
-            "endpoint_kind": o.endpoint_kind,
-            "node_interface": o.node_interface,
-            "node_ip": o.node_ip,
-            "ingress_vmk": o.ingress_vmk,
-            "egress_vmk": o.egress_vmk,
-            "management_vmk": o.management_vmk,
-            "egress_uplinks": [u.to_dict() for u in o.egress_uplinks],
-            "uplink_policy": o.uplink_policy,
-            "reply_route_origin": o.reply_route_origin,
-            "bottleneck_mbps": o.bottleneck_mbps,
-            "best_available_mbps": o.best_available_mbps,
-            "verdict": o.verdict.value,
-            "verdict_reason": o.verdict_reason,
-            "degraded": [str(x) for x in o.degraded],
-            "forward_devices": list(o.forward_devices),
-            "reply_devices": list(o.reply_devices),
-            "firewalls_one_way": list(o.firewalls_one_way),
-            "unmodelled_legs": list(o.unmodelled_legs),
-            "assumptions": expand(o.assumptions),
-            "alternatives": [a.to_dict() for a in o.alternatives],
-            "robust": o.robust,
-        }
+        d: dict[str, Any] = {"host": self.host, "node": self.node, "endpoint": self.endpoint.to_dict(),
+                             **outcome_dict(self.outcome)}
         if with_hops:
             d["hops"] = [h.to_dict() for h in self.hops]
             d["control"] = [c.to_dict() for c in self.control]
@@ -366,3 +341,31 @@ class Path:
         )
         hops = tuple(Hop.from_dict(h) for h in d["hops"]) if "hops" in d else None
         return cls(str(d["host"]), str(d["node"]), Endpoint.from_dict(d["endpoint"]), outcome, hops)
+
+
+def outcome_dict(o: Outcome) -> dict[str, Any]:
+    """A path's outcome fields as :meth:`Path.to_dict` writes them, after host, node and
+    endpoint (render.stream writes this part once per shared Outcome)."""
+    return {
+        "endpoint_kind": o.endpoint_kind,
+        "node_interface": o.node_interface,
+        "node_ip": o.node_ip,
+        "ingress_vmk": o.ingress_vmk,
+        "egress_vmk": o.egress_vmk,
+        "management_vmk": o.management_vmk,
+        "egress_uplinks": [u.to_dict() for u in o.egress_uplinks],
+        "uplink_policy": o.uplink_policy,
+        "reply_route_origin": o.reply_route_origin,
+        "bottleneck_mbps": o.bottleneck_mbps,
+        "best_available_mbps": o.best_available_mbps,
+        "verdict": o.verdict.value,
+        "verdict_reason": o.verdict_reason,
+        "degraded": [str(x) for x in o.degraded],
+        "forward_devices": list(o.forward_devices),
+        "reply_devices": list(o.reply_devices),
+        "firewalls_one_way": list(o.firewalls_one_way),
+        "unmodelled_legs": list(o.unmodelled_legs),
+        "assumptions": expand(o.assumptions),
+        "alternatives": [a.to_dict() for a in o.alternatives],
+        "robust": o.robust,
+    }
