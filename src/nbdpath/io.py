@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import stat
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Callable, Iterator, Optional, TextIO
 
 from .errors import InputError
 from .safetext import one_line
@@ -162,3 +165,36 @@ def _read_fd(fd: int, max_bytes: int, name: str, what: str) -> bytes:
         if total > max_bytes:
             raise InputError(name, "", f"a {what} of at most {size_text(max_bytes)}; this one grew past it while read")
         chunks.append(chunk)
+
+
+# ---------------------------------------------------------------- the cyclic GC at the edges
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a command or an adapter builds many acyclic objects.
+
+    Loading, tracing and reading a vCenter each create ~10^6 short-lived
+    objects that hold no cycles; the collector's passes over them cost 30% of
+    a load and tripled a page's parse time (measured). Reference counting
+    still frees them. Nested and concurrent (several vCenters read in
+    threads) pauses are counted: the last one out restores the GC as it was.
+    Used at the edges only, so that pure code never touches global state.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()

@@ -168,14 +168,16 @@ def test_host_vanishing_mid_run_is_recorded(run_vcsim, tmp_path):
 
 
 def test_server_stopped_mid_retrieval_exits_2_without_a_file(sim, tmp_path, monkeypatch, capsys):
-    real_retrieve = vcenter.retrieve
+    from nbdpath.sources import vsphere_pyvmomi
+
+    real_retrieve = vsphere_pyvmomi.retrieve
 
     def retrieve(si, label, page_size, on_page, **kw):
         def stop_after_first_page(done, total):
             sim.stop()
         return real_retrieve(si, label, 1, stop_after_first_page, **kw)
 
-    monkeypatch.setattr(vcenter, "retrieve", retrieve)
+    monkeypatch.setattr(vsphere_pyvmomi, "retrieve", retrieve)
     out = tmp_path / "estate.yaml"
     rc = run(["--server", sim.server, "--user", sim.user, "--ca-file", str(sim.cert), "-o", str(out)],
              monkeypatch, sim.password)

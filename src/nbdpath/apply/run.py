@@ -132,7 +132,7 @@ def _removed_vmk(change: ch.Change, state: Snapshot) -> dict | None:
     if change.reversible:
         return None
     host = find_host(state, change.host)
-    vmk = next((v for v in host.vmks if v.device == change.vmk), None) if host else None
+    vmk = next((v for v in host.vmks if v.device == change.target_vmk), None) if host else None
     return vmk.model_dump(mode="json") if vmk else None
 
 

@@ -72,7 +72,7 @@ def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes
     """
     from .. import apply as ap
     from ..apply.seal import load_key
-    from ..sources.vcenter import ConnectOptions, Credentials
+    from ..sources.vsphere import ConnectOptions, Credentials
     from .discover import _check_connection, _password
 
     if bool(plan) == bool(rollback_journal):
@@ -147,7 +147,7 @@ def _apply(ap, live, plan_file, execute: bool, yes: bool, journal_path: str | No
 
 def _rollback(ap, live, journal, path: str, execute: bool, yes: bool, fmt: str) -> int:
     from ..apply import render
-    from ..sources.vcenter import Endpoint
+    from ..sources.vsphere import Endpoint
 
     if Endpoint.parse(journal.server).label != live.endpoint.label:
         raise UsageError(f"{path} records a run on {journal.server}, not {live.endpoint.label}")

@@ -189,7 +189,7 @@ def _checked_password(password: str, refuse: Callable[[str], Exception]) -> str:
 
 def _check_connection(servers: list[str], user: str, ca_file: Optional[str], insecure: bool, timeout: float) -> None:
     """Addresses, user, --timeout and --ca-file checked before the password is asked for or a connection opened."""
-    from ..sources.vcenter import ConnectOptions, Endpoint, tls_context
+    from ..sources.vsphere import ConnectOptions, Endpoint, tls_context
 
     for server in servers:
         Endpoint.parse(server)

@@ -122,6 +122,22 @@ def moref_id(value: Any) -> Optional[str]:
     return getattr(value, "_moId", None) or str(value)
 
 
+# pyVmomi's private session (``_stub``) is used here and nowhere else: a SOAP call
+# must go through the session's cookie, connection pool and TLS context, and
+# pyVmomi offers no public way to send a request without parsing its answer.
+# Only this module and nbdpath.sources.vsphere_pyvmomi know pyVmomi's insides.
+
+
+def drop_connections(mo: Any) -> None:
+    """Close the session's pooled connections without a logout (the server stopped answering)."""
+    mo._stub.DropConnections()
+
+
+def bind(cls: Any, moid: str, like: Any) -> Any:
+    """The managed object ``cls(moid)`` on the same session as ``like`` (a moref read as text)."""
+    return cls(moid, like._stub)
+
+
 def invoke(mo: Any, method: str, *args: Any, drop: Optional[re.Pattern[bytes]] = None) -> XmlData:
     """Call ``method`` on managed object ``mo`` and return the parsed ``returnval``.
 

@@ -1,0 +1,338 @@
+"""The vSphere client seam over pyVmomi: the one module that imports it.
+
+Per vCenter: one ContainerView over hosts, distributed switches, their port
+groups and clusters (and VMs, folders, datastores), one PropertyCollector
+``RetrievePropertiesEx`` paged with ``ContinueRetrievePropertiesEx``,
+``DestroyView`` at the end. No per-host property walks (each attribute access
+would be a round trip). The big answers are parsed by :mod:`.soapxml`;
+conversion to the model is pure (:mod:`.vcenter_convert`). pyVmomi's faults
+and network errors leave this module as the seam's errors (SoapFault,
+SessionLost, DiscoveryError), so no caller needs pyVmomi to tell them apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import ssl
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Iterator, Optional
+
+from pyVim.connect import Connect, Disconnect
+from pyVmomi import vim, vmodl
+from pyVmomi.VmomiSupport import GetServiceVersions, versionIdMap
+
+from ..errors import DiscoveryError, NbdpathError, SessionLost, SoapFault
+from ..io import gc_paused
+from ..model import DEFAULT_STACK
+from .soapxml import NON_DISK_DEVICES, XmlData, as_list, bind, drop_connections, invoke, moref_id, object_contents, retrieve_pages
+from .vcenter_convert import (
+    CLUSTER_PROPERTIES,
+    DATASTORE_PROPERTIES,
+    DVPG_PROPERTIES,
+    DVS_PROPERTIES,
+    FOLDER_PROPERTIES,
+    HOST_PROPERTIES,
+    VM_PROPERTIES,
+    Converted,
+    Inventory,
+    convert,
+)
+from .vsphere import DEFAULT_PAGE_SIZE, ConnectOptions, Credentials, Endpoint, PageFn, describe, server_text, tls_context
+
+MAX_VERSION_LIST = 1 * 2**20  # vimServiceVersions.xml is about 2 KiB
+
+
+class PyVmomiClient:
+    """The real :class:`~nbdpath.sources.vsphere.VsphereClient`."""
+
+    def connect(self, ep: Endpoint, creds: Credentials, opts: ConnectOptions) -> PyVmomiSession:
+        return PyVmomiSession(_login(ep, creds, opts), ep, opts)
+
+
+@contextlib.contextmanager
+def _translated(opts: ConnectOptions) -> Iterator[None]:
+    """pyVmomi's faults and the network's errors as the seam's: a caller never imports pyVmomi."""
+    try:
+        yield
+    except NbdpathError:  # SoapFault from soapxml, or already translated
+        raise
+    except vmodl.MethodFault as exc:
+        raise SoapFault(getattr(exc, "_wsdlName", None) or type(exc).__name__.split(".")[-1],
+                        server_text(getattr(exc, "msg", "") or "")) from None
+    except Exception as exc:
+        raise SessionLost(describe(exc, opts.timeout_s)) from None
+
+
+class PyVmomiSession:
+    """One pyVmomi ServiceInstance; remembers which HostSystem each host name is."""
+
+    def __init__(self, si: Any, ep: Endpoint, opts: ConnectOptions):
+        self.si = si
+        self.label = ep.label
+        self.opts = opts
+        self._morefs: dict[str, str] = {}  # host name (as the snapshot names it) -> HostSystem moref id
+        self._inventory: Optional[Inventory] = None  # switches, port groups and clusters of the last full read
+        self._answering = True  # False once the server stopped answering: close() then does not wait on it
+
+    def read_inventory(self, on_page: Optional[PageFn] = None) -> Converted:
+        with self._guard(), gc_paused():
+            inv = retrieve(self.si, self.label, self.opts.page_size, on_page, vms=self.opts.vms)
+            converted = convert(inv)
+            self._remember(inv, converted)
+            # Freed here by reference counting: left alive, the parsed pages (~10^6 tracked objects
+            # with 20,000 VMs) would all be walked by the collector's first pass once it is back on.
+            del inv
+        return converted
+
+    def read_hosts(self, names: Sequence[str]) -> Converted:
+        """Only those HostSystems when all are known (tenths of a second on 1,000 hosts, docs/apply.md);
+        otherwise, or when the server faults instead of reporting a missing object, everything."""
+        if self._inventory is not None and all(n in self._morefs for n in names):
+            try:
+                with self._guard():
+                    return convert(self._some(list(names)))
+            except SoapFault as exc:
+                if exc.kind != "ManagedObjectNotFound":
+                    raise
+        return self.read_inventory()
+
+    def host_network(self, name: str) -> _HostApi:
+        moid = self._morefs.get(name)
+        if moid is None:
+            raise SoapFault("ManagedObjectNotFound", f"host {name} is not in {self.label}'s inventory")
+        host = bind(vim.HostSystem, moid, self.si)
+        return _HostApi(host.configManager, self._guard)
+
+    def close(self) -> None:
+        try:
+            if self._answering:
+                Disconnect(self.si)
+            else:
+                drop_connections(self.si)  # a logout would wait on the same dead server again
+        except Exception:  # already gone: nothing to release
+            pass
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            with _translated(self.opts):
+                yield
+        except SessionLost:
+            self._answering = False
+            raise
+
+    def _remember(self, inv: Inventory, converted: Converted) -> None:
+        self._inventory = Inventory(vcenter=inv.vcenter, hosts={}, dvswitches=inv.dvswitches,
+                                    dvportgroups=inv.dvportgroups, clusters=inv.clusters)
+        # Discovery names a host added by IP by its DNS name and keeps the inventory
+        # name as management_address: that is how a snapshot name finds its HostSystem.
+        by_inventory_name = {str(p.get("name")): mid for mid, p in inv.hosts.items()}
+        self._morefs = {h.name: by_inventory_name[h.management_address] for h in converted.hosts
+                        if h.management_address in by_inventory_name}
+
+    def _some(self, names: list[str]) -> Inventory:
+        """One retrieval of the named hosts' properties, no container view."""
+        pc = vmodl.query.PropertyCollector
+        moids = [self._morefs[n] for n in names]
+        spec = pc.FilterSpec(
+            objectSet=[pc.ObjectSpec(obj=bind(vim.HostSystem, m, self.si), skip=False) for m in moids],
+            propSet=[pc.PropertySpec(type=vim.HostSystem, pathSet=list(HOST_PROPERTIES))],
+            reportMissingObjectsInResults=True,
+        )
+        collector = self.si.RetrieveContent().propertyCollector
+        hosts: dict[str, dict[str, Any]] = {}
+        result = invoke(collector, "RetrievePropertiesEx", [spec], pc.RetrieveOptions())
+        while True:
+            for oc in as_list(result.objects):
+                props = {p.name: p.val for p in as_list(oc.propSet)}
+                if props:  # an object reported only in missingSet is gone
+                    hosts[moref_id(oc.obj) or ""] = props
+            if not result.token:
+                break
+            result = invoke(collector, "ContinueRetrievePropertiesEx", result.token)
+        assert self._inventory is not None
+        return replace(self._inventory, hosts=hosts, listed_hosts=tuple(m for m in moids if m in hosts))
+
+
+class _HostApi:
+    """One host's network changes (:class:`nbdpath.changes.HostNetworkApi`) on pyVmomi."""
+
+    def __init__(self, managers: Any, guard: Any) -> None:
+        self._m = managers  # typed Optional by pyVmomi; a connected host has them
+        self._guard = guard
+
+    def select_vnic(self, nic_type: str, device: str) -> None:
+        with self._guard():
+            self._m.virtualNicManager.SelectVnicForNicType(nicType=nic_type, device=device)
+
+    def deselect_vnic(self, nic_type: str, device: str) -> None:
+        with self._guard():
+            self._m.virtualNicManager.DeselectVnicForNicType(nicType=nic_type, device=device)
+
+    def remove_vnic(self, device: str) -> None:
+        with self._guard():
+            self._m.networkSystem.RemoveVirtualNic(device=device)
+
+    def route(self, add: bool, network: str, gateway: str, netstack: str) -> None:
+        with self._guard():
+            _route(self._m.networkSystem, add, network, gateway, netstack)
+
+
+def _route(ns: Any, add: bool, network: str, gateway: str, stack: str) -> None:
+    """Static routes: default stack via UpdateIpRouteTableConfig, other stacks via UpdateNetworkConfig."""
+    net = ipaddress.ip_network(network, strict=False)
+    if net.prefixlen == 0:
+        # The default route is the stack's gateway, not a table entry.
+        config = vim.host.IpRouteConfig(defaultGateway=gateway if add else "0.0.0.0")
+        if stack == DEFAULT_STACK:
+            ns.UpdateIpRouteConfig(config=config)
+        else:
+            _edit_stack(ns, vim.host.NetStackInstance(key=stack, ipRouteConfig=config))
+        return
+    op = vim.host.IpRouteOp(changeOperation="add" if add else "remove",
+                            route=vim.host.IpRouteEntry(network=str(net.network_address), prefixLength=net.prefixlen,
+                                                        gateway=gateway))
+    table = vim.host.IpRouteTableConfig(ipRoute=[op])
+    if stack == DEFAULT_STACK:
+        ns.UpdateIpRouteTableConfig(config=table)
+    else:
+        _edit_stack(ns, vim.host.NetStackInstance(key=stack, routeTableConfig=table))
+
+
+def _edit_stack(ns: Any, instance: Any) -> None:
+    spec = vim.host.NetworkConfig.NetStackSpec(netStackInstance=instance, operation="edit")
+    ns.UpdateNetworkConfig(config=vim.host.NetworkConfig(netStackSpec=[spec]), changeMode="modify")
+
+
+def _login(ep: Endpoint, creds: Credentials, opts: ConnectOptions) -> Any:
+    """Log in; returns a pyVmomi ServiceInstance. Maps failures to DiscoveryError.
+
+    Not SmartConnect: its API version probe opens a connection with no
+    timeout at all. The probe here is bounded like everything else
+    (connect, TLS handshake and each exchange within ``opts.timeout_s``).
+    """
+    ctx = tls_context(opts)
+    try:
+        version = _api_version(ep, ctx, opts.timeout_s)
+        return Connect(host=ep.host, port=ep.port, user=creds.user, pwd=creds.password, version=version,
+                       sslContext=ctx, httpConnectionTimeout=opts.timeout_s)
+    except vim.fault.InvalidLogin:
+        raise DiscoveryError(f"{ep.label}: the user name or password was refused") from None
+    except DiscoveryError:
+        raise
+    except Exception as exc:
+        raise DiscoveryError(f"{ep.label}: {describe(exc, opts.timeout_s)}") from None
+
+
+def _api_version(ep: Endpoint, ctx: ssl.SSLContext, timeout_s: float) -> str:
+    """The newest vim25 API version pyVmomi and the server share, as SmartConnect picks it."""
+    conn = http.client.HTTPSConnection(ep.host, ep.port, timeout=timeout_s, context=ctx)
+    try:
+        conn.request("GET", "/sdk/vimServiceVersions.xml")
+        resp = conn.getresponse()
+        body = resp.read(MAX_VERSION_LIST + 1)
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise DiscoveryError(f"{ep.label}: not a vCenter or ESXi API (GET /sdk/vimServiceVersions.xml: "
+                             f"HTTP {resp.status})")
+    try:
+        root = ET.fromstring(body[:MAX_VERSION_LIST])
+    except ET.ParseError:
+        raise DiscoveryError(f"{ep.label}: not a vCenter or ESXi API (its version list is not XML)") from None
+    offered = {v.text for v in root.iter("version")}
+    for version in GetServiceVersions("vim25"):
+        if versionIdMap.get(version) in offered:
+            return version
+    raise DiscoveryError(f"{ep.label}: shares no vSphere API version with this pyVmomi "
+                         f"(the server offers {', '.join(sorted(o for o in offered if o)) or 'none'})")
+
+
+def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: Optional[PageFn] = None,
+             vms: bool = True) -> Inventory:
+    """One paged PropertyCollector retrieval over a ContainerView (VMs, folders and datastores in it too)."""
+    content = si.RetrieveContent()
+    kinds = [vim.HostSystem, vim.DistributedVirtualSwitch, vim.dvs.DistributedVirtualPortgroup, vim.ClusterComputeResource]
+    vm_specs = []
+    if vms:
+        kinds += [vim.VirtualMachine, vim.Datastore, vim.Folder]
+        pc_ = vmodl.query.PropertyCollector
+        vm_specs = [pc_.PropertySpec(type=vim.VirtualMachine, pathSet=list(VM_PROPERTIES)),
+                    pc_.PropertySpec(type=vim.Datastore, pathSet=list(DATASTORE_PROPERTIES)),
+                    pc_.PropertySpec(type=vim.Folder, pathSet=list(FOLDER_PROPERTIES))]
+    view = content.viewManager.CreateContainerView(content.rootFolder, kinds, True)
+    try:
+        pc = vmodl.query.PropertyCollector
+        spec = pc.FilterSpec(
+            objectSet=[
+                pc.ObjectSpec(
+                    obj=view,
+                    skip=False,  # its own "view" lists every host, to notice one vanishing
+                    selectSet=[pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)],
+                )
+            ],
+            propSet=[
+                pc.PropertySpec(type=vim.view.ContainerView, pathSet=["view"]),
+                pc.PropertySpec(type=vim.HostSystem, pathSet=list(HOST_PROPERTIES)),
+                pc.PropertySpec(type=vim.DistributedVirtualSwitch, pathSet=list(DVS_PROPERTIES)),
+                pc.PropertySpec(type=vim.dvs.DistributedVirtualPortgroup, pathSet=list(DVPG_PROPERTIES)),
+                pc.PropertySpec(type=vim.ClusterComputeResource, pathSet=list(CLUSTER_PROPERTIES)),
+                *vm_specs,
+            ],
+            reportMissingObjectsInResults=True,
+        )
+        hosts: dict[str, dict[str, Any]] = {}
+        dvs: dict[str, dict[str, Any]] = {}
+        dvpg: dict[str, dict[str, Any]] = {}
+        clusters: dict[str, dict[str, Any]] = {}
+        vm_props: dict[str, dict[str, Any]] = {}
+        datastores: dict[str, dict[str, Any]] = {}
+        folders: dict[str, dict[str, Any]] = {}
+        faults: dict[str, str] = {}
+        listed: list[str] = []
+        by_kind = {"HostSystem": hosts, "ClusterComputeResource": clusters, "DistributedVirtualPortgroup": dvpg,
+                   "VirtualMachine": vm_props, "Datastore": datastores, "Folder": folders}
+
+        def take(result: XmlData) -> None:
+            for kind, moid, props, missing_set in object_contents(result):
+                if kind == "ContainerView":
+                    refs = props.get("view")
+                    refs = as_list(refs.ManagedObjectReference) if isinstance(refs, XmlData) else []
+                    listed.extend(moref_id(r) or "" for r in refs if r.mo_type == "HostSystem")
+                    continue
+                target = by_kind.get(kind)
+                if target is None and kind and "DistributedVirtualSwitch" in kind:
+                    target = dvs
+                if target is None:
+                    continue
+                target[moid] = props
+                for missing in missing_set:
+                    if kind == "HostSystem":
+                        # MissingProperty.fault is a LocalizedMethodFault; its .fault names the kind.
+                        fault = missing.fault.fault if isinstance(missing.fault, XmlData) else None
+                        name = (fault.xsi_type if isinstance(fault, XmlData) else None) or "fault"
+                        faults[moid] = f"property {missing.path} not returned ({name})"
+            if on_page is not None:
+                on_page(len(hosts), len(listed) or None)
+
+        # pyVmomi serialises the requests; the (large) answers are read by soapxml.
+        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size),
+                                     drop=NON_DISK_DEVICES if vms else None):
+            take(result)
+    finally:
+        try:
+            view.DestroyView()
+        except Exception:  # the connection may be gone; the first error is the one to report
+            pass
+    return Inventory(
+        vcenter=label, hosts=hosts, dvswitches=dvs, dvportgroups=dvpg, clusters=clusters,
+        listed_hosts=tuple(listed), faults=faults,
+        vcenter_version=getattr(getattr(content, "about", None), "version", None),
+        vms=vm_props, datastores=datastores, folders=folders,
+    )
+
+
