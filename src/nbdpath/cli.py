@@ -14,13 +14,11 @@ import traceback
 import click
 
 from .errors import NbdpathError
+from .result import Exit
 from .safetext import one_line
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_BAD_INPUT = 2
-# Not bad input but a defect of ours: kept apart from 2 so scripts can tell.
-EXIT_INTERNAL = 70
+# Not bad input but a defect of ours (70) is kept apart from 2 so scripts can tell: see nbdpath.result.
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = Exit.OK, Exit.FINDINGS, Exit.BAD_INPUT, Exit.INTERNAL
 
 # One line per command family; each module owns its commands and tests.
 _COMMAND_MODULES = [
@@ -51,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         rv = cli.main(args=argv, prog_name="nbdpath", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        return 130
+        return Exit.INTERRUPTED
     except click.ClickException as exc:
         click.echo(f"nbdpath: error: {_click_message(exc)}", err=True)
         return EXIT_BAD_INPUT
@@ -61,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        return 130
+        return Exit.INTERRUPTED
     except BrokenPipeError:
         # `nbdpath trace ... | head`: the reader left; nothing more to say.
         _silence_stdout()

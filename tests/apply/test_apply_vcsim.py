@@ -159,7 +159,7 @@ def test_host_vanishing_mid_plan_rolls_back_to_exactly_before(routed, capsys, mo
     monkeypatch.setattr(live_mod.VcenterLive, "perform", perform_then_lose_esx02)
     journal = routed.dir / "j.json"
     rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
-    assert rc == 2
+    assert rc == 3  # apply failed (and rolled back): not bad input
     result = json.loads(out)
     assert result["state"] == "rolled-back"
     assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]
@@ -334,7 +334,7 @@ def test_a_host_refusing_a_step_mid_plan_rolls_back_to_exactly_before(routed, ca
     assert rc == 0 and "2 pending" in out  # nothing in the live state predicts the refusal
     journal = routed.dir / "j.json"
     rc, out, _ = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
-    assert rc == 2
+    assert rc == 3  # apply failed (and rolled back): not bad input
     result = json.loads(out)
     assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]
     assert "InvalidArgument" in result["steps"][1]["note"]

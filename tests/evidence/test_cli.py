@@ -45,7 +45,7 @@ def test_verify_table_and_exit_codes(evidence):
 def test_verify_json_is_versioned(evidence):
     r = run("verify", "--lab", "rubrik-mixed-speed", "-e", evidence["pcap"], "--format", "json")
     d = json.loads(r.stdout)
-    assert r.returncode == 1 and d["version"] == 1 and d["kind"] == "nbdpath.verify"
+    assert r.returncode == 1 and d["version"] == 1 and d["kind"] == "verify"
     checks = {(p["host"], p["node"]): p["check"] for p in d["pairs"]}
     assert checks[("esx01.corp.local", "rubrik-node1")] == "CONTRADICTED"
     jsonschema.validate(d, REPORT_SCHEMA)

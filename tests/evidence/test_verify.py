@@ -129,7 +129,7 @@ def test_unmatched_flows_and_json(tmp_path):
     report = _report(labs.load("rubrik-mixed-speed"), path)
     assert len(report.unmatched) == 1 and "192.0.2.1:902: host address" in report.unmatched[0]
     d = json.loads(json.dumps(report.to_dict()))
-    assert d["version"] == 1 and d["kind"] == "nbdpath.verify" and len(d["pairs"]) == 4
+    assert d["version"] == 1 and d["kind"] == "verify" and len(d["pairs"]) == 4
     assert {p["check"] for p in d["pairs"]} == {"INCONCLUSIVE"}
 
 

@@ -47,7 +47,7 @@ def test_drift_json_shape(db, capsys):
     rc, out, _ = nbd(capsys, "history", "drift", "2", "1", "--db", db, "--format", "json")
     doc = json.loads(out)
     assert rc == 1
-    assert (doc["version"], doc["kind"], doc["worse"]) == (1, "drift", True)
+    assert (doc["version"], doc["kind"], doc["worse"]) == (1, "history-drift", True)
     assert (doc["from"]["id"], doc["to"]["id"]) == (2, 1)
     assert [(c["host"], c["kind"]) for c in doc["config"]] == [("esx01.lab.local", "route-removed")]
     [p] = doc["paths"]

@@ -95,8 +95,8 @@ def test_dry_run_prints_the_build_without_root(monkeypatch, capsys):
 def test_json_is_a_versioned_contract(capsys):
     assert main(["lab", "verify", "lab:veeam-tag-l2", "--bytes", "64KiB", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"schema", "snapshot", "prefix", "agree", "limits", "pairs", "notes", "emulation", "pcaps", "timings_s"}
-    assert doc["schema"] == "nbdpath.lab/1"
+    assert set(doc) == {"version", "kind", "snapshot", "prefix", "agree", "limits", "pairs", "notes", "emulation", "pcaps", "timings_s"}
+    assert doc["version"] == 1 and doc["kind"] == "lab-verify"
     pair = doc["pairs"][0]
     assert set(pair) == {"host", "node", "endpoint_ip", "agree", "problems", "predicted", "observed", "egress_compared"}
     assert set(pair["observed"]) == {"egress_vmk", "completes", "attempted", "connected", "bytes_expected",
@@ -144,7 +144,7 @@ def test_verify_every_builtin_lab_in_one_run(capsys):
 
     assert main(["lab", "verify", "--lab", "all", "--bytes", "64KiB", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema"] == "nbdpath.lab.multi/1"
+    assert doc["version"] == 1 and doc["kind"] == "lab-verify"
     assert [r["snapshot"] for r in doc["runs"]] == labs.names()
     assert all(r["agree"] for r in doc["runs"])
 

@@ -16,8 +16,9 @@ import click
 
 from ..errors import UsageError
 from ..safetext import one_line
+from ..result import Exit
 
-EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = Exit.OK, Exit.BLOCKED, Exit.APPLY_FAILED
 
 
 def register(cli: click.Group) -> None:

@@ -22,8 +22,9 @@ import click
 from ..errors import InputError, UsageError
 from ..model import Snapshot
 from ..safetext import is_safe_name, one_line
+from ..result import Exit
 
-EXIT_OK, EXIT_PARTIAL = 0, 1
+EXIT_OK, EXIT_PARTIAL = Exit.OK, Exit.PARTIAL
 MAX_MERGE_FILE = 16 * 2**20  # hand-written YAML; a FIFO or /dev/zero is refused, not read for ever
 MAX_PASSWORD_FILE = 64 * 2**10
 PASSWORD_WAIT_S = 10.0  # for a pipe's writer (`pass`, `op read`) to produce the password

@@ -26,8 +26,9 @@ from ..evidence import (
 from ..evidence import pktcap
 from ..evidence.window import Window, parse_time
 from ..render import rates as rates_render
+from ..result import Exit
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
+EXIT_OK, EXIT_FINDINGS = Exit.OK, Exit.CONTRADICTED
 SUMMARY_VERSION = 1
 
 
@@ -187,7 +188,7 @@ def summarize_cmd(file: str, kind: Optional[str], start: Optional[str], end: Opt
                 pktcap.from_options(uplink, vmk, direction))
     _warn(ev.skipped)
     if fmt == "json":
-        click.echo(json.dumps({"version": SUMMARY_VERSION, "kind": "nbdpath.evidence",
+        click.echo(json.dumps({"version": SUMMARY_VERSION, "kind": "evidence-summary",
                                "evidence": to_dict(ev)}, indent=2))
     elif fmt == "markdown":
         click.echo(_markdown_summary(ev))

@@ -15,8 +15,9 @@ from ..errors import UsageError
 from ..history import drift as drift_mod
 from ..history.store import Store, default_path, host_result
 from ..safetext import terminal
+from ..result import Exit
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
+EXIT_OK, EXIT_FINDINGS = Exit.OK, Exit.WORSE
 # Run ids are SQLite rowids: a larger number would overflow the query, not just miss.
 RUN_ID = click.IntRange(1, 2**63 - 1)
 
@@ -214,7 +215,7 @@ def register(cli: click.Group) -> None:
         with _open(db) as store:
             runs = store.runs()
         if fmt == "json":
-            _emit(json.dumps({"version": 1, "kind": "runs", "runs": [run_dict(r) for r in runs]}, indent=2) + "\n", None)
+            _emit(json.dumps({"version": 1, "kind": "history-list", "runs": [run_dict(r) for r in runs]}, indent=2) + "\n", None)
         else:
             _emit(list_table(runs), None)
         return EXIT_OK
@@ -229,7 +230,7 @@ def register(cli: click.Group) -> None:
         with _open(db) as store:
             info = store.run(run)
         if fmt == "json":
-            text = json.dumps({"version": 1, "kind": "run", **run_dict(info), "clusters": info.summary}, indent=2) + "\n"
+            text = json.dumps({"version": 1, "kind": "history-show", **run_dict(info), "clusters": info.summary}, indent=2) + "\n"
         elif fmt == "prometheus":
             text = prometheus(info)
         else:
@@ -250,7 +251,7 @@ def register(cli: click.Group) -> None:
             a, b = _pick(store, run_a, run_b)
             d = drift_between(store, a.id, b.id)
         if fmt == "json":
-            text = json.dumps({"version": 1, "kind": "drift", "from": run_dict(a), "to": run_dict(b), **d.to_dict()},
+            text = json.dumps({"version": 1, "kind": "history-drift", "from": run_dict(a), "to": run_dict(b), **d.to_dict()},
                               indent=2) + "\n"
         elif fmt == "prometheus":
             text = prometheus(b, d)

@@ -17,8 +17,9 @@ import click
 
 from ..errors import UsageError
 from ..io import excerpt
+from ..result import Exit
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
+EXIT_OK, EXIT_FINDINGS = Exit.OK, Exit.ATTENTION
 MAX_BYTES = 1 << 30  # every stream is bounded; a GiB is plenty for a lab
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 1 << 20,
           "g": 10**9, "gb": 10**9, "gib": 1 << 30}
@@ -111,7 +112,7 @@ def _common(f):
         click.option("--snaplen", default=128, show_default=True, type=click.IntRange(64, 262144),
                      help="Bytes captured per packet with --keep-pcaps."),
         click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-                     help="A table, or the versioned JSON object (schema nbdpath.lab/1)."),
+                     help="A table, or the versioned JSON object ({\"version\": 1, \"kind\": \"lab-run\", ...})."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -136,13 +137,15 @@ def _run(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeou
     return results
 
 
-def _emit(results, fmt: str, text) -> None:
+def _emit(results, fmt: str, text, kind: str = "lab-run") -> None:
     if fmt == "json":
         if len(results) == 1:
-            click.echo(json.dumps(results[0][1].to_dict(), indent=2))
+            click.echo(json.dumps({**results[0][1].to_dict(), "kind": kind}, indent=2))
         else:
-            click.echo(json.dumps({"schema": "nbdpath.lab.multi/1",
-                                   "runs": [{"snapshot": n, **r.to_dict()} for n, r in results]}, indent=2))
+            click.echo(json.dumps({"version": 1, "kind": kind,
+                                   "runs": [{"snapshot": n, **{k: v for k, v in r.to_dict().items()
+                                                               if k not in ("version", "kind")}} for n, r in results]},
+                                  indent=2))
         return
     for i, (name, result) in enumerate(results):
         if len(results) > 1:
@@ -191,7 +194,7 @@ def verify_cmd(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_
     from ..lab.report import verify_text
 
     results = _run(snapshot, lab, pairs, size, connect_timeout, idle_timeout, total_timeout, keep_pcaps, snaplen)
-    _emit(results, fmt, verify_text)
+    _emit(results, fmt, verify_text, "lab-verify")
     return EXIT_OK if all(r.agree for _, r in results) else EXIT_FINDINGS
 
 

@@ -53,7 +53,7 @@ REPORT_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "version": {"const": 1},
-        "kind": {"const": "nbdpath.verify"},
+        "kind": {"const": "verify"},
         "pairs": {"type": "array", "items": {
             "type": "object",
             "additionalProperties": False,
@@ -194,7 +194,7 @@ class VerifyReport:
 
         return {
             "version": REPORT_VERSION,
-            "kind": "nbdpath.verify",
+            "kind": "verify",
             "pairs": [
                 {
                     "host": p.host, "node": p.node, "check": p.check.value, "reason": p.reason,

@@ -13,7 +13,7 @@ from . import plan as lab_plan
 from .compare import Check, compare, prediction
 from .kernel import Lab, Limits, new_prefix, require, run_streams
 
-SCHEMA = "nbdpath.lab/1"
+VERSION = 1  # of the lab result JSON ({"version", "kind": "lab-run" | "lab-verify", ...})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,8 @@ class LabRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA,
+            "version": VERSION,
+            "kind": "lab-run",
             "snapshot": self.snapshot,
             "prefix": self.prefix,
             "agree": self.agree,
