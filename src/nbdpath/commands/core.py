@@ -39,6 +39,10 @@ def load_inputs(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, 
     if lab:
         names = labs_mod.names() if lab == "all" else [lab]
         return [(n, labs_mod.load(n)) for n in names]
+    if snapshot == "-":
+        loaded = [("<stdin>", _load_stdin())]
+        gc.freeze()
+        return loaded
     if snapshot:
         loaded = [(snapshot, load_file(snapshot))]
         # A command loads its snapshot once and exits: moving it out of the cyclic
@@ -47,6 +51,24 @@ def load_inputs(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, 
         gc.freeze()
         return loaded
     raise UsageError("give a SNAPSHOT file or --lab NAME (see `nbdpath labs`; `--lab all` runs every built-in lab)")
+
+
+def _load_stdin() -> Snapshot:
+    """``trace -``: a snapshot piped in (e.g. from a discovery on another machine), capped like a file."""
+    import sys
+
+    from ..errors import InputError
+    from ..model import parse
+    from ..model.load import MAX_SNAPSHOT_BYTES
+
+    data = sys.stdin.buffer.read(MAX_SNAPSHOT_BYTES + 1)
+    if len(data) > MAX_SNAPSHOT_BYTES:
+        raise InputError("<stdin>", "", f"a snapshot of at most {MAX_SNAPSHOT_BYTES >> 20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("<stdin>", f"byte {exc.start}", "UTF-8 text (a YAML or JSON snapshot)") from None
+    return parse(text, "<stdin>")
 
 
 def _format_option(f):
@@ -188,7 +210,7 @@ def register(cli: click.Group) -> None:
             engine = Engine(snap)
             path = engine.trace_pair(host, node)
             paths = [path]
-            findings = [f for f in check(engine, [path]) if not f.nodes or node in f.nodes]
+            findings = [f for f in check(engine, [path]) if f.host == host and (not f.nodes or node in f.nodes)]
         if len(paths) == 1 and fmt in ("table", "markdown", "html"):
             render = {"table": lambda: explain_text(name, paths[0], findings, ASSUMPTIONS),
                       "markdown": lambda: md_render.explain_markdown(name, paths[0], findings),
