@@ -69,8 +69,12 @@ def test_registry_lists_every_renderer_and_each_renders_every_kind():
     names = tuple(ch.renderers())
     assert names == ("esxcli", "powercli", "govc", "ansible")
     snap = labs.load("veeam-tag-routed")
-    for change in (ch.TagAdd(HOST, "vmk2"), ch.TagRemove(HOST, "vmk0", "management"),
-                   ch.RouteAdd(HOST, "10.40.0.0/24", "10.30.0.1"), ch.VmkRemove(HOST, "vmk2")):
+    samples = (ch.TagAdd(HOST, "vmk2"), ch.TagRemove(HOST, "vmk0", "management"),
+               ch.RouteAdd(HOST, "10.40.0.0/24", "10.30.0.1"), ch.RouteRemove(HOST, "10.40.0.0/24", "10.30.0.1"),
+               ch.VmkRemove(HOST, "vmk2"))
+    # A new kind must come with a sample here, and every renderer must render it.
+    assert {type(c) for c in samples} == set(ch.KINDS)
+    for change in samples:
         for name, r in ch.renderers().items():
             text = r.command(change, snap)
             assert text.strip() and (change.host in text or name in ("esxcli",)), (name, text)
