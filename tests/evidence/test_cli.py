@@ -82,3 +82,16 @@ def test_bad_input_is_one_line_exit_2(args, needle):
     r = run(*args)
     assert r.returncode == 2 and needle in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_verify_yaml_is_the_json_document(capsys):
+    """Issue 10 review: verify had no yaml (labs and diff neither)."""
+    import yaml
+
+    from nbdpath.cli import main
+
+    log = str(DATA / "vixDiskLib-nbd.log")
+    rc_json = main(["verify", "--lab", "rubrik-mixed-speed", "-e", log, "--format", "json"])
+    as_json = json.loads(capsys.readouterr().out)
+    rc_yaml = main(["verify", "--lab", "rubrik-mixed-speed", "-e", log, "--format", "yaml"])
+    assert rc_yaml == rc_json and yaml.safe_load(capsys.readouterr().out) == as_json

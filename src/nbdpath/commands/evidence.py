@@ -88,7 +88,7 @@ def _capture_options(f):
                    "(esxtop MM/DD/YYYY HH:MM:SS, logs ISO 8601).")
 @click.option("--to", "end", metavar="TIME", default=None, help="Count only samples/lines at or before TIME.")
 @_capture_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml", "markdown", "html"]), default="table",
               show_default=True)
 def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ...], kind: Optional[str],
                host: Optional[str], node: Optional[str], start: Optional[str], end: Optional[str],
@@ -111,6 +111,10 @@ def verify_cmd(snapshot: Optional[str], lab: Optional[str], files: tuple[str, ..
     _warn(report.skipped)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
+    elif fmt == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(report.to_dict(), sort_keys=False, width=120), nl=False)
     elif fmt in ("markdown", "html"):
         from ..render import verify as verify_render
 
