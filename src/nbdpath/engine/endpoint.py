@@ -63,7 +63,7 @@ def select(hv: HostView, snap: Snapshot, sem: Semantics = DEFAULT) -> EndpointCh
     usable = [v.device for v in vmks if BACKUP_NFC in v.services and v.netstack == DEFAULT_STACK and v.device in hv.ifaces]
     mgmt_ip, how, assumptions = management_ip(hv, snap, sem)
     mgmt_vmk = _vmk_with_ip(hv, mgmt_ip) if mgmt_ip is not None else None
-    if tagged and host.version_tuple < (7, 0):
+    if tagged and not host.has_backup_tag:
         kind = PRE70
         reason = (
             f"{', '.join(tagged)} carries {BACKUP_NFC} but host {host.name} runs ESXi {host.version}; "

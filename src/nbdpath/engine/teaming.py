@@ -8,6 +8,11 @@ from typing import Optional
 from ..model import Host, Snapshot, Teaming
 from .types import Degradation, Uplink
 
+# Teaming policies that put one flow on one of the active uplinks (which one is not predictable),
+# and those that spread flows over all of them: the estimate, the renderers and the lab all ask.
+ONE_UPLINK_PER_FLOW = frozenset({"loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased"})
+SPREAD_OVER_UPLINKS = frozenset({"loadbalance_ip", "lacp"})
+
 POLICY_TEXT = {
     "loadbalance_srcid": "route based on originating virtual port",
     "loadbalance_ip": "route based on IP hash",
@@ -100,7 +105,7 @@ def choose(pg: PortGroupInfo, pnics: dict) -> UplinkChoice:
         if policy == "failover_explicit":
             chosen = active_up[:1]
             why = f"{where}: explicit failover, first active uplink up is {chosen[0]}"
-        elif policy in ("loadbalance_ip", "lacp"):
+        elif policy in SPREAD_OVER_UPLINKS:
             chosen = active_up
             why = f"{where}: {POLICY_TEXT[policy]}, flows spread over active {', '.join(chosen)}"
         else:

@@ -18,6 +18,7 @@ from .control import ControlFlow, vcenter_address
 from .endpoint import EndpointChoice, at_address, management_ip, select
 from .routing import L3Iface, RouteEntry, lookup
 from .semantics import ALTERNATIVES, COMPARED, DEFAULT, Alternative, Semantics, difference
+from .teaming import ONE_UPLINK_PER_FLOW
 from .topology import DeviceView, HostView, Network, compile_host, compile_network, dvs_index
 from .types import (
     Degradation,
@@ -327,7 +328,7 @@ def trace_host_node(
                     egress_vmk=egress, **common),
             tuple(hops),
         )
-    unpredictable = rep.uplink_policy in ("loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased") \
+    unpredictable = rep.uplink_policy in ONE_UPLINK_PER_FLOW \
         and len(rep.uplinks) > 1
     if unpredictable:
         assumptions.append("A7-uplink-unpredictable")
@@ -562,7 +563,7 @@ class Engine:
             if not self.network.uniform(iface.network, iface.prefixlen):
                 return None
         return (
-            ep.vmk, ep.kind, ep.assumptions, ep.management_vmk, hv.host.version_tuple >= (7, 0),
+            ep.vmk, ep.kind, ep.assumptions, ep.management_vmk, hv.host.has_backup_tag,
             tuple((v.device, v.services) for v in hv.host.vmks),
             tuple((d, i.network, i.prefixlen, i.segment) for d, i in hv.ifaces.items()),
             tuple(hv.stack_of.items()),

@@ -29,6 +29,7 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator, Optional
 
 from ..engine.trace import Engine
+from ..engine.teaming import SPREAD_OVER_UPLINKS
 from ..engine.types import Path
 from ..engine.vms import VmTracer, path_rank, works
 from ..model import Job, Snapshot
@@ -36,7 +37,7 @@ from .constants import Constants
 
 GIB = 1 << 30
 MAX_CRITICAL_VMS = 20
-_SPREAD = ("loadbalance_ip", "lacp")
+_SPREAD = SPREAD_OVER_UPLINKS
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from .plan import NFC_PORT, LabPlan
 from .run import plan_for
 
 TBF_EFFICIENCY = 1448 / 1514  # TCP payload with timestamps per Ethernet frame tbf counts
-_SPREAD = ("loadbalance_ip", "lacp")
+_SPREAD = teaming.SPREAD_OVER_UPLINKS
 SO_MAX_PACING_RATE = getattr(socket, "SO_MAX_PACING_RATE", 47)  # Linux value; Python 3.11 lacks the name
 
 

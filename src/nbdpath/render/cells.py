@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..engine.teaming import ONE_UPLINK_PER_FLOW
 from .report import _speed
 
 # Teaming policies that put one flow on ONE of the listed uplinks (A7): "a | b".
 # The others (IP hash / LACP) spread flows over all of them: "a + b".
-_ONE_OF = frozenset({"loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased"})
+_ONE_OF = ONE_UPLINK_PER_FLOW
 
 SEVERITIES = ("error", "warning", "info")
 DIRECTION_TITLES = {

@@ -91,7 +91,7 @@ def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
                 vmk=dev,
             )
     usable = [d for d in ep.tagged if hv.stack_of.get(d) == DEFAULT_STACK and d in hv.ifaces]
-    if len(ep.tagged) > 1 and hv.host.version_tuple >= (7, 0):
+    if len(ep.tagged) > 1 and hv.host.has_backup_tag:
         keep = usable[0] if usable else ep.tagged[0]
         yield finding(
             TAG_MULTIPLE, name,

@@ -56,7 +56,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         if fast and o.endpoint_vmk == fast:
             summary = (f"{fast} already is the endpoint on the fast uplinks, but the reply leaves {o.egress_vmk}: "
                        "fix the return route (NBD005, NBD009 or NBD017 for this pair say how).")
-        elif fast and hv.host.version_tuple >= (7, 0):
+        elif fast and hv.host.has_backup_tag:
             changes = (TagAdd(path.host, fast),)
             fast_if = hv.ifaces[fast]
             on_subnet = any(i.network == fast_if.network and i.prefixlen == fast_if.prefixlen for i in node.ifaces.values())

@@ -31,7 +31,7 @@ def path_rules(path: Path, hv: HostView, network: Network, preferred: tuple[str,
          if hv.stack_of[d] == DEFAULT_STACK and d not in hv.management_vmks and d != path.endpoint.vmk and any(ipaddress.ip_address(i.ip_text) in n for n in nets)),
         None,
     )
-    changes = (TagAdd(path.host, candidate),) if candidate and hv.host.version_tuple >= (7, 0) else ()
+    changes = (TagAdd(path.host, candidate),) if candidate and hv.host.has_backup_tag else ()
     summary = (f"Tag {candidate} (in the preferred network) with {BACKUP_NFC}." if changes
                else "Nothing on the host follows the preference: to move NBD, change what vCenter hands out "
                     "(a vSphereBackupNFC vmk on 7.0+); the preference itself can stay.")

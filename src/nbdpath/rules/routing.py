@@ -101,7 +101,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
     if o.verdict is Verdict.BROKEN_BY_FIREWALL:
         fw = ", ".join(o.firewalls_one_way)
         changes = ()
-        if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
+        if hv.host.has_backup_tag and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
             summary = (f"Tag {o.egress_vmk} with {BACKUP_NFC} so the node connects to it directly and the flow "
                        f"becomes symmetric, bypassing {fw}; or remove {o.egress_vmk}.")
             changes = (TagAdd(path.host, o.egress_vmk),)
@@ -125,7 +125,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
         )
     if o.verdict is Verdict.ASYMMETRIC:
         changes = ()
-        if hv.host.version_tuple >= (7, 0) and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
+        if hv.host.has_backup_tag and o.egress_vmk and hv.stack_of.get(o.egress_vmk) == DEFAULT_STACK:
             changes = (TagAdd(path.host, o.egress_vmk),)
         text = o.verdict_reason
         if "A11-unmodelled-routing" in o.assumptions:
