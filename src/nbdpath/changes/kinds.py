@@ -314,18 +314,20 @@ class VmkRemove(_HostChange):
 
 
 Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove]
-KINDS: tuple[type, ...] = (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove)
-_OPPOSITES: dict[type, type] = {TagAdd: TagRemove, TagRemove: TagAdd, RouteAdd: RouteRemove, RouteRemove: RouteAdd}
-_BY_OP = {k.OP: k for k in KINDS}
+KINDS: tuple[type[Change], ...] = (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove)
+_OPPOSITES: dict[type[_HostChange], type[Change]] = {
+    TagAdd: TagRemove, TagRemove: TagAdd, RouteAdd: RouteRemove, RouteRemove: RouteAdd}
+_BY_OP: dict[str, type[Change]] = {k.OP: k for k in KINDS}
 def from_dict(data: dict) -> Change:
     """Inverse of ``Change.to_dict``; raises ValueError naming what is wrong."""
     op = data.get("op")
-    cls = _BY_OP.get(op)  # type: ignore[arg-type]
+    # An op that is not a string (a list, say) is unknown, not a TypeError from the lookup.
+    cls = _BY_OP.get(op) if isinstance(op, str) else None
     if cls is None:
         raise ValueError(f"unknown op {op!r}; expected one of {', '.join(_BY_OP)}")
     values = {k: v for k, v in data.items() if k != "op"}
     try:
-        return cls(**values)  # type: ignore[no-any-return]
+        return cls(**values)
     except TypeError as exc:
         raise ValueError(f"bad fields for {op}: {exc}") from None
 

@@ -11,13 +11,16 @@ import json
 import re
 import signal
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
 from ..errors import UsageError
 from ..io import excerpt
 from ..result import Exit
+
+if TYPE_CHECKING:  # for the annotation only: this module imports the model on use, as _load_all does
+    from ..model import Snapshot
 
 EXIT_OK, EXIT_FINDINGS = Exit.OK, Exit.ATTENTION
 MAX_BYTES = 1 << 30  # every stream is bounded; a GiB is plenty for a lab
@@ -51,12 +54,13 @@ class _Size(click.ParamType):
             self.fail(exc.message, param, ctx)
 
 
-def _load_all(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, object]]:
+def _load_all(snapshot: Optional[str], lab: Optional[str]) -> list[tuple[str, Snapshot]]:
     """SNAPSHOT (a file, or lab:NAME) or --lab NAME|all, as for trace and check."""
     from .core import load_inputs
 
     if snapshot and snapshot.startswith("lab:") and not Path(snapshot).exists() and not lab:
-        snapshot, lab = None, snapshot[len("lab:"):]
+        lab = snapshot[len("lab:"):]
+        snapshot = None
     return load_inputs(snapshot, lab)
 
 

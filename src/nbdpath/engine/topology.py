@@ -153,6 +153,7 @@ def compile_network(snap: Snapshot) -> Network:
             frozenset(i.ip for i in ifs.values()),
         )
         for i in ifs.values():
+            assert i.segment is not None, "ifaces_of names every segment (segment_for)"
             network.gateways.setdefault(i.segment, i.ip)
             network.routed_segments.add(i.segment)
         prefixes.extend((parse_cidr(r.network)[2], parse_cidr(r.network)[1]) for r in router.routes if ":" not in r.network)
@@ -194,6 +195,7 @@ def _implied_gateways(snap: Snapshot, network: Network) -> dict[str, int]:
                 if (net, plen) not in subnets:
                     subnets[(net, plen)] = v.segment or network.segment_for(ip, plen, net)
     for iface in network.by_ip.values():
+        assert iface.segment is not None, "by_ip holds ifaces_of's interfaces only, each with its segment"
         subnets.setdefault((iface.network, iface.prefixlen), iface.segment)
     lengths = sorted({plen for _, plen in subnets}, reverse=True)
     for gw in sorted(named, key=ip_int):

@@ -271,10 +271,11 @@ class _Rows:
     """Folds sample rows into the ports' running sums and the vmk x vmnic products."""
 
     def __init__(self, ncols: int, plist: list[_Port], window: Window = Window(),
-                 bins: Optional[Bins] = None) -> None:
+                 bins: Optional[Bins[tuple[int, str]]] = None) -> None:
         self.ncols = ncols
         self.window = window
-        self.bins = bins or Bins()
+        # Series keyed (port index in plist, "tx" or "rx").
+        self.bins: Bins[tuple[int, str]] = bins or Bins()
         # Rates over time for the vmks and vmnics (the ports a path runs through), first in the header.
         self.rate_ports = [k for k, p in enumerate(plist) if p.kind in ("vmk", "vmnic")][:MAX_SERIES // 2]
         self.untimed = 0
@@ -440,8 +441,9 @@ def _summarise(file: str, host: Optional[str], rows: _Rows, plist: list[_Port],
     return EsxtopSummary(
         file=file, host=host, samples=samples, first_time=rows.first_time, last_time=rows.last_time,
         ports=rates, transmitting_vmk=transmitting,
-        window_first=top_tx[1].active_first if transmitting else None,
-        window_last=top_tx[1].active_last if transmitting else None,
+        # transmitting is set only from top_tx: the "top_tx and" only tells mypy so.
+        window_first=top_tx[1].active_first if top_tx and transmitting else None,
+        window_last=top_tx[1].active_last if top_tx and transmitting else None,
         receiving_vmk=receiving, uplink=uplink,
         uplink_matches=tuple(matches), skipped=notes.done(), rates=over_time,
     )

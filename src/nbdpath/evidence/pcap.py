@@ -20,7 +20,7 @@ import heapq
 import struct
 from collections import Counter
 from operator import itemgetter
-from typing import BinaryIO, Optional
+from typing import BinaryIO, Optional, Union
 
 from .observations import CaptureInterface, CaptureSummary, NfcFlow, NFC_PORT, Notes, Rates, Skipped
 from .rates import Bins, rates as _rates
@@ -106,12 +106,18 @@ def _ip(b: bytes) -> str:
     return str(ipaddress.IPv6Address(b))
 
 
+# Raw series while reading: (interface index, towards the host?, source MAC of data to the node or None).
+_SeriesKey = tuple[int, bool, Optional[bytes]]
+# Shown series: ("if", interface index, towards the host?) or ("mac", MAC).
+_RateKey = Union[tuple[str, int, bool], tuple[str, bytes]]
+
+
 class _FlowTable:
     """Accumulates per-connection TCP 902 facts; everything else is counted."""
 
     def __init__(self, bin_seconds: Optional[float] = None) -> None:
         # TCP 902 payload per (interface, towards the host?, data MAC) and time bin.
-        self.bins = Bins(bin_seconds)
+        self.bins: Bins[_SeriesKey] = Bins(bin_seconds)
         self.flows: dict[tuple[bytes, int, bytes, int], list] = {}
         self.packets = 0
         self.bytes = 0
@@ -255,12 +261,12 @@ class _FlowTable:
             i = t_us // bins.width
             if bins.lo is None or not bins.lo <= i <= bins.hi:  # type: ignore[operator]
                 i = bins.index(t_us)
-            key = (ifidx, to_host, mac)
-            series = bins.sums.get(key)
+            series_key = (ifidx, to_host, mac)
+            series = bins.sums.get(series_key)
             if series is not None:
                 series[i] = series.get(i, 0) + payload
             else:
-                bins.add_at(key, i, payload)
+                bins.add_at(series_key, i, payload)
 
     def _prune(self) -> None:
         """Keep the MAX_FLOWS connections with the most payload: those are the backups."""
@@ -311,23 +317,22 @@ class _FlowTable:
 
     def _rates(self, names: dict[int, str]) -> Optional[Rates]:
         """Per interface and direction, and per MAC that sent data to the node: the raw keys merged."""
-        bins = self.bins
-        merged: dict[tuple, dict[int, float]] = {}
-        for (ifidx, to_host, mac), s in bins.sums.items():
-            for key in ((("if", ifidx, to_host),) + ((("mac", mac),) if mac is not None else ())):
+        merged: dict[_RateKey, dict[int, float]] = {}
+        for (ifidx, to_host, mac), s in self.bins.sums.items():
+            keys: tuple[_RateKey, ...] = (("if", ifidx, to_host),) + ((("mac", mac),) if mac is not None else ())
+            for key in keys:
                 into = merged.setdefault(key, {})
                 for i, v in s.items():
                     into[i] = into.get(i, 0) + v
-        bins.sums = merged  # type: ignore[assignment]
-        named = []
+        named: list[tuple[_RateKey, str, str, str]] = []
         for key in sorted(merged, key=lambda k: (k[0] != "if", k[1:] if k[0] == "if" else (0, k[1]))):
-            if key[0] == "if":
+            if len(key) == 3:  # ("if", index, to_host)
                 name = names.get(key[1], f"if{key[1]}")
                 named.append((key, name, _interface_kind(name), "to host" if key[2] else "to node"))
             else:
                 named.append((key, _mac(key[1]), "mac", "to node"))
         totals = {k: int(sum(s.values())) for k, s in merged.items()}
-        return _rates(bins, named, average=False, clock="utc", totals=totals)
+        return _rates(self.bins.over(merged), named, average=False, clock="utc", totals=totals)
 
 
 def read_capture(stream: BinaryIO, file: str, bin_seconds: Optional[float] = None) -> Optional[CaptureSummary]:

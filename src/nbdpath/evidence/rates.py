@@ -12,7 +12,7 @@ and a warning says so.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Hashable, Optional
+from typing import Generic, Hashable, Mapping, Optional, Sequence, TypeVar
 
 from .observations import Notes, Rates, RateSeries
 
@@ -25,9 +25,12 @@ WIDTHS = tuple(int(s * _US) for s in (
     0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200,
     86400, 604800))
 _EPOCH = datetime(1970, 1, 1)
+# A reader's series key: (interface, direction, MAC) for a capture, (port, column) for esxtop.
+K = TypeVar("K", bound=Hashable)
+K2 = TypeVar("K2", bound=Hashable)
 
 
-class Bins:
+class Bins(Generic[K]):
     """Sums per (series key, bin index), plus the number of samples per bin (esxtop averages)."""
 
     def __init__(self, fixed_seconds: Optional[float] = None, max_bins: int = MAX_BINS) -> None:
@@ -37,7 +40,7 @@ class Bins:
         self.limit = MAX_FIXED_BINS if self.fixed else max_bins
         self.lo: Optional[int] = None
         self.hi: Optional[int] = None
-        self.sums: dict[Hashable, dict[int, float]] = {}
+        self.sums: dict[K, dict[int, float]] = {}
         self.counts: dict[int, int] = {}
         self.dropped_series = 0
 
@@ -58,11 +61,11 @@ class Bins:
         self.lo, self.hi = lo, hi
         return i
 
-    def add(self, key: Hashable, t_us: int, value: float) -> None:
+    def add(self, key: K, t_us: int, value: float) -> None:
         i = self.index(t_us)
         self.add_at(key, i, value)
 
-    def add_at(self, key: Hashable, i: int, value: float) -> None:
+    def add_at(self, key: K, i: int, value: float) -> None:
         s = self.sums.get(key)
         if s is None:
             if len(self.sums) >= MAX_SERIES:
@@ -99,6 +102,14 @@ class Bins:
             notes.add("rates", "whole file", f"more than {MAX_SERIES} rate series: later interfaces/ports "
                       "have no rates over time (their totals are still counted)")
 
+    def over(self, sums: dict[K2, dict[int, float]]) -> Bins[K2]:
+        """The same time bins holding other series (a reader merging its raw keys into the ones it shows)."""
+        other: Bins[K2] = Bins(max_bins=self.limit)
+        other.fixed, other.width, other.requested, other.limit = self.fixed, self.width, self.requested, self.limit
+        other.lo, other.hi, other.counts, other.dropped_series = self.lo, self.hi, self.counts, self.dropped_series
+        other.sums = sums
+        return other
+
     def span(self) -> range:
         if self.lo is None or self.hi is None:
             return range(0)
@@ -132,8 +143,8 @@ def esxtop_text(t_us: int) -> str:
     return (_EPOCH + timedelta(microseconds=t_us)).strftime("%m/%d/%Y %H:%M:%S")
 
 
-def series_of(bins: Bins, named: list[tuple[Hashable, str, str, str]], average: bool,
-              totals: Optional[dict[Hashable, int]] = None) -> tuple[tuple[int, ...], tuple[RateSeries, ...]]:
+def series_of(bins: Bins[K], named: Sequence[tuple[K, str, str, str]], average: bool,
+              totals: Optional[Mapping[K, int]] = None) -> tuple[tuple[int, ...], tuple[RateSeries, ...]]:
     """(bin starts in µs, series) for the keys in ``named``: (key, name, kind, direction).
 
     Captures sum bytes per bin (Mbit/s = bytes * 8 / width); esxtop sums Mbit/s
@@ -154,8 +165,8 @@ def series_of(bins: Bins, named: list[tuple[Hashable, str, str, str]], average: 
     return tuple(i * bins.width for i in span), tuple(out)
 
 
-def rates(bins: Bins, named: list[tuple[Hashable, str, str, str]], average: bool, clock: str,
-          totals: Optional[dict[Hashable, int]] = None) -> Optional[Rates]:
+def rates(bins: Bins[K], named: Sequence[tuple[K, str, str, str]], average: bool, clock: str,
+          totals: Optional[Mapping[K, int]] = None) -> Optional[Rates]:
     """The :class:`Rates` of a file, or None when nothing was binned."""
     starts, series = series_of(bins, named, average, totals)
     if not starts or not series:

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Union
 
 from ..engine.types import Path, Verdict
 from ..model import Snapshot
@@ -635,10 +635,14 @@ def _version_notes(caps: list[CaptureSummary], ix: _Index, snapshot: Snapshot) -
     return out
 
 
+_CarriedKey = Union[tuple[str, str], tuple[str, str, str]]
+
+
 def _carried(evidence: list[Evidence], ix: _Index, by_host: dict[str, list[Path]]) -> list[Carried]:
     """Per host, the uplink and the vmk that carried the bulk, from captures and esxtop."""
-    amounts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    sources: dict[tuple[str, str], set[str]] = defaultdict(set)
+    # (host, "uplink" | "vmk"), with a third item "esxtop" when measured there (not in NFC bytes).
+    amounts: dict[_CarriedKey, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    sources: dict[_CarriedKey, set[str]] = defaultdict(set)
     for ev in evidence:
         if isinstance(ev, CaptureSummary):
             for flow in ev.flows:
@@ -660,14 +664,14 @@ def _carried(evidence: list[Evidence], ix: _Index, by_host: dict[str, list[Path]
                     amounts[(host, "vmk")][ev.attached or ""] += flow.to_node_bytes
                     sources[(host, "vmk")].add(ev.file)
         elif isinstance(ev, EsxtopSummary):
-            host = ix.host_named(ev.host)
-            if host is None or host not in by_host:
+            named = ix.host_named(ev.host)
+            if named is None or named not in by_host:
                 continue
             for p in ev.ports:
                 if p.kind in ("vmk", "vmnic") and p.tx_mbps_avg > 0:
-                    key = (host, "uplink" if p.kind == "vmnic" else "vmk", "esxtop")
-                    amounts[key][p.client] += p.tx_mbps_avg  # type: ignore[index]
-                    sources[key].add(ev.file)  # type: ignore[index]
+                    key: _CarriedKey = (named, "uplink" if p.kind == "vmnic" else "vmk", "esxtop")
+                    amounts[key][p.client] += p.tx_mbps_avg
+                    sources[key].add(ev.file)
     out = []
     for key, by_iface in amounts.items():
         total = sum(by_iface.values())

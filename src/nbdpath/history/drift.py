@@ -75,7 +75,8 @@ class Drift:
 
     def hosts(self) -> list[str]:
         seen: dict[str, None] = {}
-        for c in [*self.config, *self.paths, *self.findings]:
+        changes: list[ConfigChange | PathChange | FindingChange] = [*self.config, *self.paths, *self.findings]
+        for c in changes:
             seen.setdefault(c.host, None)
         return list(seen)
 

@@ -183,6 +183,7 @@ class Store:
             cur = self.db.execute("INSERT INTO runs (at, source, name, top, summary) VALUES (?, ?, ?, ?, ?)",
                                   (at, source, str(snapshot.get("name", "")), top_key, json.dumps(summary)))
             run = cur.lastrowid
+            assert run is not None, "sqlite3 sets lastrowid after a successful INSERT"
             self.db.executemany("INSERT INTO run_hosts (run, pos, host, cluster, part, result) VALUES (?, ?, ?, ?, ?, ?)",
                                 [(run, *r) for r in rows])
             self.db.execute("COMMIT")

@@ -304,6 +304,10 @@ def _optional_gateway(v: Optional[str]) -> Optional[str]:
     return None if v in (None, "", "0.0.0.0", "Local Subnet") else _check_v4(v)
 
 
+# Where a routing-table row came from (ObservedRoute.source).
+RouteSource = Literal["local", "manual", "default", "dhcp", "dynamic", "unknown"]
+
+
 class ObservedRoute(_Model):
     """One row of a netstack's routing table as the host reported it (vCenter
     ``routeTableInfo.ipRoute``, ``esxcli network ip route ipv4 list``)."""
@@ -313,7 +317,7 @@ class ObservedRoute(_Model):
     device: Optional[VmkDevice] = None
     # manual: configured; local: connected subnet; dynamic: learned from an ICMP
     # redirect (VMware KB 344105), lost after an idle hour or a network restart.
-    source: Literal["local", "manual", "default", "dhcp", "dynamic", "unknown"] = "unknown"
+    source: RouteSource = "unknown"
 
     @field_validator("network")
     @classmethod

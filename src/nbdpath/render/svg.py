@@ -208,7 +208,7 @@ def shape_svg(d: dict[str, Any], ident: int) -> str:
     reply, _ = _devices(d["reply"], rep_y, "reply", d)
     in_y = ys.get(d["ingress_vmk"] or "") or ys.get(d["endpoint_vmk"] or "")
     if d["endpoint_ip"] is not None:
-        pts = [(node_r, req_y), (_HOST_X - 24, req_y)]
+        pts: list[tuple[float, float]] = [(node_r, req_y), (_HOST_X - 24, req_y)]
         pts += [(_HOST_X - 24, in_y), (_HOST_X + 6, in_y)] if in_y is not None else [(_HOST_X - 2, req_y)]
         arrives = d["ingress_vmk"] is not None
         if not arrives:  # stops in the middle: the request never reaches the host

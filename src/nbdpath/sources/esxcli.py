@@ -308,21 +308,22 @@ def _standard_switches(tree: Tree, host: str, missing: dict[str, str]) -> tuple[
     sw_text = _maybe(tree, "network_vswitch_standard_list")
     pg_text = _maybe(tree, "network_vswitch_standard_portgroup_list")
     legacy = _maybe(tree, "esxcfg_vswitch_l")
-    if sw_text is None and pg_text is None and legacy is None:
-        return ()
     if sw_text is None and pg_text is None:
+        if legacy is None:
+            return ()
         got = legacy_switches(legacy)
         sw_text = pg_text = legacy
         switches, pg_rows = got.vswitches, got.portgroups
+    elif pg_text is None:
+        assert sw_text is not None, "the branch above takes both missing"
+        switches = vswitches(sw_text)
+        # vswitch list names each switch's port groups, only without VLANs.
+        pg_text = sw_text
+        pg_rows = [PortGroupRow(pg, sw.name, 0, sw.line) for sw in switches for pg in sw.portgroups]
     else:
         switches = vswitches(sw_text) if sw_text else [
             VSwitch(name, (), 1500, ()) for name in dict.fromkeys(r.vswitch for r in portgroups(pg_text))]
-        if pg_text is None:
-            # vswitch list names each switch's port groups, only without VLANs.
-            pg_text = sw_text
-            pg_rows = [PortGroupRow(pg, sw.name, 0, sw.line) for sw in switches for pg in sw.portgroups]
-        else:
-            pg_rows = portgroups(pg_text)
+        pg_rows = portgroups(pg_text)
     known = {sw.name for sw in switches}
     for r in pg_rows:
         if r.vswitch not in known:
@@ -427,7 +428,7 @@ def _vmk_sources(listing: Text, i: Interface, addr_text: Optional[Text], a: Opti
     """Where each field of a vmk was read, for an error the model raises."""
     keys = {"device": "Name", "portgroup": "Portgroup", "mac": "MAC Address", "netstack": "Netstack Instance",
             "mtu": "MTU", "enabled": "Enabled"}
-    where = {f: (listing, i.lines.get(k, i.line)) for f, k in keys.items()}
+    where: dict[str, tuple[Text, Optional[int]]] = {f: (listing, i.lines.get(k, i.line)) for f, k in keys.items()}
     if a is not None and addr_text is not None:
         where["ipv4"] = where["gateway"] = (addr_text, a.line)
     if i.device in tag_files:
@@ -515,8 +516,8 @@ def import_hosts(paths: Iterable[str], names: Optional[list[str]] = None, esxi_v
     everything = Text(", ".join(origins), "")
     snap = build(Snapshot, everything, None, name="imported", hosts=tuple(hosts), dvswitches=tuple(switches.values()),
                  missing=missing)
-    for path, expected in problems(snap):
-        if len(path) > 2 and path[0] == "hosts" and isinstance(path[1], int):
-            raise InputError(origins[path[1]], f"host {excerpt(hosts[path[1]].name)}: {_dotted(path[2:])}", expected)
-        raise InputError(everything.name, _dotted(path), expected)
+    for loc, expected in problems(snap):
+        if len(loc) > 2 and loc[0] == "hosts" and isinstance(loc[1], int):
+            raise InputError(origins[loc[1]], f"host {excerpt(hosts[loc[1]].name)}: {_dotted(loc[2:])}", expected)
+        raise InputError(everything.name, _dotted(loc), expected)
     return snap

@@ -32,7 +32,7 @@ from ..model import (
     Vmk,
 )
 from ..model import Datastore, Vm
-from ..model.snapshot import _check_network, normalise_service, normalise_stack
+from ..model.snapshot import RouteSource, _check_network, normalise_service, normalise_stack
 from ..safetext import one_line
 from .soapxml import XSI_TYPE, XmlData, as_bool, as_int, as_list, moref_id
 
@@ -420,7 +420,7 @@ def _route_table(entries: Any, configured: Optional[list[Any]]) -> Optional[tupl
         known = {_route_key(f) for f in _v4(configured or ())}
         for f in _v4(_seq(entries)):
             network, gw = key = _route_key(f)
-            source = ("local" if gw is None else "default" if network == "0.0.0.0/0"
+            source: RouteSource = ("local" if gw is None else "default" if network == "0.0.0.0/0"
                       else "manual" if key in known else "unknown")
             rows.append(_observed_row(network, gw, f.get("deviceName") or None, source))
     except (ValueError, TypeError):
@@ -430,7 +430,7 @@ def _route_table(entries: Any, configured: Optional[list[Any]]) -> Optional[tupl
 
 
 @functools.lru_cache(maxsize=4096)
-def _observed_row(network: str, gateway: Optional[str], device: Optional[str], source: str) -> ObservedRoute:
+def _observed_row(network: str, gateway: Optional[str], device: Optional[str], source: RouteSource) -> ObservedRoute:
     """Rows repeat across a cluster's hosts (same subnets, vmks, gateway): validated once, shared (frozen)."""
     return ObservedRoute(network=network, gateway=gateway, device=device, source=source)
 
