@@ -85,8 +85,30 @@ def _json_members(d: dict[str, Any], nl: str) -> str:
     return ("," + nl).join(_str(k) + ": " + _enc(v, nl) for k, v in d.items())
 
 
+# Outcome fields whose text repeats across outcomes of different shapes (the assumption
+# texts are half of a path's JSON): encoded once per distinct value (the Outcome's own,
+# hashable, field) and spliced.
+_REPEATING = {"assumptions": "assumptions", "egress_uplinks": "egress_uplinks", "degraded": "degraded"}
+
+
+def _outcome_json(o: Any, seen: dict[tuple[str, Any], str]) -> str:
+    parts = []
+    for k, v in outcome_dict(o).items():
+        field = _REPEATING.get(k)
+        if field is None:
+            parts.append(_str(k) + ": " + _enc(v, _PATH_NL))
+            continue
+        key = (k, getattr(o, field))
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = _str(k) + ": " + _enc(v, _PATH_NL)
+        parts.append(text)
+    return ("," + _PATH_NL).join(parts)
+
+
 def _json_paths(report: Report, with_hops: bool) -> Iterable[str]:
-    outcome = _Pieces(lambda o: _json_members(outcome_dict(o), _PATH_NL))
+    seen: dict[tuple[str, Any], str] = {}
+    outcome = _Pieces(lambda o: _outcome_json(o, seen))
     endpoint = _Pieces(lambda e: _enc(e.to_dict(), _PATH_NL))
     name = _Pieces(_str)
     for snap, p in report.paths:

@@ -1,0 +1,121 @@
+"""Benchmark: the commands as users run them, on a generated fleet (benchmarks/fleetgen.py).
+
+Each command and format runs in a fresh process on the snapshot file on disk, with its output
+written to a file (``-o``, or stdout redirected for commands without it), timed by
+``/usr/bin/time -f "%e %M"`` (wall seconds, peak KiB). The engine-only figure (load + trace +
+check in one process, as benchmarks/trace_fleet.py measures it) runs in the same session beside
+them, so a shared machine's load shows in both.
+
+    python benchmarks/commands.py --hosts 1000 10000
+    python benchmarks/commands.py --hosts 10000 --pythonpath /tmp/before/src   # older code
+    python benchmarks/commands.py --only "trace json" "check table"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGET_S, TARGET_MIB, TARGET_RATIO = 3.0, 1024, 1.5
+
+# name -> arguments after `nbdpath` (FILE: the snapshot, OUT: the output file or None for stdout)
+COMMANDS = {
+    "trace table": ["trace", "FILE", "-o", "OUT"],
+    "trace json": ["trace", "FILE", "--format", "json", "-o", "OUT"],
+    "trace yaml": ["trace", "FILE", "--format", "yaml", "-o", "OUT"],
+    "trace markdown": ["trace", "FILE", "--format", "markdown", "-o", "OUT"],
+    "trace html": ["trace", "FILE", "--format", "html", "-o", "OUT"],
+    "check table": ["check", "FILE", "--fail-on", "never", "-o", "OUT"],
+    "check json": ["check", "FILE", "--fail-on", "never", "--format", "json", "-o", "OUT"],
+    "check markdown": ["check", "FILE", "--fail-on", "never", "--format", "markdown", "-o", "OUT"],
+    "check html": ["check", "FILE", "--fail-on", "never", "--format", "html", "-o", "OUT"],
+    "plan text": ["plan", "FILE"],
+    "plan json": ["plan", "FILE", "--format", "json"],
+    "estimate json": ["estimate", "FILE", "--format", "json"],
+}
+
+ENGINE = """
+import sys
+from nbdpath.commands.core import load_inputs
+from nbdpath.engine import Engine
+from nbdpath.rules import check
+[(_, snap)] = load_inputs(sys.argv[1], None)
+engine = Engine(snap)
+check(engine, engine.trace())
+"""
+
+
+def timed(argv: list[str], env: dict[str, str], stdout_to: str | None, timeout: float) -> dict:
+    """Wall seconds and peak MiB of ``argv`` in a fresh process, or why it has none."""
+    cmd = ["/usr/bin/time", "-f", "%e %M", *argv]
+    out = open(stdout_to, "w") if stdout_to else subprocess.DEVNULL
+    try:
+        proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"wall_s": None, "peak_mib": None, "note": f"> {timeout:.0f} s (stopped)"}
+    finally:
+        if stdout_to:
+            out.close()
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    try:
+        wall, kib = last.split()
+        return {"wall_s": float(wall), "peak_mib": int(kib) / 1024, "rc": proc.returncode}
+    except ValueError:
+        return {"wall_s": None, "peak_mib": None, "note": f"failed: {proc.stderr.strip()[-200:]}"}
+
+
+def size_of(path: str) -> int:
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, nargs="*", default=[1000, 10000])
+    ap.add_argument("--pythonpath", help="run this source tree (PYTHONPATH), e.g. a git worktree's src")
+    ap.add_argument("--only", nargs="*", help="command names (see COMMANDS)")
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--dir", help="where fleets and outputs go (default: a temporary folder)")
+    args = ap.parse_args()
+    env = dict(os.environ)
+    if args.pythonpath:
+        env["PYTHONPATH"] = args.pythonpath
+    names = args.only or list(COMMANDS)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"load average {os.getloadavg()[0]:.1f}; code: {args.pythonpath or 'this tree'}")
+    nbdpath = [sys.executable, "-m", "nbdpath"]
+    with tempfile.TemporaryDirectory() as tmp:
+        where = args.dir or tmp
+        for n in args.hosts:
+            fleet = os.path.join(where, f"fleet-{n}.json")
+            if not os.path.exists(fleet):
+                sys.path.insert(0, HERE)
+                import fleetgen
+
+                fleetgen.write(fleet, n)
+            engine = timed([sys.executable, "-c", ENGINE, fleet], env, None, args.timeout)
+            print(f"\n{n} hosts x 16 nodes; engine only (load + trace + check): "
+                  f"{engine['wall_s']} s, {engine['peak_mib'] or 0:.0f} MiB")
+            print(f"| command | hosts | wall s | peak MiB | x engine | output MB |\n|---|---:|---:|---:|---:|---:|")
+            for name in names:
+                out = os.path.join(where, f"out-{n}-{name.replace(' ', '-')}")
+                argv = [fleet if a == "FILE" else out if a == "OUT" else a for a in COMMANDS[name]]
+                r = timed(nbdpath + argv, env, None if "OUT" in COMMANDS[name] else out, args.timeout)
+                if r["wall_s"] is None:
+                    print(f"| {name} | {n} | {r['note']} | | | |", flush=True)
+                    continue
+                ratio = r["wall_s"] / engine["wall_s"] if engine["wall_s"] else float("nan")
+                print(f"| {name} | {n} | {r['wall_s']:.2f} | {r['peak_mib']:.0f} | {ratio:.2f} | "
+                      f"{size_of(out) / 1e6:.1f} |", flush=True)
+                if os.path.exists(out):
+                    os.unlink(out)
+    print(f"\ntargets at 10,000 hosts: <= {TARGET_S} s, <= {TARGET_MIB} MiB, <= {TARGET_RATIO}x the engine-only figure")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
