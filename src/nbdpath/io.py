@@ -11,7 +11,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, TextIO
+from typing import Any, BinaryIO, Callable, Iterator, Literal, Optional, TextIO, overload
 
 from .errors import InputError
 from .safetext import one_line
@@ -91,7 +91,7 @@ def size_text(n: int) -> str:
 
 
 def kind_of(mode: int) -> str:
-    """What a non-regular file is, for a message ("a FIFO", "a device", ...)."""
+    """What a non-regular file is, for a message ("a FIFO", "a character device", ...)."""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISLNK(mode):
@@ -100,24 +100,77 @@ def kind_of(mode: int) -> str:
         return "a FIFO"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
     return "not a regular file"
 
 
-def read_capped(path: str | Path, max_bytes: int, what: str, *, shown: Optional[str] = None,
-                dir_fd: Optional[int] = None, follow_symlinks: bool = True) -> bytes:
-    """The whole content of regular file ``path``, refusing anything that could block, never end or be huge.
+@overload
+def read_input(path: str | Path, what: str, limit: int, *, binary: Literal[False] = False,
+               shown: Optional[str] = None, dir_fd: Optional[int] = None, follow_symlinks: bool = True) -> str: ...
+@overload
+def read_input(path: str | Path, what: str, limit: int, *, binary: Literal[True],
+               shown: Optional[str] = None, dir_fd: Optional[int] = None, follow_symlinks: bool = True) -> bytes: ...
 
-    FIFOs, devices, sockets and directories are refused from ``fstat`` after a
-    non-blocking open (a FIFO would wait for a writer, ``/dev/zero`` never
-    ends); so is a file over ``max_bytes``, before reading it, and one that
-    grows past it while read (``/proc`` files claim size 0). With
-    ``follow_symlinks=False`` a link is refused (``O_NOFOLLOW``), so a check
-    made on a directory listing cannot be raced by swapping in a link.
-    Every failure is an :class:`InputError` naming ``shown`` (default: ``path``).
+
+def read_input(path: str | Path, what: str, limit: int, *, binary: bool = False, shown: Optional[str] = None,
+               dir_fd: Optional[int] = None, follow_symlinks: bool = True) -> str | bytes:
+    """The whole content of regular file ``path``: the one reader of every file nbdpath is given.
+
+    Refused, each as one :class:`InputError` naming ``shown`` (default: ``path``)
+    and the ``what`` it should have been: a missing or unreadable file; a FIFO,
+    device, socket or directory, from ``fstat`` after a non-blocking open (a
+    FIFO would wait for a writer, ``/dev/zero`` never ends); a file over
+    ``limit`` bytes, before reading it, or one that grows past it while read
+    (``/proc`` files claim size 0); with ``follow_symlinks=False`` a link
+    (``O_NOFOLLOW``: a check made on a directory listing cannot be raced by
+    swapping in a link; with ``dir_fd``, nothing outside that directory is
+    read). Text (``binary=False``) is UTF-8; a bad byte is an error at its
+    line and column (counted in bytes: undecodable text has no characters).
     """
     name = shown if shown is not None else one_line(str(path))
+    fd = _open_regular(path, what, name, dir_fd, follow_symlinks)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise InputError(name, "", f"a {what} of at most {size_text(limit)}; this one is {size_text(size)}")
+        data = _read_fd(fd, limit, name, what)
+    finally:
+        os.close(fd)
+    return data if binary else decode_utf8(data, name)
+
+
+def open_input(path: str | Path, what: str, *, shown: Optional[str] = None) -> BinaryIO:
+    """Regular file ``path`` opened to be streamed (a capture of several GiB), refused as :func:`read_input` refuses."""
+    name = shown if shown is not None else one_line(str(path))
+    fd = _open_regular(path, what, name, None, True)
+    try:
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def decode_utf8(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise InputError(name, f"byte {column}", "UTF-8 text", line) from None
+
+
+def _mode(path: str | Path, dir_fd: Optional[int], follow_symlinks: bool) -> Optional[int]:
+    try:
+        return os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks).st_mode
+    except OSError:
+        return None
+
+
+def _open_regular(path: str | Path, what: str, name: str, dir_fd: Optional[int], follow_symlinks: bool) -> int:
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= os.O_NOFOLLOW
@@ -128,31 +181,23 @@ def read_capped(path: str | Path, max_bytes: int, what: str, *, shown: Optional[
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_symlinks:
             raise InputError(name, "", f"a {what}, not a symbolic link (links are not followed)") from None
+        mode = _mode(path, dir_fd, follow_symlinks)  # a socket cannot even be opened: say what it is
+        if mode is not None and not stat.S_ISREG(mode):
+            raise InputError(name, "", f"a {what} (a regular file), not {kind_of(mode)}") from None
         raise InputError(name, "", f"a readable {what}: {exc.strerror}") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(name, "", f"a {what} (a regular file), not {kind_of(st.st_mode)}")
-        if st.st_size > max_bytes:
-            raise InputError(name, "", f"a {what} of at most {size_text(max_bytes)}; this one is {size_text(st.st_size)}")
-        return _read_fd(fd, max_bytes, name, what)
-    finally:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
         os.close(fd)
-
-
-def read_text(path: str | Path, max_bytes: int, what: str, *, shown: Optional[str] = None) -> str:
-    """:func:`read_capped`, decoded as UTF-8; a bad byte is an error at its line and byte offset."""
-    name = shown if shown is not None else one_line(str(path))
-    data = read_capped(path, max_bytes, what, shown=name)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(name, f"byte {exc.start}", "UTF-8 text", line) from None
+        raise InputError(name, "", f"a readable {what}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(name, "", f"a {what} (a regular file), not {kind_of(mode)}")
+    return fd
 
 
 def _read_fd(fd: int, max_bytes: int, name: str, what: str) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     total = 0
     while True:
         try:

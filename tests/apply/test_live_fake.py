@@ -9,6 +9,7 @@ import pytest
 from nbdpath import engine, labs
 from nbdpath.apply import live as live_mod
 from nbdpath.cli import main
+from nbdpath.commands.apply import EXIT_FAILED
 from nbdpath.plan import plan as plan_mod
 from nbdpath.sources import vcenter
 from nbdpath.sources.vsphere_fake import FakeVsphere
@@ -78,7 +79,7 @@ def test_a_host_refusing_a_step_mid_plan_rolls_back_to_exactly_before(estate, ca
     path = estate.plan({"op": "tag-add", "host": E2, "vmk": "vmk2", "tag": "vsanExternal"})
     journal = estate.dir / "j.json"
     rc, out, err = estate.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
-    assert rc == 2
+    assert rc == EXIT_FAILED
     result = json.loads(out)
     assert result["state"] == "rolled-back"
     assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]
@@ -95,7 +96,7 @@ def test_host_vanishing_mid_plan_rolls_back_to_exactly_before(estate, capsys, mo
     estate.after_each_change(monkeypatch, lambda: estate.fake.remove_host("vc01", E2))
     rc, out, _ = estate.apply(capsys, path, "--execute", "--yes", "--journal", str(estate.dir / "j.json"),
                               "--format", "json")
-    assert rc == 2
+    assert rc == EXIT_FAILED
     result = json.loads(out)
     assert result["state"] == "rolled-back"
     assert [s["result"] for s in result["steps"]] == ["rolled back", "failed"]
@@ -109,7 +110,7 @@ def test_a_server_that_stops_answering_mid_run_is_an_apply_failure_with_an_incom
     estate.after_each_change(monkeypatch, lambda: estate.fake.stop("vc01"))
     rc, out, _ = estate.apply(capsys, path, "--execute", "--yes", "--journal", str(estate.dir / "j.json"),
                               "--format", "json")
-    assert rc == 2
+    assert rc == EXIT_FAILED
     result = json.loads(out)
     assert result["state"] == "rollback-incomplete"
     assert "vc01: reading the hosts failed: the server closed the connection" in result["message"]
@@ -136,3 +137,11 @@ def test_a_change_on_a_host_the_server_does_not_know_is_refused(estate):
     live = live_mod.VcenterLive.open("vc01", vcenter.Credentials("admin", "secret"), vcenter.ConnectOptions())
     with pytest.raises(LiveError, match="host esx09 is not in vc01's inventory"):
         live.perform(TagAdd("esx09", "vmk0"))
+
+
+def test_hosts_that_cannot_be_read_are_an_apply_failure_in_one_line(estate, capsys):
+    path = estate.plan()
+    estate.fake.after_page = lambda server, done: estate.fake.stop(server)
+    rc, out, err = estate.apply(capsys, path)
+    assert rc == EXIT_FAILED and out == ""
+    assert err == "nbdpath: error: vc01: reading the hosts failed: the server closed the connection\n"

@@ -159,7 +159,7 @@ def _socket_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("what,needle", [
-    ("directory", "a file, not a directory"),
+    ("directory", "not a directory"),
     ("/dev/null", "not a character device"),
     ("/dev/zero", "not a character device"),
     ("socket", "not a socket"),

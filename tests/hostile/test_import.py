@@ -124,7 +124,7 @@ def test_special_files_are_refused_without_waiting(tmp_path, kind, name):
             pytest.skip("creating a device node needs root")
     rc, out, err, target = import_(bundle, tmp_path)
     line = assert_refused(rc, out, err, target, str(special))
-    assert {"fifo": "a FIFO", "socket": "a socket", "device": "a device"}[kind] in line
+    assert {"fifo": "a FIFO", "socket": "a socket", "device": "a character device"}[kind] in line
 
 
 def test_path_itself_may_be_a_link_the_user_named(tmp_path):

@@ -135,7 +135,8 @@ def test_bytes_that_are_not_utf8_name_line_and_byte(raw, at):
         f = write(tmp, "lab.yaml", data[:at] + raw + data[at:])
         rc, out, err, target = plan_of(f, tmp)
         line = data[:at].count(NL) + 1
-        assert f"byte {at}: UTF-8" in refused(rc, err, target, f"{f}:{line}:")
+        column = at - data[:at].rfind(NL)  # the byte's place in its line, counted from 1
+        assert f"byte {column}: UTF-8" in refused(rc, err, target, f"{f}:{line}:")
 
 
 # ---------------------------------------------------------------- nesting

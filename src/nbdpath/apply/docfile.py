@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InputError
-from ..io import read_capped
 from ..safetext import is_safe_name
 
 # A 10,000-step plan is about 10 MiB; past this cap a file is not one nbdpath wrote.
@@ -26,17 +25,6 @@ MAX_TEXT = 4096  # characters in one string field (host names are at most 255)
 
 class _Refused(ValueError):
     """Raised from inside the JSON parser's hooks; becomes an InputError."""
-
-
-def read_text(path: str, what: str, limit: int = MAX_DOCUMENT_BYTES) -> str:
-    """The UTF-8 text of regular file ``path`` of at most ``limit`` bytes (size checked before reading)."""
-    data = read_capped(path, limit, what)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - data.rfind(b"\n", 0, exc.start)  # in bytes: undecodable text has no characters to count
-        raise InputError(path, f"byte {column}", "UTF-8 text", line=line) from None
 
 
 def parse_json(text: str, source: str, what: str) -> Any:

@@ -33,17 +33,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InputError, NbdpathError
-from ..io import write_atomic
+from ..io import read_input, write_atomic
 from .. import changes as ch
 from ..safetext import one_line
 from . import seal
 from .docfile import (
+    MAX_DOCUMENT_BYTES,
     MAX_TEXT,
     int_field,
     list_field,
     object_field,
     op_list,
-    read_text,
     text_field,
     versioned_steps,
 )
@@ -243,4 +243,4 @@ def _event(value: Any, source: str, where: str) -> tuple[str, str]:
 
 
 def load_journal(path: str, key: bytes | None = None) -> Journal:
-    return parse_journal(read_text(path, "journal file (written by `nbdpath apply --execute`)"), path, key)
+    return parse_journal(read_input(path, "journal file (written by `nbdpath apply --execute`)", MAX_DOCUMENT_BYTES), path, key)

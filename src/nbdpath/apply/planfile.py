@@ -16,7 +16,8 @@ from typing import Any
 
 from ..errors import InputError
 from .. import changes as ch
-from .docfile import list_field, op_list, read_text, text_field, versioned_steps
+from ..io import read_input
+from .docfile import MAX_DOCUMENT_BYTES, list_field, op_list, text_field, versioned_steps
 
 PLAN_VERSION = 1
 MAX_NAME = 255  # a DNS name; vCenter inventory names are shorter still
@@ -107,4 +108,4 @@ def parse_op(op: Any, source: str, where: str) -> ch.Change:
 
 def load_plan(path: str) -> PlanFile:
     """Read a plan file (I/O edge of :func:`parse_plan`)."""
-    return parse_plan(read_text(path, "plan file (nbdpath plan --format json > plan.json)"), path)
+    return parse_plan(read_input(path, "plan file (nbdpath plan --format json > plan.json)", MAX_DOCUMENT_BYTES), path)

@@ -102,8 +102,9 @@ def apply_cmd(plan, server, user, password_file, ca_file, insecure, execute, yes
         if journal is not None:
             return _rollback(ap, live, journal, rollback_journal, execute, yes, fmt)
         return _apply(ap, live, plan_file, execute, yes, journal_path, allow_irreversible, fmt, key)
-    # A LiveError (a step failed, the hosts could not be read) is the apply failure itself:
-    # it is an NbdpathError, so it ends here as one line and exit 2, never as a traceback.
+    except ap.LiveError as exc:  # the hosts could not be read or a step failed: the apply failed, the input was fine
+        click.echo(f"nbdpath: error: {one_line(str(exc))}", err=True)
+        return EXIT_FAILED
     except OSError as exc:  # the journal could not be written after a step: say where, no traceback
         raise UsageError(f"journal: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''}); "
                          "check the live state with a dry run and the journal by hand") from None

@@ -57,14 +57,14 @@ def _common_output(f: Callable) -> Callable:
 
 
 def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...]) -> Snapshot:
-    from ..apply.docfile import read_text
+    from ..io import read_input
     from ..sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flags
 
     extra = None
     source = "<flags>"
     if merge_file:
         source = merge_file
-        text = read_text(merge_file, "merge file (YAML)", limit=MAX_MERGE_FILE)
+        text = read_input(merge_file, "merge file (YAML)", MAX_MERGE_FILE)
         extra = parse_merge(text, merge_file)
     return merge(
         snap, extra, source,

@@ -42,7 +42,7 @@ def import_forklift_cmd(files, snapshot_file, node, output, fmt) -> int:
     result is that snapshot with the jobs added (same-named jobs replaced);
     without it, a fragment with the ids as written. Notes go to stderr.
     """
-    from ..io import read_text
+    from ..io import read_input
     from ..model import dump, load_file
     from ..model.validate import _dotted, problems
     from ..sources import forklift as src
@@ -60,7 +60,7 @@ def import_forklift_cmd(files, snapshot_file, node, output, fmt) -> int:
     res = src.Resources()
     for path in files:
         shown = one_line(path)
-        src.parse(read_text(path, src.MAX_FORKLIFT_FILE, "Forklift YAML file", shown=shown), shown, res)
+        src.parse(read_input(path, "Forklift YAML file", src.MAX_FORKLIFT_FILE, shown=shown), shown, res)
     built = src.build(res, snap, node.strip() if node else None)
     result, replaced = _result(snap, built.jobs)
     if snap is not None:

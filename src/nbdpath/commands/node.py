@@ -18,7 +18,7 @@ import click
 import yaml
 
 from ..errors import InputError, UsageError
-from ..io import read_capped, write_atomic
+from ..io import read_input, write_atomic
 from ..model import Snapshot
 from ..model.snapshot import Product
 from ..safetext import is_safe_name, one_line
@@ -85,7 +85,7 @@ def _read(path: str, expect: tuple[str, ...]):
     from ..sources.node import MAX_NODE_FILE, load
 
     shown = one_line(path)
-    return load(read_capped(path, MAX_NODE_FILE, "JSON file", shown=shown), shown, expect)
+    return load(read_input(path, "JSON file", MAX_NODE_FILE, binary=True, shown=shown), shown, expect)
 
 
 def _node_data(imported) -> dict[str, Any]:
@@ -118,12 +118,11 @@ def _dump(data: dict[str, Any]) -> str:
 
 
 def _existing(output: str) -> dict[str, Any]:
-    from ..apply.docfile import read_text
     from ..commands.discover import MAX_MERGE_FILE
     from ..model.load import load_yaml
     from ..sources.extra import parse_merge
 
-    text = read_text(output, "merge file (YAML)", limit=MAX_MERGE_FILE)
+    text = read_input(output, "merge file (YAML)", MAX_MERGE_FILE)
     parse_merge(text, output)  # refuse to add to a file that was not a valid merge file
     data = load_yaml(text, output)
     if data is None:

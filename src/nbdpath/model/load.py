@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..io import read_text
+from ..io import read_input
 from ..safetext import one_line
 from .snapshot import Snapshot
 from .validate import _dotted, problems
@@ -152,7 +152,7 @@ def _check_aliases(root: yaml.Node, source: str) -> None:
 def load_file(path: str | Path) -> Snapshot:
     """Read and parse a snapshot file: a regular file of at most MAX_SNAPSHOT_BYTES, in UTF-8."""
     shown = one_line(str(path))
-    return parse(read_text(path, MAX_SNAPSHOT_BYTES, "snapshot file", shown=shown), shown)
+    return parse(read_input(path, "snapshot file", MAX_SNAPSHOT_BYTES, shown=shown), shown)
 
 
 def dump(snap: Snapshot, fmt: str = "yaml") -> str:

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 from typing import Callable, Optional
 
 from ..errors import InputError
-from ..io import kind_of, read_capped, size_text
+from ..io import kind_of, open_input, read_input, size_text
 from ..safetext import one_line
 from .esxcli_parse import Text, decode
 
@@ -104,7 +104,7 @@ def _enter(fd: int, where: str, depth: int, frames: list, out: Outputs, wanted: 
             if _is_dir(entry, here):
                 subdirs.append(entry.name)
             elif wanted(entry.name):
-                data = read_capped(entry.name, out.room(), "saved esxcli output", shown=here, dir_fd=fd,
+                data = read_input(entry.name, "saved esxcli output", out.room(), binary=True, shown=here, dir_fd=fd,
                                    follow_symlinks=False)
                 out.add(entry.name, here, data)
     except BaseException:
@@ -183,13 +183,7 @@ def compression(head: bytes) -> Optional[tuple[str, str]]:
 
 def read_archive(path: str, shown: str, wanted: Wanted, not_archive: str) -> Outputs:
     """Read the wanted members of a tar archive as a stream; ``not_archive`` is the error when it is none."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise InputError(shown, "", f"a readable .tgz bundle ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as raw:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError(shown, "", not_archive)
+    with open_input(path, ".tgz bundle", shown=shown) as raw:
         try:
             kind = compression(raw.read(512))
             raw.seek(0)
