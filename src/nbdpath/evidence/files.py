@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Optional
 
-from ..engine.trace import no_gc
 from ..errors import InputError
-from ..io import open_input
+from ..io import gc_paused, open_input
 from .esxtop import is_esxtop, read_esxtop
 from .observations import Evidence
 from .pcap import is_capture, read_capture
@@ -33,7 +32,7 @@ def read_evidence(path: str | Path, kind: Optional[str] = None, window: Window =
     ``window`` limits esxtop samples and log lines to a time span (captures are read whole);
     ``bin_seconds`` fixes the width of the rate bins (else at most 60 bins)."""
     name = str(path)
-    with open_input(path, "file", shown=name) as stream, no_gc():  # flow and target records hold no cycles
+    with open_input(path, "file", shown=name) as stream, gc_paused():  # flow and target records hold no cycles
         try:
             return _read(stream, name, kind, window, bin_seconds)
         except OSError as exc:  # EIO, a file in /proc that refuses reads, a vanished network share

@@ -5,7 +5,6 @@ File reading lives in :func:`load_file`, the one I/O edge of this package.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..io import read_input
+from ..io import gc_paused, read_input
 from ..safetext import one_line
 from .snapshot import Snapshot
 from .validate import _dotted, problems
@@ -35,17 +34,6 @@ _ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
 
 
 def parse(text: str, source: str = "<snapshot>") -> Snapshot:
-    # Loading builds ~10 objects per vmk; pausing the cyclic GC saves ~30% on big estates.
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        return _parse(text, source)
-    finally:
-        if gc_was:
-            gc.enable()
-
-
-def _parse(text: str, source: str) -> Snapshot:
     """Parse YAML or JSON text into a validated :class:`Snapshot`.
 
     Raises :class:`InputError` naming ``source``, the field path, the line
@@ -152,7 +140,9 @@ def _check_aliases(root: yaml.Node, source: str) -> None:
 def load_file(path: str | Path) -> Snapshot:
     """Read and parse a snapshot file: a regular file of at most MAX_SNAPSHOT_BYTES, in UTF-8."""
     shown = one_line(str(path))
-    return parse(read_input(path, "snapshot file", MAX_SNAPSHOT_BYTES, shown=shown), shown)
+    text = read_input(path, "snapshot file", MAX_SNAPSHOT_BYTES, shown=shown)
+    with gc_paused():  # loading builds ~10 objects per vmk: ~30% faster on big estates
+        return parse(text, shown)
 
 
 def dump(snap: Snapshot, fmt: str = "yaml") -> str:

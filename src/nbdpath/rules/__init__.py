@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..engine.trace import Engine, no_gc
+from ..engine.trace import Engine
+from ..io import gc_paused
 from ..engine.types import Path
 from . import control, endpoint, l2, links, product, routing
 from .base import RULES, Finding, Fix, Rule, Severity
@@ -24,7 +25,7 @@ def check(engine: Engine, paths: Iterable[Path]) -> list[Finding]:
         n.name: n.network_preference.preferred_networks if n.network_preference else ()
         for n in engine.snapshot.backup_nodes
     }
-    with no_gc():
+    with gc_paused():
         return _check(engine, by_host, prefs)
 
 

@@ -1,0 +1,105 @@
+"""The file edge: the one reader (read_input / open_input) and the one GC pause (gc_paused)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import threading
+
+import pytest
+
+from nbdpath import labs
+from nbdpath.errors import InputError
+from nbdpath.io import gc_paused, open_input, read_input
+from nbdpath.model import load
+
+
+def test_text_binary_and_the_size_cap(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"h\xc3\xa9\n")
+    assert read_input(f, "note", 10) == "hé\n"
+    assert read_input(f, "note", 10, binary=True) == b"h\xc3\xa9\n"
+    with pytest.raises(InputError) as err:
+        read_input(f, "note", 3)
+    assert err.value.expected == "a note of at most 3 bytes; this one is 4 bytes"
+
+
+def test_a_bad_byte_is_named_by_its_line_and_column(tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_bytes(b"one\ntwo \xff\n")
+    with pytest.raises(InputError) as err:
+        read_input(f, "snapshot file", 100)
+    assert (err.value.line, err.value.location, err.value.expected) == (2, "byte 5", "UTF-8 text")
+
+
+@pytest.mark.parametrize("kind, needle", [("fifo", "not a FIFO"), ("socket", "not a socket"),
+                                          ("directory", "not a directory"), ("missing", "an existing plan")])
+def test_what_is_not_a_regular_file_is_refused_at_once_and_named(tmp_path, kind, needle):
+    path = tmp_path / "x"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes: a blocking open would wait for ever
+    elif kind == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(path))
+        s.close()
+    elif kind == "directory":
+        path.mkdir()
+    for read in (lambda: read_input(path, "plan", 100), lambda: open_input(path, "plan")):
+        with pytest.raises(InputError) as err:
+            read()
+        assert needle in str(err.value) and str(err.value).startswith(str(path))
+
+
+def test_in_a_directory_walk_a_link_is_refused_not_followed(tmp_path):
+    (tmp_path / "secret").write_text("SECRET")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "out.txt").symlink_to(tmp_path / "secret")
+    fd = os.open(tmp_path / "d", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(InputError, match="not a symbolic link"):
+            read_input("out.txt", "saved output", 100, dir_fd=fd, follow_symlinks=False)
+    finally:
+        os.close(fd)
+
+
+def test_gc_paused_nests_and_restores_across_threads():
+    assert gc.isenabled()
+    started, release = threading.Barrier(3), threading.Event()
+    states = []
+
+    def hold():
+        with gc_paused():
+            started.wait()
+            release.wait()
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started.wait()
+    with gc_paused():
+        states.append(gc.isenabled())
+    states.append(gc.isenabled())  # the threads still hold it
+    release.set()
+    for t in threads:
+        t.join()
+    assert states == [False, False] and gc.isenabled()
+
+
+def test_gc_paused_leaves_a_disabled_collector_disabled():
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_pure_parser_leaves_the_collector_alone(monkeypatch):
+    def refuse():
+        raise AssertionError("parse switched the GC")
+
+    monkeypatch.setattr(gc, "disable", refuse)
+    monkeypatch.setattr(gc, "enable", refuse)
+    assert load.parse(labs.text("veeam-tag-routed"), "lab").hosts
