@@ -208,7 +208,13 @@ def _cell(value: str) -> Text:
 
 
 def _say(console: Console, line: str) -> None:
-    console.print(_cell(line))
+    text = terminal(line)
+    # A short printable ASCII line prints as itself: rich's wrapping machinery per line
+    # was 7 of 10 s of a 1,000-host findings table.
+    if text.isascii() and text.isprintable() and len(text) < console.width and not text.endswith(" "):
+        console.file.write(text + "\n")
+        return
+    console.print(Text(text))
 
 
 def uplinks_text(p: Path) -> str:
@@ -226,6 +232,10 @@ def _speed(mbps: int | None) -> str:
 
 
 def paths_table(report: Report, width: int | None = None) -> str:
+    from .cells import PAIR_ROWS  # cells imports this module
+
+    if len(report.paths) > PAIR_ROWS:
+        return _shapes_table(report, width)
     console, buf = _console(width)
     multi = len(report.snapshots) > 1
     for snap in report.snapshots:
@@ -252,6 +262,45 @@ def paths_table(report: Report, width: int | None = None) -> str:
                         _say(console, f"  {p.host} -> {p.node}: {p.outcome.verdict.value}? {a}")
     _print_summary(console, report)
     return terminal(buf.getvalue())
+
+
+def _shapes_table(report: Report, width: int | None = None) -> str:
+    """A fleet's paths: one row per path shape (what the path does, not whose addresses it
+    uses) with its pairs, hosts and nodes, worst verdict first; 160,000 rows help nobody."""
+    from .cells import PAIR_ROWS, VERDICT_RANK
+    console, buf = _console(width)
+    shapes = report.shapes()
+    _say(console, f"{len(report.paths):,} pairs in {len(shapes)} path shapes: one row per shape "
+                  f"(above {PAIR_ROWS:,} pairs; --host NAME or --format json for each pair)")
+    table = Table(title=_cell("NBD path shapes: " + ", ".join(report.snapshots)), title_justify="left",
+                  show_lines=False, box=box.SIMPLE_HEAD)
+    for col in ("shape", "pairs", "hosts", "nodes", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict"):
+        table.add_column(col, overflow="fold")
+    ordered = sorted(shapes, key=lambda g: (VERDICT_RANK[report.paths[g["first"]][1].verdict.value], g["id"]))
+    for g in ordered:
+        p = report.paths[g["first"]][1]
+        o = p.outcome
+        verdict = o.verdict.value + ("?" if not o.robust else "") + (" DEGRADED" if o.degraded else "")
+        hosts, nodes = g["hosts"], g["nodes"]
+        table.add_row(*map(_cell, (
+            str(g["id"]), f"{g['pairs']:,}", _some(hosts), _some(nodes), f"{o.endpoint_kind} ({o.endpoint_vmk or '-'})",
+            o.ingress_vmk or "-", o.egress_vmk or "-", uplinks_text(p), _speed(o.bottleneck_mbps), verdict,
+        )))
+    console.print(table)
+    for g in ordered:
+        o = report.paths[g["first"]][1].outcome
+        if o.degraded:
+            _say(console, f"  shape {g['id']} ({g['pairs']:,} pairs): DEGRADED: {'; '.join(o.degraded)}")
+        for a in o.alternatives:
+            if a.verdict is not None:
+                _say(console, f"  shape {g['id']} ({g['pairs']:,} pairs): {o.verdict.value}? {a}")
+    _print_summary(console, report)
+    return terminal(buf.getvalue())
+
+
+def _some(names: list[str]) -> str:
+    """A count and the first name: "1,024 (esx00000, ...)"."""
+    return names[0] if len(names) == 1 else f"{len(names):,} ({names[0]}, ...)"
 
 
 def findings_table(report: Report, width: int | None = None) -> str:
