@@ -103,3 +103,32 @@ def test_the_pure_parser_leaves_the_collector_alone(monkeypatch):
     monkeypatch.setattr(gc, "disable", refuse)
     monkeypatch.setattr(gc, "enable", refuse)
     assert load.parse(labs.text("veeam-tag-routed"), "lab").hosts
+
+
+def test_writing_onto_a_character_device_writes_into_it_and_leaves_it_a_device(monkeypatch):
+    import stat
+
+    from nbdpath.io import write_atomic
+
+    def no_rename(src, dst):  # as root a rename would replace /dev/null itself with a file
+        raise AssertionError(f"renamed {src} over {dst}")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+    write_atomic("/dev/null", "discarded\n")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_writing_onto_a_fifo_is_refused_without_waiting(tmp_path):
+    from nbdpath.io import write_atomic
+
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        write_atomic(fifo, "x")
+    assert stat_is_fifo(fifo)
+
+
+def stat_is_fifo(path) -> bool:
+    import stat
+
+    return stat.S_ISFIFO(os.stat(path).st_mode)

@@ -37,8 +37,19 @@ def write_atomic(path: str | Path, text: str) -> Path:
 
 def write_atomic_with(path: str | Path, fill: Callable[[TextIO], Any]) -> Path:
     """:func:`write_atomic` of what ``fill(fh)`` writes piece by piece (a document too
-    large to hold in memory whole); anything ``fill`` raises leaves no file behind."""
+    large to hold in memory whole); anything ``fill`` raises leaves no file behind.
+
+    A character device (``-o /dev/null``, ``/dev/stdout``) is written in place: a rename
+    would replace the device itself with a regular file (as root it can). Any other
+    existing non-regular target (a FIFO, a socket) is an OSError, not waited on."""
     target = Path(path)
+    mode = _mode(target, None, True)
+    if mode is not None and stat.S_ISCHR(mode):
+        with open(target, "w", encoding="utf-8") as fh:
+            fill(fh)
+        return target
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise OSError(errno.EINVAL, f"not a regular file ({kind_of(mode)})", str(target))
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
