@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,19 +55,23 @@ def timed(argv: list[str], env: dict[str, str], stdout_to: str | None, timeout: 
     """Wall seconds and peak MiB of ``argv`` in a fresh process, or why it has none."""
     cmd = ["/usr/bin/time", "-f", "%e %M", *argv]
     out = open(stdout_to, "w") if stdout_to else subprocess.DEVNULL
+    # Its own process group: on timeout the command is stopped too, not only /usr/bin/time.
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"wall_s": None, "peak_mib": None, "note": f"> {timeout:.0f} s (stopped)"}
     finally:
         if stdout_to:
             out.close()
-    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    last = err.strip().splitlines()[-1] if err.strip() else ""
     try:
         wall, kib = last.split()
         return {"wall_s": float(wall), "peak_mib": int(kib) / 1024, "rc": proc.returncode}
     except ValueError:
-        return {"wall_s": None, "peak_mib": None, "note": f"failed: {proc.stderr.strip()[-200:]}"}
+        return {"wall_s": None, "peak_mib": None, "note": f"failed: {err.strip()[-200:]}"}
 
 
 def size_of(path: str) -> int:

@@ -316,16 +316,23 @@ def findings_table(report: Report, width: int | None = None) -> str:
             _say(console, f"  {f.severity.value.upper():7} {f.rule} {RULES[f.rule].name}  [{where}]")
             _say(console, f"          {f.message}")
             _say(console, f"          fix: {f.fix.summary}")
-            d = f.fix.to_dict()
-            for cmd in d["esxcli"]:
+            # Only the two formats the table shows (Fix.to_dict renders every one, Ansible too).
+            for cmd in _commands(f, "esxcli"):
                 _say(console, f"            $ {cmd}")
-            for cmd in d["powercli"]:
+            for cmd in _commands(f, "powercli"):
                 _say(console, f"            PS> {cmd}")
-            for step in d["manual"]:
+            for step in f.fix.manual:
                 _say(console, f"            - {step}")
         _say(console, "")
     _print_summary(console, report)
     return terminal(buf.getvalue())
+
+
+def _commands(f: Finding, fmt: str) -> list[str]:
+    from ..changes import render as renderers
+
+    r = renderers.renderers()[fmt]
+    return [r.command(c, None) for c in f.fix.changes]
 
 
 def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_text: dict[str, str]) -> str:
