@@ -104,3 +104,17 @@ def test_cli_usage_errors(args, message, capsys):
 
     assert main(["apply", *args, "--server", "127.0.0.1:9", "--user", "u"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_op_that_is_not_a_string_is_one_line_not_a_traceback(tmp_path):
+    """Found by the mypy pass: {"op": []} crashed with an unhashable-type TypeError."""
+    import json
+
+    from nbdpath.apply.planfile import parse_plan
+    from nbdpath.errors import InputError
+
+    for bad in ([], {}, 3, None):
+        text = json.dumps({"version": 1, "steps": [{"op": {"op": bad, "host": "esx01"}}]})
+        with pytest.raises(InputError) as exc:
+            parse_plan(text, "plan.json")
+        assert "steps[0].op.op" in str(exc.value) and "one of tag-add" in str(exc.value)

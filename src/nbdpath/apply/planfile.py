@@ -85,7 +85,7 @@ def parse_op(op: Any, source: str, where: str) -> ch.Change:
     if not isinstance(op, dict):
         raise InputError(source, where, "an op object like {\"op\": \"tag-add\", \"host\": ..., \"vmk\": ...}")
     kind = op.get("op")
-    if kind not in _REQUIRED:
+    if not isinstance(kind, str) or kind not in _REQUIRED:  # a list or dict would not even hash
         raise InputError(source, f"{where}.op", f"one of {', '.join(_REQUIRED)} (found {kind!r})")
     allowed = {"op", "host", *_REQUIRED[kind], *_OPTIONAL[kind]}
     for key in op:
