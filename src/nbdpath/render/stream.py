@@ -107,16 +107,26 @@ def _outcome_json(o: Any, seen: dict[tuple[str, Any], str]) -> str:
 
 
 def _json_paths(report: Report, with_hops: bool) -> Iterable[str]:
+    # Keyed by id(): every object stays alive in the report while it is written.
     seen: dict[tuple[str, Any], str] = {}
-    outcome = _Pieces(lambda o: _outcome_json(o, seen))
-    endpoint = _Pieces(lambda e: _enc(e.to_dict(), _PATH_NL))
-    name = _Pieces(_str)
+    outcomes: dict[int, str] = {}
+    nodes: dict[str, str] = {}
+    last: tuple[Any, Any, str] = (None, None, "")  # a host's pairs come together: its head once
     for snap, p in report.paths:
-        head = (f'{{{_PATH_NL}"snapshot": {name(snap)},{_PATH_NL}"host": {name(p.host)},{_PATH_NL}"node": '
-                f'{name(p.node)},{_PATH_NL}"endpoint": {endpoint(p.endpoint)},{_PATH_NL}{outcome(p.outcome)}')
+        if last[0] is not p.endpoint or last[1] != (snap, p.host):
+            last = (p.endpoint, (snap, p.host), f'{{{_PATH_NL}"snapshot": {_str(snap)},{_PATH_NL}"host": '
+                    f'{_str(p.host)},{_PATH_NL}"node": ')
+            ep = f',{_PATH_NL}"endpoint": {_enc(p.endpoint.to_dict(), _PATH_NL)},{_PATH_NL}'
+        node = nodes.get(p.node)
+        if node is None:
+            node = nodes[p.node] = _str(p.node)
+        o = outcomes.get(id(p.outcome))
+        if o is None:
+            o = outcomes[id(p.outcome)] = _outcome_json(p.outcome, seen)
+        text = last[2] + node + ep + o
         if with_hops:
-            head += "," + _PATH_NL + _json_members(_hops_dict(p), _PATH_NL)
-        yield head + "\n    }"
+            text += "," + _PATH_NL + _json_members(_hops_dict(p), _PATH_NL)
+        yield text + "\n    }"
 
 
 def _hops_dict(p: Path) -> dict[str, Any]:
