@@ -18,7 +18,6 @@ def _mypy_missing() -> bool:
 
 
 @pytest.mark.skipif(_mypy_missing(), reason="mypy is not installed (pip install mypy types-PyYAML)")
-@pytest.mark.xfail(strict=False, reason="errors remain in modules other helpers are editing (issue 10, finding 5)")
 def test_mypy_is_clean():
     run = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True,
                          timeout=TIMEOUT, check=False)

@@ -288,7 +288,7 @@ def trace_host_node(
     own_gateway = endpoint_vmk in hv.vmk_tables
     if own_gateway:
         assumptions.append("A5-vmk-gateway")
-    if own_gateway and sem.a5_vmk_gateway_applies:
+    if own_gateway and sem.a5_vmk_gateway_applies and endpoint_vmk is not None:
         table = hv.vmk_tables[endpoint_vmk][0]
     else:
         table = hv.tables.get(hv.stack_of.get(endpoint_vmk or "", ""), ((), ()))[0]

@@ -18,7 +18,7 @@ import stat
 import tarfile
 import zlib
 from pathlib import PurePosixPath
-from typing import Callable, Optional
+from typing import Callable, Literal, Optional
 
 from ..errors import InputError
 from ..io import kind_of, open_input, read_input, size_text
@@ -34,6 +34,8 @@ MAX_TAR_HEADER = 64 << 10  # one pax or GNU long-name header (a path is at most 
 MAX_TOPS = 1000  # top-level names kept to guess the host name from (a bundle has one)
 
 _COMPRESSION = ((b"\x1f\x8b", "gz", "gzip"), (b"BZh", "bz2", "bzip2"), (b"\xfd7zXZ\x00", "xz", "xz"))
+# tarfile's modes, spelt out: its stubs take these literals only.
+_READ_MODES: dict[str, Literal["r:gz", "r:bz2", "r:xz"]] = {"gz": "r:gz", "bz2": "r:bz2", "xz": "r:xz"}
 _EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
              tarfile.GNUTYPE_LONGLINK)
 # What a corrupt or truncated archive raises from tarfile, gzip, zlib, bz2 and lzma.
@@ -193,7 +195,7 @@ def read_archive(path: str, shown: str, wanted: Wanted, not_archive: str) -> Out
             raise InputError(shown, "", not_archive)
         mode, label = kind
         try:
-            with tarfile.open(fileobj=raw, mode=f"r:{mode}", tarinfo=_CappedTarInfo) as tar:
+            with tarfile.open(fileobj=raw, mode=_READ_MODES[mode], tarinfo=_CappedTarInfo) as tar:
                 return _members(tar, shown, wanted)
         except _HeaderTooBig as exc:
             raise InputError(shown, f"byte {exc.offset} of the uncompressed archive",
@@ -214,7 +216,7 @@ def _members(tar: tarfile.TarFile, shown: str, wanted: Wanted) -> Outputs:
             _drain(tar, shown)
             return out
         # tarfile keeps every header it read; an archive of a million empty members would fill memory.
-        tar.members.clear()
+        tar.members.clear()  # type: ignore[attr-defined]  # CPython's list of read headers; typeshed omits it
         out.count_entry()
         here = f"{shown}:{one_line(member.name)}"
         _check_member(member, here)

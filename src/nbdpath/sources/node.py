@@ -13,11 +13,12 @@ from __future__ import annotations
 import codecs
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, cast
 
 from ..apply.docfile import int_field, parse_json, text_field
 from ..errors import InputError
 from ..model import BackupNode, Interface, Route
+from ..model.snapshot import Product
 
 MAX_NODE_FILE = 16 * 2**20  # a node with 1,000 addresses prints ~1 MiB; past this it is not one node's output
 MAX_ENTRIES = 10_000  # addresses or routes in one file; a proxy has tens
@@ -363,7 +364,8 @@ def build(name: str, product: str, files: Iterable[NodeFile]) -> Imported:
     src = next((f.source for f in files if f.kind in ADDR_KINDS), name)
     try:
         node = BackupNode(
-            name=name, product=product, gateway=str(gateway) if gateway else None,
+            # product is a CLI string; pydantic checks it against the Product literal (ValidationError below).
+            name=name, product=cast(Product, product), gateway=str(gateway) if gateway else None,
             interfaces=tuple(Interface(name=a.ifname, address=str(a.iface)) for a in addrs),
             routes=tuple(Route(network=str(r.network), gateway=str(r.gateway)) for r in kept),
         )
