@@ -21,6 +21,6 @@ def test_trace_reads_stdin_like_a_file():
 def test_bad_stdin_is_one_line_naming_stdin():
     r = _run("check", "-", stdin=b"\xff\xfe")
     assert r.returncode == 2 and r.stderr.decode().splitlines() == [
-        "nbdpath: error: <stdin>: byte 0: UTF-8 text (a YAML or JSON snapshot)"]
+        "nbdpath: error: <stdin>:1: byte 1: UTF-8 text"]
     r = _run("check", "-", stdin=b"hosts: 3\n")
     assert r.returncode == 2 and r.stderr.decode().startswith("nbdpath: error: <stdin>:1: hosts:")

@@ -58,17 +58,14 @@ def _load_stdin() -> Snapshot:
     import sys
 
     from ..errors import InputError
+    from ..io import decode_utf8
     from ..model import parse
     from ..model.load import MAX_SNAPSHOT_BYTES
 
     data = sys.stdin.buffer.read(MAX_SNAPSHOT_BYTES + 1)
     if len(data) > MAX_SNAPSHOT_BYTES:
         raise InputError("<stdin>", "", f"a snapshot of at most {MAX_SNAPSHOT_BYTES >> 20} MiB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("<stdin>", f"byte {exc.start}", "UTF-8 text (a YAML or JSON snapshot)") from None
-    return parse(text, "<stdin>")
+    return parse(decode_utf8(data, "<stdin>"), "<stdin>")
 
 
 def _format_option(f):
