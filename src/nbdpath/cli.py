@@ -23,6 +23,8 @@ EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = Exit.OK, Exit.FINDINGS, 
 # One line per command family; each module owns its commands and tests.
 _COMMAND_MODULES = [
     "core",
+    "catalog",
+    "whatif",
     "evidence",
     "lab",
     "discover",

@@ -1,0 +1,159 @@
+"""esxcli (the what-if of one command), plan (every fix, its what-if and its scripts), diff."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ..changes import render as change_renderers
+from ..engine import Engine
+from ..errors import UsageError
+from ..model import dump, load_file
+from ..plan import changes as changes_mod
+from ..plan import diff as diff_mod
+from ..plan import esxcli as esxcli_mod
+from ..render import markdown as md_render
+from ..result import Exit, Result, emit
+from ..rules import RULES, Severity
+from ..safetext import terminal
+from . import select as select_mod
+from .core import EXIT_BAD_INPUT, EXIT_OK, _emit, _one_input_options, _output_option, load_inputs, whatif_text
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False,
+                               "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def esxcli(args):
+    """Run an esxcli-shaped command against a snapshot copy (what-if).
+
+    \b
+    nbdpath esxcli SNAPSHOT --host H network ip interface tag add -i vmk2 -t vSphereBackupNFC
+    nbdpath esxcli --lab veeam-tag-routed --host esx01.lab.local \\
+        network ip route ipv4 add -n 10.40.0.0/24 -g 10.30.0.1 -o fixed.yaml
+    Options (anywhere): --host H (required), --lab NAME, -o/--output FILE.
+    Read verbs print what esxcli would; write verbs show what the change does
+    to every path, and write the changed snapshot with -o.
+    """
+    argv = list(args)
+    if argv in (["-h"], ["--help"]) or not argv:
+        click.echo(click.get_current_context().get_help())
+        return EXIT_OK if argv else EXIT_BAD_INPUT
+    own: dict[str, str] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        key = {"--host": "host", "--lab": "lab", "-o": "output", "--output": "output"}.get(a.split("=")[0])
+        if key:
+            if "=" in a:
+                own[key] = a.split("=", 1)[1]
+            elif i + 1 < len(argv):
+                own[key] = argv[i + 1]
+                i += 1
+            else:
+                raise UsageError(f"option {a} needs a value")
+        else:
+            rest.append(a)
+        i += 1
+    host, lab, output = own.get("host"), own.get("lab"), own.get("output")
+    if not host:
+        raise UsageError("esxcli needs --host H (the host the command runs on)")
+    if lab == "all":
+        raise UsageError("esxcli runs on one host of one snapshot: give a SNAPSHOT file or --lab NAME, not --lab all")
+    snapshot = None
+    if not lab:
+        # `network ...` first means the snapshot was left out, not a file named "network".
+        if not rest or (rest[0] in ("esxcli", "network") and not os.path.exists(rest[0])):
+            raise UsageError("give a SNAPSHOT file or --lab NAME, then the esxcli command")
+        snapshot, rest = rest[0], rest[1:]
+    argv = rest
+    [(name, snap)] = load_inputs(snapshot, lab)
+    result = esxcli_mod.parse(argv, snap, host)
+    if isinstance(result, esxcli_mod.Query):
+        _emit(result.render())
+        return EXIT_OK
+    new = changes_mod.apply(snap, result)
+    changed = diff_mod.diff(Engine(snap).trace(), Engine(new).trace())
+    _emit(whatif_text(result, snap))
+    _emit(diff_mod.render(changed))
+    if snap.jobs:  # each job's window before and after (issue 9)
+        from ..estimate import compare
+        from ..render import estimate as est_render
+
+        _emit(est_render.windows_text(compare(snap, new)).replace("after the plan", "after this change"))
+    if output:
+        _emit(dump(new, "json" if output.endswith(".json") else "yaml"), output)
+        click.echo(terminal(f"wrote {output}"))
+    else:
+        click.echo("(snapshot not written; add -o FILE to save the changed copy)")
+    return EXIT_OK
+
+@click.command(name="plan")
+@_one_input_options
+@click.option("--severity", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True,
+              help="Take fixes of findings at or above this severity.")
+@click.option("--rule", "rules_", multiple=True, metavar="ID", help="Only fixes of these rules (repeatable).")
+@select_mod.options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", *change_renderers.names()]),
+              default="text", show_default=True,
+              help="text: plan + what-if; markdown: the same for a ticket; the others: a script to run, "
+                   "rollback in comments.")
+@click.option("--save-snapshot", type=click.Path(dir_okay=False), help="Write the snapshot as it would be after the plan.")
+@_output_option
+def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_snapshot, output):
+    """Collect the fixes the findings propose into one plan and show, before anything
+    is touched, what it does to every path and finding; render it as a script."""
+    from ..plan import plan as plan_mod
+
+    if lab == "all":
+        raise UsageError("plan works on one snapshot: give --lab NAME (see `nbdpath labs`), not --lab all")
+    inputs = load_inputs(snapshot, lab)
+    if len(inputs) != 1:
+        raise UsageError("plan needs one snapshot: a SNAPSHOT file or --lab NAME")
+    [(_, snap)] = inputs
+    unknown = [r for r in rules_ if r not in RULES]
+    if unknown:
+        raise UsageError(f"unknown rule {unknown[0]}; see `nbdpath rules`")
+    selection = select_mod.Selection(clusters, hosts, nodes)
+    selection.check_known([snap])
+    chosen = selection.host_names(snap) if (hosts or clusters) else ()
+    plan = plan_mod.build(snap, Severity(severity), rules_, chosen, nodes)
+    from ..estimate import compare
+    from ..render import estimate as est_render
+
+    # Each job's window before and after (issue 9); only when the snapshot has jobs.
+    windows = compare(snap, plan.after) if fmt in ("text", "json", "markdown") else []
+    if fmt == "text":
+        text = plan_mod.render_text(plan) + est_render.windows_text(windows)
+    elif fmt == "json":
+        text = json.dumps({**plan.to_dict(), **({"windows": windows} if windows else {})}, indent=2) + "\n"
+    elif fmt == "markdown":
+        text = md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows)
+    else:
+        text = plan_mod.render_script(plan, fmt)
+    # Both files or neither: the snapshot after the plan is built before anything is written.
+    after = dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml") if save_snapshot else None
+    _emit(text, output)
+    if after is not None:
+        _emit(after, save_snapshot)
+    return Exit.OK
+
+@click.command(name="diff")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
+@_output_option
+def diff_cmd(old, new, fmt, output):
+    """List every pair whose path or verdict differs between two snapshots (exit 1 if any)."""
+    a = Engine(load_file(old)).trace()
+    b = Engine(load_file(new)).trace()
+    changed = diff_mod.diff(a, b)
+    return emit(Result("diff", {"changes": [c.to_dict() for c in changed]},
+                       Exit.ATTENTION if changed else Exit.OK, text=diff_mod.render(changed)), fmt, output)
+
+
+def register(cli: click.Group) -> None:
+    for command in (esxcli, plan_cmd, diff_cmd):
+        cli.add_command(command)
