@@ -116,119 +116,123 @@ def build_report(inputs: list[tuple[str, Snapshot]], selection: Optional[select_
     return report
 
 
-def register(cli: click.Group) -> None:
-    @cli.command()
-    @_input_options
-    @_format_option
-    @click.option("--hops/--no-hops", "hops", default=None,
-                  help=f"Hops (and control flows) in json/yaml/html; default: with hops up to {PAIR_ROWS:,} pairs, "
-                       "without above (fleet runs; docs/reports.md).")
-    @click.option("--vm", "vms", multiple=True, metavar="NAME",
-                  help="Which host serves this VM's disks, over which path (repeatable; table/json/yaml).")
-    @select_mod.options
-    @_output_option
-    def trace(snapshot, lab, fmt, hops, vms, clusters, hosts, nodes, output):
-        """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
-        from . import estimate as vm_mod
+@click.command()
+@_input_options
+@_format_option
+@click.option("--hops/--no-hops", "hops", default=None,
+              help=f"Hops (and control flows) in json/yaml/html; default: with hops up to {PAIR_ROWS:,} pairs, "
+                   "without above (fleet runs; docs/reports.md).")
+@click.option("--vm", "vms", multiple=True, metavar="NAME",
+              help="Which host serves this VM's disks, over which path (repeatable; table/json/yaml).")
+@select_mod.options
+@_output_option
+def trace(snapshot, lab, fmt, hops, vms, clusters, hosts, nodes, output):
+    """Trace every ESXi host -> backup node pair: endpoint, vmks, uplinks, verdict."""
+    from . import estimate as vm_mod
 
-        if vms and fmt in ("markdown", "html"):
-            raise UsageError("trace --vm writes table, json or yaml; markdown and html reports show the pairs")
-        inputs = load_inputs(snapshot, lab)
-        report = build_report(inputs, select_mod.Selection(clusters, hosts, nodes))
-        rows = vm_mod.vm_rows(inputs, report, tuple(vms)) if vms or fmt in ("json", "yaml") else None
-        with_hops = stream.with_hops(hops, len(report.paths), fmt)
-        if fmt in ("json", "yaml"):
-            write_streamed(lambda fh: stream.write(fmt, report, with_hops, fh, rows), output)
-        elif vms and fmt == "table":
-            _emit(vm_mod.render.vm_table(rows or []), output)
-        elif fmt == "markdown":
-            _emit(md_render.paths_markdown(report), output)
-        elif fmt == "html":
-            _emit(html_render.report_html(report, with_hops), output)
-        else:
-            _emit(paths_table(report), output)
-        return EXIT_OK
+    if vms and fmt in ("markdown", "html"):
+        raise UsageError("trace --vm writes table, json or yaml; markdown and html reports show the pairs")
+    inputs = load_inputs(snapshot, lab)
+    report = build_report(inputs, select_mod.Selection(clusters, hosts, nodes))
+    rows = vm_mod.vm_rows(inputs, report, tuple(vms)) if vms or fmt in ("json", "yaml") else None
+    with_hops = stream.with_hops(hops, len(report.paths), fmt)
+    if fmt in ("json", "yaml"):
+        write_streamed(lambda fh: stream.write(fmt, report, with_hops, fh, rows), output)
+    elif vms and fmt == "table":
+        _emit(vm_mod.render.vm_table(rows or []), output)
+    elif fmt == "markdown":
+        _emit(md_render.paths_markdown(report), output)
+    elif fmt == "html":
+        _emit(html_render.report_html(report, with_hops), output)
+    else:
+        _emit(paths_table(report), output)
+    return EXIT_OK
 
-    @cli.command(name="check")
-    @_input_options
-    @_format_option
-    @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
-                  show_default=True, help="Exit 1 when a finding is at or above this severity.")
-    @select_mod.options
-    @_output_option
-    def check_cmd(snapshot, lab, fmt, fail_on, clusters, hosts, nodes, output):
-        """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
-        report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes), kind="check")
-        if fmt in ("json", "yaml"):
-            write_streamed(lambda fh: stream.write(fmt, report, False, fh), output)
-        elif fmt == "markdown":
-            _emit(md_render.findings_markdown(report), output)
-        elif fmt == "html":
-            _emit(html_render.report_html(report), output)
-        else:
-            _emit(findings_table(report), output)
-        w = worst(f for _, f in report.findings)
-        if fail_on != "never" and w is not None and w.rank >= Severity(fail_on).rank:
-            return EXIT_FINDINGS
-        return EXIT_OK
+@click.command(name="check")
+@_input_options
+@_format_option
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding is at or above this severity.")
+@select_mod.options
+@_output_option
+def check_cmd(snapshot, lab, fmt, fail_on, clusters, hosts, nodes, output):
+    """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
+    report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes), kind="check")
+    if fmt in ("json", "yaml"):
+        write_streamed(lambda fh: stream.write(fmt, report, False, fh), output)
+    elif fmt == "markdown":
+        _emit(md_render.findings_markdown(report), output)
+    elif fmt == "html":
+        _emit(html_render.report_html(report), output)
+    else:
+        _emit(findings_table(report), output)
+    w = worst(f for _, f in report.findings)
+    if fail_on != "never" and w is not None and w.rank >= Severity(fail_on).rank:
+        return EXIT_FINDINGS
+    return EXIT_OK
 
-    @cli.command()
-    @click.argument("host", required=False)
-    @click.argument("node", required=False)
-    @click.argument("snapshot_arg", metavar="[SNAPSHOT]", required=False, type=click.Path(dir_okay=False))
-    @click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file (or give it as SNAPSHOT).")
-    @click.option("--lab", metavar="NAME", help="A built-in lab.")
-    @select_mod.options
-    @_format_option
-    @_output_option
-    def explain(host, node, snapshot_arg, snapshot, lab, clusters, hosts, nodes, fmt, output):
-        """One path, hop by hop, each step with its reason, and the assumptions it relies on.
+@click.command()
+@click.argument("host", required=False)
+@click.argument("node", required=False)
+@click.argument("snapshot_arg", metavar="[SNAPSHOT]", required=False, type=click.Path(dir_okay=False))
+@click.option("--snapshot", "snapshot", type=click.Path(dir_okay=False), help="Snapshot file (or give it as SNAPSHOT).")
+@click.option("--lab", metavar="NAME", help="A built-in lab.")
+@select_mod.options
+@_format_option
+@_output_option
+def explain(host, node, snapshot_arg, snapshot, lab, clusters, hosts, nodes, fmt, output):
+    """One path, hop by hop, each step with its reason, and the assumptions it relies on.
 
-        HOST NODE name the pair; or select pairs with --host/--node/--cluster (at most 50).
-        """
-        if lab == "all":
-            raise UsageError("explain needs one snapshot: SNAPSHOT or --lab NAME")
-        if host and not node:
+    HOST NODE name the pair; or select pairs with --host/--node/--cluster (at most 50).
+    """
+    if lab == "all":
+        raise UsageError("explain needs one snapshot: SNAPSHOT or --lab NAME")
+    if host and not node:
+        raise UsageError("explain needs HOST and NODE, or --host/--node/--cluster")
+    if snapshot_arg and snapshot:
+        raise UsageError("give the snapshot once: as SNAPSHOT or with --snapshot")
+    [(name, snap)] = load_inputs(snapshot_arg or snapshot, lab)
+    if host is None:
+        if not (clusters or hosts or nodes):
             raise UsageError("explain needs HOST and NODE, or --host/--node/--cluster")
-        if snapshot_arg and snapshot:
-            raise UsageError("give the snapshot once: as SNAPSHOT or with --snapshot")
-        [(name, snap)] = load_inputs(snapshot_arg or snapshot, lab)
-        if host is None:
-            if not (clusters or hosts or nodes):
-                raise UsageError("explain needs HOST and NODE, or --host/--node/--cluster")
-            paths, findings = _explain_selection(snap, select_mod.Selection(clusters, hosts, nodes))
+        paths, findings = _explain_selection(snap, select_mod.Selection(clusters, hosts, nodes))
+    else:
+        engine = Engine(snap)
+        path = engine.trace_pair(host, node)
+        paths = [path]
+        findings = [f for f in check(engine, [path]) if f.host == host and (not f.nodes or node in f.nodes)]
+    if len(paths) == 1 and fmt in ("table", "markdown", "html"):
+        render = {"table": lambda: explain_text(name, paths[0], findings, ASSUMPTIONS),
+                  "markdown": lambda: md_render.explain_markdown(name, paths[0], findings),
+                  "html": lambda: html_render.explain_html(name, paths[0], findings, snap)}[fmt]
+        _emit(render(), output)
+    elif fmt == "table":
+        _emit("\n".join(explain_text(name, p, [f for f in findings if f.host == p.host
+                                                and (not f.nodes or p.node in f.nodes)], ASSUMPTIONS)
+                        for p in paths), output)
+    elif fmt == "markdown":
+        _emit("\n".join(md_render.explain_markdown(name, p, [f for f in findings if f.host == p.host
+                                                             and (not f.nodes or p.node in f.nodes)])
+                        for p in paths), output)
+    else:
+        report = Report(kind="explain")
+        report.add(name, paths, findings, snap=snap)
+        if fmt == "html":
+            _emit(html_render.report_doc(report.to_dict(with_hops=True), report.render_data(),
+                                         title="nbdpath explain", open_details=True), output)
         else:
-            engine = Engine(snap)
-            path = engine.trace_pair(host, node)
-            paths = [path]
-            findings = [f for f in check(engine, [path]) if f.host == host and (not f.nodes or node in f.nodes)]
-        if len(paths) == 1 and fmt in ("table", "markdown", "html"):
-            render = {"table": lambda: explain_text(name, paths[0], findings, ASSUMPTIONS),
-                      "markdown": lambda: md_render.explain_markdown(name, paths[0], findings),
-                      "html": lambda: html_render.explain_html(name, paths[0], findings, snap)}[fmt]
-            _emit(render(), output)
-        elif fmt == "table":
-            _emit("\n".join(explain_text(name, p, [f for f in findings if f.host == p.host
-                                                    and (not f.nodes or p.node in f.nodes)], ASSUMPTIONS)
-                            for p in paths), output)
-        elif fmt == "markdown":
-            _emit("\n".join(md_render.explain_markdown(name, p, [f for f in findings if f.host == p.host
-                                                                 and (not f.nodes or p.node in f.nodes)])
-                            for p in paths), output)
-        else:
-            report = Report(kind="explain")
-            report.add(name, paths, findings, snap=snap)
-            if fmt == "html":
-                _emit(html_render.report_doc(report.to_dict(with_hops=True), report.render_data(),
-                                             title="nbdpath explain", open_details=True), output)
-            else:
-                _emit(to_json(report) if fmt == "json" else to_yaml(report), output)
-        return EXIT_OK
+            _emit(to_json(report) if fmt == "json" else to_yaml(report), output)
+    return EXIT_OK
 
-    def _explain_selection(snap: Snapshot, selection: select_mod.Selection) -> tuple[list, list]:
-        selection.check_known([snap])
-        engine = selection.engine(snap)
-        paths = selection.pairs(engine.trace())
-        if len(paths) > 50:
-            raise UsageError(f"{len(paths)} pairs selected; explain shows at most 50: narrow with --host/--node")
-        return paths, check(engine, paths)
+def _explain_selection(snap: Snapshot, selection: select_mod.Selection) -> tuple[list, list]:
+    selection.check_known([snap])
+    engine = selection.engine(snap)
+    paths = selection.pairs(engine.trace())
+    if len(paths) > 50:
+        raise UsageError(f"{len(paths)} pairs selected; explain shows at most 50: narrow with --host/--node")
+    return paths, check(engine, paths)
+
+
+def register(cli: click.Group) -> None:
+    for command in (trace, check_cmd, explain):
+        cli.add_command(command)
