@@ -356,24 +356,53 @@ def inverse(change: Change, snap: Snapshot) -> list[Change]:
     return change.inverse(snap)
 
 
+class Workspace:
+    """Changes made one after another on a copy of a snapshot, hosts looked up by name: a plan of
+    14,000 steps on 10,000 hosts was quadratic when each step scanned and copied every host."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self._hosts = list(snap.hosts)
+        self._index = {h.name: i for i, h in enumerate(self._hosts)}
+
+    def host(self, name: str) -> Host:
+        i = self._index.get(name)
+        if i is None:
+            raise UsageError(f"no host {name!r} in snapshot; hosts: {name_list(h.name for h in self._hosts)}")
+        return self._hosts[i]
+
+    def view(self, name: str) -> Snapshot:
+        """The snapshot as it stands, narrowed to one host (what a renderer restating it needs)."""
+        return self._snap.model_copy(update={"hosts": (self.host(name),)})
+
+    def inverse(self, change: Change) -> list[Change]:
+        return change.inverse(self.view(change.host))
+
+    def apply(self, change: Change, restoring: bool = False) -> None:
+        """Make ``change``; raise UsageError where the host would refuse it (the precondition
+        apply checks live) or where it finds nothing to do. ``restoring``: see ``assess``."""
+        host = self.host(change.host)
+        if change.target_vmk is not None:
+            _vmk_or_raise(host, change.target_vmk)
+        a = change.assess(host, restoring)
+        if a.status is Status.BLOCKED or (a.status is Status.DONE and not change.idempotent):
+            raise UsageError(f"{host.name}: {a.reason}")
+        if a.status is Status.PENDING:
+            self._hosts[self._index[change.host]] = change.edit(host)
+
+    def snapshot(self) -> Snapshot:
+        return self._snap.model_copy(update={"hosts": tuple(self._hosts)})
+
+
 def apply(snap: Snapshot, change: Change, restoring: bool = False) -> Snapshot:
-    """A new snapshot with ``change`` made. Raises UsageError where the host would refuse it
-    (the same precondition apply checks live) or where it finds nothing to do.
-    ``restoring``: a rollback putting back what was there (see ``assess``)."""
-    hi, host = _host(snap, change.host)
-    if change.target_vmk is not None:
-        _vmk_or_raise(host, change.target_vmk)
-    a = change.assess(host, restoring)
-    if a.status is Status.BLOCKED or (a.status is Status.DONE and not change.idempotent):
-        raise UsageError(f"{host.name}: {a.reason}")
-    if a.status is Status.DONE:
-        return snap
-    hosts = list(snap.hosts)
-    hosts[hi] = change.edit(host)
-    return snap.model_copy(update={"hosts": tuple(hosts)})
+    """A new snapshot with ``change`` made (see :meth:`Workspace.apply`)."""
+    ws = Workspace(snap)
+    ws.apply(change, restoring)
+    return ws.snapshot()
 
 
 def apply_all(snap: Snapshot, changes: list[Change]) -> Snapshot:
+    ws = Workspace(snap)
     for c in changes:
-        snap = apply(snap, c)
-    return snap
+        ws.apply(c)
+    return ws.snapshot()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from ..changes import render as registry
+from ..changes.kinds import Workspace
 from ..engine.trace import Engine
 from ..errors import UsageError
 from ..model import Snapshot
@@ -36,19 +37,22 @@ class Plan:
     skipped: tuple[tuple[ch.Change, str], ...] = ()  # proposed, but esxcli would refuse it at that point
     before: Optional[Snapshot] = None  # the state the plan starts from (renderers that restate a vmk need it)
 
-    def states(self) -> list[Optional[Snapshot]]:
-        """The state before each step (the what-if applied step by step)."""
-        out: list[Optional[Snapshot]] = []
-        state = self.before
+    def states(self) -> list[tuple[Optional[Snapshot], Optional[Snapshot]]]:
+        """Each step's host as it stands before and after the step (the what-if applied step by
+        step), as one-host snapshots: what a renderer that restates a vmk (Ansible) reads."""
+        if self.before is None:
+            return [(None, None)] * len(self.steps)
+        ws = Workspace(self.before)
+        out = []
         for s in self.steps:
-            out.append(state)
-            state = ch.apply(state, s.change) if state is not None else None
+            before = ws.view(s.change.host)
+            ws.apply(s.change)
+            out.append((before, ws.view(s.change.host)))
         return out
 
     def to_dict(self) -> dict[str, Any]:
         steps = []
-        for s, state in zip(self.steps, self.states()):
-            after = ch.apply(state, s.change) if state is not None else None
+        for s, (state, after) in zip(self.steps, self.states()):
             steps.append({
                 "host": s.change.host,
                 "change": s.change.describe(),
@@ -96,18 +100,19 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
                 proposed[c].append(f.rule)
     steps = []
     skipped = []
-    after = snap
+    ws = Workspace(snap)
     for change, reasons in proposed.items():
         try:
-            rollback = tuple(ch.inverse(change, after))
+            rollback = tuple(ws.inverse(change))
         except UsageError:  # VmkRemove: no automatic rollback; the plan says so
             rollback = ()
         try:
-            after = ch.apply(after, change)
+            ws.apply(change)
         except UsageError as exc:  # e.g. the route exists already: a plan never fails halfway
             skipped.append((change, str(exc)))
             continue
         steps.append(Step(change, tuple(reasons), rollback))
+    after = ws.snapshot()
     after_engine = Engine(after)
     after_paths = after_engine.trace()
     after_findings = check(after_engine, after_paths)
