@@ -43,7 +43,7 @@ class Plan:
         if self.before is None:
             return [(None, None)] * len(self.steps)
         ws = Workspace(self.before)
-        out = []
+        out: list[tuple[Optional[Snapshot], Optional[Snapshot]]] = []
         for s in self.steps:
             before = ws.view(s.change.host)
             ws.apply(s.change)
