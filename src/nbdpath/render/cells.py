@@ -30,6 +30,17 @@ def speed(mbps: int | None) -> str:
     return _speed(mbps)
 
 
+def bottleneck(p: dict[str, Any]) -> str:
+    """As the terminal table: nothing flows on an unreachable path, so no bottleneck."""
+    return "-" if p["verdict"] == "UNREACHABLE" or not p["egress_uplinks"] else _speed(p["bottleneck_mbps"])
+
+
+def legend(uplink_texts: Iterable[str]) -> str:
+    from .report import _legend
+
+    return _legend(uplink_texts).strip()
+
+
 def endpoint(p: dict[str, Any]) -> str:
     e = p["endpoint"]
     return f"{e['ip'] or '?'} ({e['vmk'] or '-'})"

@@ -112,9 +112,12 @@ def paths_doc(doc: dict[str, Any], clusters: list[str] | None = None) -> str:
         out += table(
             ("host", "node", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict"),
             ([text(p["host"]), text(p["node"]), text(cells.endpoint(p)), text(p["ingress_vmk"] or "-"),
-              text(p["egress_vmk"] or "-"), text(cells.uplinks(p)), text(cells.speed(p["bottleneck_mbps"])),
+              text(p["egress_vmk"] or "-"), text(cells.uplinks(p)), text(cells.bottleneck(p)),
               _verdict(p)] for p in paths),
         )
+        key = cells.legend(cells.uplinks(p) for p in paths)
+        if key:
+            out += ["", text(key)]
         degraded = [p for p in paths if p["degraded"]]
         if degraded:
             out += ["", "DEGRADED:", ""]

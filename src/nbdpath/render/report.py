@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.types import Path, Verdict
+from ..model import BACKUP_NFC
 from ..rules import RULES, Finding
 from ..safetext import terminal
 
@@ -151,7 +152,7 @@ def diagram(p: Path, snap: Any, hosts: int = 1, nodes: int = 1) -> dict[str, Any
         nic = node.interfaces[0]
     mgmt = {o.management_vmk} | {v.device for v in (host.vmks if host else ()) if "management" in v.services}
     vmks = [{"device": v.device, "address": v.ipv4 or "-", "portgroup": v.portgroup, "netstack": v.netstack,
-             "backup_tag": "vSphereBackupNFC" in v.services, "management": v.device in mgmt}
+             "backup_tag": BACKUP_NFC in v.services, "management": v.device in mgmt}
             for v in (host.vmks if host else ()) if v.enabled]
     egress = {u.name: u for u in o.egress_uplinks}
     pnics = [{"name": n.name, "speed_mbps": n.speed_mbps, "link_up": n.link_up,
@@ -225,6 +226,21 @@ def uplinks_text(p: Path) -> str:
     return sep.join(f"{u.name}{'' if u.role == 'active' else '(' + u.role + ')'} {_speed(u.speed_mbps)}" for u in ups)
 
 
+def _bottleneck(o: Any) -> str:
+    """Nothing flows on an unreachable path: no bottleneck to show (``?`` would read as unknown speed)."""
+    return "-" if o.verdict is Verdict.UNREACHABLE or not o.egress_uplinks else _speed(o.bottleneck_mbps)
+
+
+UPLINK_LEGEND = {" | ": "a | b: the flow takes one of them (originating port, MAC hash, load-based teaming)",
+                 " + ": "a + b: flows spread over them (IP hash, LACP)"}
+
+
+def _legend(texts: Iterable[str]) -> str:
+    """The key to the uplinks column's separators that the table uses, or ''."""
+    used = [text for sep, text in UPLINK_LEGEND.items() if any(sep in t for t in texts)]
+    return "  uplinks: " + "; ".join(used) if used else ""
+
+
 def _speed(mbps: int | None) -> str:
     if mbps is None:
         return "?"
@@ -249,9 +265,12 @@ def paths_table(report: Report, width: int | None = None) -> str:
             verdict = o.verdict.value + ("?" if not o.robust else "") + (" DEGRADED" if o.degraded else "")
             table.add_row(*map(_cell, (
                 p.host, p.node, f"{p.endpoint.ip or '?'} ({p.endpoint.vmk or '-'})", o.ingress_vmk or "-",
-                o.egress_vmk or "-", uplinks_text(p), _speed(o.bottleneck_mbps), verdict,
+                o.egress_vmk or "-", uplinks_text(p), _bottleneck(o), verdict,
             )))
         console.print(table)
+        legend = _legend(uplinks_text(p) for s, p in report.paths if s == snap)
+        if legend:
+            _say(console, legend)
         if not multi:
             for s, p in report.paths:
                 if p.outcome.degraded:
@@ -284,9 +303,12 @@ def _shapes_table(report: Report, width: int | None = None) -> str:
         hosts, nodes = g["hosts"], g["nodes"]
         table.add_row(*map(_cell, (
             str(g["id"]), f"{g['pairs']:,}", _some(hosts), _some(nodes), f"{o.endpoint_kind} ({o.endpoint_vmk or '-'})",
-            o.ingress_vmk or "-", o.egress_vmk or "-", uplinks_text(p), _speed(o.bottleneck_mbps), verdict,
+            o.ingress_vmk or "-", o.egress_vmk or "-", uplinks_text(p), _bottleneck(o), verdict,
         )))
     console.print(table)
+    legend = _legend(uplinks_text(report.paths[g["first"]][1]) for g in ordered)
+    if legend:
+        _say(console, legend)
     for g in ordered:
         o = report.paths[g["first"]][1].outcome
         if o.degraded:
