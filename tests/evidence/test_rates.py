@@ -212,7 +212,10 @@ def test_real_per_uplink_captures_name_the_uplink(uplink_captures):
     assert "vmnic0 0 B" in up["observed"]  # a named host's uplink that sent none of it counts as 0%
     rates = next(x for x in doc["rates"] if x["file"] == str(files["vmnic2"]))["rates"]
     vmnic2 = next(s for s in rates["series"] if s["name"] == "vmnic2" and s["direction"] == "to node")
-    assert vmnic2["total_bytes"] == uplink_captures.received and len(rates["times"]) <= 60
+    # A loaded machine's tcpdump can drop packets (CI saw 3,971,784 of 4,194,304 bytes once): the reader
+    # must count what the file holds, never more, and the file holds nearly all of it.
+    assert 0.9 * uplink_captures.received <= vmnic2["total_bytes"] <= uplink_captures.received
+    assert len(rates["times"]) <= 60
 
 
 def test_dir_2_on_a_host_older_than_7_0_is_questioned(tmp_path, captures):

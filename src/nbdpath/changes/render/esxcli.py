@@ -47,7 +47,10 @@ def script(steps: Sequence, snap: Snapshot) -> str:
     out = ["#!/bin/sh",
            "# nbdpath plan: copy to each host and run it there (ESXi shell); only that host's section runs.",
            "set -e",
-           'is_host() { h=$(hostname 2>/dev/null || true); [ "$h" = "$1" ] || [ "${h%%.*}" = "${1%%.*}" ]; }',
+           # The same name, or a short name against its own full one (esx01 ~ esx01.corp); never two full names
+           # that only share a first label (esx01.site-a is not esx01.site-b).
+           'is_host() { h=$(hostname 2>/dev/null || true); [ "$h" = "$1" ] || { [ "${h#*.}" = "$h" ] && [ -n "$h" ] '
+           '&& [ "$h" = "${1%%.*}" ]; } || { [ "${1#*.}" = "$1" ] && [ -n "$1" ] && [ "${h%%.*}" = "$1" ]; }; }',
            "has_ip() { esxcli network ip interface ipv4 get 2>/dev/null | grep -Fqw -- \"$1\"; }",
            "ran="]
     host = None
