@@ -171,6 +171,7 @@ _DEFAULTS = {
     "hostname": "{{ vcenter_hostname }}",
     "username": "{{ vcenter_username }}",
     "password": "{{ vcenter_password }}",
+    "port": "{{ vcenter_port | default(443) }}",
     "validate_certs": "{{ vcenter_validate_certs | default(true) }}",
 }
 
