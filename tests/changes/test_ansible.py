@@ -146,3 +146,16 @@ def test_estate_names_are_never_templated(lab, tmp_path):
 def test_quotes_in_names_stay_one_scalar():
     text = ansible._dump([{"name": ansible.Unsafe("it's {{ x }}: ok # not a comment"), "n": 3, "b": False}])
     assert _tasks_of(text) == [{"name": ("UNSAFE", "it's {{ x }}: ok # not a comment"), "n": 3, "b": False}]
+
+
+def test_esxi_hostname_is_the_inventory_name():
+    """vCenter finds a host by the name it was added with (discovery's management_address), which for
+    hosts added by IP is the IP, not the configured hostname."""
+    from nbdpath.changes import TagAdd
+
+    snap = labs.load("veeam-tag-unreachable")
+    host = snap.hosts[0].model_copy(update={"management_address": "10.10.0.11"})
+    snap = snap.model_copy(update={"hosts": (host,)})
+    vmk = next(v for v in host.vmks if v.ipv4)
+    [task] = _tasks_of(ansible.command(TagAdd(host.name, vmk.device), snap))
+    assert task[MODULE]["esxi_hostname"] == ("UNSAFE", "10.10.0.11")

@@ -102,11 +102,14 @@ def _manual(change: Change, why: str) -> dict[str, Any]:
     }
 
 
+# esxi_hostname is the host's vCenter inventory name, the one it was added with (management_address,
+# which discovery fills from the inventory), not its configured hostname: hosts added by IP are found
+# by their IP only.
 def _vmk_task(change: Change, snap: Snapshot, vmk: Vmk, host: Host, services: set[str], state: str) -> dict[str, Any]:
     switch = _switch(host, snap, vmk.portgroup)
     if switch is None:
         return _manual(change, f"port group {vmk.portgroup} is on no switch in the snapshot")
-    args: dict[str, Any] = {"esxi_hostname": _u(host.name), switch[0]: _u(switch[1]),
+    args: dict[str, Any] = {"esxi_hostname": _u(host.management_address or host.name), switch[0]: _u(switch[1]),
                             "portgroup_name": _u(vmk.portgroup), "device": _u(vmk.device), "state": state}
     if state == "present":
         stack = STACKS.get(vmk.netstack)
