@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..engine.teaming import ONE_UPLINK_PER_FLOW
-from .report import _speed
+from .report import _speed, uplink_cell
 
 # Teaming policies that put one flow on ONE of the listed uplinks (A7): "a | b".
 # The others (IP hash / LACP) spread flows over all of them: "a + b".
-_ONE_OF = ONE_UPLINK_PER_FLOW
 
 SEVERITIES = ("error", "warning", "info")
 DIRECTION_TITLES = {
@@ -47,12 +45,7 @@ def endpoint(p: dict[str, Any]) -> str:
 
 
 def uplinks(p: dict[str, Any]) -> str:
-    ups = p["egress_uplinks"]
-    if not ups:
-        return "-"
-    sep = " | " if p["uplink_policy"] in _ONE_OF else " + "
-    return sep.join(f"{u['name']}{'' if u['role'] == 'active' else '(' + u['role'] + ')'} {speed(u['speed_mbps'])}"
-                    for u in ups)
+    return uplink_cell(((u["name"], u["role"], u["speed_mbps"]) for u in p["egress_uplinks"]), p["uplink_policy"])
 
 
 def where(f: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..engine.teaming import ONE_UPLINK_PER_FLOW
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC
 from ..rules import RULES, Finding
@@ -218,12 +219,17 @@ def _say(console: Console, line: str) -> None:
     console.print(Text(text))
 
 
-def uplinks_text(p: Path) -> str:
-    ups = p.outcome.egress_uplinks
-    if not ups:
+def uplink_cell(ups: Iterable[tuple[str, str, int | None]], policy: str | None) -> str:
+    """The uplinks column, once for both table forms: ``a | b`` one of them carries the flow, ``a + b``
+    flows spread over them (see UPLINK_LEGEND); a standby uplink says so."""
+    parts = [f"{name}{'' if role == 'active' else '(' + role + ')'} {_speed(mbps)}" for name, role, mbps in ups]
+    if not parts:
         return "-"
-    sep = " | " if p.outcome.uplink_policy in ("loadbalance_srcid", "loadbalance_srcmac", "loadbalance_loadbased") else " + "
-    return sep.join(f"{u.name}{'' if u.role == 'active' else '(' + u.role + ')'} {_speed(u.speed_mbps)}" for u in ups)
+    return (" | " if policy in ONE_UPLINK_PER_FLOW else " + ").join(parts)
+
+
+def uplinks_text(p: Path) -> str:
+    return uplink_cell(((u.name, u.role, u.speed_mbps) for u in p.outcome.egress_uplinks), p.outcome.uplink_policy)
 
 
 def _bottleneck(o: Any) -> str:
