@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ...model import DEFAULT_STACK, Snapshot
-from ...safetext import one_line, sh
+from ...safetext import sh
 from ..kinds import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove
+from ._script import commented_script
 
 NAME = "esxcli"
 ORDER = 10
@@ -44,7 +45,7 @@ def _guard(host: str, snap: Snapshot) -> str:
 
 
 def script(steps: Sequence, snap: Snapshot) -> str:
-    out = ["#!/bin/sh",
+    head = ["#!/bin/sh",
            "# nbdpath plan: copy to each host and run it there (ESXi shell); only that host's section runs.",
            "set -e",
            # The same name, or a short name against its own full one (esx01 ~ esx01.corp); never two full names
@@ -53,19 +54,6 @@ def script(steps: Sequence, snap: Snapshot) -> str:
            '&& [ "$h" = "${1%%.*}" ]; } || { [ "${1#*.}" = "$1" ] && [ -n "$1" ] && [ "${h%%.*}" = "$1" ]; }; }',
            "has_ip() { esxcli network ip interface ipv4 get 2>/dev/null | grep -Fqw -- \"$1\"; }",
            "ran="]
-    host = None
-    for s in steps:
-        if s.change.host != host:
-            if host is not None:
-                out.append("fi")
-            host = s.change.host
-            out += ["", f"# --- {host}", _guard(host, snap), "ran=1"]
-        out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
-                   + ("; ".join(command(r) for r in s.rollback) or "by hand"))
-        out.append(command(s.change))
-    if host is not None:
-        out.append("fi")
-    out += ["", 'if [ -z "$ran" ]; then echo "nbdpath plan: $(hostname) is no host of this plan; nothing changed" >&2; exit 1; fi']
-    # One line each, escaped: a comment runs to the end of its line and nothing in it
-    # may end that line; commands quote every value, and stay inert on a terminal too.
-    return "\n".join(map(one_line, out)) + "\n"
+    tail = ["", 'if [ -z "$ran" ]; then echo "nbdpath plan: $(hostname) is no host of this plan; nothing changed" >&2; exit 1; fi']
+    return commented_script(head, steps, command, tail, opening=lambda host: (_guard(host, snap), "ran=1"),
+                            closing=("fi",))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ...model import Snapshot
-from ...safetext import one_line, sh, sh_quoted
+from ...safetext import sh, sh_quoted
 from ..kinds import Change, TagAdd, TagRemove
 from . import esxcli
+from ._script import commented_script
 
 NAME = "govc"
 ORDER = 30
@@ -23,13 +24,5 @@ def command(change: Change, snap: Optional[Snapshot] = None) -> str:
 
 
 def script(steps: Sequence, snap: Snapshot) -> str:
-    out = ["#!/bin/sh", "# nbdpath plan (govc). Set GOVC_URL/GOVC_USERNAME/GOVC_PASSWORD first.", "set -e"]
-    host = None
-    for s in steps:
-        if s.change.host != host:
-            host = s.change.host
-            out += ["", f"# --- {host}"]
-        out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
-                   + ("; ".join(command(r) for r in s.rollback) or "by hand"))
-        out.append(command(s.change))
-    return "\n".join(map(one_line, out)) + "\n"
+    return commented_script(["#!/bin/sh", "# nbdpath plan (govc). Set GOVC_URL/GOVC_USERNAME/GOVC_PASSWORD first.",
+                             "set -e"], steps, command)

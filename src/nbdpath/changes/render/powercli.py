@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ...model import DEFAULT_STACK, Snapshot
-from ...safetext import one_line, ps
+from ...safetext import ps
 from ..kinds import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove
+from ._script import commented_script
 from .esxcli import esxcli_tag
 
 NAME = "powercli"
@@ -31,14 +32,5 @@ def command(change: Change, snap: Optional[Snapshot] = None) -> str:
 
 
 def script(steps: Sequence, snap: Snapshot) -> str:
-    out = ["# nbdpath plan (PowerCLI). Connect first: Connect-VIServer <vcenter>",
-           "$ErrorActionPreference = 'Stop'"]
-    host = None
-    for s in steps:
-        if s.change.host != host:
-            host = s.change.host
-            out += ["", f"# --- {host}"]
-        out.append(f"# {s.change.describe()} ({', '.join(s.reasons)}); rollback: "
-                   + ("; ".join(command(r) for r in s.rollback) or "by hand"))
-        out.append(command(s.change))
-    return "\n".join(map(one_line, out)) + "\n"
+    return commented_script(["# nbdpath plan (PowerCLI). Connect first: Connect-VIServer <vcenter>",
+                             "$ErrorActionPreference = 'Stop'"], steps, command)
