@@ -6,9 +6,23 @@ submission never fails on a shape no earlier run tried. Local runs stay random
 reproduce CI exactly.
 """
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 from hypothesis import settings
+
+# The vcsim fixtures of tests/vcsim (vcsim_binary, run_vcsim), for every test directory that drives the
+# simulator (apply, changes), loaded once here rather than copied into each.
+_VCSIM_DIR = Path(__file__).resolve().parent / "vcsim"
+if str(_VCSIM_DIR) not in sys.path:
+    sys.path.insert(0, str(_VCSIM_DIR))
+_spec = importlib.util.spec_from_file_location("nbdpath_vcsim_fixtures", _VCSIM_DIR / "conftest.py")
+_vcsim = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_vcsim)
+vcsim_binary = _vcsim.vcsim_binary
+run_vcsim = _vcsim.run_vcsim
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
