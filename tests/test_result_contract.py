@@ -20,7 +20,8 @@ LOG = ROOT / "evidence" / "data" / "vixDiskLib-nbd.log"
 
 
 def _json_commands(group: click.Group = cli, path: tuple[str, ...] = ()):
-    for name, cmd in sorted(group.commands.items()):
+    commands = group.all_commands() if group is cli else group.commands  # type: ignore[attr-defined]
+    for name, cmd in sorted(commands.items()):
         if isinstance(cmd, click.Group):
             yield from _json_commands(cmd, path + (name,))
             continue

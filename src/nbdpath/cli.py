@@ -6,9 +6,11 @@ Each command family lives in ``nbdpath.commands.<module>`` and exposes
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import sys
+import threading
 import traceback
 
 import click
@@ -20,30 +22,55 @@ from .safetext import one_line
 # Not bad input but a defect of ours (70) is kept apart from 2 so scripts can tell: see nbdpath.result.
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = Exit.OK, Exit.FINDINGS, Exit.BAD_INPUT, Exit.INTERNAL
 
-# One line per command family; each module owns its commands and tests.
-_COMMAND_MODULES = [
-    "core",
-    "catalog",
-    "whatif",
-    "evidence",
-    "lab",
-    "discover",
-    "node",
-    "forklift",
-    "apply",
-    "history",
-    "estimate",
-]
+# Which module registers each top-level command: a command imports only its own module (every
+# module at once cost ~0.3 s of each run's start, measured with -X importtime). The mapping is
+# pinned against what the modules register by tests/cli/test_lazy_commands.py.
+_COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "trace": ("core",), "check": ("core",), "explain": ("core",),
+    "labs": ("catalog",), "rules": ("catalog",), "schema": ("catalog",),
+    "plan": ("whatif",), "esxcli": ("whatif",), "diff": ("whatif",),
+    "evidence": ("evidence",), "verify": ("evidence",),
+    "lab": ("lab",),
+    "discover": ("discover",), "import": ("discover", "forklift"),
+    "probe": ("node",),
+    "apply": ("apply",),
+    "history": ("history",),
+    "estimate": ("estimate",),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """The top-level group: a command's module is imported when the command is looked up."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: set[str] = set()
+
+    def _load(self, module: str) -> None:
+        if module not in self._loaded:
+            self._loaded.add(module)
+            importlib.import_module(f"nbdpath.commands.{module}").register(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(_COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module in _COMMAND_MODULES.get(cmd_name, ()):
+            self._load(module)
+        return super().get_command(ctx, cmd_name)
+
+    def all_commands(self) -> dict[str, click.Command]:
+        """Every command, each module imported (help, docs and contract tests)."""
+        for modules in _COMMAND_MODULES.values():
+            for module in modules:
+                self._load(module)
+        return dict(self.commands)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nbdpath")
 def cli() -> None:
     """Where will NBD backup traffic flow, over which vmk and uplink, and why."""
-
-
-for _name in _COMMAND_MODULES:
-    importlib.import_module(f"nbdpath.commands.{_name}").register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,5 +133,28 @@ def _silence_stdout() -> None:
         pass
 
 
+def run() -> None:
+    """The console script: ``main()``, then leave without tearing the heap down.
+
+    Freeing a 10,000-host estate object by object at interpreter exit took ~0.9 s of
+    every fleet command (measured); by now the command has written and closed its
+    output, so flush the standard streams, run the atexit handlers and exit. With a
+    thread still running (none of ours outlive a command) the normal exit joins it.
+    """
+    rc = main()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        _silence_stdout()
+    try:
+        sys.stderr.flush()
+    except (ValueError, OSError):
+        pass
+    if threading.active_count() > 1:
+        sys.exit(rc)
+    atexit._run_exitfuncs()
+    os._exit(rc)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

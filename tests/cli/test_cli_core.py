@@ -92,7 +92,7 @@ def test_every_command_has_help_and_docs():
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     docs = "".join(p.read_text() for p in (Path(__file__).parents[2] / "docs").glob("*.md"))
-    for name, cmd in cli.commands.items():
+    for name, cmd in cli.all_commands().items():
         assert (cmd.help or "").strip(), f"{name} has no help"
         assert f"nbdpath {name}" in readme + docs, f"{name} is not documented"
 

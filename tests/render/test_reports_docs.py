@@ -28,7 +28,7 @@ def test_example_is_current_output(capsys, command, shown):
 @pytest.mark.parametrize("name", ["trace", "check", "explain", "plan"])
 def test_every_report_format_and_output_option_documented(name):
     text = DOC.read_text()
-    params = {p.name: p for p in cli.commands[name].params}
+    params = {p.name: p for p in cli.all_commands()[name].params}
     choices = params["fmt"].type
     assert isinstance(choices, click.Choice)
     for fmt in set(choices.choices) & {"markdown", "html"}:
