@@ -1,11 +1,12 @@
 """Snapshot models compare and hash by their fields (the engine keys caches by them)."""
 
-from nbdpath.labs import load as load_lab
+from nbdpath.labs import text
+from nbdpath.model import parse
 from nbdpath.model.snapshot import _Model
 
 
 def _first_host():
-    return load_lab("veeam-tag-l2").hosts[0]
+    return parse(text("veeam-tag-l2")).hosts[0]  # parsed afresh: labs.load caches
 
 
 def test_equal_values_are_equal_and_hash_alike():
