@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import StringIO
 from typing import Any, Iterable
 
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..engine.assumptions import expand
 from ..engine.teaming import ONE_UPLINK_PER_FLOW
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC
@@ -107,12 +108,66 @@ class Report:
     def render_data(self) -> dict[str, Any]:
         """What the HTML and Markdown reports add to the JSON contract: each path's
         cluster and shape, and per shape its first pair (with hops) and diagram."""
+        return {**self.shape_data(), "clusters": self.clusters()}
+
+    def shape_data(self) -> dict[str, Any]:
+        """``render_data()`` but the clusters: the shapes with their diagrams, each path's shape."""
         shapes, shape_of = self._shapes()
         for g in shapes:
             snap, p = self.paths[g["first"]]
             g["path"] = {"snapshot": snap, **p.to_dict(with_hops=True)}
             g["diagram"] = diagram(p, self.snaps.get(snap), len(g["hosts"]), len(g["nodes"]))
-        return {"shapes": shapes, "shape_of": shape_of, "clusters": self.clusters()}
+        return {"shapes": shapes, "shape_of": shape_of}
+
+    def view(self, shape_of: list[int] | None = None) -> dict[str, Any]:
+        """``cells.doc_view(self.to_dict(with_hops=False), self.clusters(), shape_of)``, built
+        from what paths share: host tallies from one pass over the pairs, assumptions per
+        distinct outcome, path dicts only up to PAIR_ROWS pairs, and fixes rendered only
+        for the findings the reports show with their commands (the rest keep their summary)."""
+        from . import cells
+
+        return {"snapshots": self.snapshots, "version": OUTPUT_VERSION, "summary": self.summary(),
+                "findings": self._shown_findings(cells.FULL_FINDINGS, cells.FIX_EXAMPLES),
+                "pairs": ([{"snapshot": s, **p.to_dict(with_hops=False)} for s, p in self.paths]
+                          if len(self.paths) <= cells.PAIR_ROWS else None),
+                "pair_count": len(self.paths), "assumptions": self._assumptions(),
+                "hosts": cells.host_tallies(self._tally_rows(shape_of))}
+
+    def _tally_rows(self, shape_of: list[int] | None) -> Iterable[tuple[str, str, str, str, int]]:
+        by_snap = {name: {h.name: h.cluster for h in snap.hosts} for name, snap in self.snaps.items()}
+        multi = len(self.snapshots) > 1
+        last: tuple[str, str] | None = None
+        cluster = ""
+        for i, (snapshot, p) in enumerate(self.paths):
+            if (snapshot, p.host) != last:  # as clusters() labels it
+                last = (snapshot, p.host)
+                cluster = by_snap.get(snapshot, {}).get(p.host) or "(no cluster)"
+                cluster = f"{snapshot}: {cluster}" if multi else cluster
+            yield snapshot, p.host, cluster, p.outcome.verdict.value, shape_of[i] if shape_of is not None else 0
+
+    def _assumptions(self) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        outcomes: set[int] = set()
+        for _, p in self.paths:
+            if id(p.outcome) not in outcomes:  # hosts of one shape share their outcome
+                outcomes.add(id(p.outcome))
+                for a in expand(p.outcome.assumptions):
+                    seen.setdefault(a["id"], a["text"])
+        return seen
+
+    def _shown_findings(self, full_up_to: int, examples: int) -> list[dict[str, Any]]:
+        """The findings' dicts; above ``full_up_to`` findings the reports show the commands of
+        the first ``examples`` per severity and rule only, so the others' are not rendered."""
+        full = len(self.findings) <= full_up_to
+        shown: Counter = Counter()
+        out = []
+        for s, f in self.findings:
+            key = (f.severity, f.rule)
+            if not full and shown[key] >= examples:
+                f = replace(f, fix=replace(f.fix, changes=()))
+            shown[key] += 1
+            out.append({"snapshot": s, **f.to_dict(self.snaps.get(s))})
+        return out
 
     def clusters(self) -> list[str]:
         """Each path's cluster, as the reports label it (``snapshot: cluster`` with several snapshots)."""
@@ -209,11 +264,20 @@ def _cell(value: str) -> Text:
     return Text(terminal(value))
 
 
+def _width(console: Console) -> int:
+    # rich's Console.width reads the environment and asks the terminal each time: 4 of 8 s of a
+    # 10,000-host findings table (92,000 lines). A render's width does not change mid-way.
+    width = console.__dict__.get("_nbdpath_width")
+    if width is None:
+        width = console.__dict__["_nbdpath_width"] = console.width
+    return width
+
+
 def _say(console: Console, line: str) -> None:
     text = terminal(line)
     # A short printable ASCII line prints as itself: rich's wrapping machinery per line
     # was 7 of 10 s of a 1,000-host findings table.
-    if text.isascii() and text.isprintable() and len(text) < console.width and not text.endswith(" "):
+    if text.isascii() and text.isprintable() and len(text) < _width(console) and not text.endswith(" "):
         console.file.write(text + "\n")
         return
     console.print(Text(text))
