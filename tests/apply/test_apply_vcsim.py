@@ -263,6 +263,7 @@ def test_routes_on_another_netstack_go_through_update_network_config(run_vcsim, 
     estate = Estate.start("tag-wrong-stack", run_vcsim, tmp_path)
     before = estate.discover()
     data = plan_mod.build(estate.merged(before)).to_dict()
+    # NBD001's fix here is the untag only: with vmk1 free a recreated vmk2 would come back as vmk1.
     assert [s["op"]["op"] for s in data["steps"]] == ["tag-remove"]
     route = {"op": "route-add", "host": "esx01.lab.local", "network": "10.40.0.0/24", "gateway": "10.30.0.1",
              "netstack": "backupStack"}
@@ -341,3 +342,59 @@ def test_a_host_refusing_a_step_mid_plan_rolls_back_to_exactly_before(routed, ca
     assert routed.discover() == before
     steps = json.loads(journal.read_text())["steps"]
     assert [s["status"] for s in steps] == ["rolled-back", "rolled-back"]
+
+
+def _without_macs(snap: Snapshot) -> Snapshot:
+    """A recreated vmk has a new MAC address (the host makes one): everything else must come back."""
+    hosts = tuple(h.model_copy(update={"vmks": tuple(v.model_copy(update={"mac": None}) for v in h.vmks)})
+                  for h in snap.hosts)
+    return snap.model_copy(update={"hosts": hosts})
+
+
+def test_nbd001_plan_recreates_the_vmk_on_the_default_stack_and_rolls_back(run_vcsim, tmp_path, capsys):
+    """Issue 10: tag-remove, vmk-remove (recorded) and vmk-add for real (AddVirtualNic, SelectVnicForNicType)."""
+    import yaml
+
+    from nbdpath.model import parse
+
+    # vmk1, not the lab's vmk2: with no lower number free the host gives the recreated vmk its name back.
+    lab = parse(yaml.safe_dump(yaml.safe_load(labs.text("tag-wrong-stack").replace("device: vmk2", "device: vmk1"))), "lab")
+    estate = Estate(lab, run_vcsim(lab), tmp_path)
+    before = estate.discover()
+    plan = plan_mod.build(estate.merged(before))
+    assert [s.change.OP for s in plan.steps] == ["tag-remove", "vmk-remove", "vmk-add"]
+    journal = tmp_path / "j.json"
+    rc, _, err = estate.apply(capsys, estate.write_plan(plan.to_dict()), "--execute", "--yes", "--journal", str(journal))
+    assert rc == 0, err
+    after = estate.discover()
+    (host,) = [h for h in after.hosts if h.name == "esx01.lab.local"]
+    vmk1 = next(v for v in host.vmks if v.device == "vmk1")
+    assert (vmk1.netstack, vmk1.ipv4, vmk1.services, vmk1.portgroup) == (
+        "defaultTcpipStack", "10.30.0.11/24", ("vSphereBackupNFC",), "Backup")
+    # What the plan predicted is what the live estate now does.
+    merged = estate.merged(after)
+    assert engine.trace(merged) == engine.trace(plan.after.model_copy(update={"name": merged.name}))
+    rc, _, err = estate.apply(capsys, "--rollback", str(journal), "--execute", "--yes")
+    assert rc == 0, err
+    assert _without_macs(estate.discover()) == _without_macs(before)
+
+
+def test_ipv4_and_mtu_set_for_real_and_rolled_back(routed, capsys):
+    """Issue 10: ipv4-set and vmk-mtu-set through UpdateVirtualNic, then a vmk-add, undone from the journal."""
+    before = routed.discover()
+    ops = [{"op": "ipv4-set", "host": "esx01.lab.local", "vmk": "vmk2", "ipv4": "10.30.0.12/24", "previous": "10.30.0.11/24"},
+           {"op": "vmk-mtu-set", "host": "esx01.lab.local", "vmk": "vmk2", "mtu": 1400, "previous": 1500},
+           {"op": "vmk-add", "host": "esx01.lab.local", "vmk": "vmk1", "portgroup": "Backup", "ipv4": "10.30.0.21/24",
+            "services": ["vmotion"]}]
+    path = routed.write_plan({"version": 1, "kind": "plan", "steps": [{"op": op} for op in ops]})
+    journal = routed.dir / "j.json"
+    rc, out, err = routed.apply(capsys, path, "--execute", "--yes", "--journal", str(journal), "--format", "json")
+    assert rc == 0, err
+    assert [s["result"] for s in json.loads(out)["steps"]] == ["applied"] * 3
+    (host,) = [h for h in routed.discover().hosts if h.name == "esx01.lab.local"]
+    vmks = {v.device: v for v in host.vmks}
+    assert (vmks["vmk2"].ipv4, vmks["vmk2"].mtu) == ("10.30.0.12/24", 1400)
+    assert (vmks["vmk1"].ipv4, vmks["vmk1"].services, vmks["vmk1"].portgroup) == ("10.30.0.21/24", ("vmotion",), "Backup")
+    rc, _, err = routed.apply(capsys, "--rollback", str(journal), "--execute", "--yes")
+    assert rc == 0, err
+    assert routed.discover() == before

@@ -40,7 +40,7 @@ def test_a_real_plan_round_trips_into_changes():
     (json.dumps({"version": 1}), "steps", "list of steps"),
     (plan_text(["x"]), "steps[0]", "object"),
     (plan_text([{"op": None}]), "steps[0].op", "op object"),
-    (plan_text([step({**TAG, "op": "vmk-add"})]), "steps[0].op.op", "one of tag-add"),
+    (plan_text([step({**TAG, "op": "vmk-rename"})]), "steps[0].op.op", "one of tag-add"),
     (plan_text([step({"op": "tag-add", "host": "esx01"})]), "steps[0].op.vmk", "non-empty string"),
     (plan_text([step({"op": "route-add", "host": "esx01", "network": "10.40.0.0/24"})]), "steps[0].op.gateway",
      "required for route-add"),

@@ -71,7 +71,9 @@ def test_registry_lists_every_renderer_and_each_renders_every_kind():
     snap = labs.load("veeam-tag-routed")
     samples = (ch.TagAdd(HOST, "vmk2"), ch.TagRemove(HOST, "vmk0", "management"),
                ch.RouteAdd(HOST, "10.40.0.0/24", "10.30.0.1"), ch.RouteRemove(HOST, "10.40.0.0/24", "10.30.0.1"),
-               ch.VmkRemove(HOST, "vmk2"))
+               ch.VmkRemove(HOST, "vmk2"), ch.VmkAdd(HOST, "vmk3", "Backup", "10.30.0.21/24", services=("vSphereBackupNFC",)),
+               ch.Ipv4Set(HOST, "vmk2", "10.31.0.11/24", "10.30.0.11/24"), ch.VmkMtuSet(HOST, "vmk2", 1400, 1500),
+               ch.PortgroupVlanSet(HOST, "Backup", 31, 30))
     # A new kind must come with a sample here, and every renderer must render it.
     assert {type(c) for c in samples} == set(ch.KINDS)
     for change in samples:

@@ -112,4 +112,9 @@ def test_vlan_and_mtu_rules():
     doc["hosts"][0]["vmks"][1]["mtu"] = 9000
     found = {(f.rule, f.vmk): f for f in _findings(parse(yaml.safe_dump(doc))) if f.host == "esx01.lab.local"}
     assert "VLAN 31" in found[("NBD013", "vmk2")].message and "VLAN 30" in found[("NBD013", "vmk2")].message
-    assert found[("NBD014", "vmk2")].fix.manual[0] == "esxcli network ip interface set -i vmk2 -m 1500"
+    # Issue 10: the fixes are changes (what the what-if and apply run), not esxcli text.
+    from nbdpath.changes import PortgroupVlanSet, VmkMtuSet
+
+    assert found[("NBD013", "vmk2")].fix.changes == (PortgroupVlanSet("esx01.lab.local", "Backup", 30, 31),)
+    assert found[("NBD014", "vmk2")].fix.changes == (VmkMtuSet("esx01.lab.local", "vmk2", 1500, 9000),)
+    assert not any("esxcli" in m for f in found.values() for m in f.fix.manual)

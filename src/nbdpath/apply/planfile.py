@@ -17,13 +17,14 @@ from typing import Any
 from ..errors import InputError
 from .. import changes as ch
 from ..io import read_input
-from .docfile import MAX_DOCUMENT_BYTES, list_field, op_list, text_field, versioned_steps
+from .docfile import MAX_DOCUMENT_BYTES, int_field, list_field, op_list, text_field, versioned_steps
 
 PLAN_VERSION = 1
 MAX_NAME = 255  # a DNS name; vCenter inventory names are shorter still
 # Fields each op must carry (beyond "op" and "host"), and its optional ones: the kinds' own.
 _REQUIRED = {k.OP: k.field_names()[0] for k in ch.KINDS}
 _OPTIONAL = {k.OP: k.field_names()[1] for k in ch.KINDS}
+_TYPES = {k.OP: k.field_types() for k in ch.KINDS}
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def recorded_inverse(change: ch.Change) -> tuple[ch.Change, ...]:
     """The ops that undo ``change`` once made: the opposite op on the same host and object.
 
     Derived from the op alone, never read from a file: a plan or a journal
-    can only ever undo what it records. () for a vmk removal (irreversible).
+    can only ever undo what it records. () for a vmk removal without a record of the vmk (irreversible).
     """
     return change.opposite()
 
@@ -91,19 +92,36 @@ def parse_op(op: Any, source: str, where: str) -> ch.Change:
     for key in op:
         if key not in allowed:
             raise InputError(source, f"{where}.{key}", f"no such field for {kind}; expected {', '.join(sorted(allowed))}")
+    types = _TYPES[kind]
     for key in ("host", *_REQUIRED[kind]):
         value = op.get(key)
-        if not isinstance(value, str) or not value.strip():
+        if types[key] == "text" and (not isinstance(value, str) or not value.strip()):
             raise InputError(source, f"{where}.{key}", f"a non-empty string (required for {kind})")
+        if key not in op:
+            raise InputError(source, f"{where}.{key}", f"{_SHAPES[types[key]]} (required for {kind})")
     for key in allowed - {"op"}:
         if key in op:
-            text_field(op[key], source, f"{where}.{key}", limit=MAX_NAME)
+            _typed_field(op[key], types[key], source, f"{where}.{key}")
     try:
         change = ch.from_dict(op)
         change.check_values()
     except ValueError as exc:
         raise InputError(source, where, str(exc)) from None
     return change
+
+
+_SHAPES = {"text": "a non-empty string", "int": "an integer", "list": "a list of strings"}
+
+
+def _typed_field(value: Any, kind: str, source: str, where: str) -> None:
+    """The JSON shape of one op field (its range is the change kind's to check)."""
+    if kind == "int":
+        int_field(value, source, where, 0, 2**31 - 1)
+    elif kind == "list":
+        for j, item in enumerate(list_field(value, source, where)):
+            text_field(item, source, f"{where}[{j}]", limit=MAX_NAME)
+    else:
+        text_field(value, source, where, limit=MAX_NAME)
 
 
 def load_plan(path: str) -> PlanFile:

@@ -5,11 +5,15 @@ from .kinds import (
     Assessment,
     Change,
     HostNetworkApi,
+    Ipv4Set,
+    PortgroupVlanSet,
     RouteAdd,
     RouteRemove,
     Status,
     TagAdd,
     TagRemove,
+    VmkAdd,
+    VmkMtuSet,
     VmkRemove,
     apply,
     apply_all,
@@ -20,6 +24,6 @@ from .kinds import (
 from .render import ScriptStep, renderers
 
 __all__ = [
-    "KINDS", "Assessment", "Change", "HostNetworkApi", "RouteAdd", "RouteRemove", "ScriptStep", "Status", "TagAdd",
-    "TagRemove", "VmkRemove", "apply", "apply_all", "from_dict", "inverse", "name_list", "renderers",
+    "KINDS", "Assessment", "Change", "HostNetworkApi", "Ipv4Set", "PortgroupVlanSet", "RouteAdd", "RouteRemove", "ScriptStep", "Status", "TagAdd",
+    "TagRemove", "VmkAdd", "VmkMtuSet", "VmkRemove", "apply", "apply_all", "from_dict", "inverse", "name_list", "renderers",
 ]

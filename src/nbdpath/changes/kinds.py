@@ -13,10 +13,10 @@ import ipaddress
 import re
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
-from typing import ClassVar, Optional, Protocol, Union
+from typing import ClassVar, Optional, Protocol, Union, get_type_hints
 
-from ..errors import UsageError
-from ..model import BACKUP_NFC, DEFAULT_STACK, Host, Netstack, Route, Snapshot
+from ..errors import LiveError, UsageError
+from ..model import BACKUP_NFC, DEFAULT_STACK, Host, Netstack, Route, Snapshot, Vmk
 from ..model.snapshot import normalise_service, normalise_stack
 
 # \d would take other scripts' digits too (vmk², vmk٣): esxcli's names are ASCII.
@@ -42,6 +42,13 @@ class HostNetworkApi(Protocol):
     def deselect_vnic(self, nic_type: str, device: str) -> None: ...
     def route(self, add: bool, network: str, gateway: str, netstack: str) -> None: ...
     def remove_vnic(self, device: str) -> None: ...
+    def add_vnic(self, device: str, portgroup: str, switch: Optional[str], ipv4: Optional[str], netstack: str,
+                 mtu: int) -> str:
+        """Create a vmk; returns the device name the host gave it (ESXi picks the lowest free one)."""
+        ...
+    def set_vnic_ipv4(self, device: str, ipv4: Optional[str]) -> None: ...
+    def set_vnic_mtu(self, device: str, mtu: int) -> None: ...
+    def set_portgroup_vlan(self, portgroup: str, vlan: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,10 +56,22 @@ class _HostChange:
     host: str
 
     OP: ClassVar[str] = ""
-    # False: nbdpath cannot undo it (a removed vmk's addresses and tags are gone with it).
-    reversible: ClassVar[bool] = True
     # True: making it when the host already matches is a no-op, not a refusal (esxcli's own behaviour).
     idempotent: ClassVar[bool] = False
+    # False: the change creates its vmk, so the what-if must not require it to exist.
+    needs_vmk: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        # JSON has lists where the kinds hold tuples: a change must stay hashable (plans deduplicate by it).
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(value))
+
+    @property
+    def reversible(self) -> bool:
+        """False: nbdpath cannot undo it (a vmk removed without a record of what it was)."""
+        return bool(self.opposite())
 
     @property
     def target_vmk(self) -> Optional[str]:
@@ -64,8 +83,24 @@ class _HostChange:
         return type(self)(host, *(getattr(self, f.name) for f in fields(self) if f.name != "host"))
 
     def to_dict(self) -> dict:
-        """Machine-readable form, e.g. {"op": "route-add", "host": ..., "network": ..., "gateway": ...}."""
-        return {"op": self.OP, **{f.name: getattr(self, f.name) for f in fields(self)}}
+        """Machine-readable form, e.g. {"op": "route-add", "host": ..., "network": ..., "gateway": ...};
+        an optional field left unset (None) is left out."""
+        out: dict = {"op": self.OP}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def field_types(cls) -> dict[str, str]:
+        """Each field's JSON type: "text", "int" or "list" (of text); what a plan file's reader checks."""
+        hints = get_type_hints(cls)
+        out = {}
+        for f in fields(cls):
+            t = str(hints[f.name])
+            out[f.name] = "int" if "int" in t and "str" not in t else "list" if "tuple" in t else "text"
+        return out
 
     @classmethod
     def field_names(cls) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -288,22 +323,244 @@ class RouteRemove(_RouteChange):
         return Assessment(Status.PENDING, f"route {network} via {self.gateway} is on {key}")
 
 
+def portgroup_switch(snap: Snapshot, host: Host, portgroup: str) -> Optional[str]:
+    """The distributed switch (of those ``host`` is on) that has ``portgroup``; None for a standard one."""
+    if _standard_pg(host, portgroup) is not None:
+        return None
+    members = {m.switch for m in host.dvswitches}
+    return next((d.name for d in snap.dvswitches if d.name in members and any(pg.name == portgroup for pg in d.portgroups)),
+                None)
+
+
+def lowest_free_vmk(host: Host, without: Optional[str] = None) -> str:
+    """The name the host gives a new vmk: its lowest free number (``without``: as if that one were gone).
+    The vSphere API cannot choose the name (AddVirtualNic returns the one the host picked)."""
+    used = {v.device for v in host.vmks} - {without}
+    return next(f"vmk{i}" for i in range(len(used) + 1) if f"vmk{i}" not in used)
+
+
+def _vmk_of(host: Host, device: str) -> Optional[Vmk]:
+    return next((v for v in host.vmks if v.device == device), None)
+
+
+def _standard_pg(host: Host, name: str):
+    """(switch, port group) of a standard port group of ``host``, or None."""
+    for vs in host.vswitches:
+        for pg in vs.portgroups:
+            if pg.name == name:
+                return vs, pg
+    return None
+
+
+def _iface(text: Optional[str]) -> Optional[ipaddress.IPv4Interface]:
+    return None if text in (None, NO_IPV4) else ipaddress.IPv4Interface(text)
+
+
+def _check_cidr(what: str, text: Optional[str], none_ok: bool = True) -> None:
+    if text is None or (none_ok and text == NO_IPV4):
+        return
+    if not isinstance(text, str) or "/" not in text:
+        raise ValueError(f"{what}: expected an IPv4 address with prefix length like 10.30.0.11/24 (found {text!r})")
+    try:
+        iface = ipaddress.IPv4Interface(text)
+    except ValueError as exc:
+        raise ValueError(f"{what}: expected an IPv4 address with prefix length like 10.30.0.11/24 ({exc})") from None
+    if iface.network.prefixlen < 32 and iface.ip in (iface.network.network_address, iface.network.broadcast_address):
+        raise ValueError(f"{what}: {text} is the network or broadcast address of its subnet")
+
+
+def _check_int(what: str, value: object, low: int, high: int) -> None:
+    if type(value) is not int or not low <= value <= high:  # bool is an int: true is no MTU
+        raise ValueError(f"{what}: expected an integer from {low} to {high} (found {value!r})")
+
+
+def _address_taken(host: Host, device: str, ipv4: Optional[str], netstack: str) -> Optional[Assessment]:
+    """Another vmk of the stack already answers on that address: ESXi would hold two and ARP would flap."""
+    new = _iface(ipv4)
+    if new is None:
+        return None
+    for v in host.vmks:
+        if v.device != device and v.netstack == netstack and v.ipv4 and ipaddress.IPv4Interface(v.ipv4).ip == new.ip:
+            return Assessment(Status.BLOCKED, f"{new.ip} is already {v.device}'s address on {netstack}")
+    return None
+
+
+def _stranded_routes(before: Host, after: Host, netstack: str) -> Optional[Assessment]:
+    """A route (or the default gateway) of the stack whose gateway the change takes off every enabled vmk's subnet."""
+    stack = next((s for s in before.netstacks if s.key == netstack), None)
+    if stack is None:
+        return None
+    gateways = [r.gateway for r in stack.routes if ":" not in r.gateway] + ([stack.gateway] if stack.gateway else [])
+    for gw in gateways:
+        if before.gateway_on_link(netstack, gw) and not after.gateway_on_link(netstack, gw):
+            return Assessment(Status.BLOCKED, f"gateway {gw} on {netstack} would be on no subnet of an enabled vmk "
+                                              "(its routes would stop working); move or remove them first")
+    return None
+
+
+NO_IPV4 = "none"  # an ipv4-set value: the vmk has (or gets) no IPv4 address
+
+
+@dataclass(frozen=True)
+class VmkAdd(_HostChange):
+    """A new vmk on a port group: standard (``switch`` None) or of the distributed switch ``switch``."""
+
+    vmk: str
+    portgroup: str
+    ipv4: Optional[str] = None  # CIDR; None: created without an IPv4 address (esxcli's `interface add`)
+    netstack: str = DEFAULT_STACK
+    mtu: int = 1500
+    services: tuple[str, ...] = ()
+    switch: Optional[str] = None
+
+    OP: ClassVar[str] = "vmk-add"
+    needs_vmk: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        where = f"port group {self.portgroup}" + (f" of {self.switch}" if self.switch else "")
+        tags = f", tagged {', '.join(self.services)}" if self.services else ""
+        return f"add {self.vmk} on {where} ({self.ipv4 or 'no IPv4'}, {self.netstack}, MTU {self.mtu}{tags}) on {self.host}"
+
+    def check_values(self) -> None:
+        super().check_values()
+        _check_cidr("ipv4", self.ipv4, none_ok=False)
+        _check_int("mtu", self.mtu, 576, 9216)
+        for s in self.services:
+            normalise_service(s)
+        if not self.portgroup.strip():
+            raise ValueError("portgroup: expected a port group name")
+
+    def opposite(self) -> tuple["Change", ...]:
+        return (VmkRemove(self.host, self.vmk, self.portgroup, self.ipv4, normalise_stack(self.netstack), self.mtu,
+                          self.services, self.switch),)
+
+    def inverse(self, snap: Snapshot) -> list["Change"]:
+        return list(self.opposite())
+
+    def matches(self, v: Vmk) -> bool:
+        """``v`` is the vmk this change makes (what a fresh read must show once it is made)."""
+        return (v.portgroup == self.portgroup and _iface(v.ipv4) == _iface(self.ipv4)
+                and v.netstack == normalise_stack(self.netstack) and v.mtu == self.mtu
+                and set(v.services) == {normalise_service(s) for s in self.services})
+
+    def assess(self, host: Host, restoring: bool = False) -> Assessment:
+        existing = _vmk_of(host, self.vmk)
+        if existing is not None:
+            if self.matches(existing):
+                return Assessment(Status.DONE, f"{self.vmk} is already on {self.portgroup} as planned")
+            return Assessment(Status.BLOCKED, f"{host.name} already has a {self.vmk} (on {existing.portgroup}, "
+                                              f"{existing.ipv4 or 'no IPv4'}); pick a free name")
+        free = lowest_free_vmk(host)
+        if self.vmk != free:
+            return Assessment(Status.BLOCKED, f"{host.name} would name a new vmk {free} (its lowest free number), "
+                                              f"not {self.vmk}: the vSphere API cannot choose the name")
+        key = normalise_stack(self.netstack)
+        if not any(s.key == key for s in host.netstacks):
+            return Assessment(Status.BLOCKED, f"{host.name} has no {key} netstack")
+        blocked = self._attachment(host, restoring) or _address_taken(host, self.vmk, self.ipv4, key)
+        if blocked:
+            return blocked
+        services = {normalise_service(s) for s in self.services}
+        if BACKUP_NFC in services and not restoring:
+            if not host.has_backup_tag:
+                return Assessment(Status.BLOCKED, f"{host.name} runs ESXi {host.version}; {BACKUP_NFC} needs 7.0 or later")
+            if key != DEFAULT_STACK:
+                return Assessment(Status.BLOCKED, f"{BACKUP_NFC} is honoured on {DEFAULT_STACK} only, not {key}")
+        return Assessment(Status.PENDING, f"no {self.vmk} on {host.name} yet")
+
+    def _attachment(self, host: Host, restoring: bool) -> Optional[Assessment]:
+        """The port group exists where the change says (standard, or on a distributed switch the host is on)."""
+        if self.switch is None:
+            found = _standard_pg(host, self.portgroup)
+            if found is None:
+                dvs = f" (a distributed port group needs its switch: {', '.join(m.switch for m in host.dvswitches)})" \
+                    if host.dvswitches else ""
+                return Assessment(Status.BLOCKED, f"no standard port group {self.portgroup} on {host.name}{dvs}")
+            vs, _ = found
+            if self.mtu > vs.mtu and not restoring:
+                return Assessment(Status.BLOCKED, f"MTU {self.mtu} is above {vs.name}'s {vs.mtu}")
+            return None
+        if not any(m.switch == self.switch for m in host.dvswitches):
+            return Assessment(Status.BLOCKED, f"{host.name} is not on distributed switch {self.switch}")
+        return None  # the port group's existence on that switch is vCenter's to check (the host record lacks it)
+
+    def edit(self, host: Host) -> Host:
+        vmk = Vmk(device=self.vmk, portgroup=self.portgroup, ipv4=self.ipv4, netstack=normalise_stack(self.netstack),
+                  mtu=self.mtu, services=tuple(normalise_service(s) for s in self.services))
+        return host.model_copy(update={"vmks": host.vmks + (vmk,)})
+
+    def perform(self, api: HostNetworkApi) -> None:
+        made = api.add_vnic(self.vmk, self.portgroup, self.switch, self.ipv4, normalise_stack(self.netstack), self.mtu)
+        if made != self.vmk:
+            # The API cannot name the adapter: a vmk under another name would break every later step.
+            api.remove_vnic(made)
+            raise LiveError(f"{self.host} named the new adapter {made}, not {self.vmk} (the lowest free number); "
+                            f"it was removed again: re-plan with {made}")
+        for s in self.services:
+            api.select_vnic(normalise_service(s), self.vmk)
+
+
 @dataclass(frozen=True)
 class VmkRemove(_HostChange):
+    """Remove a vmk. With a record of what it is (``portgroup`` and the rest, as :meth:`of` fills them)
+    it can be undone by a vmk-add of the same, and is refused if the live vmk differs from the record."""
+
     vmk: str
+    portgroup: Optional[str] = None
+    ipv4: Optional[str] = None
+    netstack: Optional[str] = None
+    mtu: Optional[int] = None
+    services: Optional[tuple[str, ...]] = None
+    switch: Optional[str] = None
 
     OP: ClassVar[str] = "vmk-remove"
-    reversible: ClassVar[bool] = False
+
+    @classmethod
+    def of(cls, host: Host, device: str, switch: Optional[str] = None) -> "VmkRemove":
+        """The removal of ``device`` as it stands on ``host``: recorded when a vmk-add can recreate it
+        (enabled, nothing a vmk-add cannot set: IPv6 addresses, a gateway of its own; and its number
+        is the one the host would give a new vmk once it is gone, as the API cannot choose it); its MAC
+        address (and distributed port) would be new. Otherwise the bare, irreversible form."""
+        v = _vmk_of(host, device)
+        if v is None or not v.enabled or v.ipv6 or v.gateway or lowest_free_vmk(host, without=device) != device:
+            return cls(host.name, device)
+        return cls(host.name, device, v.portgroup, v.ipv4, v.netstack, v.mtu, v.services, switch)
+
+    @property
+    def recorded(self) -> bool:
+        return self.portgroup is not None
+
+    def _as_add(self) -> VmkAdd:
+        assert self.portgroup is not None
+        return VmkAdd(self.host, self.vmk, self.portgroup, self.ipv4, self.netstack or DEFAULT_STACK,
+                      1500 if self.mtu is None else self.mtu, self.services or (), self.switch)
 
     def describe(self) -> str:
         return f"remove {self.vmk} from {self.host}"
 
+    def check_values(self) -> None:
+        super().check_values()
+        if self.recorded:
+            self._as_add().check_values()
+
+    def opposite(self) -> tuple["Change", ...]:
+        return (self._as_add(),) if self.recorded else ()
+
+    def inverse(self, snap: Snapshot) -> list["Change"]:
+        if not self.recorded:
+            return super().inverse(snap)
+        return list(self.opposite())
+
     def assess(self, host: Host, restoring: bool = False) -> Assessment:
-        vmk = next((v for v in host.vmks if v.device == self.vmk), None)
+        vmk = _vmk_of(host, self.vmk)
         if vmk is None:
             return Assessment(Status.DONE, f"{self.vmk} is not on {host.name}")
         if "management" in vmk.services:
             return Assessment(Status.BLOCKED, f"{self.vmk} carries management: removing it would cut the host off")
+        if self.recorded and not self._as_add().matches(vmk):
+            return Assessment(Status.BLOCKED, f"{self.vmk} is not as recorded ({vmk.portgroup}, {vmk.ipv4 or 'no IPv4'}, "
+                                              f"{vmk.netstack}, MTU {vmk.mtu}, {', '.join(vmk.services) or 'no tags'}): "
+                                              "re-plan, or its undo would not restore it")
         return Assessment(Status.PENDING, f"{self.vmk} ({vmk.ipv4 or 'no IPv4'}) would be removed")
 
     def edit(self, host: Host) -> Host:
@@ -313,8 +570,184 @@ class VmkRemove(_HostChange):
         api.remove_vnic(self.vmk)
 
 
-Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove]
-KINDS: tuple[type[Change], ...] = (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove)
+@dataclass(frozen=True)
+class _VmkSetting(_HostChange):
+    """One setting of a vmk changed from ``previous`` (what the plan saw) to a new value.
+
+    The op records both: its undo is the same op reversed, and a live value that is
+    neither is refused (the host moved since the plan; setting it would lose that)."""
+
+    vmk: str
+    label: ClassVar[str] = ""
+
+    def _value(self) -> object:  # pragma: no cover - every setting says its own
+        raise NotImplementedError
+
+    def _previous(self) -> object:  # pragma: no cover
+        raise NotImplementedError
+
+    def _current(self, v: Vmk) -> object:  # pragma: no cover
+        raise NotImplementedError
+
+    def _guard(self, host: Host, v: Vmk, restoring: bool) -> Optional[Assessment]:
+        return None
+
+    def inverse(self, snap: Snapshot) -> list["Change"]:
+        return list(self.opposite())
+
+    def describe(self) -> str:
+        return f"set {self.vmk}'s {self.label} to {self._value()} (was {self._previous()}) on {self.host}"
+
+    def assess(self, host: Host, restoring: bool = False) -> Assessment:
+        v = _vmk_of(host, self.vmk)
+        if v is None:
+            return _missing_vmk(host, self.vmk)
+        cur = self._current(v)
+        if cur == self._value():
+            return Assessment(Status.DONE, f"{self.vmk}'s {self.label} is already {self._value()}")
+        if cur != self._previous():
+            return Assessment(Status.BLOCKED, f"{self.vmk}'s {self.label} is {cur}, not {self._previous()} as planned: re-plan")
+        if "management" in v.services:
+            return Assessment(Status.BLOCKED, f"{self.vmk} carries management: changing its {self.label} could cut the host off")
+        return self._guard(host, v, restoring) or Assessment(
+            Status.PENDING, f"{self.vmk}'s {self.label} is {cur}")
+
+
+@dataclass(frozen=True)
+class Ipv4Set(_VmkSetting):
+    ipv4: str  # CIDR, or "none"
+    previous: str
+
+    OP: ClassVar[str] = "ipv4-set"
+    label: ClassVar[str] = "IPv4 address"
+
+    def _value(self) -> object:
+        return str(_iface(self.ipv4) or NO_IPV4)
+
+    def _previous(self) -> object:
+        return str(_iface(self.previous) or NO_IPV4)
+
+    def _current(self, v: Vmk) -> object:
+        return str(_iface(v.ipv4) or NO_IPV4)
+
+    def check_values(self) -> None:
+        super().check_values()
+        _check_cidr("ipv4", self.ipv4)
+        _check_cidr("previous", self.previous)
+
+    def opposite(self) -> tuple["Change", ...]:
+        return (Ipv4Set(self.host, self.vmk, self.previous, self.ipv4),)
+
+    def _guard(self, host: Host, v: Vmk, restoring: bool) -> Optional[Assessment]:
+        taken = _address_taken(host, self.vmk, self.ipv4, v.netstack)
+        if taken or restoring:
+            return taken
+        return _stranded_routes(host, self.edit(host), v.netstack)
+
+    def edit(self, host: Host) -> Host:
+        ipv4 = None if self.ipv4 == NO_IPV4 else self.ipv4
+        return host.model_copy(update={"vmks": tuple(v.model_copy(update={"ipv4": ipv4}) if v.device == self.vmk else v
+                                                     for v in host.vmks)})
+
+    def perform(self, api: HostNetworkApi) -> None:
+        api.set_vnic_ipv4(self.vmk, None if self.ipv4 == NO_IPV4 else self.ipv4)
+
+
+@dataclass(frozen=True)
+class VmkMtuSet(_VmkSetting):
+    mtu: int
+    previous: int
+
+    OP: ClassVar[str] = "vmk-mtu-set"
+    label: ClassVar[str] = "MTU"
+
+    def _value(self) -> object:
+        return self.mtu
+
+    def _previous(self) -> object:
+        return self.previous
+
+    def _current(self, v: Vmk) -> object:
+        return v.mtu
+
+    def check_values(self) -> None:
+        super().check_values()
+        _check_int("mtu", self.mtu, 576, 9216)
+        _check_int("previous", self.previous, 576, 9216)
+
+    def opposite(self) -> tuple["Change", ...]:
+        return (VmkMtuSet(self.host, self.vmk, self.previous, self.mtu),)
+
+    def _guard(self, host: Host, v: Vmk, restoring: bool) -> Optional[Assessment]:
+        found = _standard_pg(host, v.portgroup)
+        if found and self.mtu > found[0].mtu and not restoring:
+            return Assessment(Status.BLOCKED, f"MTU {self.mtu} is above {found[0].name}'s {found[0].mtu}")
+        return None
+
+    def edit(self, host: Host) -> Host:
+        return host.model_copy(update={"vmks": tuple(v.model_copy(update={"mtu": self.mtu}) if v.device == self.vmk else v
+                                                     for v in host.vmks)})
+
+    def perform(self, api: HostNetworkApi) -> None:
+        api.set_vnic_mtu(self.vmk, self.mtu)
+
+
+@dataclass(frozen=True)
+class PortgroupVlanSet(_HostChange):
+    """The VLAN of a standard port group (one host). A distributed port group's VLAN is set once on
+    its switch in vCenter, for every host: not a host change, so refused here."""
+
+    portgroup: str
+    vlan: int
+    previous: int
+
+    OP: ClassVar[str] = "portgroup-vlan-set"
+
+    def describe(self) -> str:
+        return f"set port group {self.portgroup}'s VLAN to {self.vlan} (was {self.previous}) on {self.host}"
+
+    def check_values(self) -> None:
+        super().check_values()
+        _check_int("vlan", self.vlan, 0, 4095)
+        _check_int("previous", self.previous, 0, 4095)
+
+    def opposite(self) -> tuple["Change", ...]:
+        return (PortgroupVlanSet(self.host, self.portgroup, self.previous, self.vlan),)
+
+    def inverse(self, snap: Snapshot) -> list["Change"]:
+        return list(self.opposite())
+
+    def assess(self, host: Host, restoring: bool = False) -> Assessment:
+        found = _standard_pg(host, self.portgroup)
+        if found is None:
+            dvs = (f"; a distributed port group's VLAN is set on its switch in vCenter (for every host of "
+                   f"{', '.join(m.switch for m in host.dvswitches)})") if host.dvswitches else ""
+            return Assessment(Status.BLOCKED, f"no standard port group {self.portgroup} on {host.name}{dvs}")
+        _, pg = found
+        if pg.vlan == self.vlan:
+            return Assessment(Status.DONE, f"{self.portgroup} is already on VLAN {self.vlan}")
+        if pg.vlan != self.previous:
+            return Assessment(Status.BLOCKED, f"{self.portgroup} is on VLAN {pg.vlan}, not {self.previous} as planned: re-plan")
+        mgmt = [v.device for v in host.vmks if v.portgroup == self.portgroup and "management" in v.services]
+        if mgmt:
+            return Assessment(Status.BLOCKED, f"{', '.join(mgmt)} on {self.portgroup} carries management: "
+                                              "moving its VLAN could cut the host off")
+        return Assessment(Status.PENDING, f"{self.portgroup} is on VLAN {pg.vlan}")
+
+    def edit(self, host: Host) -> Host:
+        switches = []
+        for vs in host.vswitches:
+            pgs = tuple(pg.model_copy(update={"vlan": self.vlan}) if pg.name == self.portgroup else pg for pg in vs.portgroups)
+            switches.append(vs.model_copy(update={"portgroups": pgs}))
+        return host.model_copy(update={"vswitches": tuple(switches)})
+
+    def perform(self, api: HostNetworkApi) -> None:
+        api.set_portgroup_vlan(self.portgroup, self.vlan)
+
+
+Change = Union[TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove, VmkAdd, Ipv4Set, VmkMtuSet, PortgroupVlanSet]
+KINDS: tuple[type[Change], ...] = (TagAdd, TagRemove, RouteAdd, RouteRemove, VmkRemove, VmkAdd, Ipv4Set, VmkMtuSet,
+                                   PortgroupVlanSet)
 _OPPOSITES: dict[type[_HostChange], type[Change]] = {
     TagAdd: TagRemove, TagRemove: TagAdd, RouteAdd: RouteRemove, RouteRemove: RouteAdd}
 _BY_OP: dict[str, type[Change]] = {k.OP: k for k in KINDS}
@@ -382,7 +815,7 @@ class Workspace:
         """Make ``change``; raise UsageError where the host would refuse it (the precondition
         apply checks live) or where it finds nothing to do. ``restoring``: see ``assess``."""
         host = self.host(change.host)
-        if change.target_vmk is not None:
+        if change.target_vmk is not None and change.needs_vmk:
             _vmk_or_raise(host, change.target_vmk)
         a = change.assess(host, restoring)
         if a.status is Status.BLOCKED or (a.status is Status.DONE and not change.idempotent):

@@ -1,15 +1,18 @@
 """esxcli-shaped verbs over a snapshot, so field-report commands work as written.
 
 Read verbs print what esxcli would; write verbs return a Change for
-:func:`nbdpath.plan.changes.apply`.
+:func:`nbdpath.plan.changes.apply`. The command line is parsed by argparse,
+one subcommand level per word of the verb.
 """
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from functools import lru_cache
+from typing import Any, Callable, NoReturn, Optional, Union
 
 from ..engine.addr import ip_int, ip_str, parse_cidr
 from ..engine.routing import L3Iface, build_table, lookup
@@ -17,6 +20,7 @@ from ..errors import UsageError
 from ..model import DEFAULT_STACK, Host, Snapshot
 from ..model.snapshot import normalise_service, normalise_stack
 from ..safetext import is_safe_name, terminal
+from ..changes.kinds import NO_IPV4, Ipv4Set, PortgroupVlanSet, VmkAdd, VmkMtuSet, portgroup_switch
 from .changes import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove, esxcli_tag, name_list, netmask
 
 VERBS = {
@@ -26,13 +30,39 @@ VERBS = {
     "network ip interface tag add": "add a tag (-i, -t)",
     "network ip interface tag remove": "remove a tag (-i, -t)",
     "network ip interface remove": "remove a vmk (-i)",
+    "network ip interface add": "add a vmk (-i, -p, -m, -N)",
+    "network ip interface ipv4 set": "set a vmk's IPv4 address (-i, -I, -N, -t static|none)",
+    "network ip interface set": "set a vmk's MTU (-i, -m)",
     "network ip route ipv4 list": "routes of a netstack (-N)",
     "network ip route ipv4 add": "add a route (-n, -g, -N)",
     "network ip route ipv4 remove": "remove a route (-n, -g, -N)",
+    "network vswitch standard portgroup set": "set a standard port group's VLAN (-p, -v)",
 }
 
+# esxcli's long option per short one; each verb takes some of them (the short form is the key everywhere).
 _LONG = {
-    "--interface-name": "-i", "--tagname": "-t", "--network": "-n", "--gateway": "-g", "--netstack": "-N",
+    "-i": "--interface-name", "-t": "--tagname", "-n": "--network", "-g": "--gateway", "-N": "--netstack",
+    "-p": "--portgroup-name", "-m": "--mtu", "-s": "--dvs-name", "-v": "--dvport-id", "-I": "--ipv4",
+}
+# The long names that differ by verb (esxcli reuses the short letters).
+_VERB_LONG = {
+    "network ip interface ipv4 set": {"-N": "--netmask", "-t": "--type"},
+    "network vswitch standard portgroup set": {"-v": "--vlan-id"},
+}
+_OPTIONS = {
+    "network ip interface list": "",
+    "network ip interface ipv4 get": "-i",
+    "network ip interface tag get": "-i",
+    "network ip interface tag add": "-i -t",
+    "network ip interface tag remove": "-i -t",
+    "network ip interface remove": "-i",
+    "network ip interface add": "-i -p -m -N -s -v",
+    "network ip interface ipv4 set": "-i -I -N -t",
+    "network ip interface set": "-i -m",
+    "network ip route ipv4 list": "-N",
+    "network ip route ipv4 add": "-n -g -N",
+    "network ip route ipv4 remove": "-n -g -N",
+    "network vswitch standard portgroup set": "-p -v",
 }
 
 
@@ -41,24 +71,67 @@ class Query:
     render: Callable[[], str]
 
 
-def _options(args: list[str], allowed: str, verb: str) -> dict[str, str]:
-    opts: dict[str, str] = {}
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if "=" in a and a.startswith("--"):
-            a, value = a.split("=", 1)
-            args = args[: i + 1] + [value] + args[i + 1 :]
-        key = _LONG.get(a, a)
-        if key not in allowed.split():
-            raise UsageError(f"esxcli {verb}: unexpected argument {args[i]!r}; expected options {allowed}")
-        if i + 1 >= len(args):
-            raise UsageError(f"esxcli {verb}: option {a} needs a value")
-        opts[key] = args[i + 1]
-        i += 2
-    return opts
+class _ParseError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.verb = getattr(parser, "verb", None)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting: every error is one nbdpath line."""
+
+    verb: Optional[str] = None
+
+    def error(self, message: str) -> NoReturn:
+        raise _ParseError(self, message)
+
+
+def _unsupported(words: list[str]) -> UsageError:
+    return UsageError(f"unsupported esxcli command {' '.join(words)!r}; supported: " + "; ".join(VERBS))
+
+
+@lru_cache(maxsize=1)
+def _parser() -> _Parser:
+    """One subcommand level per word of each verb (network > ip > interface > tag > add), options at the leaf."""
+    kw: dict[str, Any] = {"add_help": False, "allow_abbrev": False}
+    root = _Parser(prog="esxcli", **kw)
+    levels: dict[tuple[str, ...], Any] = {}
+    nodes: dict[tuple[str, ...], _Parser] = {(): root}
+    for verb in VERBS:
+        words = tuple(verb.split())
+        for depth in range(1, len(words) + 1):
+            path = words[:depth]
+            if path in nodes:
+                continue
+            parent = path[:-1]
+            if parent not in levels:
+                levels[parent] = nodes[parent].add_subparsers(dest=f"_w{depth}", required=True, parser_class=_Parser)
+            nodes[path] = levels[parent].add_parser(path[-1], **kw)
+        leaf = nodes[words]
+        leaf.verb = verb
+        leaf.set_defaults(_verb=verb)
+        longs = {**_LONG, **_VERB_LONG.get(verb, {})}
+        for short in _OPTIONS[verb].split():
+            leaf.add_argument(short, longs[short], dest=short, default=None)
+    return root
+
+
+def _parse_words(words: list[str]) -> tuple[str, dict[str, str]]:
+    """(verb, {short option: value}) or UsageError in esxcli's terms."""
+    try:
+        ns, extra = _parser().parse_known_args(words)
+    except _ParseError as exc:
+        verb = getattr(exc, "verb", None)
+        text = str(exc)
+        needs = re.match(r"argument (-\S+?)(?:/\S+)?: expected one argument", text)
+        if verb and needs:
+            raise UsageError(f"esxcli {verb}: option {needs[1]} needs a value") from None
+        raise _unsupported(words) from None
+    verb = ns._verb
+    if extra:
+        allowed = _OPTIONS[verb]
+        raise UsageError(f"esxcli {verb}: unexpected argument {extra[0]!r}; expected options {allowed}")
+    return verb, {k: v for k, v in vars(ns).items() if k.startswith("-") and v is not None}
 def _need(opts: dict[str, str], key: str, verb: str) -> str:
     if key not in opts:
         raise UsageError(f"esxcli {verb}: missing required option {key}")
@@ -122,6 +195,94 @@ def _tag_option(opts: dict[str, str], verb: str) -> str:
         raise UsageError(f"esxcli {verb}: option -t: {exc}") from None
 
 
+def _int_option(opts: dict[str, str], key: str, verb: str, expected: str) -> int:
+    value = _need(opts, key, verb)
+    if not re.fullmatch(r"[0-9]{1,5}", value):
+        raise _bad(verb, key, expected, value)
+    return int(value)
+
+
+def _netmask_prefix(opts: dict[str, str], verb: str) -> int:
+    value = _need(opts, "-N", verb)
+    try:
+        if "." not in value:  # a bare prefix length is not esxcli's -N
+            raise ValueError(value)
+        return ipaddress.IPv4Network(f"0.0.0.0/{value}").prefixlen
+    except ValueError:
+        raise _bad(verb, "-N", "an IPv4 netmask like 255.255.255.0", value) from None
+
+
+def _ipv4_set(host: Host, opts: dict[str, str], verb: str) -> Change:
+    device = _vmk_option(opts, verb)
+    kind = _need(opts, "-t", verb).lower()
+    current = next((v.ipv4 for v in host.vmks if v.device == device), None) or NO_IPV4
+    if kind == "none":
+        return Ipv4Set(host.name, device, NO_IPV4, current)
+    if kind != "static":
+        raise _bad(verb, "-t", "static or none", opts["-t"], "a DHCP address is not known to a what-if")
+    ip = _need(opts, "-I", verb)
+    try:
+        address = ipaddress.IPv4Address(ip)
+    except ValueError:
+        raise _bad(verb, "-I", "an IPv4 address like 10.30.0.12", ip) from None
+    return Ipv4Set(host.name, device, f"{address}/{_netmask_prefix(opts, verb)}", current)
+
+
+def _interface_add(host: Host, opts: dict[str, str], verb: str) -> Change:
+    if "-s" in opts or "-v" in opts:
+        raise UsageError(f"esxcli {verb}: a distributed port (-s/-v) is not modelled: the snapshot has no port ids; "
+                         "`nbdpath plan` and `apply` add a vmk on a distributed port group through vCenter")
+    used = {v.device for v in host.vmks}
+    # Without -i, ESXi names the adapter: the lowest free number.
+    device = _vmk_option(opts, verb) if "-i" in opts else next(
+        f"vmk{i}" for i in range(len(used) + 1) if f"vmk{i}" not in used)
+    mtu = _int_option(opts, "-m", verb, "an MTU like 9000") if "-m" in opts else 1500
+    return VmkAdd(host.name, device, _need(opts, "-p", verb), None, _netstack_option(opts, verb), mtu)
+
+
+def _change(verb: str, opts: dict[str, str], snap: Snapshot, host: Host) -> Change:
+    """A write verb as the change it makes (values checked as esxcli checks them)."""
+    if verb in ("network ip interface tag add", "network ip interface tag remove"):
+        tag = _tag_option(opts, verb)
+        cls = TagAdd if verb.endswith("add") else TagRemove
+        return cls(host.name, _vmk_option(opts, verb), tag)
+    if verb == "network ip interface remove":
+        device = _vmk_option(opts, verb)
+        vmk = next((v for v in host.vmks if v.device == device), None)
+        # Recorded as it stands: the what-if shows how to undo it (a vmk-add of the same).
+        return VmkRemove.of(host, device, portgroup_switch(snap, host, vmk.portgroup) if vmk else None)
+    if verb == "network ip interface add":
+        return _interface_add(host, opts, verb)
+    if verb == "network ip interface ipv4 set":
+        return _ipv4_set(host, opts, verb)
+    if verb == "network ip interface set":
+        device = _vmk_option(opts, verb)
+        mtu = _int_option(opts, "-m", verb, "an MTU like 9000")
+        return VmkMtuSet(host.name, device, mtu, next((v.mtu for v in host.vmks if v.device == device), mtu))
+    if verb == "network vswitch standard portgroup set":
+        name = _need(opts, "-p", verb)
+        vlan = _int_option(opts, "-v", verb, "a VLAN id from 0 to 4095")
+        pg = next((pg for vs in host.vswitches for pg in vs.portgroups if pg.name == name), None)
+        return PortgroupVlanSet(host.name, name, vlan, pg.vlan if pg else 0)
+    cls2 = RouteAdd if verb.endswith("add") else RouteRemove
+    return cls2(host.name, _network_option(opts, verb), _gateway_option(opts, verb), _netstack_option(opts, verb))
+
+
+def _query(verb: str, opts: dict[str, str], host: Host) -> Optional[Query]:
+    if verb == "network ip interface list":
+        return Query(lambda: interface_list(host))
+    if verb == "network ip interface ipv4 get":
+        device = _vmk_option(opts, verb) if "-i" in opts else None
+        return Query(lambda: ipv4_get(host, device))
+    if verb == "network ip interface tag get":
+        vmk = _vmk_option(opts, verb)
+        return Query(lambda: tag_get(host, vmk))
+    if verb == "network ip route ipv4 list":
+        stack = _netstack_option(opts, verb)
+        return Query(lambda: route_list(host, stack))
+    return None
+
+
 def parse(argv: list[str], snap: Snapshot, host_name: str) -> Union[Query, Change]:
     host = next((h for h in snap.hosts if h.name == host_name), None)
     if host is None:
@@ -129,42 +290,16 @@ def parse(argv: list[str], snap: Snapshot, host_name: str) -> Union[Query, Chang
     words = argv[:]
     if words and words[0] == "esxcli":
         words = words[1:]
-    verb = None
-    for n in (5, 4):
-        candidate = " ".join(words[:n])
-        if candidate in VERBS:
-            verb, rest = candidate, words[n:]
-            break
-    if verb is None:
-        raise UsageError(
-            f"unsupported esxcli command {' '.join(words)!r}; supported: " + "; ".join(VERBS)
-        )
-    if verb == "network ip interface list":
-        _options(rest, "", verb)
-        return Query(lambda: interface_list(host))
-    if verb == "network ip interface ipv4 get":
-        opts = _options(rest, "-i", verb)
-        device = _vmk_option(opts, verb) if "-i" in opts else None
-        return Query(lambda: ipv4_get(host, device))
-    if verb == "network ip interface tag get":
-        opts = _options(rest, "-i", verb)
-        device = _vmk_option(opts, verb)
-        return Query(lambda: tag_get(host, device))
-    if verb == "network ip route ipv4 list":
-        opts = _options(rest, "-N", verb)
-        stack = _netstack_option(opts, verb)
-        return Query(lambda: route_list(host, stack))
-    if verb in ("network ip interface tag add", "network ip interface tag remove"):
-        opts = _options(rest, "-i -t", verb)
-        tag = _tag_option(opts, verb)
-        cls = TagAdd if verb.endswith("add") else TagRemove
-        return cls(host.name, _vmk_option(opts, verb), tag)
-    if verb == "network ip interface remove":
-        opts = _options(rest, "-i", verb)
-        return VmkRemove(host.name, _vmk_option(opts, verb))
-    opts = _options(rest, "-n -g -N", verb)
-    cls2 = RouteAdd if verb.endswith("add") else RouteRemove
-    return cls2(host.name, _network_option(opts, verb), _gateway_option(opts, verb), _netstack_option(opts, verb))
+    verb, opts = _parse_words(words)
+    query = _query(verb, opts, host)
+    if query is not None:
+        return query
+    change = _change(verb, opts, snap, host)
+    try:
+        change.check_values()
+    except ValueError as exc:
+        raise UsageError(f"esxcli {verb}: {exc}") from None
+    return change
 
 
 def _vmk_or_fail(host: Host, device: str):

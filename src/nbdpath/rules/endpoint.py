@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Iterator
 
 from ..engine.endpoint import PRE70, TAGGED, WRONG_STACK, EndpointChoice
 from ..engine.topology import HostView
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
-from ..changes import TagRemove
-from ..safetext import sh, sh_quoted
+from ..changes import Change, TagRemove, VmkAdd, VmkRemove
 from .base import Finding, Fix, Severity, finding, rule
 
 TAG_WRONG_STACK = rule(
@@ -42,14 +40,26 @@ ENDPOINT_UNREACHABLE = rule(
 )
 
 
-def _interface_add(hv: HostView, dev: str, portgroup: str) -> str:
-    """`interface add` for the vmk's port group: -p names a standard port group only; on a
-    distributed switch esxcli takes the switch and a free port of that port group."""
-    pg = hv.pgs.get(portgroup)
-    if pg is None or not pg.distributed:
-        return f"esxcli network ip interface add -i {sh(dev)} -p {sh_quoted(portgroup)}"
-    return (f"esxcli network ip interface add -i {sh(dev)} --dvs-name {sh_quoted(pg.switch)} "
-            f"--dvport-id {sh(f'<a free port of {portgroup}>')}")
+def _restack(hv: HostView, dev: str) -> tuple[tuple[Change, ...], tuple[str, ...]]:
+    """NBD001's changes: untag, remove and recreate the vmk on the default stack with its address and the tag.
+
+    In this order, each reversible: the removal records the vmk as it stands after the untag, so a rollback
+    (newest first) removes the new vmk, recreates the old one and tags it again. Where the vmk cannot be
+    recreated as it was (IPv6, a gateway of its own, no IPv4, disabled, or a lower vmk number free, which
+    the host would give the new vmk instead), only the untag is proposed: an irreversible removal would
+    run last under apply, after the add, and the two would hold one address for a while."""
+    name = hv.host.name
+    vmk = next(v for v in hv.host.vmks if v.device == dev)
+    untag = TagRemove(name, dev)
+    pg = hv.pgs.get(vmk.portgroup)
+    switch = pg.switch if pg is not None and pg.distributed else None
+    remove = VmkRemove.of(untag.edit(hv.host), dev, switch)
+    if vmk.ipv4 is None or not remove.reversible:
+        return (untag,), (f"remove {dev} and create a vmk on port group {vmk.portgroup} on {DEFAULT_STACK} with its "
+                          f"address, tagged {BACKUP_NFC} (nbdpath cannot undo that removal here, so it is not proposed)",)
+    mtu = min(vmk.mtu, pg.mtu) if pg is not None else vmk.mtu  # a new vmk above its switch's MTU is NBD014
+    add = VmkAdd(name, dev, vmk.portgroup, vmk.ipv4, DEFAULT_STACK, mtu, (BACKUP_NFC,), switch)
+    return (untag, remove, add), ()
 
 
 def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
@@ -60,25 +70,14 @@ def host_rules(hv: HostView, ep: EndpointChoice) -> Iterator[Finding]:
             if stack == DEFAULT_STACK:
                 continue
             vmk = next(v for v in hv.host.vmks if v.device == dev)
-            # Placeholders are quoted too: pasted into sh, <ip> would be a redirection.
-            if vmk.ipv4:
-                iface = ipaddress.ip_interface(vmk.ipv4)
-                ip, mask = sh(str(iface.ip)), sh(str(iface.network.netmask))
-            else:
-                ip, mask = "'<ip>'", "'<netmask>'"
+            changes, manual = _restack(hv, dev)
             yield finding(
                 TAG_WRONG_STACK, name,
                 f"{dev} carries {BACKUP_NFC} on netstack {stack}; vCenter ignores it and returns the management address",
                 Fix(
                     f"Put the backup vmk on {DEFAULT_STACK}: remove the tag from {dev}, then recreate a vmk on port group "
                     f"{vmk.portgroup} on the default stack with the same IP and tag it. A vmk cannot change netstack in place.",
-                    (TagRemove(name, dev),),
-                    (
-                        f"esxcli network ip interface remove -i {sh(dev)}",
-                        _interface_add(hv, dev, vmk.portgroup),
-                        f"esxcli network ip interface ipv4 set -i {sh(dev)} -I {ip} -N {mask} -t static",
-                        f"esxcli network ip interface tag add -i {sh(dev)} -t {BACKUP_NFC}",
-                    ),
+                    changes, manual,
                 ),
                 vmk=dev,
             )

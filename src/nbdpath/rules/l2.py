@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..engine.topology import HostView
-from ..safetext import sh, sh_quoted
+from ..changes import PortgroupVlanSet, VmkMtuSet
 from .base import Finding, Fix, Severity, finding, rule
 
 VLAN_MISMATCH = rule(
@@ -35,16 +35,18 @@ def host_rules(hv: HostView, segment_vlans: dict[str, int | None]) -> Iterator[F
             yield finding(
                 VLAN_MISMATCH, name,
                 f"{v.device} ({iface.cidr}) is on port group {pg.name} VLAN {pg.vlan}, but segment {iface.segment} is VLAN {seg_vlan}",
-                Fix(f"Set port group {pg.name} to VLAN {seg_vlan}, or fix the segment in the snapshot.", (),
-                    (f"esxcli network vswitch standard portgroup set -p {sh_quoted(pg.name)} -v {seg_vlan}",) if not pg.distributed
-                    else (f"set VLAN {seg_vlan} on distributed port group {pg.name} in vCenter",)),
+                Fix(f"Set port group {pg.name} to VLAN {seg_vlan}, or fix the segment in the snapshot.",
+                    (PortgroupVlanSet(name, pg.name, seg_vlan, pg.vlan),) if not pg.distributed else (),
+                    () if not pg.distributed else
+                    (f"in vCenter, set VLAN {seg_vlan} on distributed port group {pg.name} of {pg.switch} "
+                     "(one setting for every host on that switch)",)),
                 vmk=v.device,
             )
         if v.mtu > pg.mtu:
             yield finding(
                 MTU_MISMATCH, name, f"{v.device} has MTU {v.mtu} but {pg.switch} allows {pg.mtu}",
-                Fix(f"Raise {pg.switch}'s MTU to {v.mtu} (and the physical path's), or set {v.device} to {pg.mtu}.", (),
-                    (f"esxcli network ip interface set -i {sh(v.device)} -m {pg.mtu}",) + (
-                        (f"esxcli network vswitch standard set -v {sh(pg.switch)} -m {v.mtu}",) if not pg.distributed else ())),
+                Fix(f"Raise {pg.switch}'s MTU to {v.mtu} (and the physical path's), or set {v.device} to {pg.mtu}.",
+                    (VmkMtuSet(name, v.device, pg.mtu, v.mtu),),
+                    (f"or instead raise {pg.switch}'s MTU to {v.mtu}, once every physical hop carries it",)),
                 vmk=v.device,
             )

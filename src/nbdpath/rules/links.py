@@ -83,7 +83,7 @@ def host_rules(hv: HostView) -> Iterator[Finding]:
             UPLINK_DEGRADED, hv.host.name, f"{dev}: {'; '.join(choice.degraded)} ({choice.reason})",
             Fix(
                 "Restore the link (cabling, physical switch port) or change the port group's failover order.",
-                (), tuple(f"esxcli network nic get -n {sh(n.name)}" for n in down),
+                (), tuple(f"check {n.name}'s link (cable, switch port): esxcli network nic get -n {sh(n.name)}" for n in down),
             ),
             vmk=dev,
         )

@@ -10,7 +10,6 @@ from ..engine.topology import HostView, Network
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC, DEFAULT_STACK
 from ..changes import Change, RouteAdd, TagAdd, VmkRemove
-from ..safetext import sh
 from .base import Finding, Fix, Severity, finding, rule
 
 ROUTED_VIA_DEFAULT = rule(
@@ -107,7 +106,7 @@ def path_rules(path: Path, hv: HostView, network: Network) -> Iterator[Finding]:
             changes = (TagAdd(path.host, o.egress_vmk),)
         else:
             summary = f"Remove {o.egress_vmk} (the flow then returns through {fw}), or upgrade to 7.0+ and tag it."
-            changes = (VmkRemove(path.host, o.egress_vmk),) if o.egress_vmk else ()
+            changes = (_removal(hv, o.egress_vmk),) if o.egress_vmk else ()
         yield finding(
             ASYM_FIREWALL, path.host,
             f"request in on {o.ingress_vmk} through {fw}, data out on {o.egress_vmk} around it: {o.verdict_reason}",
@@ -170,6 +169,13 @@ def _reply_on_node_subnet(path: Path, hv: HostView, network: Network) -> Iterato
     )
 
 
+def _removal(hv: HostView, dev: str) -> VmkRemove:
+    """Recorded as the vmk stands, so that it can be undone (a vmk-add of the same) where it can be recreated."""
+    vmk = next((v for v in hv.host.vmks if v.device == dev), None)
+    pg = hv.pgs.get(vmk.portgroup) if vmk else None
+    return VmkRemove.of(hv.host, dev, pg.switch if pg is not None and pg.distributed else None)
+
+
 def host_rules(hv: HostView) -> Iterator[Finding]:
     groups: dict[tuple, list[str]] = {}
     for dev, iface in hv.ifaces.items():
@@ -185,7 +191,9 @@ def host_rules(hv: HostView) -> Iterator[Finding]:
             f"{', '.join(devs)} share {net_str(net, plen)} on {stack}; outbound uses {devs[0]}{extra}",
             Fix(
                 f"Move {', '.join(later)} to a subnet of its own (and VLAN), with the backup node on that subnet or routed to it.",
-                (), tuple(f"esxcli network ip interface ipv4 set -i {sh(d)} -I '<address in another subnet>' -N '<netmask>' -t static" for d in later),
+                # The new address is the admin's to choose: no change nbdpath could run, so words, not a template.
+                (), tuple(f"choose an address for {d} in a subnet of its own (and that subnet's VLAN on its port group); "
+                          "`nbdpath esxcli` previews the change" for d in later),
             ),
             vmk=later[0],
         )

@@ -25,7 +25,7 @@ from typing import Optional
 
 from .. import changes as ch
 from ..errors import DiscoveryError, SessionLost, SoapFault, UsageError
-from ..model import Snapshot
+from ..model import Host, Snapshot
 from .vcenter_convert import Converted
 from .vsphere import ConnectOptions, Credentials, Endpoint, PageFn
 
@@ -157,3 +157,29 @@ class _FakeHostApi:
     def route(self, add: bool, network: str, gateway: str, netstack: str) -> None:
         kind = ch.RouteAdd if add else ch.RouteRemove
         self._do("route", kind(self._host, network, gateway, netstack), add, network, gateway, netstack)
+
+    def _now(self) -> Host:
+        return next(h for h in self._session._estate().hosts if h.name == self._host)
+
+    def add_vnic(self, device: str, portgroup: str, switch: Optional[str], ipv4: Optional[str], netstack: str,
+                 mtu: int) -> str:
+        # The host names the adapter, as ESXi does: the lowest free vmk number, whatever was asked.
+        used = {v.device for v in self._now().vmks}
+        made = next(f"vmk{i}" for i in range(len(used) + 1) if f"vmk{i}" not in used)
+        self._do("add_vnic", ch.VmkAdd(self._host, made, portgroup, ipv4, netstack, mtu, (), switch),
+                 device, portgroup, switch, ipv4, netstack, mtu)
+        return made
+
+    def set_vnic_ipv4(self, device: str, ipv4: Optional[str]) -> None:
+        v = next((v for v in self._now().vmks if v.device == device), None)
+        previous = (v.ipv4 if v else None) or ch.kinds.NO_IPV4
+        self._do("set_vnic_ipv4", ch.Ipv4Set(self._host, device, ipv4 or ch.kinds.NO_IPV4, previous), device, ipv4)
+
+    def set_vnic_mtu(self, device: str, mtu: int) -> None:
+        v = next((v for v in self._now().vmks if v.device == device), None)
+        self._do("set_vnic_mtu", ch.VmkMtuSet(self._host, device, mtu, v.mtu if v else mtu), device, mtu)
+
+    def set_portgroup_vlan(self, portgroup: str, vlan: int) -> None:
+        pg = next((pg for vs in self._now().vswitches for pg in vs.portgroups if pg.name == portgroup), None)
+        self._do("set_portgroup_vlan", ch.PortgroupVlanSet(self._host, portgroup, vlan, pg.vlan if pg else vlan),
+                 portgroup, vlan)

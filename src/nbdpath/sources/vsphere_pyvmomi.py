@@ -28,10 +28,24 @@ from pyVmomi.VmomiSupport import GetServiceVersions, versionIdMap
 from ..errors import DiscoveryError, NbdpathError, SessionLost, SoapFault
 from ..io import gc_paused
 from ..model import DEFAULT_STACK
-from .soapxml import NON_DISK_DEVICES, XmlData, as_list, bind, drop_connections, invoke, moref_id, object_contents, retrieve_pages
+from .soapxml import (
+    NON_DISK_DEVICES,
+    XmlData,
+    as_list,
+    bind,
+    drop_connections,
+    invoke,
+    moref_id,
+    object_contents,
+    request,
+    retrieve_pages,
+    with_objects,
+)
 from .vcenter_convert import (
     CLUSTER_PROPERTIES,
     DATASTORE_PROPERTIES,
+    DEVICES,
+    DISK_DEVICE_PATH,
     DVPG_PROPERTIES,
     DVS_PROPERTIES,
     FOLDER_PROPERTIES,
@@ -40,6 +54,8 @@ from .vcenter_convert import (
     Converted,
     Inventory,
     convert,
+    disk_keys,
+    keyed_disks,
 )
 from .vsphere import DEFAULT_PAGE_SIZE, ConnectOptions, Credentials, Endpoint, PageFn, describe, server_text, tls_context
 
@@ -105,7 +121,7 @@ class PyVmomiSession:
         if moid is None:
             raise SoapFault("ManagedObjectNotFound", f"host {name} is not in {self.label}'s inventory")
         host = bind(vim.HostSystem, moid, self.si)
-        return _HostApi(host.configManager, self._guard)
+        return _HostApi(host.configManager, self._guard, host)
 
     def close(self) -> None:
         try:
@@ -161,9 +177,10 @@ class PyVmomiSession:
 class _HostApi:
     """One host's network changes (:class:`nbdpath.changes.HostNetworkApi`) on pyVmomi."""
 
-    def __init__(self, managers: Any, guard: Any) -> None:
+    def __init__(self, managers: Any, guard: Any, host: Any = None) -> None:
         self._m = managers  # typed Optional by pyVmomi; a connected host has them
         self._guard = guard
+        self._host = host  # the HostSystem: its networks name a distributed port group's key and switch
 
     def select_vnic(self, nic_type: str, device: str) -> None:
         with self._guard():
@@ -180,6 +197,51 @@ class _HostApi:
     def route(self, add: bool, network: str, gateway: str, netstack: str) -> None:
         with self._guard():
             _route(self._m.networkSystem, add, network, gateway, netstack)
+
+    def add_vnic(self, device: str, portgroup: str, switch: Optional[str], ipv4: Optional[str], netstack: str,
+                 mtu: int) -> str:
+        with self._guard():
+            spec = vim.host.VirtualNic.Specification(ip=_ip_config(ipv4), mtu=mtu, netStackInstanceKey=netstack)
+            if switch is None:
+                return str(self._m.networkSystem.AddVirtualNic(portgroup=portgroup, nic=spec))
+            # No port key: vCenter picks a free port of the port group (esxcli cannot, it needs --dvport-id).
+            spec.distributedVirtualPort = self._dv_port(switch, portgroup)
+            return str(self._m.networkSystem.AddVirtualNic(portgroup="", nic=spec))
+
+    def _dv_port(self, switch: str, portgroup: str) -> Any:
+        for net in self._host.network if self._host is not None else ():
+            if isinstance(net, vim.dvs.DistributedVirtualPortgroup) and net.name == portgroup:
+                dvs = net.config.distributedVirtualSwitch
+                if dvs is not None and dvs.name == switch:
+                    return vim.dvs.PortConnection(switchUuid=dvs.uuid, portgroupKey=net.key)
+        raise SoapFault("NotFound", f"no distributed port group {portgroup} of {switch} on this host")
+
+    def set_vnic_ipv4(self, device: str, ipv4: Optional[str]) -> None:
+        with self._guard():  # fields left unset in the spec keep their value
+            self._m.networkSystem.UpdateVirtualNic(device=device, nic=vim.host.VirtualNic.Specification(ip=_ip_config(ipv4)))
+
+    def set_vnic_mtu(self, device: str, mtu: int) -> None:
+        with self._guard():
+            self._m.networkSystem.UpdateVirtualNic(device=device, nic=vim.host.VirtualNic.Specification(mtu=mtu))
+
+    def set_portgroup_vlan(self, portgroup: str, vlan: int) -> None:
+        with self._guard():
+            ns = self._m.networkSystem
+            # UpdatePortGroup takes the whole spec: the port group's policy is restated as it is, only the VLAN moves.
+            pg = next((p for p in ns.networkInfo.portgroup if p.spec.name == portgroup), None)
+            if pg is None:
+                raise SoapFault("NotFound", f"no standard port group {portgroup} on this host")
+            spec = pg.spec
+            spec.vlanId = vlan
+            ns.UpdatePortGroup(pgName=portgroup, portgrp=spec)
+
+
+def _ip_config(ipv4: Optional[str]) -> Any:
+    """A static address, or none (the API wants an IP configuration even for an unaddressed vmk)."""
+    if ipv4 is None:
+        return vim.host.IpConfig(dhcp=False)
+    iface = ipaddress.ip_interface(ipv4)
+    return vim.host.IpConfig(dhcp=False, ipAddress=str(iface.ip), subnetMask=str(iface.network.netmask))
 
 
 def _route(ns: Any, add: bool, network: str, gateway: str, stack: str) -> None:
@@ -320,9 +382,10 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                 on_page(len(hosts), len(listed) or None)
 
         # pyVmomi serialises the requests; the (large) answers are read by soapxml.
-        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size),
-                                     drop=NON_DISK_DEVICES if vms else None):
+        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size)):
             take(result)
+        if vms:
+            read_disks(content.propertyCollector, vm_props, page_size, view)
     finally:
         try:
             view.DestroyView()
@@ -336,3 +399,77 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
     )
 
 
+# Keys asked of every VM at once over the container view; more (an estate of
+# many disk layouts) and each set of keys is asked of its own VMs only.
+MAX_SHARED_KEYS = 8
+
+
+def read_disks(collector: Any, vm_props: dict[str, dict[str, Any]], page_size: int, view: Any = None) -> None:
+    """Each VM's VirtualDisk devices into its properties under ``config.hardware.device``.
+
+    The disks are asked for by their device keys (layoutEx), as
+    ``config.hardware.device[KEY]``: with few distinct keys (the usual
+    2000, 2001...), all of them of every VM in ``view`` in one retrieval (a
+    key a VM does not hold returns nothing); otherwise per set of keys, of
+    the VMs that have it. A VM whose layoutEx was not usable, or whose
+    answer lacks one of its disks, has its whole device list read (non-disk
+    devices dropped before parsing). A VM gone since the first retrieval
+    keeps no disk entry and is reported.
+    """
+    groups: dict[Optional[tuple[int, ...]], list[str]] = {}
+    for moid, props in vm_props.items():
+        keys = disk_keys(props)
+        if keys == ():
+            props[DEVICES] = []
+        else:
+            groups.setdefault(keys, []).append(moid)
+    whole = groups.pop(None, [])
+    shared = sorted({k for keys in groups for k in keys})
+    if view is not None and len(shared) <= MAX_SHARED_KEYS:
+        batches = [(shared, [m for ids in groups.values() for m in ids], None)]
+    else:
+        batches = [(list(keys), ids, ids) for keys, ids in groups.items()]
+    for keys, ids, objects in batches:
+        try:
+            answers = _collect(collector, [DISK_DEVICE_PATH.format(key=k) for k in keys], page_size,
+                               ids=objects, view=view)
+        except SoapFault:  # a server that refuses keyed paths: the whole lists will do
+            whole.extend(ids)
+            continue
+        for moid in ids:
+            disks = keyed_disks(answers.get(moid, {}), disk_keys(vm_props[moid]) or ())
+            if disks is None:
+                whole.append(moid)
+            else:
+                vm_props[moid][DEVICES] = disks
+    if whole:
+        answers = _collect(collector, [DEVICES], page_size, ids=whole, drop=NON_DISK_DEVICES)
+        for moid in whole:
+            if moid in answers:  # a VM without a device list (config unset) has no disks we can see
+                vm_props[moid][DEVICES] = answers[moid].get(DEVICES, [])
+
+
+_PLACEHOLDER = "nbdpath-objects"  # stands for the VMs while pyVmomi writes the request
+
+
+def _collect(collector: Any, paths: list[str], page_size: int, ids: Optional[list[str]] = None, view: Any = None,
+             drop: Optional[Any] = None) -> dict[str, dict[str, Any]]:
+    """``paths`` of the VirtualMachines ``ids`` (moref ids), else of every VM in ``view``, in one paged
+    retrieval: moref id -> {path: value}."""
+    pc = vmodl.query.PropertyCollector
+    if ids is None:
+        objects = [pc.ObjectSpec(obj=view, skip=True, selectSet=[
+            pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)])]
+    else:
+        objects = [pc.ObjectSpec(obj=bind(vim.VirtualMachine, _PLACEHOLDER, collector), skip=False)]
+    spec = pc.FilterSpec(objectSet=objects, propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
+                         reportMissingObjectsInResults=True)
+    first = request(collector, "RetrievePropertiesEx", [spec], pc.RetrieveOptions(maxObjects=page_size))
+    if ids is not None:
+        first = with_objects(first, _PLACEHOLDER, ids)
+    out: dict[str, dict[str, Any]] = {}
+    for result in retrieve_pages(collector, None, None, drop=drop, first=first):
+        for kind, moid, props, missing in object_contents(result):
+            if kind == "VirtualMachine" and (props or not missing):  # one reported only in missingSet is gone
+                out[moid] = props
+    return out

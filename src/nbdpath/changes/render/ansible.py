@@ -5,7 +5,9 @@ out defaults to false and *deselects* that service, so every task carries the
 vmk's switch, port group, addresses, stack, MTU and every ``enable_*`` flag as
 they stand before the step, with only the one tag changed. community.vmware has
 no static-route module: routes are manual steps, clearly marked, with the
-esxcli command to run.
+esxcli command to run. A new vmk, an address or an MTU go through
+``vmware_vmkernel`` the same way (the vmk restated with the one value changed);
+a standard port group's VLAN through ``vmware_portgroup``.
 
 Every value taken from the estate is tagged ``!unsafe``: Ansible templates plain
 strings, so a port group named ``{{ lookup('pipe', ...) }}`` would otherwise run.
@@ -18,7 +20,7 @@ from typing import Any, Optional, Sequence
 
 from ...model import DEFAULT_STACK, Host, Snapshot, Vmk
 from ...model.snapshot import normalise_service
-from ..kinds import Change, TagAdd, TagRemove, VmkRemove, apply
+from ..kinds import NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, TagAdd, TagRemove, VmkAdd, VmkMtuSet, VmkRemove, apply
 from . import esxcli
 
 NAME = "ansible"
@@ -26,6 +28,7 @@ ORDER = 40
 TITLE = "Ansible playbook (community.vmware), run with ansible-playbook against vCenter"
 
 MODULE = "community.vmware.vmware_vmkernel"
+PORTGROUP_MODULE = "community.vmware.vmware_portgroup"
 # vCenter service (NicType) -> vmware_vmkernel option. Services the module has no
 # option for (vsanWitness, ptp, nvme*) are left as they are by the module.
 FLAGS = {
@@ -143,6 +146,12 @@ def task(change: Change, snap: Optional[Snapshot]) -> dict[str, Any]:
     if snap is None:
         return _manual(change, "no snapshot to restate the vmk from")
     host = _host(snap, change.host)
+    if host is not None and isinstance(change, VmkAdd):
+        new = Vmk(device=change.vmk, portgroup=change.portgroup, ipv4=change.ipv4, netstack=change.netstack,
+                  mtu=change.mtu, services=change.services)
+        return _vmk_task(change, snap, new, host, set(new.services), "present")
+    if host is not None and isinstance(change, PortgroupVlanSet):
+        return _vlan_task(change, host)
     vmk = next((v for v in host.vmks if v.device == change.target_vmk), None) if host else None
     if host is None or (change.target_vmk and vmk is None):
         return _manual(change, "the host or vmk is not in the snapshot")
@@ -157,7 +166,26 @@ def task(change: Change, snap: Optional[Snapshot]) -> dict[str, Any]:
     if isinstance(change, VmkRemove):
         assert vmk is not None
         return _vmk_task(change, snap, vmk, host, set(), "absent")
+    if isinstance(change, Ipv4Set):
+        assert vmk is not None
+        if change.ipv4 == NO_IPV4:
+            return _manual(change, f"{MODULE} cannot leave a vmk without an address")
+        return _vmk_task(change, snap, vmk.model_copy(update={"ipv4": change.ipv4}), host, set(vmk.services), "present")
+    if isinstance(change, VmkMtuSet):
+        assert vmk is not None
+        return _vmk_task(change, snap, vmk.model_copy(update={"mtu": change.mtu}), host, set(vmk.services), "present")
     return _manual(change, "community.vmware has no static-route module")
+
+
+def _vlan_task(change: PortgroupVlanSet, host: Host) -> dict[str, Any]:
+    vs = next((vs for vs in host.vswitches if any(pg.name == change.portgroup for pg in vs.portgroups)), None)
+    if vs is None:
+        return _manual(change, f"{change.portgroup} is no standard port group of the host; a distributed one's VLAN "
+                               "is set on its switch in vCenter")
+    # Only the VLAN is given: the module keeps the port group's security, teaming and shaping as they are.
+    return {"name": _u(change.describe()), PORTGROUP_MODULE: {
+        "hosts": [_u(host.management_address or host.name)], "switch": _u(vs.name),
+        "portgroup": _u(change.portgroup), "vlan_id": change.vlan, "state": "present"}}
 
 
 def _dump(data: Any) -> str:

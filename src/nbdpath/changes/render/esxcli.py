@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Optional, Sequence
 
 from ...model import DEFAULT_STACK, Snapshot
-from ...safetext import sh
-from ..kinds import Change, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkRemove
+from ...model.snapshot import normalise_service, normalise_stack
+from ...safetext import sh, sh_quoted
+from ..kinds import (NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkAdd,
+                     VmkMtuSet, VmkRemove)
 from ._script import commented_script
 
 NAME = "esxcli"
@@ -21,17 +24,60 @@ def esxcli_tag(service: str) -> str:
     return _ESXCLI_TAG.get(service, service)
 
 
-def command(change: Change, snap: Optional[Snapshot] = None) -> str:
+def netmask(prefixlen: int) -> str:
+    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefixlen}").netmask)
+
+
+def _ipv4_set(vmk: str, cidr: Optional[str]) -> str:
+    if cidr in (None, NO_IPV4):
+        return f"esxcli network ip interface ipv4 set -i {sh(vmk)} -t none"
+    iface = ipaddress.IPv4Interface(cidr)
+    return (f"esxcli network ip interface ipv4 set -i {sh(vmk)} -I {sh(str(iface.ip))} "
+            f"-N {sh(netmask(iface.network.prefixlen))} -t static")
+
+
+def _interface_add(change: VmkAdd) -> str:
+    """-p names a standard port group only; on a distributed switch esxcli takes the switch and a
+    free port of that port group, which only the admin can pick (a placeholder esxcli refuses)."""
+    if change.switch is None:
+        where = f"-p {sh_quoted(change.portgroup)}"
+    else:
+        where = f"--dvs-name {sh_quoted(change.switch)} --dvport-id {sh(f'<a free port of {change.portgroup}>')}"
+    stack = "" if normalise_stack(change.netstack) == DEFAULT_STACK else f" -N {sh(change.netstack)}"
+    return f"esxcli network ip interface add -i {sh(change.vmk)} {where} -m {change.mtu}{stack}"
+
+
+def _tag(verb: str, vmk: str, tag: str) -> str:
+    return f"esxcli network ip interface tag {verb} -i {sh(vmk)} -t {sh(esxcli_tag(tag))}"
+
+
+def parts(change: Change) -> list[str]:
+    """The esxcli commands that make ``change``, in order (a vmk-add is several)."""
     if isinstance(change, (TagAdd, TagRemove)):
-        verb = "add" if isinstance(change, TagAdd) else "remove"
-        return f"esxcli network ip interface tag {verb} -i {sh(change.vmk)} -t {sh(esxcli_tag(change.tag))}"
+        return [_tag("add" if isinstance(change, TagAdd) else "remove", change.vmk, change.tag)]
     if isinstance(change, (RouteAdd, RouteRemove)):
         verb = "add" if isinstance(change, RouteAdd) else "remove"
         stack = "" if change.netstack == DEFAULT_STACK else f" -N {sh(change.netstack)}"
-        return f"esxcli network ip route ipv4 {verb} -n {sh(change.network)} -g {sh(change.gateway)}{stack}"
+        return [f"esxcli network ip route ipv4 {verb} -n {sh(change.network)} -g {sh(change.gateway)}{stack}"]
     if isinstance(change, VmkRemove):
-        return f"esxcli network ip interface remove -i {sh(change.vmk)}"
+        return [f"esxcli network ip interface remove -i {sh(change.vmk)}"]
+    if isinstance(change, VmkAdd):
+        out = [_interface_add(change)]
+        if change.ipv4:
+            out.append(_ipv4_set(change.vmk, change.ipv4))
+        return out + [_tag("add", change.vmk, normalise_service(t)) for t in change.services]
+    if isinstance(change, Ipv4Set):
+        return [_ipv4_set(change.vmk, change.ipv4)]
+    if isinstance(change, VmkMtuSet):
+        return [f"esxcli network ip interface set -i {sh(change.vmk)} -m {change.mtu}"]
+    if isinstance(change, PortgroupVlanSet):
+        return [f"esxcli network vswitch standard portgroup set -p {sh_quoted(change.portgroup)} -v {change.vlan}"]
     raise TypeError(change)
+
+
+def command(change: Change, snap: Optional[Snapshot] = None) -> str:
+    # One line: a plan script's comment and command pair stays one line each; && stops at the first refusal.
+    return " && ".join(parts(change))
 
 
 def _guard(host: str, snap: Snapshot) -> str:

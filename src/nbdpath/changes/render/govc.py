@@ -20,7 +20,7 @@ def command(change: Change, snap: Optional[Snapshot] = None) -> str:
     if isinstance(change, (TagAdd, TagRemove)):
         sign = "" if isinstance(change, TagAdd) else " -enable=false"
         return f"govc host.vnic.service -host {host}{sign} {sh(change.tag)} {sh(change.vmk)}"
-    return f"govc host.esxcli -host {host} -- {esxcli.command(change)[len('esxcli '):]}"
+    return " && ".join(f"govc host.esxcli -host {host} -- {part[len('esxcli '):]}" for part in esxcli.parts(change))
 
 
 def script(steps: Sequence, snap: Snapshot) -> str:
