@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -10,6 +9,7 @@ import click
 from ..changes import render as change_renderers
 from ..engine import Engine
 from ..errors import UsageError
+from ..io import gc_paused, write_streamed
 from ..model import dump, load_file
 from ..plan import changes as changes_mod
 from ..plan import diff as diff_mod
@@ -119,26 +119,36 @@ def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_
     selection = select_mod.Selection(clusters, hosts, nodes)
     selection.check_known([snap])
     chosen = selection.host_names(snap) if (hosts or clusters) else ()
-    plan = plan_mod.build(snap, Severity(severity), rules_, chosen, nodes)
+    with gc_paused():  # ~10^6 acyclic objects (steps, paths, findings): passes over them cost seconds
+        plan = plan_mod.build(snap, Severity(severity), rules_, chosen, nodes)
+        _write_plan(plan, snap, fmt, save_snapshot, output)
+    return Exit.OK
+
+
+def _write_plan(plan, snap, fmt: str, save_snapshot, output) -> None:
     from ..estimate import compare
-    from ..render import estimate as est_render
 
     # Each job's window before and after (issue 9); only when the snapshot has jobs.
     windows = compare(snap, plan.after) if fmt in ("text", "json", "markdown") else []
-    if fmt == "text":
-        text = plan_mod.render_text(plan) + est_render.windows_text(windows)
-    elif fmt == "json":
-        text = json.dumps({**plan.to_dict(), **({"windows": windows} if windows else {})}, indent=2) + "\n"
-    elif fmt == "markdown":
-        text = md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows)
-    else:
-        text = plan_mod.render_script(plan, fmt)
     # Both files or neither: the snapshot after the plan is built before anything is written.
     after = dump(plan.after, "json" if save_snapshot.endswith(".json") else "yaml") if save_snapshot else None
-    _emit(text, output)
+    if fmt == "json":
+        write_streamed(lambda fh: plan.write_json(fh, {"windows": windows} if windows else None), output)
+    else:
+        _emit(_plan_text(plan, fmt, windows), output)
     if after is not None:
         _emit(after, save_snapshot)
-    return Exit.OK
+
+
+def _plan_text(plan, fmt: str, windows: list) -> str:
+    from ..plan import plan as plan_mod
+    from ..render import estimate as est_render
+
+    if fmt == "text":
+        return plan_mod.render_text(plan) + est_render.windows_text(windows)
+    if fmt == "markdown":
+        return md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows)
+    return plan_mod.render_script(plan, fmt)
 
 @click.command(name="diff")
 @click.argument("old", type=click.Path(dir_okay=False))

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional
 
-from ..engine.types import Path
+from ..engine.types import Outcome, Path
+from ..render.stream import _enc
 from ..safetext import terminal
 
+# The compared fields after "endpoint", in the order a change lists them.
+_OUTCOME_FIELDS = ("ingress_vmk", "egress_vmk", "egress_uplinks", "bottleneck_mbps", "verdict", "degraded")
 
-def _key_fields(p: Path) -> dict[str, Any]:
-    o = p.outcome
-    return {
-        "endpoint": f"{p.endpoint.ip} ({p.endpoint.vmk})",
-        "ingress_vmk": o.ingress_vmk,
-        "egress_vmk": o.egress_vmk,
-        "egress_uplinks": ", ".join(u.name for u in o.egress_uplinks) or None,
-        "bottleneck_mbps": o.bottleneck_mbps,
-        "verdict": o.verdict.value,
-        "degraded": "; ".join(o.degraded) or None,
-    }
+
+def _outcome_fields(o: Outcome) -> tuple[Any, ...]:
+    return (
+        o.ingress_vmk,
+        o.egress_vmk,
+        ", ".join(u.name for u in o.egress_uplinks) or None,
+        o.bottleneck_mbps,
+        o.verdict.value,
+        "; ".join(o.degraded) or None,
+    )
+
+
+def _endpoint_text(p: Path) -> str:
+    return f"{p.endpoint.ip} ({p.endpoint.vmk})"
 
 
 @dataclass(frozen=True)
@@ -39,37 +45,122 @@ class PathChange:
         }
 
 
+class _OutcomeDiff:
+    """Field changes between two outcomes, computed once per pair of outcome objects: hosts of
+    one shape share outcomes (Engine.trace), so 160,000 paths have ~12,000 of them."""
+
+    def __init__(self) -> None:
+        self._fields: dict[int, tuple[Outcome, tuple[Any, ...]]] = {}
+        self._pairs: dict[tuple[int, int], tuple[tuple[str, Any, Any], ...]] = {}
+
+    def fields(self, o: Outcome) -> tuple[Any, ...]:
+        # The outcome is kept beside its fields so that its id is not reused while cached.
+        hit = self._fields.get(id(o))
+        if hit is None:
+            hit = self._fields[id(o)] = (o, _outcome_fields(o))
+        return hit[1]
+
+    def changes(self, b: Outcome, a: Outcome) -> tuple[tuple[str, Any, Any], ...]:
+        key = (id(b), id(a))
+        hit = self._pairs.get(key)
+        if hit is None:
+            fb, fa = self.fields(b), self.fields(a)
+            hit = self._pairs[key] = tuple((k, x, y) for k, x, y in zip(_OUTCOME_FIELDS, fb, fa) if x != y)
+        return hit
+
+
 def diff(old: list[Path], new: list[Path]) -> list[PathChange]:
+    outcomes = _OutcomeDiff()
+    if len(old) == len(new) and all(b.host == a.host and b.node == a.node for b, a in zip(old, new)):
+        # The same pairs in the same order (a what-if of one snapshot): no lookups. A pair listed
+        # twice keeps its first place and its last path, as the dicts below do.
+        if len({(a.host, a.node) for a in new}) == len(new):
+            return [c for b, a in zip(old, new) if (c := _changed(outcomes, b, a)) is not None]
     before = {(p.host, p.node): p for p in old}
     after = {(p.host, p.node): p for p in new}
     out = []
-    for key in list(before) + [k for k in after if k not in before]:
-        b, a = before.get(key), after.get(key)
-        if b is None and a is not None:
-            out.append(PathChange(*key, "added", (), None, a.verdict.value))
-        elif a is None and b is not None:
+    for key, b in before.items():
+        a = after.get(key)
+        if a is None:
             out.append(PathChange(*key, "removed", (), b.verdict.value, None))
-        elif a is not None and b is not None:
-            fb, fa = _key_fields(b), _key_fields(a)
-            changed = tuple((k, fb[k], fa[k]) for k in fb if fb[k] != fa[k])
-            if changed:
-                out.append(PathChange(*key, "changed", changed, b.verdict.value, a.verdict.value))
+            continue
+        c = _changed(outcomes, b, a)
+        if c is not None:
+            out.append(c)
+    for key, a in after.items():
+        if key not in before:
+            out.append(PathChange(*key, "added", (), None, a.verdict.value))
     return out
+
+
+def _changed(outcomes: _OutcomeDiff, b: Path, a: Path) -> Optional[PathChange]:
+    changed = outcomes.changes(b.outcome, a.outcome)
+    eb, ea = b.endpoint, a.endpoint
+    if eb.ip != ea.ip or eb.vmk != ea.vmk:
+        tb, ta = _endpoint_text(b), _endpoint_text(a)
+        if tb != ta:
+            changed = (("endpoint", tb, ta), *changed)
+    return PathChange(b.host, b.node, "changed", changed, b.verdict.value, a.verdict.value) if changed else None
+
+
+def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
+    """Each change as ``_enc(change.to_dict(), nl)``; the field changes of one pair of
+    outcomes recur on every host of a shape: their text is made once."""
+    inner, entry = nl + "  ", nl + "    "
+    fields: dict[tuple, str] = {}
+
+    def entries(changes: tuple) -> str:
+        hit = fields.get(changes)
+        if hit is None:
+            hit = fields[changes] = ("," + entry).join(
+                _enc({"field": f, "before": b, "after": a}, entry) for f, b, a in changes)
+        return hit
+
+    for c in changes:
+        ch = c.changes
+        if not ch:
+            listed = "[]"
+        else:
+            try:
+                if ch[0][0] == "endpoint":  # the host's own addresses: never shared
+                    head = _enc({"field": ch[0][0], "before": ch[0][1], "after": ch[0][2]}, entry)
+                    text = head + ("," + entry + entries(ch[1:]) if len(ch) > 1 else "")
+                else:
+                    text = entries(ch)
+            except TypeError:  # an unhashable value: no cache
+                text = ("," + entry).join(_enc({"field": f, "before": b, "after": a}, entry) for f, b, a in ch)
+            listed = "[" + entry + text + inner + "]"
+        yield ("{" + inner + '"host": ' + _enc(c.host, inner) + "," + inner + '"node": ' + _enc(c.node, inner)
+               + "," + inner + '"status": ' + _enc(c.status, inner)
+               + "," + inner + '"verdict_before": ' + _enc(c.verdict_before, inner)
+               + "," + inner + '"verdict_after": ' + _enc(c.verdict_after, inner)
+               + "," + inner + '"changes": ' + listed + nl + "}")
 
 
 def render(changes: list[PathChange]) -> str:
     if not changes:
         return "no path changes\n"
     lines = []
+    fields: dict[tuple, str] = {}  # one text per distinct field changes (they recur per shape)
     for c in changes:
         head = f"{c.host} -> {c.node}: "
         if c.status != "changed":
             lines.append(head + c.status + f" ({c.verdict_after or c.verdict_before})")
             continue
         lines.append(head + (f"{c.verdict_before} -> {c.verdict_after}" if c.verdict_before != c.verdict_after else c.verdict_after or ""))
-        for f, b, a in c.changes:
-            if f != "verdict":
-                # JSON keeps null; text says what an admin reads: nothing there.
-                lines.append(f"    {f}: {'none' if b is None else b} -> {'none' if a is None else a}")
+        try:
+            text = fields.get(c.changes)
+            if text is None:
+                text = fields[c.changes] = _field_lines(c.changes)
+        except TypeError:  # an unhashable value: no cache
+            text = _field_lines(c.changes)
+        if text:
+            lines.append(text)
     lines.append(f"{len(changes)} path(s) changed")
     return terminal("\n".join(lines) + "\n")
+
+
+def _field_lines(changes: tuple[tuple[str, Any, Any], ...]) -> str:
+    # JSON keeps null; text says what an admin reads: nothing there.
+    return "\n".join(f"    {f}: {'none' if b is None else b} -> {'none' if a is None else a}"
+                     for f, b, a in changes if f != "verdict")

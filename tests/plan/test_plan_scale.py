@@ -1,0 +1,122 @@
+"""The plan's fleet-size paths (issue 11) say exactly what the plain ones say: the streamed JSON,
+the states recorded while building, and the diff that reuses shared outcomes."""
+
+import dataclasses
+import importlib.util
+import io
+import json
+import os
+import random
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbdpath import labs
+from nbdpath.engine import Engine
+from nbdpath.plan import diff as diff_mod
+from nbdpath.plan import plan as plan_mod
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LABS = labs.names()
+
+
+def _fleet(hosts: int):
+    spec = importlib.util.spec_from_file_location("fleetgen", os.path.join(HERE, "..", "..", "benchmarks", "fleetgen.py"))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["fleetgen"] = mod
+    spec.loader.exec_module(mod)
+    from nbdpath.model import Snapshot
+
+    return Snapshot.model_validate(mod.generate(hosts, 16))
+
+
+def _streamed(plan, extra=None) -> str:
+    buf = io.StringIO()
+    plan.write_json(buf, extra)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_streamed_plan_json_is_the_whole_document(lab):
+    plan = plan_mod.build(labs.load(lab))
+    assert _streamed(plan) == json.dumps(plan.to_dict(), indent=2) + "\n"
+    extra = {"windows": [{"job": "nightly \u00e9\x1b", "before": 1.5, "after": None}]}
+    assert _streamed(plan, extra) == json.dumps({**plan.to_dict(), **extra}, indent=2) + "\n"
+
+
+def test_streamed_plan_json_of_a_fleet_is_the_whole_document():
+    plan = plan_mod.build(_fleet(30))
+    assert plan.steps and plan.path_changes
+    assert _streamed(plan) == json.dumps(plan.to_dict(), indent=2) + "\n"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_recorded_states_are_the_replayed_ones(lab):
+    plan = plan_mod.build(labs.load(lab))
+    replayed = dataclasses.replace(plan, hosts=())  # no record: states() replays the steps
+    assert plan.states() == replayed.states()
+    assert _streamed(plan) == _streamed(replayed)
+
+
+def _reference_diff(old, new):
+    """What diff means, pair by pair, field by field, nothing shared."""
+    def fields(p):
+        o = p.outcome
+        return {"endpoint": f"{p.endpoint.ip} ({p.endpoint.vmk})", "ingress_vmk": o.ingress_vmk,
+                "egress_vmk": o.egress_vmk, "egress_uplinks": ", ".join(u.name for u in o.egress_uplinks) or None,
+                "bottleneck_mbps": o.bottleneck_mbps, "verdict": o.verdict.value,
+                "degraded": "; ".join(o.degraded) or None}
+
+    before = {(p.host, p.node): p for p in old}
+    after = {(p.host, p.node): p for p in new}
+    out = []
+    for key in list(before) + [k for k in after if k not in before]:
+        b, a = before.get(key), after.get(key)
+        if a is None:
+            out.append({"host": key[0], "node": key[1], "status": "removed", "verdict_before": b.verdict.value,
+                        "verdict_after": None, "changes": []})
+        elif b is None:
+            out.append({"host": key[0], "node": key[1], "status": "added", "verdict_before": None,
+                        "verdict_after": a.verdict.value, "changes": []})
+        else:
+            fb, fa = fields(b), fields(a)
+            changed = [{"field": k, "before": fb[k], "after": fa[k]} for k in fb if fb[k] != fa[k]]
+            if changed:
+                out.append({"host": key[0], "node": key[1], "status": "changed", "verdict_before": b.verdict.value,
+                            "verdict_after": a.verdict.value, "changes": changed})
+    return out
+
+
+@pytest.fixture(scope="module")
+def fleet_traces():
+    snap = _fleet(80)  # fleetgen moves the endpoint of hosts 64 and up: those changes list it
+    plan = plan_mod.build(snap)
+    return Engine(snap).trace(), Engine(plan.after).trace()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), drop_old=st.integers(0, 200), drop_new=st.integers(0, 200),
+       twice=st.integers(0, 5), shuffle=st.booleans(), swap=st.booleans())
+def test_diff_is_the_pair_by_pair_comparison(fleet_traces, seed, drop_old, drop_new, twice, shuffle, swap):
+    old, new = fleet_traces if not swap else fleet_traces[::-1]
+    rng = random.Random(seed)
+    old = [p for p in old if rng.randrange(len(old)) >= drop_old]
+    new = [p for p in new if rng.randrange(len(new)) >= drop_new] + rng.sample(new, twice)
+    if shuffle:
+        rng.shuffle(new)
+    got = diff_mod.diff(old, new)
+    assert [c.to_dict() for c in got] == _reference_diff(old, new)
+    # The text and JSON of the changes, whose field lines are made once per distinct change.
+    assert "".join(diff_mod.json_items(got, "\n  ")) == "".join(json.dumps(c.to_dict(), indent=2).replace("\n", "\n  ")
+                                                              for c in got)
+    uncached = "".join(diff_mod.render([c]).rsplit("\n", 2)[0] + "\n" for c in got)
+    assert diff_mod.render(got) == (uncached + f"{len(got)} path(s) changed\n" if got else "no path changes\n")
+
+
+def test_diff_of_a_trace_with_itself_is_empty_and_of_the_plan_lists_every_changed_pair(fleet_traces):
+    old, new = fleet_traces
+    assert diff_mod.diff(old, old) == []
+    assert [c.to_dict() for c in diff_mod.diff(old, new)] == _reference_diff(old, new)
+    assert diff_mod.diff(old, new)
