@@ -8,6 +8,7 @@ field path.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Annotated, Any, Literal, Optional
@@ -404,6 +405,11 @@ class Vmk(_Model):
         return int(self.device[3:])
 
 
+@functools.lru_cache(maxsize=256)  # asked twice per pair on the fleet path; a fleet has a few versions
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
 class Host(_Model):
     name: Name
     version: Name = "8.0.2"
@@ -430,7 +436,7 @@ class Host(_Model):
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.version.split("."))
+        return _version_tuple(self.version)
 
     @property
     def has_backup_tag(self) -> bool:
