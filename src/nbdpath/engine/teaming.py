@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..model import Host, Snapshot, Teaming
 from .types import Degradation, Uplink
@@ -45,7 +45,9 @@ class UplinkChoice:
     degraded: tuple[Degradation, ...]
 
 
-def _merge(switch: Teaming, pg: Optional[Teaming], all_uplinks: tuple[str, ...]) -> tuple[str, tuple, tuple, tuple, bool]:
+def effective(switch: Teaming, pg: Optional[Teaming], all_uplinks: Sequence[str]) -> tuple[str, tuple, tuple, tuple, bool]:
+    """A port group's teaming as vSphere merges it with its switch's: (policy, active, standby,
+    unused, overridden), uplinks in the switch's names. Written once: the engine and the lab use it."""
     policy = (pg.policy if pg and pg.policy else None) or switch.policy or "loadbalance_srcid"
     override_order = bool(pg and (pg.active is not None or pg.standby is not None or pg.unused is not None))
     src: Teaming = pg if pg is not None and override_order else switch
@@ -65,7 +67,7 @@ def portgroups(host: Host, snap: Snapshot, dvs_index: dict) -> dict[str, PortGro
     out: dict[str, PortGroupInfo] = {}
     for vs in host.vswitches:
         for pg in vs.portgroups:
-            policy, a, s, u, ov = _merge(vs.teaming, pg.teaming, vs.uplinks)
+            policy, a, s, u, ov = effective(vs.teaming, pg.teaming, vs.uplinks)
             out[pg.name] = PortGroupInfo(pg.name, vs.name, False, pg.vlan, vs.mtu, policy, a, s, u, ov)
     for member in host.dvswitches:
         dvs = dvs_index.get(member.switch)
@@ -78,7 +80,7 @@ def portgroups(host: Host, snap: Snapshot, dvs_index: dict) -> dict[str, PortGro
             return tuple(to_nic[p] for p in ports if p in to_nic)
 
         for pg in dvs.portgroups:
-            policy, a, s, u, ov = _merge(dvs.teaming, pg.teaming, dvs.uplink_ports)
+            policy, a, s, u, ov = effective(dvs.teaming, pg.teaming, dvs.uplink_ports)
             out[pg.name] = PortGroupInfo(pg.name, dvs.name, True, pg.vlan, dvs.mtu, policy, nics(a), nics(s), nics(u), ov)
     return out
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal, Optional, Sequence
 
 from ..model import DEFAULT_STACK, Host, Snapshot, Teaming, Vmk
+from ..engine.teaming import effective
 
 NFC_PORT = 902
 PREFIX_RE = re.compile(r"^nbl[0-9a-f]{5}$")
@@ -420,12 +421,7 @@ def cut_off(host: Host, vmk: Vmk, snap: Snapshot) -> Optional[str]:
 
 
 def _carriers(switch: Teaming, pg: Optional[Teaming], ports: Sequence[str], to_nic: dict[str, str]) -> list[str]:
-    # vSphere: a port group that sets any failover order overrides the
-    # switch's whole order; an unset active list means "every other uplink".
-    src = pg if pg and (pg.active is not None or pg.standby is not None or pg.unused is not None) else switch
-    standby = list(src.standby or ())
-    unused = set(src.unused or ())
-    active = list(src.active) if src.active is not None else [u for u in ports if u not in standby and u not in unused]
+    _, active, standby, _, _ = effective(switch, pg, ports)
     return [to_nic[u] for u in active + standby if u in to_nic]
 
 
