@@ -120,3 +120,51 @@ def test_diff_of_a_trace_with_itself_is_empty_and_of_the_plan_lists_every_change
     assert diff_mod.diff(old, old) == []
     assert [c.to_dict() for c in diff_mod.diff(old, new)] == _reference_diff(old, new)
     assert diff_mod.diff(old, new)
+
+
+def _whole_whatif(snap, plan):
+    """The plan's what-if done the plain way: every host traced and checked again."""
+    from nbdpath.rules import check
+
+    before_engine, after_engine = Engine(snap), Engine(plan.after)
+    before_paths, after_paths = before_engine.trace(), after_engine.trace()
+    key = plan_mod._key
+    before, after = check(before_engine, before_paths), check(after_engine, after_paths)
+    return ([c.to_dict() for c in diff_mod.diff(before_paths, after_paths)],
+            {key(f) for f in before} - {key(f) for f in after}, {key(f) for f in after} - {key(f) for f in before})
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_a_plan_for_some_hosts_retraces_them_and_says_what_a_whole_retrace_says(lab):
+    snap = labs.load(lab)
+    names = [h.name for h in snap.hosts]
+    for hosts in ([], names[:1], names[1::2]):
+        plan = plan_mod.build(snap, hosts=hosts)
+        paths, resolved, introduced = _whole_whatif(snap, plan)
+        assert [c.to_dict() for c in plan.path_changes] == paths
+        assert {plan_mod._key(f) for f in plan.resolved} == resolved
+        assert {plan_mod._key(f) for f in plan.introduced} == introduced
+
+
+def test_a_fleet_plan_for_one_host_changes_only_that_hosts_paths():
+    snap = _fleet(80)
+    plan = plan_mod.build(snap, hosts=["esx00070"])
+    assert plan.steps and {s.change.host for s in plan.steps} == {"esx00070"}
+    paths, resolved, introduced = _whole_whatif(snap, plan)
+    assert [c.to_dict() for c in plan.path_changes] == paths
+    assert {c["host"] for c in paths} == {"esx00070"}
+    assert {plan_mod._key(f) for f in plan.resolved} == resolved and resolved
+
+
+@pytest.mark.parametrize("lab", ["mixed-estate", "nightly-window", "rubrik-mixed-speed"])
+def test_retraced_paths_are_a_whole_trace_of_the_state_after(lab):
+    from nbdpath.engine.types import outcome_dict
+
+    snap = labs.load(lab)
+    for hosts in ([], [h.name for h in snap.hosts][::2]):
+        plan = plan_mod.build(snap, hosts=hosts)
+        touched = {s.change.host for s in plan.steps}
+        got = plan_mod._retrace(Engine(snap).trace(), Engine(plan.after), touched)
+        whole = Engine(plan.after).trace()
+        assert [(p.host, p.node, p.endpoint, outcome_dict(p.outcome)) for p in got] == \
+            [(p.host, p.node, p.endpoint, outcome_dict(p.outcome)) for p in whole]

@@ -94,6 +94,8 @@ def diff(old: list[Path], new: list[Path]) -> list[PathChange]:
 
 
 def _changed(outcomes: _OutcomeDiff, b: Path, a: Path) -> Optional[PathChange]:
+    if b is a:  # a host the plan leaves alone keeps its paths
+        return None
     changed = outcomes.changes(b.outcome, a.outcome)
     eb, ea = b.endpoint, a.endpoint
     if eb.ip != ea.ip or eb.vmk != ea.vmk:

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator, Optional, TextIO
 from ..changes import render as registry
 from ..changes.kinds import Workspace
 from ..engine.trace import Engine
+from ..engine.types import Path
 from ..errors import UsageError
 from ..model import Host, Snapshot
 from ..render.stream import _enc
@@ -175,7 +176,7 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
         states.append((host, ws.host(change.host)))
     after = ws.snapshot()
     after_engine = Engine(after)
-    after_paths = after_engine.trace()
+    after_paths = _retrace(before_paths, after_engine, {s.change.host for s in steps})
     after_findings = check(after_engine, after_paths)
     keys_after = {_key(f) for f in after_findings}
     keys_before = {_key(f) for f in before}
@@ -189,6 +190,26 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
         before=snap,
         hosts=tuple(states),
     )
+
+
+def _retrace(before: list[Path], engine: Engine, touched: set[str]) -> list[Path]:
+    """The paths after the plan: a host's traces depend on its own configuration and the
+    network's, which no host change touches, so a host no step changes keeps its paths
+    (its shared outcomes) and only the changed hosts are traced again."""
+    if not touched:
+        return before
+    again: dict[str, list[Path]] = {}
+    for p in engine.trace(hosts=touched):
+        again.setdefault(p.host, []).append(p)
+    out: list[Path] = []
+    for p in before:
+        paths = again.get(p.host)
+        if paths is None:
+            out.append(p)
+        elif paths:  # the changed host's new paths, where its old ones started
+            out.extend(paths)
+            paths.clear()
+    return out
 
 
 def render_text(plan: Plan) -> str:
