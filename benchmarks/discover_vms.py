@@ -2,8 +2,10 @@
 
 The same simulator serves both runs: hosts only is ``discover --no-vms``
 (ConnectOptions(vms=False)); hosts + VMs is the default, VMs (runtime.host,
-runtime.powerState, config.template, config.hardware.device), folders and
-datastores in the same paged PropertyCollector retrieval. Each VM lists the
+runtime.powerState, config.template, layoutEx.disk,
+summary.config.numVirtualDisks), folders and datastores in the same paged
+PropertyCollector retrieval, then the disks by device key
+(config.hardware.device[2000]...) in a second one. Each VM lists the
 simulator's default devices (IDE, PS2, PCI, SIO, keyboard, video, VMCI) plus
 a SCSI controller, a NIC and its disks, as config.hardware.device does on a
 real vCenter.

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbdpath.sources.soapxml import NON_DISK_DEVICES, object_contents, parse_response
-from nbdpath.sources.vcenter_convert import Inventory, _disk_fields, convert_datastores, unique_names
+from nbdpath.sources.soapxml import NON_DISK_DEVICES, object_contents, parse_response, with_objects
+from nbdpath.sources.vcenter_convert import (
+    Inventory,
+    _disk_fields,
+    convert_datastores,
+    convert_vms,
+    disk_keys,
+    keyed_disks,
+    unique_names,
+)
 
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -112,3 +122,112 @@ def test_unique_names_prefers_the_folder():
     out = unique_names([("web", ("apps", "vc/vm-1")), ("web", ("test", "vc/vm-2")), ("db", ("apps", "vc/vm-3")),
                         ("app", ("x", "vc/vm-4")), ("app", ("x", "vc/vm-5"))])
     assert out == ["web (apps)", "web (test)", "db", "app (vc/vm-4)", "app (vc/vm-5)"]
+
+
+# ---- the disks read by key (layoutEx gives the keys, a second retrieval the devices) ----
+
+def vm_props(*props: str) -> dict:
+    """One VM's {path: value} as discovery parses them from a RetrievePropertiesEx page."""
+    page = ENVELOPE.format(body='<objects><obj type="VirtualMachine">vm-1</obj>' + "".join(props) + "</objects>")
+    [(_, _, parsed, _)] = list(object_contents(parse_response(page.encode())))
+    return parsed
+
+
+def layout(*keys: int) -> str:
+    disks = "".join(f'<VirtualMachineFileLayoutExDiskLayout><key>{k}</key><chain><fileKey>{2 * i}</fileKey>'
+                    f'<fileKey>{2 * i + 1}</fileKey></chain></VirtualMachineFileLayoutExDiskLayout>'
+                    for i, k in enumerate(keys))
+    return ('<propSet><name>layoutEx.disk</name><val xsi:type="ArrayOfVirtualMachineFileLayoutExDiskLayout">'
+            f'{disks}</val></propSet>')
+
+
+def count(n: int) -> str:
+    return f'<propSet><name>summary.config.numVirtualDisks</name><val xsi:type="xsd:int">{n}</val></propSet>'
+
+
+def keyed(key: int, device: str) -> str:
+    """``config.hardware.device[KEY]``: its value is the device itself (a VirtualDevice element renamed val)."""
+    val = device.replace("<VirtualDevice ", "<val ", 1).removesuffix("</VirtualDevice>") + "</val>"
+    return f"<propSet><name>config.hardware.device[{key}]</name>{val}</propSet>"
+
+
+def test_disk_keys_come_from_layout_when_it_agrees_with_the_disk_count():
+    assert disk_keys(vm_props(layout(2000, 2016), count(2))) == (2000, 2016)
+    assert disk_keys(vm_props(count(0))) == ()  # no layout, no disk: nothing to read
+    assert disk_keys(vm_props()) == ()
+    # No layout (vCenter cannot read the VM's files), or one that disagrees: the whole device list is read.
+    assert disk_keys(vm_props(count(1))) is None
+    assert disk_keys(vm_props(layout(2000), count(2))) is None
+    assert disk_keys(vm_props(layout(2000, 2000), count(2))) is None
+
+
+def test_keyed_disks_are_the_devices_asked_for_in_order():
+    props = vm_props(keyed(2001, disk(2001, "data", 8, "datastore-2")), keyed(2000, disk(2000, "boot", 4, "datastore-1")))
+    assert _disk_fields(keyed_disks(props, (2000, 2001))) == [("boot", 4096, "datastore-1"), ("data", 8192, "datastore-2")]
+    assert keyed_disks(props, (2000, 2002)) is None  # a key the server did not answer
+    nic = vm_props(keyed(4000, NIC))
+    assert keyed_disks(nic, (4000,)) is None  # not a disk (the key now names another device)
+
+
+def test_with_objects_writes_one_object_spec_per_id_escaped():
+    template = (b'<?xml version="1.0"?><Envelope><RetrievePropertiesEx><specSet><propSet><type>VirtualMachine</type>'
+                b'</propSet><objectSet><obj type="VirtualMachine">PH</obj><skip>false</skip></objectSet>'
+                b'<reportMissingObjectsInResults>true</reportMissingObjectsInResults></specSet></RetrievePropertiesEx>'
+                b'</Envelope>')
+    ids = ["vm-1", "vm-<2>&", "vm-3"]
+    out = with_objects(template, "PH", ids)
+    root = ET.fromstring(out)
+    assert [o.findtext("obj") for o in root.iter("objectSet")] == ids
+    assert [o.find("obj").get("type") for o in root.iter("objectSet")] == ["VirtualMachine"] * 3
+    assert root.findtext(".//reportMissingObjectsInResults") == "true"
+    assert with_objects(template, "PH", []).count(b"<objectSet>") == 0
+
+
+def _inventory(monkeypatch, answers_by_paths):
+    """read_disks over three VMs against canned answers per requested path list; the VMs' props after it."""
+    from nbdpath.sources import vsphere_pyvmomi
+
+    vms = {"vm-1": vm_props(layout(2000), count(1)), "vm-2": vm_props(count(1)), "vm-3": vm_props(layout(2000), count(1))}
+    asked = []
+
+    def collect(collector, paths, page_size, ids=None, view=None, drop=None):
+        asked.append((sorted(ids), paths))
+        return answers_by_paths(tuple(paths), ids)
+
+    monkeypatch.setattr(vsphere_pyvmomi, "_collect", collect)
+    vsphere_pyvmomi.read_disks(None, vms, 250)
+    return vms, asked
+
+
+def test_read_disks_falls_back_to_the_device_list_and_reports_a_vm_gone(monkeypatch):
+    boot = disk(2000, "Hard disk 1", 4, "datastore-1")
+    whole = vm_page(IDE + boot + NIC)
+    listed = list(object_contents(parse_response(whole.encode())))[0][2]["config.hardware.device"]
+
+    def answers(paths, ids):
+        if paths == ("config.hardware.device[2000]",):
+            return {"vm-1": vm_props(keyed(2000, boot))}  # vm-3 not answered: vanished, or refused the key
+        return {"vm-2": {"config.hardware.device": listed}}  # vm-3 absent again: gone
+
+    vms, asked = _inventory(monkeypatch, answers)
+    assert asked == [(["vm-1", "vm-3"], ["config.hardware.device[2000]"]), (["vm-2", "vm-3"], ["config.hardware.device"])]
+    assert _disk_fields(vms["vm-1"]["config.hardware.device"]) == [("Hard disk 1", 4096, "datastore-1")]
+    assert _disk_fields(vms["vm-2"]["config.hardware.device"]) == [("Hard disk 1", 4096, "datastore-1")]
+    assert "config.hardware.device" not in vms["vm-3"]
+    inv = Inventory(vcenter="vc", hosts={}, vms={m: dict(p, name=m, **{"runtime.host": None}) for m, p in vms.items()})
+    missing: dict[str, str] = {}
+    convert_vms(inv, {"": "esx1"}, {"esx1"}, {"datastore-1": "ds1"}, missing)
+    assert missing == {"vm:vm-3": "left out (vanished from the inventory before its disks were read)"}
+
+
+def test_read_disks_survives_a_server_that_refuses_keyed_paths(monkeypatch):
+    from nbdpath.errors import SoapFault
+
+    def answers(paths, ids):
+        if paths != ("config.hardware.device",):
+            raise SoapFault("InvalidProperty", "config.hardware.device[2000]")
+        return {i: {"config.hardware.device": []} for i in ids}
+
+    vms, asked = _inventory(monkeypatch, answers)
+    assert asked[-1] == (["vm-1", "vm-2", "vm-3"], ["config.hardware.device"])
+    assert all(p["config.hardware.device"] == [] for p in vms.values())

@@ -16,19 +16,23 @@
 //     (netstack gateways and static routes of any stack);
 //   - RetrievePropertiesEx paging (options.maxObjects, capped by -max-page
 //     like a real vCenter) with ContinueRetrievePropertiesEx and
-//     CancelRetrievePropertiesEx.
+//     CancelRetrievePropertiesEx;
+//   - property paths naming one element of a key-based array
+//     ("config.hardware.device[2000]"), as vCenter answers them.
 //
 // Usage (the password comes from VCSIM_PASSWORD, never the command line):
 //
 //	vcsim-bin -snapshot estate.json -cert-out cert.pem [-listen 127.0.0.1:0]
 //	          [-user U] [-disconnected esx03,esx04] [-max-page 100]
-//	          [-mounts DS@HOST@readOnly,DS@HOST@unmounted]
+//	          [-mounts DS@HOST@readOnly,DS@HOST@unmounted] [-no-layout VM,VM]
 //
 // The snapshot's vms and datastores are served too: VirtualMachine objects
 // (runtime.host, runtime.powerState, config.template, config.hardware.device
-// with the simulator's default devices beside the disks) in folders, and
+// with the simulator's default devices beside the disks, layoutEx with the
+// disks' files, summary.config.numVirtualDisks) in folders, and
 // Datastore objects with their host mounts; -mounts adds mounts the snapshot
-// cannot express (read-only, unmounted).
+// cannot express (read-only, unmounted); -no-layout serves those VMs without
+// layoutEx, as vCenter does for a VM whose files it cannot read.
 //
 // The snapshot is nbdpath's JSON with defaults included
 // (Snapshot.model_dump_json()). On start it prints one JSON line
@@ -58,6 +62,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -504,13 +510,25 @@ func page(objects []types.ObjectContent, max int32) types.RetrieveResult {
 }
 
 func (pc *PagedCollector) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
+	keyed := withoutKeyedPaths(r)
 	res := pc.PropertyCollector.RetrievePropertiesEx(ctx, r)
 	body := res.(*methods.RetrievePropertiesExBody)
 	if body.Fault_ != nil || body.Res == nil {
 		return body
 	}
+	addKeyedPaths(body.Res.Returnval.Objects, keyed)
 	result := page(body.Res.Returnval.Objects, r.Options.MaxObjects)
 	body.Res.Returnval = &result
+	return body
+}
+
+// RetrieveProperties (pyVmomi's RetrieveContents) answers key-based paths too.
+func (pc *PagedCollector) RetrieveProperties(ctx *simulator.Context, r *types.RetrieveProperties) soap.HasFault {
+	keyed := withoutKeyedPaths(&types.RetrievePropertiesEx{This: r.This, SpecSet: r.SpecSet})
+	body := pc.PropertyCollector.RetrieveProperties(ctx, r).(*methods.RetrievePropertiesBody)
+	if body.Fault_ == nil && body.Res != nil {
+		addKeyedPaths(body.Res.Returnval, keyed)
+	}
 	return body
 }
 
@@ -541,6 +559,134 @@ func (pc *PagedCollector) CancelRetrievePropertiesEx(ctx *simulator.Context, r *
 	delete(pages, r.Token)
 	pagesMu.Unlock()
 	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
+}
+
+// ---- key-based array paths: "config.hardware.device[2000]" ----
+//
+// vCenter answers a property path that names one element of a key-based
+// array by its key (vSphere Web Services SDK Programming Guide, "Indexed
+// Array and Key-Based Array Properties"); govmomi's simulator learnt it
+// after 0.24 (vmware/govmomi#3451). As there, the path's value is the
+// element whose Key equals the index, and a key the array does not hold
+// returns nothing for that path (no fault). Only integer keys, as device
+// keys are; the element's own sub-properties are not walked.
+
+type keyedPath struct {
+	name, base string
+	key        int64
+}
+
+// withoutKeyedPaths takes the keyed paths out of the request (the simulator
+// would report them as invalid) and returns them per object type.
+func withoutKeyedPaths(r *types.RetrievePropertiesEx) map[string][]keyedPath {
+	out := map[string][]keyedPath{}
+	for i := range r.SpecSet {
+		for j := range r.SpecSet[i].PropSet {
+			ps := &r.SpecSet[i].PropSet[j]
+			kept := ps.PathSet[:0:0]
+			for _, p := range ps.PathSet {
+				open := strings.IndexByte(p, '[')
+				if open < 0 || !strings.HasSuffix(p, "]") {
+					kept = append(kept, p)
+					continue
+				}
+				key, err := strconv.ParseInt(p[open+1:len(p)-1], 10, 32)
+				if err != nil {
+					kept = append(kept, p) // left to the simulator: reported as an invalid property
+					continue
+				}
+				out[ps.Type] = append(out[ps.Type], keyedPath{p, p[:open], key})
+			}
+			ps.PathSet = kept
+		}
+	}
+	return out
+}
+
+func addKeyedPaths(objects []types.ObjectContent, keyed map[string][]keyedPath) {
+	if len(keyed) == 0 {
+		return
+	}
+	for i := range objects {
+		paths := keyed[objects[i].Obj.Type]
+		if len(paths) == 0 {
+			continue
+		}
+		obj := simulator.Map.Get(objects[i].Obj)
+		if obj == nil {
+			continue
+		}
+		for _, kp := range paths {
+			if el := keyedElement(reflect.ValueOf(obj), kp); el != nil {
+				objects[i].PropSet = append(objects[i].PropSet, types.DynamicProperty{Name: kp.name, Val: el})
+			}
+		}
+	}
+}
+
+type fieldKey struct {
+	t    reflect.Type
+	name string
+}
+
+var (
+	fieldsMu sync.Mutex
+	fields   = map[fieldKey][]int{} // FieldByName through embedded structs costs more than the rest of a lookup
+)
+
+func field(v reflect.Value, name string) reflect.Value {
+	k := fieldKey{v.Type(), name}
+	fieldsMu.Lock()
+	index, ok := fields[k]
+	if !ok {
+		if f, found := v.Type().FieldByName(strings.ToUpper(name[:1]) + name[1:]); found {
+			index = f.Index
+		}
+		fields[k] = index
+	}
+	fieldsMu.Unlock()
+	if index == nil {
+		return reflect.Value{}
+	}
+	return v.FieldByIndex(index)
+}
+
+// keyedElement walks base ("config.hardware.device") through the managed
+// object's fields and returns the array element whose Key is kp.key.
+func keyedElement(v reflect.Value, kp keyedPath) interface{} {
+	for _, name := range strings.Split(kp.base, ".") {
+		v = settle(v)
+		if v.Kind() != reflect.Struct {
+			return nil
+		}
+		if v = field(v, name); !v.IsValid() {
+			return nil
+		}
+	}
+	if v.Kind() != reflect.Slice {
+		return nil
+	}
+	for i := 0; i < v.Len(); i++ {
+		item := v.Index(i)
+		el := settle(item)
+		if el.Kind() != reflect.Struct {
+			continue
+		}
+		if k := field(el, "key"); k.IsValid() && k.Kind() == reflect.Int32 && k.Int() == kp.key {
+			return item.Interface()
+		}
+	}
+	return nil
+}
+
+func settle(v reflect.Value) reflect.Value {
+	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Ptr) {
+		if v.IsNil() {
+			return reflect.Value{}
+		}
+		v = v.Elem()
+	}
+	return v
 }
 
 // ---- building the inventory ----
@@ -888,7 +1034,8 @@ func selfSigned(certOut string) tls.Certificate {
 
 type options struct {
 	snapshot, listen, user, certOut, disconnected, mounts string
-	esx                                           bool // one ESXi host (hostd), not a vCenter
+	esx                                                   bool   // one ESXi host (hostd), not a vCenter
+	cpuProfile                                            string // where to write a Go CPU profile (benchmarks)
 }
 
 func parseArgs() options {
@@ -919,6 +1066,12 @@ func parseArgs() options {
 			o.esx = true
 		case "-mounts":
 			o.mounts = val()
+		case "-cpuprofile":
+			o.cpuProfile = val()
+		case "-no-layout":
+			for _, name := range strings.Split(val(), ",") {
+				noLayout[name] = true
+			}
 		default:
 			log.Fatalf("unknown argument %q", args[i])
 		}
@@ -1152,6 +1305,15 @@ func main() {
 	line, _ := json.Marshal(map[string]interface{}{"url": u.String(), "cert": o.certOut, "hosts": len(snap.Hosts), "vms": len(snap.Vms)})
 	fmt.Println(string(line))
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		fields := strings.Fields(in.Text())
@@ -1161,6 +1323,7 @@ func main() {
 		switch {
 		case fields[0] == "quit":
 			server.Close()
+			pprof.StopCPUProfile() // before the answer: the caller may kill the process once it has it
 			fmt.Println("ok")
 			return
 		case fields[0] == "remove" && len(fields) == 2 && hostByName[fields[1]] != nil:
@@ -1176,6 +1339,7 @@ func main() {
 		}
 	}
 	server.Close()
+	pprof.StopCPUProfile()
 }
 
 func vim25ServiceContent() types.ManagedObjectReference {
@@ -1309,6 +1473,39 @@ func vmDevices(v Vm, dsRefs map[string]types.ManagedObjectReference) []types.Bas
 	return devices
 }
 
+// layoutEx lists a VM's files as vCenter does (VirtualMachineFileLayoutEx):
+// its home files on the first disk's datastore, the swap file while it runs,
+// and per disk the descriptor and the extent, chained under the disk's key.
+func layoutEx(v Vm, state types.VirtualMachinePowerState) *types.VirtualMachineFileLayoutEx {
+	out := &types.VirtualMachineFileLayoutEx{Timestamp: time.Now()}
+	file := func(name, kind string, size int64) int32 {
+		key := int32(len(out.File))
+		out.File = append(out.File, types.VirtualMachineFileLayoutExFileInfo{Key: key, Name: name, Type: kind,
+			Size: size, UniqueSize: size, Accessible: types.NewBool(true)})
+		return key
+	}
+	if len(v.Disks) > 0 {
+		home := fmt.Sprintf("[%s] %s/%s", v.Disks[0].Datastore, v.Name, v.Name)
+		file(home+".vmx", string(types.VirtualMachineFileLayoutExFileTypeConfig), 2860)
+		file(home+".nvram", string(types.VirtualMachineFileLayoutExFileTypeNvram), 8684)
+		file(home+".vmsd", string(types.VirtualMachineFileLayoutExFileTypeSnapshotList), 0)
+		if state == types.VirtualMachinePowerStatePoweredOn {
+			file(home+".vswp", string(types.VirtualMachineFileLayoutExFileTypeSwap), 4<<30)
+		}
+	}
+	for i, d := range v.Disks {
+		base := fmt.Sprintf("[%s] %s/%s_%d", d.Datastore, v.Name, v.Name, i)
+		descriptor := file(base+".vmdk", string(types.VirtualMachineFileLayoutExFileTypeDiskDescriptor), 560)
+		extent := file(base+"-flat.vmdk", string(types.VirtualMachineFileLayoutExFileTypeDiskExtent), int64(d.CapacityGib*(1<<30)))
+		out.Disk = append(out.Disk, types.VirtualMachineFileLayoutExDiskLayout{Key: int32(2000 + i),
+			Chain: []types.VirtualMachineFileLayoutExDiskUnit{{FileKey: []int32{descriptor, extent}}}})
+	}
+	return out
+}
+
+// VMs named in -no-layout have no layoutEx, as vCenter leaves it for a VM whose files it cannot read.
+var noLayout = map[string]bool{}
+
 func buildVms(ctx context.Context, snap Snapshot, folders *object.DatacenterFolders, hostByName map[string]*simulator.HostSystem,
 	dsRefs map[string]types.ManagedObjectReference) {
 	folderRefs := map[string]types.ManagedObjectReference{}
@@ -1340,8 +1537,11 @@ func buildVms(ctx context.Context, snap Snapshot, folders *object.DatacenterFold
 		vm.Runtime = types.VirtualMachineRuntimeInfo{Host: &host, PowerState: state, ConnectionState: types.VirtualMachineConnectionStateConnected}
 		vm.Config = &types.VirtualMachineConfigInfo{Name: v.Name, Template: v.Template, GuestId: "otherGuest64",
 			Hardware: types.VirtualHardware{NumCPU: 2, MemoryMB: 4096, Device: vmDevices(v, dsRefs)}}
-		vm.Summary.Config = types.VirtualMachineConfigSummary{Name: v.Name, Template: v.Template}
+		vm.Summary.Config = types.VirtualMachineConfigSummary{Name: v.Name, Template: v.Template, NumVirtualDisks: int32(len(v.Disks))}
 		vm.Summary.Runtime = vm.Runtime
+		if !noLayout[v.Name] {
+			vm.LayoutEx = layoutEx(v, state)
+		}
 		seen := map[string]bool{}
 		for _, d := range v.Disks {
 			if !seen[d.Datastore] {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -150,3 +151,69 @@ def test_an_esxi_host_serves_its_own_vms(run_vcsim):
     # hostd's own VM folder is its datacenter's root: no folder.
     assert [v.model_copy(update={"moref": None}) for v in got.snapshot.vms] == list(want.vms)
     assert got.snapshot.datastores == want.datastores
+
+
+def _as_served(got) -> list[Vm]:
+    return sorted((v.model_copy(update={"moref": None}) for v in got.snapshot.vms), key=lambda v: v.name)
+
+
+def _requests(monkeypatch) -> list[bytes]:
+    """Every SOAP request discovery sends, in order (soapxml.post is where each one leaves)."""
+    from nbdpath.sources import soapxml
+
+    sent: list[bytes] = []
+    real = soapxml.post
+
+    def post(mo, body):
+        sent.append(body)
+        return real(mo, body)
+
+    monkeypatch.setattr(soapxml, "post", post)
+    return sent
+
+
+def _keyed(sent: list[bytes]) -> list[tuple[list[bytes], list[bytes]]]:
+    """(keys, VMs named) of each keyed retrieval sent; no VMs named: asked of every VM in the view."""
+    out = []
+    for r in sent:
+        if b"<RetrievePropertiesEx " in r and b"config.hardware.device[" in r:
+            keys = re.findall(rb"<pathSet>config\.hardware\.device\[(\d+)\]</pathSet>", r)
+            out.append((sorted(keys), sorted(re.findall(rb'<obj type="VirtualMachine">([^<]+)</obj>', r))))
+    return sorted(out)
+
+
+def test_disks_are_read_by_key_not_with_every_device(run_vcsim, monkeypatch):
+    want = estate()
+    sent = _requests(monkeypatch)
+    got = found(run_vcsim(want))
+    assert got.missing == {}
+    assert _as_served(got) == sorted(want.vms, key=lambda v: v.name)
+    # The device list is never asked for whole: the disks' layoutEx keys, of every VM in one retrieval.
+    assert not any(b"<pathSet>config.hardware.device</pathSet>" in r for r in sent)
+    assert _keyed(sent) == [([b"2000", b"2001"], [])]
+
+
+def test_many_disk_layouts_are_asked_of_their_own_vms(run_vcsim, monkeypatch):
+    from nbdpath.sources import vsphere_pyvmomi
+
+    monkeypatch.setattr(vsphere_pyvmomi, "MAX_SHARED_KEYS", 1)
+    want = estate()
+    sent = _requests(monkeypatch)
+    got = found(run_vcsim(want))
+    assert got.missing == {}
+    assert _as_served(got) == sorted(want.vms, key=lambda v: v.name)
+    name = {v.moref: v.name for v in got.snapshot.vms}
+    asked = [(keys, sorted(name[m.decode()] for m in vms)) for keys, vms in _keyed(sent)]
+    assert asked == [([b"2000"], ["db01", "golden"]), ([b"2000", b"2001"], ["web01"])]  # "empty": no disk, not asked
+
+
+def test_a_vm_without_layout_has_its_whole_device_list_read(run_vcsim, monkeypatch):
+    want = estate()
+    sent = _requests(monkeypatch)
+    got = found(run_vcsim(want, no_layout=("web01", "empty")))
+    assert got.missing == {}
+    assert _as_served(got) == sorted(want.vms, key=lambda v: v.name)
+    whole = [r for r in sent if b"<pathSet>config.hardware.device</pathSet>" in r]
+    assert len(whole) == 1  # web01 alone: "empty" has no layout and no disk (numVirtualDisks 0) either
+    [vm] = re.findall(rb'<obj type="VirtualMachine">([^<]+)</obj>', whole[0])
+    assert {v.moref: v.name for v in got.snapshot.vms}[vm.decode()] == "web01"

@@ -93,3 +93,39 @@ def test_route_methods_change_gateway_and_static_routes(session):
     # The live table (routeTableInfo) follows too.
     info = hosts["esx01.lab.local"].config.network.routeTableInfo
     assert ("0.0.0.0", 0, "10.10.0.254") in [(r.network, r.prefixLength, r.gateway) for r in info.ipRoute]
+
+
+def test_a_key_based_array_path_answers_one_element(run_vcsim):
+    """config.hardware.device[KEY] as vCenter answers it: that device alone; a key not there, nothing."""
+    from pyVmomi import vmodl
+
+    from nbdpath.model import Datastore, Snapshot, VirtualDisk, Vm
+
+    lab = labs.load("veeam-tag-routed")
+    h = lab.hosts[0].name
+    disks = (VirtualDisk(label="Hard disk 1", capacity_gib=2, datastore="ds1"),
+             VirtualDisk(label="data", capacity_gib=3, datastore="ds1"))
+    sim = run_vcsim(Snapshot(hosts=lab.hosts, dvswitches=lab.dvswitches, vms=(Vm(name="web01", host=h, disks=disks),),
+                             datastores=(Datastore(name="ds1", hosts=(h,)),)))
+    host, port = sim.server.removeprefix("https://").split(":")
+    si = SmartConnect(host=host, port=int(port), user=sim.user, pwd=sim.password,
+                      sslContext=ssl.create_default_context(cafile=str(sim.cert)))
+    try:
+        view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.VirtualMachine], True)
+        [vm] = view.view
+        pc = vmodl.query.PropertyCollector
+        spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=vm)], propSet=[pc.PropertySpec(
+            type=vim.VirtualMachine, pathSet=["config.hardware.device[2001]", "config.hardware.device[2999]",
+                                              "layoutEx.disk", "summary.config.numVirtualDisks"])])
+        [content] = si.content.propertyCollector.RetrieveContents([spec])
+        props = {p.name: p.val for p in content.propSet}
+        assert set(props) == {"config.hardware.device[2001]", "layoutEx.disk", "summary.config.numVirtualDisks"}
+        disk = props["config.hardware.device[2001]"]
+        assert isinstance(disk, vim.vm.device.VirtualDisk)
+        assert (disk.key, disk.deviceInfo.label, disk.capacityInBytes) == (2001, "data", 3 * 2**30)
+        # ...the key layoutEx gives the disk, and the count the summary gives.
+        assert [d.key for d in props["layoutEx.disk"]] == [2000, 2001]
+        assert props["summary.config.numVirtualDisks"] == 2
+        view.DestroyView()
+    finally:
+        Disconnect(si)

@@ -83,13 +83,16 @@ class Vcsim:
 
 def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tuple[str, ...] = (),
           max_page: Optional[int] = None, stderr: Optional[IO] = None, esx: bool = False,
-          mounts: tuple[str, ...] = ()) -> Vcsim:
+          mounts: tuple[str, ...] = (), no_layout: tuple[str, ...] = (), cpu_profile: Optional[Path] = None) -> Vcsim:
     """Start a simulator loaded with ``snap``; stop it with :meth:`Vcsim.stop`.
 
     ``snap`` is a Snapshot, or its JSON as a str (for what a Snapshot cannot
     hold, e.g. two VMs of one name in two folders). ``esx=True`` serves one
     host as ESXi's hostd does (no vCenter inventory). ``mounts``: extra
-    datastore mounts "DS@HOST@readOnly" or "DS@HOST@unmounted".
+    datastore mounts "DS@HOST@readOnly" or "DS@HOST@unmounted". ``no_layout``: VMs
+    served without layoutEx (as vCenter serves a VM whose files it cannot read).
+    ``cpu_profile``: the simulator's Go CPU profile goes there (written on
+    ``command("quit")``, not on :meth:`Vcsim.stop`).
     """
     binary = build()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,10 @@ def start(snap, workdir: Path, password: str = "s3cret-pass", disconnected: tupl
         args.append("-esx")
     if mounts:
         args += ["-mounts", ",".join(mounts)]
+    if no_layout:
+        args += ["-no-layout", ",".join(no_layout)]
+    if cpu_profile is not None:
+        args += ["-cpuprofile", str(cpu_profile)]
     proc = subprocess.Popen(
         args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr if stderr is not None else subprocess.PIPE,
         text=True, env=dict(os.environ, VCSIM_PASSWORD=password),

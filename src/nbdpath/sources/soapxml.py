@@ -17,7 +17,8 @@ import http.client
 import re
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
+from xml.sax.saxutils import escape
 
 from ..errors import SoapFault  # noqa: F401 - re-exported: the fault type this module raises
 
@@ -150,13 +151,38 @@ def invoke(mo: Any, method: str, *args: Any, drop: Optional[re.Pattern[bytes]] =
 
 def fetch(mo: Any, method: str, *args: Any) -> bytes:
     """The raw answer to ``method`` on ``mo`` (at most :data:`MAX_ANSWER` bytes), not parsed yet."""
+    return post(mo, request(mo, method, *args))
+
+
+def request(mo: Any, method: str, *args: Any) -> bytes:
+    """The SOAP request for ``method`` on ``mo``, as pyVmomi writes it (envelope, namespaces, request context)."""
     stub = mo._stub
-    info = type(mo)._GetMethodInfo(method)
-    request = stub.SerializeRequest(mo, info, list(args))
+    out = stub.SerializeRequest(mo, type(mo)._GetMethodInfo(method), list(args))
+    return out.encode("utf-8") if isinstance(out, str) else out
+
+
+def with_objects(template: bytes, placeholder: str, ids: Sequence[str]) -> bytes:
+    """``template`` with its one ObjectSpec naming ``placeholder`` repeated once per moref id in ``ids``.
+
+    pyVmomi takes ~0.1 ms to build and write each ObjectSpec (2 s for 20,000
+    VMs); the ids are written here instead, escaped as XML text.
+    """
+    mark = placeholder.encode("ascii")
+    at = template.index(mark)
+    start = template.rindex(b"<objectSet>", 0, at)
+    end = template.index(b"</objectSet>", at) + len(b"</objectSet>")
+    one = template[start:end]
+    objects = b"".join(one.replace(mark, escape(i).encode("utf-8")) for i in ids)
+    return template[:start] + objects + template[end:]
+
+
+def post(mo: Any, body: bytes) -> bytes:
+    """Send one SOAP request on ``mo``'s session; the raw answer (at most :data:`MAX_ANSWER` bytes)."""
+    stub = mo._stub
     headers = {"Cookie": stub.cookie, "SOAPAction": stub.versionId, "Content-Type": "text/xml; charset=UTF-8"}
     conn = stub.GetConnection()
     try:
-        conn.request("POST", stub.path, request, headers)
+        conn.request("POST", stub.path, body, headers)
         resp = conn.getresponse()
         data = resp.read(MAX_ANSWER + 1)
     except (OSError, http.client.HTTPException):
@@ -176,16 +202,19 @@ def fetch(mo: Any, method: str, *args: Any) -> bytes:
 _TOKEN = re.compile(rb"<returnval[^>]*>\s*<token>([^<]{1,256})</token>")
 
 
-def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pattern[bytes]] = None) -> Iterator[XmlData]:
+def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pattern[bytes]] = None,
+                   first: Optional[bytes] = None) -> Iterator[XmlData]:
     """RetrievePropertiesEx then ContinueRetrievePropertiesEx, each page parsed while the next one is fetched.
 
     The server serialises page N+1 while this process parses page N (on
     large estates each side takes about as long as the other). The token is
     read from the answer's first bytes to ask early; the parsed one must
     agree, else the early answer is discarded and the page asked for again.
+    ``first``: the RetrievePropertiesEx request already written (see
+    :func:`with_objects`); ``spec`` and ``options`` are then not used.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
-        data = fetch(collector, "RetrievePropertiesEx", [spec], options)
+        data = post(collector, first) if first is not None else fetch(collector, "RetrievePropertiesEx", [spec], options)
         while True:
             peek = _TOKEN.search(data, 0, 4096)
             early = peek.group(1).decode("ascii", "replace") if peek else None

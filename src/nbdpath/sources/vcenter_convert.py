@@ -45,9 +45,18 @@ HOST_PROPERTIES = (
     "config.network",
     "config.virtualNicManagerInfo",
 )
-# VMs: where each is registered and what its disks are (config.hardware.device
-# lists every device; only VirtualDisk entries are read).
-VM_PROPERTIES = ("name", "parent", "runtime.host", "runtime.powerState", "config.template", "config.hardware.device")
+# VMs: where each is registered and which disks it has. config.hardware.device
+# lists every device (a dozen, ~7 KB a VM, of which only the VirtualDisk
+# entries are read), so the bulk retrieval asks for the disks' device keys
+# (layoutEx.disk[].key: "Identifier for the virtual disk in
+# VirtualHardware.device", vSphere API reference, VirtualMachineFileLayoutExDiskLayout)
+# and their count (summary.config.numVirtualDisks); a second retrieval asks
+# for those devices alone by key (DISK_DEVICE_PATH), and for the whole list
+# only where the two disagree (DEVICES).
+VM_PROPERTIES = ("name", "parent", "runtime.host", "runtime.powerState", "config.template", "layoutEx.disk",
+                 "summary.config.numVirtualDisks")
+DEVICES = "config.hardware.device"
+DISK_DEVICE_PATH = DEVICES + "[{key}]"  # one element of a key-based array, by its key
 DATASTORE_PROPERTIES = ("name", "host", "summary.accessible")
 FOLDER_PROPERTIES = ("name", "parent")
 DVS_PROPERTIES = ("name", "uuid", "config")
@@ -631,8 +640,11 @@ def convert_vms(inv: Inventory, host_names: Mapping[str, str], read: set[str], d
             label = host or f"{inv.vcenter}/{host_id or '?'}"
             orphans[label] = orphans.get(label, 0) + 1
             continue
+        if DEVICES not in props:
+            missing[f"vm:{name}"] = "left out (vanished from the inventory before its disks were read)"
+            continue
         try:
-            disks = [_disk(label, size, ds_names, ds) for label, size, ds in _disk_fields(props.get("config.hardware.device"))]
+            disks = [_disk(label, size, ds_names, ds) for label, size, ds in _disk_fields(props[DEVICES])]
             state = props.get("runtime.powerState")
             # One validation per VM, its disks included (pydantic's core walks them without Python calls).
             vms.append(Vm.model_validate({
@@ -664,17 +676,58 @@ def _disk(label: Optional[str], size: Optional[int], ds_names: Mapping[str, str]
     return {"label": label or None, "capacity_gib": round((size or 0) / _GIB, 3), "datastore": store}
 
 
+def disk_keys(props: Mapping[str, Any]) -> Optional[tuple[int, ...]]:
+    """The device keys of a VM's disks from its layoutEx; None when they cannot be trusted.
+
+    layoutEx is optional (unset for a VM whose files vCenter cannot read): when
+    it lists another number of disks than summary.config.numVirtualDisks, the
+    whole device list is read instead.
+    """
+    layout = props.get("layoutEx.disk")
+    if isinstance(layout, XmlData):  # read directly: 20,000 VMs, and attribute lookups cost more than the parse
+        tag = layout._ns + "key"
+        found = (as_int(d.findtext(tag)) for d in layout._el)
+    else:
+        found = (as_int(_get(d, "key")) for d in _items(layout))
+    keys = tuple(k for k in found if k is not None)
+    count = as_int(props.get("summary.config.numVirtualDisks")) or 0
+    return keys if len(keys) == count and len(set(keys)) == len(keys) else None
+
+
+def keyed_disks(props: Mapping[str, Any], keys: tuple[int, ...]) -> Optional[list[Any]]:
+    """The VirtualDisk devices a keyed retrieval returned for ``keys``, in that order; None if one is not there."""
+    found = [props.get(DISK_DEVICE_PATH.format(key=k)) for k in keys]
+    if any(_type_name(d) != "VirtualDisk" for d in found):
+        return None
+    return found
+
+
+def _type_name(device: Any) -> Optional[str]:
+    if isinstance(device, XmlData):
+        return (device.xsi_type or "").rpartition(":")[2]
+    return None if device is None else type(device).__name__.rpartition(".")[2]
+
+
 def _disk_fields(devices: Any) -> list[tuple[Optional[str], Optional[int], Optional[str]]]:
     """(label, capacity in bytes, datastore moref id) of each VirtualDisk among a VM's devices.
 
-    A VM lists a dozen devices (controllers, keyboard, video, NICs...); on
-    20,000 VMs wrapping each one would cost more than the rest of the VM.
+    ``devices``: the whole device list (an array value) or the disks a keyed
+    retrieval returned (a list of device values). A VM lists a dozen devices
+    (controllers, keyboard, video, NICs...); on 20,000 VMs wrapping each one
+    would cost more than the rest of the VM.
     """
     out = []
-    if isinstance(devices, XmlData):
+    if isinstance(devices, list) and devices and all(isinstance(d, XmlData) for d in devices):
+        elements = [d._el for d in devices]
+        devices = devices[0]
+    elif isinstance(devices, XmlData):
+        elements = list(devices._el)
+    else:
+        elements = None
+    if elements is not None:
         ns = devices._ns
         cut = len(ns)
-        for el in devices._el:
+        for el in elements:
             if (el.get(XSI_TYPE) or "").rpartition(":")[2] != "VirtualDisk":
                 continue
             # One pass over the disk's children: ElementPath lookups cost more than the rest of the VM.

@@ -28,10 +28,24 @@ from pyVmomi.VmomiSupport import GetServiceVersions, versionIdMap
 from ..errors import DiscoveryError, NbdpathError, SessionLost, SoapFault
 from ..io import gc_paused
 from ..model import DEFAULT_STACK
-from .soapxml import NON_DISK_DEVICES, XmlData, as_list, bind, drop_connections, invoke, moref_id, object_contents, retrieve_pages
+from .soapxml import (
+    NON_DISK_DEVICES,
+    XmlData,
+    as_list,
+    bind,
+    drop_connections,
+    invoke,
+    moref_id,
+    object_contents,
+    request,
+    retrieve_pages,
+    with_objects,
+)
 from .vcenter_convert import (
     CLUSTER_PROPERTIES,
     DATASTORE_PROPERTIES,
+    DEVICES,
+    DISK_DEVICE_PATH,
     DVPG_PROPERTIES,
     DVS_PROPERTIES,
     FOLDER_PROPERTIES,
@@ -40,6 +54,8 @@ from .vcenter_convert import (
     Converted,
     Inventory,
     convert,
+    disk_keys,
+    keyed_disks,
 )
 from .vsphere import DEFAULT_PAGE_SIZE, ConnectOptions, Credentials, Endpoint, PageFn, describe, server_text, tls_context
 
@@ -366,9 +382,10 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                 on_page(len(hosts), len(listed) or None)
 
         # pyVmomi serialises the requests; the (large) answers are read by soapxml.
-        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size),
-                                     drop=NON_DISK_DEVICES if vms else None):
+        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size)):
             take(result)
+        if vms:
+            read_disks(content.propertyCollector, vm_props, page_size, view)
     finally:
         try:
             view.DestroyView()
@@ -382,3 +399,79 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
     )
 
 
+# Keys asked of every VM at once over the container view; more (an estate of
+# many disk layouts) and each set of keys is asked of its own VMs only.
+MAX_SHARED_KEYS = 8
+
+
+def read_disks(collector: Any, vm_props: dict[str, dict[str, Any]], page_size: int, view: Any = None) -> None:
+    """Each VM's VirtualDisk devices into its properties under ``config.hardware.device``.
+
+    The disks are asked for by their device keys (layoutEx), as
+    ``config.hardware.device[KEY]``: with few distinct keys (the usual
+    2000, 2001...), all of them of every VM in ``view`` in one retrieval (a
+    key a VM does not hold returns nothing); otherwise per set of keys, of
+    the VMs that have it. A VM whose layoutEx was not usable, or whose
+    answer lacks one of its disks, has its whole device list read (non-disk
+    devices dropped before parsing). A VM gone since the first retrieval
+    keeps no disk entry and is reported.
+    """
+    groups: dict[Optional[tuple[int, ...]], list[str]] = {}
+    own: dict[str, tuple[int, ...]] = {}
+    for moid, props in vm_props.items():
+        keys = disk_keys(props)
+        if keys == ():
+            props[DEVICES] = []
+        else:
+            groups.setdefault(keys, []).append(moid)
+            own[moid] = keys or ()
+    whole = groups.pop(None, [])
+    shared = sorted({k for keys in groups for k in keys})
+    if view is not None and len(shared) <= MAX_SHARED_KEYS:
+        batches = [(shared, [m for ids in groups.values() for m in ids], None)]
+    else:
+        batches = [(list(keys), ids, ids) for keys, ids in groups.items()]
+    for keys, ids, objects in batches:
+        try:
+            answers = _collect(collector, [DISK_DEVICE_PATH.format(key=k) for k in keys], page_size,
+                               ids=objects, view=view)
+        except SoapFault:  # a server that refuses keyed paths: the whole lists will do
+            whole.extend(ids)
+            continue
+        for moid in ids:
+            disks = keyed_disks(answers.get(moid, {}), own[moid])
+            if disks is None:
+                whole.append(moid)
+            else:
+                vm_props[moid][DEVICES] = disks
+    if whole:
+        answers = _collect(collector, [DEVICES], page_size, ids=whole, drop=NON_DISK_DEVICES)
+        for moid in whole:
+            if moid in answers:  # a VM without a device list (config unset) has no disks we can see
+                vm_props[moid][DEVICES] = answers[moid].get(DEVICES, [])
+
+
+_PLACEHOLDER = "nbdpath-objects"  # stands for the VMs while pyVmomi writes the request
+
+
+def _collect(collector: Any, paths: list[str], page_size: int, ids: Optional[list[str]] = None, view: Any = None,
+             drop: Optional[Any] = None) -> dict[str, dict[str, Any]]:
+    """``paths`` of the VirtualMachines ``ids`` (moref ids), else of every VM in ``view``, in one paged
+    retrieval: moref id -> {path: value}."""
+    pc = vmodl.query.PropertyCollector
+    if ids is None:
+        objects = [pc.ObjectSpec(obj=view, skip=True, selectSet=[
+            pc.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)])]
+    else:
+        objects = [pc.ObjectSpec(obj=bind(vim.VirtualMachine, _PLACEHOLDER, collector), skip=False)]
+    spec = pc.FilterSpec(objectSet=objects, propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
+                         reportMissingObjectsInResults=True)
+    first = request(collector, "RetrievePropertiesEx", [spec], pc.RetrieveOptions(maxObjects=page_size))
+    if ids is not None:
+        first = with_objects(first, _PLACEHOLDER, ids)
+    out: dict[str, dict[str, Any]] = {}
+    for result in retrieve_pages(collector, None, None, drop=drop, first=first):
+        for kind, moid, props, missing in object_contents(result):
+            if kind == "VirtualMachine" and (props or not missing):  # one reported only in missingSet is gone
+                out[moid] = props
+    return out
