@@ -10,6 +10,7 @@ import yaml
 
 from ..engine import Engine
 from ..estimate import Constants, estimate, with_overrides
+from ..io import gc_paused
 from ..model import Snapshot
 from ..render import estimate as render
 from ..render.report import OUTPUT_VERSION
@@ -76,6 +77,18 @@ def with_vms(doc: dict[str, Any], rows: Optional[list[dict]], fmt: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False, width=120)
 
 
+def _rendered(doc: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(doc, indent=2) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(doc, sort_keys=False, width=120)
+    if fmt == "markdown":
+        return render.markdown(doc)
+    if fmt == "html":
+        return render.page(doc)
+    return render.table(doc)
+
+
 def register(cli: click.Group) -> None:
     @cli.command(name="estimate")
     @_input_options
@@ -87,15 +100,10 @@ def register(cli: click.Group) -> None:
     def estimate_cmd(snapshot, lab, jobs, sets, fmt, output):
         """How long each job's window is, what binds it per host and node, and the VMs on its critical path."""
         constants = with_overrides(sets)
-        doc = document(load_inputs(snapshot, lab), tuple(jobs), constants)
-        if fmt == "json":
-            _emit(json.dumps(doc, indent=2) + "\n", output)
-        elif fmt == "yaml":
-            _emit(yaml.safe_dump(doc, sort_keys=False, width=120), output)
-        elif fmt == "markdown":
-            _emit(render.markdown(doc), output)
-        elif fmt == "html":
-            _emit(render.page(doc), output)
-        else:
-            _emit(render.table(doc), output)
+        # One pause from load to output: the GC would otherwise re-walk the loaded snapshot
+        # (~10^6 objects) the moment the load's own pause ends, before it is frozen, and
+        # then every young generation of per-disk tuples (0.8 s CPU at 100k VMs, measured).
+        with gc_paused():
+            doc = document(load_inputs(snapshot, lab), tuple(jobs), constants)
+            _emit(_rendered(doc, fmt), output)
         return 0
