@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -11,6 +14,18 @@ import yaml
 
 from nbdpath import labs
 from nbdpath.model import Snapshot, parse
+
+
+
+def fleetgen():
+    """benchmarks/fleetgen.py: generated estates of any size."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benchmarks", "fleetgen.py")
+    spec = importlib.util.spec_from_file_location("fleetgen", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["fleetgen"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
 
 # Names an estate could really hold (they are free text in vCenter) that would
 # turn into markup, break a table row or close a code span if not escaped.

@@ -3,14 +3,14 @@ piece by piece; fleet runs leave hops out unless asked; a failed write leaves no
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import os
-import sys
 
 import pytest
-from render_helpers import hostile_snapshot
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from render_helpers import fleetgen, hostile_snapshot
 
 from nbdpath.cli import main
 from nbdpath.commands import estimate as vm_mod
@@ -19,15 +19,6 @@ from nbdpath.io import write_atomic_with
 from nbdpath.render import stream, to_json, to_yaml
 from nbdpath.render.cells import PAIR_ROWS
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _fleetgen():
-    spec = importlib.util.spec_from_file_location("fleetgen", os.path.join(HERE, "..", "..", "benchmarks", "fleetgen.py"))
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["fleetgen"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _streamed(fmt, report, hops, vms=None) -> str:
@@ -51,7 +42,7 @@ def test_streamed_equals_whole_document_with_hostile_names(hostile_report, fmt):
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_streamed_equals_whole_document_of_a_fleet_with_vms(tmp_path, fmt):
     path = tmp_path / "fleet.json"
-    gen = _fleetgen()
+    gen = fleetgen()
     path.write_text(json.dumps(gen.add_vms(gen.generate(40, 16), 120, 3)))
     from nbdpath.commands.core import load_inputs
 
@@ -65,7 +56,7 @@ def test_streamed_equals_whole_document_of_a_fleet_with_vms(tmp_path, fmt):
 def test_fleet_trace_leaves_hops_out_by_default_and_says_so(tmp_path, capsys):
     path = tmp_path / "fleet.json"
     hosts = PAIR_ROWS // 16 + 1  # fleetgen: 16 backup nodes
-    _fleetgen().write(str(path), hosts)
+    fleetgen().write(str(path), hosts)
     assert main(["trace", str(path), "--format", "json"]) == 0
     out = capsys.readouterr()
     doc = json.loads(out.out)
@@ -96,3 +87,47 @@ def test_a_failing_writer_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic_with(target, fill)
     assert list(tmp_path.iterdir()) == []
+
+
+# The YAML block writer against PyYAML itself: text where styles change (indicators, quotes,
+# words YAML reads as numbers or booleans, runs of spaces, folding past the width at any indent).
+_WORDS = st.sampled_from(["a", "vmk1", "10.0.0.1", "yes", "No", "null", "~", "1.5", "0x1f", "2024-01-01", "-", "?",
+                          ":", "#", "a:b", "it's", '"q"', "---", "...", "<<", "=", "x" * 60, ""])
+_ODD = st.sampled_from(["\n", "\t", "é", "\x1b", "\\", '"', "\u2028", "\U0001F600", "\x85"])
+_TEXT = (st.lists(_WORDS, max_size=40).map(" ".join) | st.text(max_size=30)  # st.text: non-ASCII, breaks, tabs
+         | st.lists(_WORDS | _ODD, max_size=60).map(" ".join) | st.lists(_WORDS | _ODD, max_size=60).map("".join))
+_KEYS = st.sampled_from(["host", "node", "on", "yes", "a b", "x" * 30, "n"]) | st.text(max_size=6)
+_SCALARS = _TEXT | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+                       max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, max_size=5))
+def test_yaml_block_writer_writes_what_pyyaml_writes(doc):
+    assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_WORDS, min_size=20, max_size=60).map(" ".join), st.integers(0, 110))
+def test_yaml_block_writer_folds_long_text_as_pyyaml_at_any_depth(text, depth):
+    doc = {"k": {"kk": [text, {"m": text}]}}
+    for _ in range(depth // 8):
+        doc = {"n": [doc]}
+    assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
+
+
+@pytest.mark.parametrize("hops", [True, False])
+def test_yaml_reads_back_as_the_json(all_labs_report, hops):
+    assert yaml.safe_load(_streamed("yaml", all_labs_report, hops)) == json.loads(_streamed("json", all_labs_report, hops))
+
+
+def test_yaml_of_a_generated_fleet_reads_back_as_the_json_and_is_pyyamls_text(tmp_path):
+    path = tmp_path / "fleet.json"
+    fleetgen().write(str(path), 60)
+    from nbdpath.commands.core import load_inputs
+
+    report = build_report(load_inputs(str(path), None), kind="check")
+    text = _streamed("yaml", report, False)
+    assert yaml.safe_load(text) == json.loads(_streamed("json", report, False))
+    assert text == to_yaml(report, False)

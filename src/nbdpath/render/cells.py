@@ -1,8 +1,9 @@
 """Plain-text cell values computed from the JSON contract (``Report.to_dict()``).
 
-Markdown and HTML both render from the contract dict, never from Path or
-Finding objects, so the three formats cannot disagree. These helpers give the
-same words the terminal table uses (``render/report.py``) for the same fields.
+Markdown and HTML both render from the contract's dicts (``doc_view``, or ``Report.view``
+which builds the same view from the Report at fleet size), never from Path or Finding
+objects, so the formats cannot disagree. These helpers give the same words the terminal
+table uses (``render/report.py``) for the same fields.
 """
 
 from __future__ import annotations
@@ -89,19 +90,60 @@ FULL_FINDINGS = 200
 FIX_EXAMPLES = 3
 
 
-def verdict_matrix(paths: list[dict[str, Any]], clusters: list[str]) -> tuple[list[str], list[tuple[str, dict[str, int], int]]]:
+def doc_view(doc: dict[str, Any], clusters: list[str] | None = None,
+             shape_of: list[int] | None = None) -> dict[str, Any]:
+    """What the Markdown and HTML reports show, from the JSON contract (``Report.view`` builds
+    the same from the Report, without 160,000 path dicts): the document's snapshots, version,
+    summary and findings; its pairs (None above PAIR_ROWS: the reports then show hosts); one
+    tally per host; every assumption any path relies on (id -> text, in order of first use).
+    ``clusters`` / ``shape_of``: each path's (``Report.render_data()``)."""
+    paths = doc["paths"]
+    clusters = clusters if clusters is not None else ["-"] * len(paths)
+    shape_of = shape_of if shape_of is not None else [0] * len(paths)
+    assumptions: dict[str, str] = {}
+    for p in paths:
+        for a in p["assumptions"]:
+            assumptions.setdefault(a["id"], a["text"])
+    return {"snapshots": doc["snapshots"], "version": doc["version"], "summary": doc["summary"],
+            "findings": doc["findings"], "pairs": paths if len(paths) <= PAIR_ROWS else None,
+            "pair_count": len(paths), "assumptions": assumptions,
+            "hosts": host_tallies((p["snapshot"], p["host"], c, p["verdict"], k)
+                                  for p, c, k in zip(paths, clusters, shape_of))}
+
+
+def host_tallies(pairs: Iterable[tuple[str, str, str, str, int]]) -> list[dict[str, Any]]:
+    """One tally per host, in order of first pair, from each pair's (snapshot, host, cluster,
+    verdict, shape): its cluster, pairs per verdict, the shapes they take. The fleet summary and
+    the hosts table count these, not the pairs."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    last: tuple[str, str] | None = None
+    r: dict[str, Any] = {}
+    for snap, host, cluster, verdict, shape in pairs:
+        if (snap, host) != last:
+            last = (snap, host)
+            r = rows.get(last) or rows.setdefault(last, {"snapshot": snap, "host": host, "cluster": cluster,
+                                                         "verdicts": {}, "shapes": {}})
+        counts = r["verdicts"]
+        counts[verdict] = counts.get(verdict, 0) + 1
+        r["shapes"][shape] = None
+    return list(rows.values())
+
+
+def verdict_matrix(hosts: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, dict[str, int], int]]]:
     """Verdicts (worst first) and per cluster (in order of first pair): pairs per verdict, hosts."""
     verdicts = sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__)
     counts: dict[str, dict[str, int]] = {}
-    hosts: dict[str, set[tuple[str, str]]] = {}
-    for p, c in zip(paths, clusters):
+    hosts_in: dict[str, int] = {}
+    for h in hosts:
+        c = h["cluster"]
         row = counts.get(c)
         if row is None:
             row = counts[c] = dict.fromkeys(verdicts, 0)
-            hosts[c] = set()
-        row[p["verdict"]] += 1
-        hosts[c].add((p["snapshot"], p["host"]))
-    return verdicts, [(c, row, len(hosts[c])) for c, row in counts.items()]
+            hosts_in[c] = 0
+        for v, n in h["verdicts"].items():
+            row[v] += n
+        hosts_in[c] += 1
+    return verdicts, [(c, row, hosts_in[c]) for c, row in counts.items()]
 
 
 def by_rule(findings: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -112,37 +154,26 @@ def by_rule(findings: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str
     return sorted(groups.items(), key=lambda kv: (SEVERITIES.index(kv[1][0]["severity"]), kv[0]))
 
 
-def worst_hosts(paths: list[dict[str, Any]], findings: list[dict[str, Any]], clusters: list[str],
+def worst_hosts(hosts: list[dict[str, Any]], findings: list[dict[str, Any]],
                 limit: int = WORST_HOSTS) -> list[dict[str, Any]]:
     """Hosts by worst verdict, then pairs not isolated, then error and warning findings."""
-    hosts: dict[tuple[str, str], dict[str, Any]] = {}
-    for p, c in zip(paths, clusters):
-        h = hosts.get((p["snapshot"], p["host"]))
-        if h is None:
-            h = hosts[(p["snapshot"], p["host"])] = {"host": p["host"], "cluster": c, "verdict": p["verdict"],
-                                                    "bad_pairs": 0, "error": 0, "warning": 0}
-        if VERDICT_RANK[p["verdict"]] < VERDICT_RANK[h["verdict"]]:
-            h["verdict"] = p["verdict"]
-        h["bad_pairs"] += p["verdict"] != "ISOLATED"
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in hosts:
+        counts = h["verdicts"]
+        rows[(h["snapshot"], h["host"])] = {
+            "host": h["host"], "cluster": h["cluster"], "verdict": min(counts, key=VERDICT_RANK.__getitem__),
+            "bad_pairs": sum(counts.values()) - counts.get("ISOLATED", 0), "error": 0, "warning": 0}
     for f in findings:
-        h = hosts.get((f["snapshot"], f["host"]))
+        h = rows.get((f["snapshot"], f["host"]))
         if h is not None and f["severity"] in ("error", "warning"):
             h[f["severity"]] += 1
-    ranked = sorted(hosts.values(), key=lambda h: (VERDICT_RANK[h["verdict"]], -h["bad_pairs"], -h["error"],
-                                                   -h["warning"]))
+    ranked = sorted(rows.values(), key=lambda h: (VERDICT_RANK[h["verdict"]], -h["bad_pairs"], -h["error"],
+                                                  -h["warning"]))
     return [h for h in ranked if h["verdict"] != "ISOLATED" or h["error"] or h["warning"]][:limit]
 
 
-def host_rows(paths: list[dict[str, Any]], clusters: list[str], shape_of: list[int]) -> list[dict[str, Any]]:
+def host_rows(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per host: its cluster, pairs per verdict (worst first) and the shapes its pairs take."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for p, c, k in zip(paths, clusters, shape_of):
-        r = rows.get((p["snapshot"], p["host"]))
-        if r is None:
-            r = rows[(p["snapshot"], p["host"])] = {"host": p["host"], "cluster": c, "verdicts": {}, "shapes": {}}
-        r["verdicts"][p["verdict"]] = r["verdicts"].get(p["verdict"], 0) + 1
-        r["shapes"][k] = None
-    for r in rows.values():
-        r["verdicts"] = dict(sorted(r["verdicts"].items(), key=lambda kv: VERDICT_RANK[kv[0]]))
-        r["shapes"] = list(r["shapes"])
-    return list(rows.values())
+    return [{"host": h["host"], "cluster": h["cluster"],
+             "verdicts": dict(sorted(h["verdicts"].items(), key=lambda kv: VERDICT_RANK[kv[0]])),
+             "shapes": list(h["shapes"])} for h in hosts]

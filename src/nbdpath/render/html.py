@@ -1,7 +1,8 @@
 """One self-contained HTML file to mail to the network team.
 
-Pure functions from the JSON contract (``Report.to_dict()``) to text, so the
-page says exactly what ``--format json`` says. The file needs nothing else:
+Pure functions from the JSON contract (``Report.to_dict()``; a fleet's page from
+``Report.view``, the same content without a dict per pair) to text, so the page
+says exactly what ``--format json`` says. The file needs nothing else:
 inline CSS and SVG, no external URL; one tiny inline script opens the folded
 ``<details>`` for printing (the print CSS shows their content without it).
 Every value is HTML-escaped: a snapshot is input, and a host named
@@ -64,8 +65,8 @@ def _verdict_cell(p: dict[str, Any]) -> str:
     return f'<td class="verdict v-{_e(p["verdict"])}">{_e(p["verdict"])}{unsure}{extra}</td>'
 
 
-def _summary(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    s = doc["summary"]
+def _summary(view: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    s = view["summary"]
     out = ['<section id="summary"><h2>Summary</h2>',
            '<table class="counts verdicts"><tr><th>verdict</th><th>pairs</th></tr>']
     out += [f'<tr class="v-{_e(v)}"><td>{_e(v)}</td><td class="num" data-verdict="{_e(v)}">{n}</td></tr>'
@@ -78,15 +79,15 @@ def _summary(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     out.append("</table>")
     out.append(f'<p class="meta">{len(extra["shapes"])} distinct path shape(s): '
                '<a href="#shapes">diagrams</a></p>')
-    out += _matrix(doc, extra)
-    out += _rules_table(doc, extra)
-    out += _worst(doc, extra)
+    out += _matrix(view)
+    out += _rules_table(view)
+    out += _worst(view)
     out.append("</section>")
     return out
 
 
-def _matrix(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    verdicts, rows = cells.verdict_matrix(doc["paths"], extra["clusters"])
+def _matrix(view: dict[str, Any]) -> list[str]:
+    verdicts, rows = cells.verdict_matrix(view["hosts"])
     out = ['<h3>Verdicts by cluster</h3><table class="matrix"><tr><th>cluster</th>'
            + "".join(f'<th class="v-{_e(v)}">{_e(v)}</th>' for v in verdicts) + "<th>hosts</th></tr>"]
     for cluster, counts, hosts in rows:
@@ -101,8 +102,8 @@ def _head(title: str, cls: str, columns: tuple[str, ...]) -> str:
     return f'<h3>{title}</h3><table class="{cls}"><tr>' + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"
 
 
-def _rules_table(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    groups = cells.by_rule(doc["findings"])
+def _rules_table(view: dict[str, Any]) -> list[str]:
+    groups = cells.by_rule(view["findings"])
     if not groups:
         return []
     out = [_head("Findings by rule", "rules", ("rule", "severity", "findings", "hosts", "fix"))]
@@ -117,8 +118,8 @@ def _rules_table(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     return out
 
 
-def _worst(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    worst = cells.worst_hosts(doc["paths"], doc["findings"], extra["clusters"])
+def _worst(view: dict[str, Any]) -> list[str]:
+    worst = cells.worst_hosts(view["hosts"], view["findings"])
     if not worst:
         return []
     out = [_head("Worst hosts", "worst", ("host", "cluster", "worst verdict", "pairs not isolated", "errors",
@@ -132,17 +133,17 @@ def _worst(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     return out
 
 
-def _paths(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    if len(doc["paths"]) > cells.PAIR_ROWS:
-        return _hosts_table(doc, extra)
+def _paths(view: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+    if view["pairs"] is None:
+        return _hosts_table(view)
     shape_of = extra["shape_of"]
     out = ['<section id="paths"><h2>Paths</h2>']
-    for snap in doc["snapshots"]:
+    for snap in view["snapshots"]:
         out.append(f"<h3>{_e(snap)}</h3>")
         out.append('<table class="paths"><tr>' + "".join(
             f"<th>{c}</th>" for c in ("host", "node", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict")
         ) + "</tr>")
-        for i, p in enumerate(doc["paths"]):
+        for i, p in enumerate(view["pairs"]):
             if p["snapshot"] != snap:
                 continue
             out.append(
@@ -157,12 +158,12 @@ def _paths(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     return out
 
 
-def _hosts_table(doc: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+def _hosts_table(view: dict[str, Any]) -> list[str]:
     """A fleet's pairs, one row per host: its verdicts and the shapes its pairs take."""
     out = ['<section id="paths"><h2>Hosts</h2>',
-           f'<p class="meta">{len(doc["paths"])} pairs: one row per host; each shape links to its diagram.</p>',
+           f'<p class="meta">{view["pair_count"]} pairs: one row per host; each shape links to its diagram.</p>',
            '<table class="hosts"><tr><th>host</th><th>cluster</th><th>verdicts</th><th>shapes</th></tr>']
-    for h in cells.host_rows(doc["paths"], extra["clusters"], extra["shape_of"]):
+    for h in cells.host_rows(view["hosts"]):
         verdicts = ", ".join(f'<span class="v-{_e(v)}">{_e(v)} {n}</span>' for v, n in h["verdicts"].items())
         links = " ".join(f'<a href="#shape-{k}">{k}</a>' for k in h["shapes"])
         out.append(f'<tr class="host-row" data-host="{_e(h["host"])}"><td>{_e(h["host"])}</td>'
@@ -195,15 +196,15 @@ def _finding_div(f: dict[str, Any], multi: bool, with_fix: bool) -> list[str]:
     return out
 
 
-def _findings(doc: dict[str, Any]) -> list[str]:
+def _findings(view: dict[str, Any]) -> list[str]:
     """Per severity, per rule: the explanation and fix summary once, then each finding; in a
     fleet only the first few carry their commands (``nbdpath plan --rule`` writes them all)."""
     out = ['<section id="findings"><h2>Findings</h2>']
-    if not doc["findings"]:
+    if not view["findings"]:
         out.append("<p>No findings.</p>")
-    multi = len(doc["snapshots"]) > 1
-    full = len(doc["findings"]) <= cells.FULL_FINDINGS
-    for severity, group in cells.by_severity(doc["findings"]):
+    multi = len(view["snapshots"]) > 1
+    full = len(view["findings"]) <= cells.FULL_FINDINGS
+    for severity, group in cells.by_severity(view["findings"]):
         out.append(f'<h3 class="sev-heading" data-severity="{_e(severity)}">{_e(severity)} ({len(group)})</h3>')
         for rule, fs in cells.by_rule(group):
             first = fs[0]
@@ -281,12 +282,9 @@ def _assumption_anchor(ident: str) -> str:
     return "assumption-" + "".join(c if c.isalnum() or c == "-" else "_" for c in ident)
 
 
-def _glossary(doc: dict[str, Any]) -> list[str]:
+def _glossary(view: dict[str, Any]) -> list[str]:
     """Every assumption any path relies on, in order of first use, with its text."""
-    seen: dict[str, str] = {}
-    for p in doc["paths"]:
-        for a in p["assumptions"]:
-            seen.setdefault(a["id"], a["text"])
+    seen = view["assumptions"]
     if not seen:
         return []
     out = ['<section id="assumptions"><h2>Assumptions</h2><dl class="assumptions">']
@@ -299,34 +297,39 @@ def report_doc(doc: dict[str, Any], extra: dict[str, Any], title: str = "nbdpath
                open_details: bool = False) -> str:
     """The whole page: fleet summary, paths (per pair, or per host in a fleet), findings by rule,
     one diagram and hop-by-hop per path shape. ``extra``: ``Report.render_data()``."""
+    return _page(cells.doc_view(doc, extra["clusters"], extra["shape_of"]), extra, title, open_details)
+
+
+def _page(view: dict[str, Any], extra: dict[str, Any], title: str, open_details: bool) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(title)}: {_e(', '.join(doc['snapshots']))}</title>", f"<style>{_CSS}</style>",
+           f"<title>{_e(title)}: {_e(', '.join(view['snapshots']))}</title>", f"<style>{_CSS}</style>",
            f"<script>{_PRINT_SCRIPT}</script></head><body>",
            f"<h1>{_e(title)}</h1>",
-           (f'<p class="meta">snapshots: {_e(", ".join(doc["snapshots"]) or "none")}; '
-           f"nbdpath output version {_e(doc['version'])}; {_e(cells.summary_line(doc['summary']))}</p>")]
-    out += _summary(doc, extra)
-    out += _paths(doc, extra)
-    out += _findings(doc)
+           (f'<p class="meta">snapshots: {_e(", ".join(view["snapshots"]) or "none")}; '
+           f"nbdpath output version {_e(view['version'])}; {_e(cells.summary_line(view['summary']))}</p>")]
+    out += _summary(view, extra)
+    out += _paths(view, extra)
+    out += _findings(view)
     out.append(f'<section id="shapes"><h2>Path diagrams ({len(extra["shapes"])} shapes)</h2>')
     for g in extra["shapes"]:
         out += _shape_section(g, open_details)
     out.append("</section>")
-    out += _glossary(doc)
+    out += _glossary(view)
     out += ["</body></html>", ""]
     # Control characters as escapes: the page is safe to cat, and valid HTML.
     return terminal("\n".join(out))
 
 
 def report_html(report: Report, with_hops: bool = True) -> str:
-    """The page; ``with_hops=False`` (``trace --no-hops``) leaves the steps out of the shapes' details."""
-    extra = report.render_data()
+    """The page; ``with_hops=False`` (``trace --no-hops``) leaves the steps out of the shapes' details.
+    ``report_doc(report.to_dict(with_hops=False), report.render_data())``, from ``Report.view``."""
+    extra = report.shape_data()
     if not with_hops:
         for g in extra["shapes"]:
             g["path"].pop("hops", None)
             g["path"].pop("control", None)
-    return report_doc(report.to_dict(with_hops=False), extra)
+    return _page(report.view(extra["shape_of"]), extra, "nbdpath report", False)
 
 
 def explain_html(snapshot: str, path: Path, findings: list[Finding], snap: Any = None) -> str:

@@ -1,7 +1,8 @@
 """Markdown for tickets: GitHub tables and fenced fix scripts.
 
-Pure functions from the JSON contract (``Report.to_dict()``, ``Plan.to_dict()``)
-to text, so Markdown says exactly what ``--format json`` says. Every value
+Pure functions from the JSON contract (``Report.to_dict()``, ``Plan.to_dict()``; a fleet's
+reports from ``Report.view``, the same content without a dict per pair) to text, so
+Markdown says exactly what ``--format json`` says. Every value
 from a snapshot is escaped: a name holding ``|`` cannot break a table row,
 one holding ``<script>`` or ``*`` cannot become markup, and control characters
 are written as escapes (``\\x1b``) so the file is safe to ``cat``.
@@ -71,27 +72,25 @@ def _alternative(a: dict[str, Any]) -> str:
     return f"- if not **{text(a['assumption'])}** ({text(a['if_not'])}): {text(said)}"
 
 
-def _summary(doc: dict[str, Any]) -> list[str]:
-    return [(f"**snapshots:** {', '.join(text(s) for s in doc['snapshots']) or 'none'} "
-            f"(nbdpath output version {doc['version']})"), "",
-            f"**summary:** {text(cells.summary_line(doc['summary']))}", ""]
+def _summary(view: dict[str, Any]) -> list[str]:
+    return [(f"**snapshots:** {', '.join(text(s) for s in view['snapshots']) or 'none'} "
+            f"(nbdpath output version {view['version']})"), "",
+            f"**summary:** {text(cells.summary_line(view['summary']))}", ""]
 
 
-def _fleet(doc: dict[str, Any], clusters: list[str] | None) -> list[str]:
+def _fleet(view: dict[str, Any]) -> list[str]:
     """The fleet summary the HTML report opens with: verdicts by cluster, findings by rule, worst hosts."""
-    if clusters is None:  # a contract dict alone knows no clusters
-        clusters = ["-"] * len(doc["paths"])
-    verdicts, rows = cells.verdict_matrix(doc["paths"], clusters)
+    verdicts, rows = cells.verdict_matrix(view["hosts"])
     out = ["## Verdicts by cluster", ""]
     out += table(["cluster", *verdicts, "hosts"],
                  ([text(c), *(str(counts[v]) for v in verdicts), str(n)] for c, counts, n in rows))
-    groups = cells.by_rule(doc["findings"])
+    groups = cells.by_rule(view["findings"])
     if groups:
         out += ["", "## Findings by rule", ""]
         out += table(("rule", "severity", "findings", "hosts", "fix"), (
             [f"{text(r)} {code(fs[0]['name'], in_table=True)}", text(fs[0]["severity"]), str(len(fs)),
              str(len({(f["snapshot"], f["host"]) for f in fs})), text(fs[0]["fix"]["summary"])] for r, fs in groups))
-    worst = cells.worst_hosts(doc["paths"], doc["findings"], clusters)
+    worst = cells.worst_hosts(view["hosts"], view["findings"])
     if worst:
         out += ["", "## Worst hosts", ""]
         out += table(("host", "cluster", "worst verdict", "pairs not isolated", "errors", "warnings"), (
@@ -103,11 +102,15 @@ def _fleet(doc: dict[str, Any], clusters: list[str] | None) -> list[str]:
 def paths_doc(doc: dict[str, Any], clusters: list[str] | None = None) -> str:
     """The paths of every snapshot as GitHub tables (one row per host in a fleet), with the reasons
     for DEGRADED; ``clusters``: each path's cluster (``Report.render_data()``)."""
-    out = ["# nbdpath: NBD paths", "", *_summary(doc), *_fleet(doc, clusters)]
-    if len(doc["paths"]) > cells.PAIR_ROWS:
-        return terminal("\n".join(out + _hosts(doc, clusters)))
-    for snap in doc["snapshots"]:
-        paths = [p for p in doc["paths"] if p["snapshot"] == snap]
+    return _paths_text(cells.doc_view(doc, clusters))
+
+
+def _paths_text(view: dict[str, Any]) -> str:
+    out = ["# nbdpath: NBD paths", "", *_summary(view), *_fleet(view)]
+    if view["pairs"] is None:
+        return terminal("\n".join(out + _hosts(view)))
+    for snap in view["snapshots"]:
+        paths = [p for p in view["pairs"] if p["snapshot"] == snap]
         out += [f"## Paths: {text(snap)}", ""]
         out += table(
             ("host", "node", "endpoint", "in", "out", "uplinks", "bottleneck", "verdict"),
@@ -126,13 +129,11 @@ def paths_doc(doc: dict[str, Any], clusters: list[str] | None = None) -> str:
     return terminal("\n".join(out))
 
 
-def _hosts(doc: dict[str, Any], clusters: list[str] | None) -> list[str]:
-    shape_of = [0] * len(doc["paths"])
-    rows = cells.host_rows(doc["paths"], clusters or ["-"] * len(doc["paths"]), shape_of)
-    out = ["## Hosts", "", f"{len(doc['paths'])} pairs, one row per host.", ""]
+def _hosts(view: dict[str, Any]) -> list[str]:
+    out = ["## Hosts", "", f"{view['pair_count']} pairs, one row per host.", ""]
     out += table(("host", "cluster", "verdicts"), (
         [text(r["host"]), text(r["cluster"]), text(", ".join(f"{v} {n}" for v, n in r["verdicts"].items()))]
-        for r in rows))
+        for r in cells.host_rows(view["hosts"])))
     return out + [""]
 
 
@@ -172,8 +173,12 @@ def _findings(findings: list[dict[str, Any]], multi: bool, level: str = "##") ->
 def findings_doc(doc: dict[str, Any], clusters: list[str] | None = None) -> str:
     """The fleet summary, then every finding, grouped error / warning / info and by rule, each with
     its fix as sh and powershell blocks (in a fleet the first few of a rule; the rest one line each)."""
-    out = ["# nbdpath: NBD findings", "", *_summary(doc), *_fleet(doc, clusters)]
-    out += _findings(doc["findings"], len(doc["snapshots"]) > 1)
+    return _findings_text(cells.doc_view(doc, clusters))
+
+
+def _findings_text(view: dict[str, Any]) -> str:
+    out = ["# nbdpath: NBD findings", "", *_summary(view), *_fleet(view)]
+    out += _findings(view["findings"], len(view["snapshots"]) > 1)
     return terminal("\n".join(out))
 
 
@@ -248,11 +253,13 @@ def plan_doc(plan: dict[str, Any]) -> str:
 
 
 def paths_markdown(report: Report) -> str:
-    return paths_doc(report.to_dict(with_hops=False), report.clusters())
+    """``paths_doc(report.to_dict(with_hops=False), report.clusters())``, from ``Report.view``."""
+    return _paths_text(report.view())
 
 
 def findings_markdown(report: Report) -> str:
-    return findings_doc(report.to_dict(with_hops=False), report.clusters())
+    """``findings_doc(report.to_dict(with_hops=False), report.clusters())``, from ``Report.view``."""
+    return _findings_text(report.view())
 
 
 def explain_markdown(snapshot: str, path: Path, findings: list[Finding]) -> str:

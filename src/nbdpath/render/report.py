@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from operator import attrgetter, itemgetter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from io import StringIO
 from typing import Any, Iterable
 
@@ -175,10 +175,15 @@ class Report:
         out = []
         for s, f in self.findings:
             key = (f.severity, f.rule)
-            if not full and shown[key] >= examples:
-                f = replace(f, fix=replace(f.fix, changes=()))
             shown[key] += 1
-            out.append({"snapshot": s, **f.to_dict(self.snaps.get(s))})
+            if full or shown[key] <= examples:
+                out.append({"snapshot": s, **f.to_dict(self.snaps.get(s))})
+                continue
+            # Finding.to_dict but the fix's commands (tests/render: the same page as from the contract).
+            out.append({"snapshot": s, "rule": f.rule, "name": RULES[f.rule].name, "severity": f.severity.value,
+                        "host": f.host, "nodes": list(f.nodes), "vmk": f.vmk, "message": f.message,
+                        "explanation": RULES[f.rule].explanation,
+                        "fix": {"summary": f.fix.summary, "manual": list(f.fix.manual)}})
         return out
 
     def clusters(self) -> list[str]:

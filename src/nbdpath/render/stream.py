@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from json.encoder import encode_basestring_ascii as _str
-from typing import Any, Callable, Iterable, Optional, TextIO
+from typing import Any, Iterable, Optional, TextIO
 
 import yaml
 
@@ -59,20 +60,6 @@ def _enc(o: Any, nl: str) -> str:
 def _fallback(o: Any, nl: str) -> str:
     """Anything unusual (a str or int subclass, NaN, a non-str key): the standard encoder."""
     return json.dumps(o, indent=2).replace("\n", nl)
-
-
-class _Pieces:
-    """Per-object text caches: outcomes, endpoints and names repeat across a fleet."""
-
-    def __init__(self, render: Callable[[Any], str]):
-        self.render = render
-        self.cache: dict[int, tuple[Any, str]] = {}
-
-    def __call__(self, obj: Any) -> str:
-        hit = self.cache.get(id(obj))
-        if hit is None or hit[0] is not obj:
-            hit = self.cache[id(obj)] = (obj, self.render(obj))
-        return hit[1]
 
 
 # ---------------------------------------------------------------- JSON
@@ -160,33 +147,256 @@ def write_json(report: Report, with_hops: bool, out: TextIO, vms: Optional[list[
 
 
 # ---------------------------------------------------------------- YAML
+#
+# PyYAML's emitter is pure Python and analyses every scalar character by character:
+# 135 s for a 10,000-host document. The block writer below writes the same text itself
+# for what the documents hold (mappings with identifier keys, lists, ints, booleans,
+# null, printable ASCII text on one line), following Emitter.analyze_scalar /
+# choose_scalar_style / write_plain / write_single_quoted; any other member (a float,
+# non-ASCII or multi-line text, an odd key) is dumped by PyYAML itself (_yaml_at), so
+# the document stays byte for byte ``yaml.safe_dump(..., sort_keys=False, width=120)``.
+
+_WIDTH = 120
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()  # SafeDumper's: which plain text reads back as a str
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SPACE_RUNS = re.compile(r"( +)")
+_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
+_KEYS: dict[str, bool] = {}
+_TEXTS: dict[tuple[str, int, int], str] = {}
+
+
+class _Slow(Exception):
+    """A value the block writer leaves to PyYAML."""
 
 
 def _yaml_at(d: dict[str, Any], indent: int) -> str:
     """``d``'s block mapping as it reads ``indent`` columns in: dumped at the top with the
-    line width narrowed by as much (folding counts columns), every line shifted."""
-    text = yaml.safe_dump(d, sort_keys=False, width=120 - indent)
+    line width narrowed by as much (folding counts columns), every line shifted but the
+    empty ones (a quoted scalar's line breaks)."""
+    text = yaml.safe_dump(d, sort_keys=False, width=_WIDTH - indent)
     pad = " " * indent
-    return "".join(pad + line for line in text.splitlines(keepends=True))
+    return "".join(line if line == "\n" else pad + line for line in text.splitlines(keepends=True))
+
+
+def _reads_as_str(s: str) -> bool:
+    # The resolver's patterns are filed by first character (digits, y/n/t/f/o, ~, ...).
+    return s[0] not in _FIRST or _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == _STR_TAG
+
+
+def _plain_ok(s: str) -> bool:
+    """Whether PyYAML writes printable one-line ASCII ``s`` plain in block context: no
+    indicator where YAML would read one, and read back as a string, not a number or bool."""
+    if s[0] == " " or s[-1] == " " or s[0] in "#,[]{}&*!|>'\"%@`" or s.startswith(("---", "...")):
+        return False
+    if s[0] in "?:-" and (len(s) == 1 or s[1] == " "):
+        return False
+    if ": " in s or s[-1] == ":" or " #" in s:
+        return False
+    return _reads_as_str(s)
+
+
+def _fold(text: str, col: int, indent: int, protect_ends: bool) -> str:
+    """Long text broken at single spaces once past the width, continued at ``indent``.
+    ``protect_ends``: single-quoted text never breaks at a leading or trailing space."""
+    if col + len(text) <= _WIDTH:  # no space can be past the width
+        return text
+    parts = _SPACE_RUNS.split(text)  # words at even places, runs of spaces at odd ones
+    last = len(parts) - 2
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 and part == " " and col > _WIDTH and not (protect_ends and ((i == 1 and not parts[0])
+                                                                           or (i == last and not parts[-1]))):
+            out.append("\n" + " " * indent)
+            col = indent
+            continue
+        out.append(part)
+        col += len(part)
+    return "".join(out)
+
+
+def _scalar(v: Any, col: int, indent: int) -> str:
+    """``v`` as PyYAML writes it from column ``col`` (after ``key: `` or ``- ``)."""
+    t = type(v)
+    if t is str:
+        key = (v, col, indent)
+        text = _TEXTS.get(key)
+        if text is None:
+            if len(_TEXTS) > 50_000:  # rule texts, names and summaries repeat; messages do not
+                _TEXTS.clear()
+            text = _TEXTS[key] = _text(v, col, indent)
+        return text
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if t is int:
+        return int.__repr__(v)
+    raise _Slow
+
+
+def _text(v: str, col: int, indent: int) -> str:
+    if not v:
+        return "''"
+    if v.isascii() and v.isprintable():
+        if _plain_ok(v):
+            return _fold(v, col, indent, False)
+        return "'" + _fold(v.replace("'", "''"), col + 1, indent, True) + "'"
+    if _MULTILINE_QUOTED.fullmatch(v) and " \n" not in v and "\n " not in v:
+        raise _Slow  # single-quoted over several lines: rare, left to PyYAML
+    return _double_quoted(v, col + 1, indent)
+
+
+# Emitter.ESCAPE_REPLACEMENTS; anything else outside printable ASCII is \xXX, \uXXXX or \UXXXXXXXX.
+_ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f", "\r": "r",
+            "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P"}
+_ESCAPED = re.compile(r'[^\x20-\x7e]|["\\]')
+_DQ_STOPS = re.compile(r'[^\x20-\x7e]|["\\ ]')
+# Printable ASCII with line breaks but no space beside one: PyYAML single-quotes it.
+_MULTILINE_QUOTED = re.compile(r"[\x20-\x7e\n]*")
+
+
+def _escape(ch: str) -> str:
+    e = _ESCAPES.get(ch)
+    if e is not None:
+        return "\\" + e
+    o = ord(ch)
+    return f"\\x{o:02X}" if o <= 0xFF else f"\\u{o:04X}" if o <= 0xFFFF else f"\\U{o:08X}"
+
+
+def _double_quoted(text: str, col: int, indent: int) -> str:
+    """Emitter.write_double_quoted from column ``col`` (after the opening quote). It acts only
+    at a space, at a character it escapes and just after one: the loop visits only those."""
+    escaped = _ESCAPED.sub(lambda m: _escape(m.group()), text)
+    if col + len(escaped) <= _WIDTH:
+        return '"' + escaped + '"'
+    n = len(text)
+    stops: list[int] = []
+    for m in _DQ_STOPS.finditer(text):
+        p = m.start()
+        if not stops or stops[-1] != p:
+            stops.append(p)
+        if text[p] != " ":
+            stops.append(p + 1)
+    if not stops or stops[-1] != n:
+        stops.append(n)
+    out = []
+    start = 0
+    for end in stops:
+        ch = text[end] if end < n else None
+        if ch is None or (ch != " " and _ESCAPED.match(ch)):
+            if start < end:
+                out.append(text[start:end])
+                col += end - start
+                start = end
+            if ch is not None:
+                e = _escape(ch)
+                out.append(e)
+                col += len(e)
+                start = end + 1
+        if 0 < end < n - 1 and (ch == " " or start >= end) and col + (end - start) > _WIDTH:
+            out.append(text[start:end] + "\\\n" + " " * indent)
+            start = max(start, end)
+            col = indent
+            if text[start] == " ":
+                out.append("\\")
+                col += 1
+    return '"' + "".join(out) + '"'
+
+
+def _key(k: Any) -> str:
+    ok = _KEYS.get(k) if type(k) is str else False
+    if ok is None:
+        ok = _KEYS[k] = bool(_KEY.match(k)) and len(k) < 100 and _reads_as_str(k)
+    if not ok:
+        raise _Slow
+    return k
+
+
+def _member(k: Any, v: Any, ind: int) -> str:
+    """``key: value`` at indent ``ind`` (its lines after the first indented; the first unpadded)."""
+    key = _key(k)
+    t = type(v)
+    if t is dict:
+        return key + (": {}\n" if not v else ":\n" + _members(v, ind + 2))
+    if t is list or t is tuple:
+        return key + (": []\n" if not v else ":\n" + _seq(v, ind))  # PyYAML: no indent under a key
+    return key + ": " + _scalar(v, ind + len(key) + 2, ind + 2) + "\n"
+
+
+def _member_at(k: Any, v: Any, ind: int) -> str:
+    try:
+        return " " * ind + _member(k, v, ind)
+    except _Slow:
+        return _yaml_at({k: v}, ind)
+
+
+def _members(d: dict[str, Any], ind: int) -> str:
+    """A mapping's members at indent ``ind``, every line padded."""
+    return "".join([_member_at(k, v, ind) for k, v in d.items()])
+
+
+def _seq(items: Iterable[Any], ind: int) -> str:
+    """A block sequence with its ``- `` at column ``ind``."""
+    pad = " " * ind
+    out = []
+    for v in items:
+        t = type(v)
+        if t is dict:
+            out.append(pad + "- " + (_members(v, ind + 2)[ind + 2:] if v else "{}\n"))
+        elif t is list or t is tuple:
+            out.append(pad + "- " + (_seq(v, ind + 2)[ind + 2:] if v else "[]\n"))
+        else:
+            out.append(pad + "- " + _scalar(v, ind + 2, ind + 2) + "\n")
+    return "".join(out)
+
+
+def yaml_text(d: dict[str, Any]) -> str:
+    """``yaml.safe_dump(d, sort_keys=False, width=120)`` of a mapping, written by the block writer."""
+    return _members(d, 0) if d else "{}\n"
 
 
 def _yaml_item(d: dict[str, Any]) -> str:
     """A mapping as an item of a top-level list (``- key: ...``)."""
-    return "- " + _yaml_at(d, 2)[2:]
+    return "- " + (_members(d, 2)[2:] if d else "{}\n")
+
+
+def _outcome_yaml(o: Any, seen: dict[tuple[str, Any], str]) -> str:
+    parts = []
+    for k, v in outcome_dict(o).items():
+        field = _REPEATING.get(k)
+        if field is None:
+            parts.append(_member_at(k, v, 2))
+            continue
+        key = (k, getattr(o, field))
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = _member_at(k, v, 2)
+        parts.append(text)
+    return "".join(parts)
 
 
 def _yaml_paths(report: Report, with_hops: bool) -> Iterable[str]:
-    outcome = _Pieces(lambda o: _yaml_at(outcome_dict(o), 2))
-    node = _Pieces(lambda n: _yaml_at({"node": n}, 2))
-    endpoint = _Pieces(lambda e: _yaml_at({"endpoint": e.to_dict()}, 2))
-    snapshot = _Pieces(lambda s: _yaml_item({"snapshot": s}))
-    last_host: tuple[str, str] = ("", "")
+    # Keyed by id(), as the JSON: every object stays alive in the report while it is written.
+    seen: dict[tuple[str, Any], str] = {}
+    outcomes: dict[int, str] = {}
+    nodes: dict[str, str] = {}
+    last: tuple[Any, Any, str] = (None, None, "")  # a host's pairs come together: its head once
     for snap, p in report.paths:
-        if last_host[0] != p.host:  # a host's pairs come together: one dump per host
-            last_host = (p.host, _yaml_at({"host": p.host}, 2))
-        text = snapshot(snap) + last_host[1] + node(p.node) + endpoint(p.endpoint) + outcome(p.outcome)
+        if last[0] is not p.endpoint or last[1] != (snap, p.host):
+            last = (p.endpoint, (snap, p.host), _yaml_item({"snapshot": snap}) + _member_at("host", p.host, 2))
+            ep = _member_at("endpoint", p.endpoint.to_dict(), 2)
+        node = nodes.get(p.node)
+        if node is None:
+            node = nodes[p.node] = _member_at("node", p.node, 2)
+        o = outcomes.get(id(p.outcome))
+        if o is None:
+            o = outcomes[id(p.outcome)] = _outcome_yaml(p.outcome, seen)
+        text = last[2] + node + ep + o
         if with_hops:
-            text += _yaml_at(_hops_dict(p), 2)
+            text += _members(_hops_dict(p), 2)
         yield text
 
 
@@ -203,14 +413,14 @@ def _yaml_list(key: str, items: Iterable[str], out: TextIO) -> None:
 
 def write_yaml(report: Report, with_hops: bool, out: TextIO, vms: Optional[list[dict]] = None) -> None:
     """``yaml.safe_dump(report.to_dict(with_hops) (+ "vms"), sort_keys=False, width=120)``, streamed."""
-    out.write(yaml.safe_dump({"version": OUTPUT_VERSION, "kind": report.kind, "tool": "nbdpath",
-                              "snapshots": report.snapshots}, sort_keys=False, width=120))
+    out.write(yaml_text({"version": OUTPUT_VERSION, "kind": report.kind, "tool": "nbdpath",
+                         "snapshots": report.snapshots}))
     _yaml_list("paths", _yaml_paths(report, with_hops), out)
     _yaml_list("findings", (_yaml_item({"snapshot": s, **f.to_dict(report.snaps.get(s))})
                             for s, f in report.findings), out)
     _yaml_list("missing", (_yaml_item({"snapshot": s, "host": h, "reason": why})
                            for s, h, why in report.missing), out)
-    out.write(yaml.safe_dump({"summary": report.summary()}, sort_keys=False, width=120))
+    out.write(yaml_text({"summary": report.summary()}))
     if vms is not None:
         _yaml_list("vms", (_yaml_item(r) for r in vms), out)
 

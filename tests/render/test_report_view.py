@@ -1,0 +1,48 @@
+"""Report.view, the reports' content built from what paths share (no dict per pair at fleet
+size), against cells.doc_view of the JSON contract alone: the Markdown and HTML built from
+either are the same text, per pair and at fleet size, with hostile names too."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from render_helpers import fleetgen
+
+from nbdpath.commands.core import build_report, load_inputs
+from nbdpath.render import cells
+from nbdpath.render import html as html_render
+from nbdpath.render import markdown as md
+
+
+def _assert_reports_equal_the_contracts(report) -> None:
+    # The contract as a file gives it back: nothing but JSON.
+    doc, extra = json.loads(json.dumps([report.to_dict(with_hops=False), report.render_data()]))
+    assert md.paths_doc(doc, extra["clusters"]) == md.paths_markdown(report)
+    assert md.findings_doc(doc, extra["clusters"]) == md.findings_markdown(report)
+    assert html_render.report_doc(doc, extra) == html_render.report_html(report)
+
+
+@pytest.mark.parametrize("fleet_sized", [False, True])
+def test_lab_reports_from_the_report_are_those_from_the_contract(monkeypatch, all_labs_report, hostile_report,
+                                                                 fleet_sized):
+    if fleet_sized:  # hosts instead of pairs, commands for the first finding of each rule only
+        monkeypatch.setattr(cells, "PAIR_ROWS", 5)
+        monkeypatch.setattr(cells, "FULL_FINDINGS", 3)
+        monkeypatch.setattr(cells, "FIX_EXAMPLES", 1)
+    _assert_reports_equal_the_contracts(all_labs_report)
+    _assert_reports_equal_the_contracts(hostile_report)
+
+
+def test_generated_fleet_reports_from_the_report_are_those_from_the_contract(tmp_path):
+    path = tmp_path / "fleet.json"
+    hosts = cells.PAIR_ROWS // 16 + 8  # fleetgen: 16 backup nodes
+    fleetgen().write(str(path), hosts)
+    report = build_report(load_inputs(str(path), None), kind="check")
+    assert len(report.paths) > cells.PAIR_ROWS and len(report.findings) > cells.FULL_FINDINGS
+    _assert_reports_equal_the_contracts(report)
+    view = report.view()
+    # Above FULL_FINDINGS only the findings shown with their commands have them rendered.
+    with_commands = [f for f in view["findings"] if "esxcli" in f["fix"]]
+    rules = {(f["severity"], f["rule"]) for f in view["findings"]}
+    assert len(with_commands) <= cells.FIX_EXAMPLES * len(rules) < len(view["findings"])
