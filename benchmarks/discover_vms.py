@@ -35,7 +35,7 @@ import vcsim_launcher
 from discover import fleet
 
 from nbdpath.model import Datastore, Snapshot, VirtualDisk, Vm
-from nbdpath.sources import vcenter
+from nbdpath.sources import soapxml, vcenter
 
 CLUSTER = 16  # hosts sharing one datastore
 
@@ -72,14 +72,26 @@ def server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(sim, cafile: str, vms: bool) -> tuple[float, float, int, int, float]:
-    """(wall s, client cpu s, hosts, vms, server cpu s) of one discovery in this process."""
-    s0, c0, t0 = server_cpu(sim.proc.pid), time.process_time(), time.perf_counter()
-    found = vcenter.discover([sim.server], vcenter.Credentials(sim.user, sim.password),
-                             vcenter.ConnectOptions(ca_file=cafile, vms=vms))
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+def run(sim, cafile: str, vms: bool) -> tuple[float, float, int, int, float, int]:
+    """(wall s, client cpu s, hosts, vms, server cpu s, answer bytes) of one discovery in this process."""
+    received = [0]
+    post = soapxml.post
+
+    def counted(mo, body):
+        answer = post(mo, body)
+        received[0] += len(answer)
+        return answer
+
+    soapxml.post = counted
+    try:
+        s0, c0, t0 = server_cpu(sim.proc.pid), time.process_time(), time.perf_counter()
+        found = vcenter.discover([sim.server], vcenter.Credentials(sim.user, sim.password),
+                                 vcenter.ConnectOptions(ca_file=cafile, vms=vms))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        soapxml.post = post
     assert not found.missing, found.missing
-    return wall, cpu, len(found.snapshot.hosts), len(found.snapshot.vms), server_cpu(sim.proc.pid) - s0
+    return wall, cpu, len(found.snapshot.hosts), len(found.snapshot.vms), server_cpu(sim.proc.pid) - s0, received[0]
 
 
 def main() -> int:
@@ -111,11 +123,11 @@ def main() -> int:
     print(f"vcsim with {args.hosts} hosts, {len(snap.vms)} VMs, {len(snap.datastores)} datastores started in {start_s:.1f} s")
     h_srv = statistics.median(r[4] for r in hosts_only)
     v_srv = statistics.median(r[4] for r in with_vms)
-    print(f"{'':16} {'wall s (median)':>16} {'nbdpath cpu s':>14} {'vcsim cpu s':>12}  runs (wall)")
-    print(f"{'hosts only':16} {h_wall:16.2f} {h_cpu:14.2f} {h_srv:12.2f}  {', '.join(f'{r[0]:.2f}' for r in hosts_only)}"
-          f"  ({hosts_only[0][2]} hosts)")
-    print(f"{'hosts + VMs':16} {v_wall:16.2f} {v_cpu:14.2f} {v_srv:12.2f}  {', '.join(f'{r[0]:.2f}' for r in with_vms)}"
-          f"  ({with_vms[0][2]} hosts, {with_vms[0][3]} VMs)")
+    print(f"{'':16} {'wall s (median)':>16} {'nbdpath cpu s':>14} {'vcsim cpu s':>12} {'answers MB':>11}  runs (wall)")
+    print(f"{'hosts only':16} {h_wall:16.2f} {h_cpu:14.2f} {h_srv:12.2f} {hosts_only[0][5] / 1e6:11.1f}  "
+          f"{', '.join(f'{r[0]:.2f}' for r in hosts_only)}  ({hosts_only[0][2]} hosts)")
+    print(f"{'hosts + VMs':16} {v_wall:16.2f} {v_cpu:14.2f} {v_srv:12.2f} {with_vms[0][5] / 1e6:11.1f}  "
+          f"{', '.join(f'{r[0]:.2f}' for r in with_vms)}  ({with_vms[0][2]} hosts, {with_vms[0][3]} VMs)")
     ratio = v_wall / h_wall
     print(f"ratio            {ratio:16.2f}x {v_cpu / h_cpu:13.2f}x {v_srv / max(h_srv, 0.01):11.2f}x  target: <= 2x (wall)")
     print("target met" if ratio <= 2 else "TARGET MISSED")

@@ -501,12 +501,17 @@ func page(objects []types.ObjectContent, max int32) types.RetrieveResult {
 	if len(objects) <= limit {
 		return types.RetrieveResult{Objects: objects}
 	}
+	return types.RetrieveResult{Token: keep(objects[limit:]), Objects: objects[:limit]}
+}
+
+// keep stores the objects still to be returned under a new token.
+func keep(rest []types.ObjectContent) string {
 	pagesMu.Lock()
 	defer pagesMu.Unlock()
 	pageSeq++
 	token := strconv.Itoa(pageSeq)
-	pages[token] = objects[limit:]
-	return types.RetrieveResult{Token: token, Objects: objects[:limit]}
+	pages[token] = rest
+	return token
 }
 
 func (pc *PagedCollector) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
@@ -542,14 +547,20 @@ func (pc *PagedCollector) ContinueRetrievePropertiesEx(ctx *simulator.Context, r
 		body.Fault_ = simulator.Fault("unknown token", &types.InvalidArgument{InvalidProperty: "token"})
 		return body
 	}
-	// An object deleted since the first page is gone, as on vCenter.
-	alive := []types.ObjectContent{}
-	for _, o := range rest {
-		if simulator.Map.Get(o.Obj) != nil {
-			alive = append(alive, o)
+	// An object deleted since the first page is gone, as on vCenter. Only this
+	// page's objects are checked (and copied): checking every object left on
+	// every page made paging quadratic, ~8 s of 20,000 VMs' 13 s here.
+	alive := make([]types.ObjectContent, 0, maxPage)
+	i := 0
+	for ; i < len(rest) && len(alive) < maxPage; i++ {
+		if simulator.Map.Get(rest[i].Obj) != nil {
+			alive = append(alive, rest[i])
 		}
 	}
-	result := page(alive, 0)
+	result := types.RetrieveResult{Objects: alive}
+	if i < len(rest) {
+		result.Token = keep(rest[i:])
+	}
 	body.Res = &types.ContinueRetrievePropertiesExResponse{Returnval: result}
 	return body
 }
