@@ -28,7 +28,7 @@ def _endpoint_text(p: Path) -> str:
     return f"{p.endpoint.ip} ({p.endpoint.vmk})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: ~100,000 of them at fleet size
 class PathChange:
     host: str
     node: str
@@ -96,13 +96,14 @@ def diff(old: list[Path], new: list[Path]) -> list[PathChange]:
 def _changed(outcomes: _OutcomeDiff, b: Path, a: Path) -> Optional[PathChange]:
     if b is a:  # a host the plan leaves alone keeps its paths
         return None
-    changed = outcomes.changes(b.outcome, a.outcome)
+    ob, oa = b.outcome, a.outcome
+    changed = outcomes.changes(ob, oa)
     eb, ea = b.endpoint, a.endpoint
     if eb.ip != ea.ip or eb.vmk != ea.vmk:
         tb, ta = _endpoint_text(b), _endpoint_text(a)
         if tb != ta:
             changed = (("endpoint", tb, ta), *changed)
-    return PathChange(b.host, b.node, "changed", changed, b.verdict.value, a.verdict.value) if changed else None
+    return PathChange(b.host, b.node, "changed", changed, ob.verdict.value, oa.verdict.value) if changed else None
 
 
 def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
