@@ -256,3 +256,16 @@ def test_waves_follow_the_slot_rule(streams, slots, one_choice):
     for s, nodes in streams:
         grouped.setdefault(nodes, []).append(s)
     assert _waves(grouped, slots) == _slot_scan(streams, slots)
+
+
+from nbdpath import labs  # noqa: E402
+from nbdpath.engine import Engine  # noqa: E402
+
+
+@pytest.mark.parametrize("lab", [n for n in labs.names() if labs.load(n).jobs])
+def test_the_estimate_does_not_depend_on_the_assumptions_alternatives(lab):
+    # The estimator's own engine skips the alternatives (the other reading of each assumption);
+    # an engine that computes them must give the same windows, limits and VMs.
+    snap = labs.load(lab)
+    with_alternatives = [e.to_dict() for e in estimate(snap, engine=Engine(snap, alternatives=True))]
+    assert with_alternatives and [e.to_dict() for e in estimate(snap)] == with_alternatives

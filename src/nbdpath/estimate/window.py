@@ -121,7 +121,10 @@ class Estimator:
                  paths: Optional[Iterable[Path]] = None):
         self.snap = snap
         self.c = constants
-        self.engine = engine or Engine(snap)
+        # The estimate reads each pair's traced outcome only, never its alternatives (the other
+        # reading of each assumption, which trace and check report): not computing them saves
+        # a re-trace per shape and assumption (0.4 s of a 10,000-host estimate, measured).
+        self.engine = engine or Engine(snap, alternatives=False)
         self.tracer = VmTracer(self.engine, paths)
         self._pairs: dict[int, _Pair] = {}
         self._shapes: dict[tuple[int, str], tuple] = {}
