@@ -141,16 +141,21 @@ def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
 
 
 def render(changes: list[PathChange]) -> str:
+    return terminal("\n".join(lines(changes)) + "\n")
+
+
+def lines(changes: list[PathChange]) -> list[str]:
+    """:func:`render`'s lines, not yet escaped (a caller that escapes its whole text escapes once)."""
     if not changes:
-        return "no path changes\n"
-    lines = []
+        return ["no path changes"]
+    out = []
     fields: dict[tuple, str] = {}  # one text per distinct field changes (they recur per shape)
     for c in changes:
         head = f"{c.host} -> {c.node}: "
         if c.status != "changed":
-            lines.append(head + c.status + f" ({c.verdict_after or c.verdict_before})")
+            out.append(head + c.status + f" ({c.verdict_after or c.verdict_before})")
             continue
-        lines.append(head + (f"{c.verdict_before} -> {c.verdict_after}" if c.verdict_before != c.verdict_after else c.verdict_after or ""))
+        out.append(head + (f"{c.verdict_before} -> {c.verdict_after}" if c.verdict_before != c.verdict_after else c.verdict_after or ""))
         try:
             text = fields.get(c.changes)
             if text is None:
@@ -158,9 +163,9 @@ def render(changes: list[PathChange]) -> str:
         except TypeError:  # an unhashable value: no cache
             text = _field_lines(c.changes)
         if text:
-            lines.append(text)
-    lines.append(f"{len(changes)} path(s) changed")
-    return terminal("\n".join(lines) + "\n")
+            out.append(text)
+    out.append(f"{len(changes)} path(s) changed")
+    return out
 
 
 def _field_lines(changes: tuple[tuple[str, Any, Any], ...]) -> str:

@@ -20,6 +20,7 @@ from ..rules import Finding, Severity, check
 from ..safetext import terminal
 from . import changes as ch
 from .diff import PathChange, diff, json_items
+from .diff import lines as diff_lines
 
 
 @dataclass(frozen=True)
@@ -229,9 +230,9 @@ def render_text(plan: Plan) -> str:
             lines.append("       rollback: none automatic (recreate by hand)")
     lines.append("")
     lines.append("what the plan does to the paths:")
-    from .diff import render
-
-    lines += ["  " + line for line in render(list(plan.path_changes)).splitlines()]
+    # terminal() below escapes every line break but "\n", so splitting here on "\n" is splitting
+    # the escaped text's lines.
+    lines += ["  " + line for line in "\n".join(diff_lines(list(plan.path_changes))).split("\n")]
     for change, why in plan.skipped:
         lines.append(f"  skipped: {change.describe()}: {why}")
     lines.append(f"findings resolved: {len(plan.resolved)}; introduced: {len(plan.introduced)}")
