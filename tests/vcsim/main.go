@@ -25,6 +25,7 @@
 //	vcsim-bin -snapshot estate.json -cert-out cert.pem [-listen 127.0.0.1:0]
 //	          [-user U] [-disconnected esx03,esx04] [-max-page 100]
 //	          [-mounts DS@HOST@readOnly,DS@HOST@unmounted] [-no-layout VM,VM]
+//	          [-cpuprofile FILE]   (Go CPU profile, written on "quit")
 //
 // The snapshot's vms and datastores are served too: VirtualMachine objects
 // (runtime.host, runtime.powerState, config.template, config.hardware.device
