@@ -109,12 +109,22 @@ def test_yaml_block_writer_writes_what_pyyaml_writes(doc):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(_WORDS, min_size=20, max_size=60).map(" ".join), st.integers(0, 110))
+@given(st.lists(_WORDS | _ODD, min_size=20, max_size=60).map(" ".join) | st.lists(_WORDS, min_size=20, max_size=60).map(" ".join),
+       st.integers(0, 110))
 def test_yaml_block_writer_folds_long_text_as_pyyaml_at_any_depth(text, depth):
     doc = {"k": {"kk": [text, {"m": text}]}}
     for _ in range(depth // 8):
         doc = {"n": [doc]}
     assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
+
+
+@pytest.mark.parametrize("piece", ["ab\t", 'a"\u00e9', "\u00e9 ", "x\\ ", " \n", "wo\x1brd ", "\t\t ", "abc de"])
+def test_yaml_block_writer_breaks_double_quoted_text_where_pyyaml_does(piece):
+    # Every alignment of escapes and spaces against the width: keys of every length shift the text.
+    for n in range(8, 60, 5):
+        for key in range(1, 30):
+            doc = {"k" * key: piece * n + "\t", "l": [{"m": piece * n + "\u00e9"}]}
+            assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
 
 
 @pytest.mark.parametrize("hops", [True, False])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_right
 from json.encoder import encode_basestring_ascii as _str
 from typing import Any, Iterable, Optional, TextIO
 
@@ -44,17 +45,25 @@ def _enc(o: Any, nl: str) -> str:
             return "[]"
         inner = nl + "  "
         return "[" + inner + ("," + inner).join([_enc(v, inner) for v in o]) + nl + "]"
+    atom = _atom(o)
+    if atom is not None:
+        return atom
+    if t is float and math.isfinite(o):
+        return float.__repr__(o)
+    return _fallback(o, nl)
+
+
+def _atom(o: Any) -> Optional[str]:
+    """null, true, false and ints: JSON and YAML write them alike."""
     if o is None:
         return "null"
     if o is True:
         return "true"
     if o is False:
         return "false"
-    if t is int:
+    if type(o) is int:
         return int.__repr__(o)
-    if t is float and math.isfinite(o):
-        return float.__repr__(o)
-    return _fallback(o, nl)
+    return None
 
 
 def _fallback(o: Any, nl: str) -> str:
@@ -226,15 +235,10 @@ def _scalar(v: Any, col: int, indent: int) -> str:
                 _TEXTS.clear()
             text = _TEXTS[key] = _text(v, col, indent)
         return text
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if t is int:
-        return int.__repr__(v)
-    raise _Slow
+    atom = _atom(v)
+    if atom is None:
+        raise _Slow
+    return atom
 
 
 def _text(v: str, col: int, indent: int) -> str:
@@ -252,8 +256,8 @@ def _text(v: str, col: int, indent: int) -> str:
 # Emitter.ESCAPE_REPLACEMENTS; anything else outside printable ASCII is \xXX, \uXXXX or \UXXXXXXXX.
 _ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f", "\r": "r",
             "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P"}
-_ESCAPED = re.compile(r'[^\x20-\x7e]|["\\]')
-_DQ_STOPS = re.compile(r'[^\x20-\x7e]|["\\ ]')
+_ESCAPED = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # all but printable ASCII, " and \\
+_SPACE = re.compile(" ")
 # Printable ASCII with line breaks but no space beside one: PyYAML single-quotes it.
 _MULTILINE_QUOTED = re.compile(r"[\x20-\x7e\n]*")
 
@@ -266,44 +270,57 @@ def _escape(ch: str) -> str:
     return f"\\x{o:02X}" if o <= 0xFF else f"\\u{o:04X}" if o <= 0xFFFF else f"\\U{o:08X}"
 
 
+def _escape_match(m: re.Match) -> str:
+    return _escape(m.group())
+
+
 def _double_quoted(text: str, col: int, indent: int) -> str:
-    """Emitter.write_double_quoted from column ``col`` (after the opening quote). It acts only
-    at a space, at a character it escapes and just after one: the loop visits only those."""
-    escaped = _ESCAPED.sub(lambda m: _escape(m.group()), text)
+    """Emitter.write_double_quoted from column ``col`` (after the opening quote): past the width
+    it breaks (``\\`` at the end of the line) at the first place it checks, a space, a character
+    it escapes or the one after."""
+    escaped = _ESCAPED.sub(_escape_match, text)
     if col + len(escaped) <= _WIDTH:
         return '"' + escaped + '"'
-    n = len(text)
-    stops: list[int] = []
-    for m in _DQ_STOPS.finditer(text):
-        p = m.start()
-        if not stops or stops[-1] != p:
-            stops.append(p)
-        if text[p] != " ":
-            stops.append(p + 1)
-    if not stops or stops[-1] != n:
-        stops.append(n)
+    keys, cuts = _break_points(text, escaped)
     out = []
-    start = 0
-    for end in stops:
-        ch = text[end] if end < n else None
-        if ch is None or (ch != " " and _ESCAPED.match(ch)):
-            if start < end:
-                out.append(text[start:end])
-                col += end - start
-                start = end
-            if ch is not None:
-                e = _escape(ch)
-                out.append(e)
-                col += len(e)
-                start = end + 1
-        if 0 < end < n - 1 and (ch == " " or start >= end) and col + (end - start) > _WIDTH:
-            out.append(text[start:end] + "\\\n" + " " * indent)
-            start = max(start, end)
-            col = indent
-            if text[start] == " ":
-                out.append("\\")
-                col += 1
+    base = i = 0
+    while True:
+        i = bisect_right(keys, _WIDTH - col + base, i)
+        if i == len(keys):
+            break
+        out.append(escaped[base:cuts[i]] + "\\\n" + " " * indent)
+        base, col, i = cuts[i], indent, i + 1
+        if escaped[base] == " ":  # a space that starts a line is escaped
+            out.append("\\")
+            col += 1
+    out.append(escaped[base:])
     return '"' + "".join(out) + '"'
+
+
+def _break_points(text: str, escaped: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where write_double_quoted checks the width, in the escaped text: the column offset that
+    must be past the width there (ascending), and where the line then ends. A space: its own
+    offset, the line ends before it; an escape: checked once written (its last character), the
+    line ends after it, as it does at the character after one (checked there too). Never at the
+    first or the last character."""
+    last = len(escaped) - 1
+    points = [(q, q) for q in (m.start() for m in _SPACE.finditer(escaped)) if 0 < q < last]
+    n = len(text)
+    extra = 0  # how much longer the escaped text is so far
+    for m in _ESCAPED.finditer(text):
+        e = m.start()
+        size = len(_escape(m.group()))
+        end = e + extra + size
+        if 0 < e < n - 1:
+            points.append((end - 1, end))
+        if e + 1 < n - 1 and not _ESCAPED.match(text, e + 1):
+            points.append((end, end))
+        extra += size - 1
+    if not points:
+        return (), ()
+    points.sort()
+    keys, cuts = zip(*points)
+    return keys, cuts
 
 
 def _key(k: Any) -> str:
