@@ -217,3 +217,10 @@ def test_a_vm_without_layout_has_its_whole_device_list_read(run_vcsim, monkeypat
     assert len(whole) == 1  # web01 alone: "empty" has no layout and no disk (numVirtualDisks 0) either
     [vm] = re.findall(rb'<obj type="VirtualMachine">([^<]+)</obj>', whole[0])
     assert {v.moref: v.name for v in got.snapshot.vms}[vm.decode()] == "web01"
+
+
+def test_vms_without_disks_need_no_second_retrieval(run_vcsim, monkeypatch):
+    sent = _requests(monkeypatch)
+    got = found(run_vcsim(estate(vms=(Vm(name="empty", host=H1, power_state="poweredOff"),))))
+    assert got.missing == {} and [v.disks for v in got.snapshot.vms] == [()]
+    assert sum(b"<RetrievePropertiesEx " in r for r in sent) == 1  # the bulk retrieval alone

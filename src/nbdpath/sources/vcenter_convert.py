@@ -46,7 +46,7 @@ HOST_PROPERTIES = (
     "config.virtualNicManagerInfo",
 )
 # VMs: where each is registered and which disks it has. config.hardware.device
-# lists every device (a dozen, ~7 KB a VM, of which only the VirtualDisk
+# lists every device (a dozen, ~6 KB a VM on vcsim, of which only the VirtualDisk
 # entries are read), so the bulk retrieval asks for the disks' device keys
 # (layoutEx.disk[].key: "Identifier for the virtual disk in
 # VirtualHardware.device", vSphere API reference, VirtualMachineFileLayoutExDiskLayout)
@@ -708,6 +708,15 @@ def _type_name(device: Any) -> Optional[str]:
     return None if device is None else type(device).__name__.rpartition(".")[2]
 
 
+def _device_elements(devices: Any) -> tuple[Optional[list[Any]], str]:
+    """(XML elements, namespace) of an array value or of a list of device values; (None, "") otherwise."""
+    if isinstance(devices, XmlData):
+        return list(devices._el), devices._ns
+    if isinstance(devices, list) and devices and all(isinstance(d, XmlData) for d in devices):
+        return [d._el for d in devices], devices[0]._ns
+    return None, ""
+
+
 def _disk_fields(devices: Any) -> list[tuple[Optional[str], Optional[int], Optional[str]]]:
     """(label, capacity in bytes, datastore moref id) of each VirtualDisk among a VM's devices.
 
@@ -717,15 +726,8 @@ def _disk_fields(devices: Any) -> list[tuple[Optional[str], Optional[int], Optio
     would cost more than the rest of the VM.
     """
     out = []
-    if isinstance(devices, list) and devices and all(isinstance(d, XmlData) for d in devices):
-        elements = [d._el for d in devices]
-        devices = devices[0]
-    elif isinstance(devices, XmlData):
-        elements = list(devices._el)
-    else:
-        elements = None
+    elements, ns = _device_elements(devices)
     if elements is not None:
-        ns = devices._ns
         cut = len(ns)
         for el in elements:
             if (el.get(XSI_TYPE) or "").rpartition(":")[2] != "VirtualDisk":

@@ -422,12 +422,13 @@ def read_disks(collector: Any, vm_props: dict[str, dict[str, Any]], page_size: i
         keys = disk_keys(props)
         if keys == ():
             props[DEVICES] = []
-        else:
-            groups.setdefault(keys, []).append(moid)
-            own[moid] = keys or ()
+            continue
+        groups.setdefault(keys, []).append(moid)
+        if keys:
+            own[moid] = keys
     whole = groups.pop(None, [])
     shared = sorted({k for keys in groups for k in keys})
-    if view is not None and len(shared) <= MAX_SHARED_KEYS:
+    if groups and view is not None and len(shared) <= MAX_SHARED_KEYS:
         batches = [(shared, [m for ids in groups.values() for m in ids], None)]
     else:
         batches = [(list(keys), ids, ids) for keys, ids in groups.items()]
