@@ -31,7 +31,7 @@ _COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "plan": ("whatif",), "esxcli": ("whatif",), "diff": ("whatif",),
     "evidence": ("evidence",), "verify": ("evidence",),
     "lab": ("lab",),
-    "discover": ("discover",), "import": ("discover", "forklift"),
+    "discover": ("discover",), "import": ("discover", "forklift", "node"),  # forklift and node add subcommands
     "probe": ("node",),
     "apply": ("apply",),
     "history": ("history",),

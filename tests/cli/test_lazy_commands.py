@@ -27,6 +27,30 @@ def test_the_map_names_every_command_of_every_module():
     assert "forklift" in mapped["import"]
 
 
+_SUBCOMMANDS = """
+import sys, click
+from nbdpath.cli import cli
+ctx = click.Context(cli)
+if sys.argv[1] == "all":
+    cli.all_commands()
+for name in sys.argv[2:]:
+    cmd = cli.get_command(ctx, name)
+    print(name, sorted(cmd.commands) if isinstance(cmd, click.Group) else "-")
+"""
+
+
+def test_a_group_looked_up_alone_has_every_subcommand():
+    # Modules may add subcommands to another module's group (import forklift, import node):
+    # looking the group up alone, in a fresh process, must load them too.
+    groups = [n for n, c in cli_mod.cli.all_commands().items() if isinstance(c, click.Group)]
+    full = subprocess.run([sys.executable, "-c", _SUBCOMMANDS, "all", *groups], capture_output=True, text=True,
+                          check=True).stdout
+    for name in groups:
+        alone = subprocess.run([sys.executable, "-c", _SUBCOMMANDS, "one", name], capture_output=True, text=True,
+                               check=True).stdout
+        assert alone in full, (name, alone, full)
+
+
 def test_every_command_listed_resolves():
     ctx = click.Context(cli_mod.cli)
     for name in cli_mod.cli.list_commands(ctx):
