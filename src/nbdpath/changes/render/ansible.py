@@ -18,9 +18,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Optional, Sequence
 
+from ...errors import UsageError
 from ...model import DEFAULT_STACK, Host, Snapshot, Vmk
 from ...model.snapshot import normalise_service
-from ..kinds import NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, TagAdd, TagRemove, VmkAdd, VmkMtuSet, VmkRemove, apply
+from ..kinds import NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, TagAdd, TagRemove, VmkAdd, VmkMtuSet, VmkRemove, Workspace
 from . import esxcli
 
 NAME = "ansible"
@@ -209,14 +210,16 @@ _DEFAULTS = {
 
 def script(steps: Sequence, snap: Snapshot) -> str:
     tasks = []
-    state = snap
+    # One workspace for the whole plan: a snapshot copied per step made a 10,000-host plan
+    # quadratic (1,000 hosts 1.9 s, 2,000 hosts 6.1 s CPU, measured).
+    ws = Workspace(snap)
     for s in steps:
-        t = task(s.change, state)
+        t = task(s.change, ws.view(s.change.host))
         t["tags"] = sorted(set(t.get("tags", [])) | {"nbdpath"})
         tasks.append(t)
         try:
-            state = apply(state, s.change)
-        except Exception:  # the plan skips what the what-if refused; later steps see the state without it
+            ws.apply(s.change)
+        except UsageError:  # the plan skips what the what-if refused; later steps see the state without it
             pass
     play = [{"name": "nbdpath plan", "hosts": "localhost", "gather_facts": False,
              "module_defaults": {"group/community.vmware.vmware": _DEFAULTS}, "tasks": tasks}]

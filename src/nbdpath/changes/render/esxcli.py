@@ -80,11 +80,12 @@ def command(change: Change, snap: Optional[Snapshot] = None) -> str:
     return " && ".join(parts(change))
 
 
-def _guard(host: str, snap: Snapshot) -> str:
+def _guard(host: str, hosts: dict) -> str:
     """True on the host the section was made for: its name (short or full) or one of its vmk addresses.
 
-    A section run on the wrong host would tag or route the wrong adapters."""
-    h = next((x for x in snap.hosts if x.name == host), None)
+    A section run on the wrong host would tag or route the wrong adapters. ``hosts``: by name, built
+    once per script (a scan per section was 39 s of a 10,000-host plan)."""
+    h = hosts.get(host)
     ips = sorted({v.ipv4.split("/")[0] for v in (h.vmks if h else ()) if v.ipv4})
     ip_test = "".join(f" || has_ip {sh(ip)}" for ip in ips)
     return f"if is_host {sh(host)}{ip_test}; then"
@@ -101,5 +102,6 @@ def script(steps: Sequence, snap: Snapshot) -> str:
            "has_ip() { esxcli network ip interface ipv4 get 2>/dev/null | grep -Fqw -- \"$1\"; }",
            "ran="]
     tail = ["", 'if [ -z "$ran" ]; then echo "nbdpath plan: $(hostname) is no host of this plan; nothing changed" >&2; exit 1; fi']
-    return commented_script(head, steps, command, tail, opening=lambda host: (_guard(host, snap), "ran=1"),
+    hosts = {h.name: h for h in reversed(snap.hosts)}  # the first of a name, as the scan found it
+    return commented_script(head, steps, command, tail, opening=lambda host: (_guard(host, hosts), "ran=1"),
                             closing=("fi",))
