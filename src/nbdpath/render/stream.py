@@ -257,7 +257,6 @@ def _text(v: str, col: int, indent: int) -> str:
 _ESCAPES = {"\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f", "\r": "r",
             "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P"}
 _ESCAPED = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # all but printable ASCII, " and \\
-_SPACE = re.compile(" ")
 # Printable ASCII with line breaks but no space beside one: PyYAML single-quotes it.
 _MULTILINE_QUOTED = re.compile(r"[\x20-\x7e\n]*")
 
@@ -276,20 +275,29 @@ def _escape_match(m: re.Match) -> str:
 
 def _double_quoted(text: str, col: int, indent: int) -> str:
     """Emitter.write_double_quoted from column ``col`` (after the opening quote): past the width
-    it breaks (``\\`` at the end of the line) at the first place it checks, a space, a character
-    it escapes or the one after."""
+    it breaks (``\\`` at the end of the line) at the first place it checks: a space (the line
+    ends before it), an escape once written or the character after one (the line ends after
+    the escape); never at the first or the last character."""
     escaped = _ESCAPED.sub(_escape_match, text)
     if col + len(escaped) <= _WIDTH:
         return '"' + escaped + '"'
-    keys, cuts = _break_points(text, escaped)
+    keys, cuts = _escape_points(text)
+    last = len(escaped) - 1
     out = []
-    base = i = 0
+    base = j = 0
     while True:
-        i = bisect_right(keys, _WIDTH - col + base, i)
-        if i == len(keys):
+        past = _WIDTH - col + base  # a check at an offset beyond this is past the width
+        j = bisect_right(keys, past, j)
+        space = escaped.find(" ", past + 1, last)
+        if space < 0 and j == len(keys):
             break
-        out.append(escaped[base:cuts[i]] + "\\\n" + " " * indent)
-        base, col, i = cuts[i], indent, i + 1
+        if space < 0 or (j < len(keys) and keys[j] < space):
+            cut = cuts[j]
+            j += 1
+        else:
+            cut = space
+        out.append(escaped[base:cut] + "\\\n" + " " * indent)
+        base, col = cut, indent
         if escaped[base] == " ":  # a space that starts a line is escaped
             out.append("\\")
             col += 1
@@ -297,29 +305,23 @@ def _double_quoted(text: str, col: int, indent: int) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _break_points(text: str, escaped: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Where write_double_quoted checks the width, in the escaped text: the column offset that
-    must be past the width there (ascending), and where the line then ends. A space: its own
-    offset, the line ends before it; an escape: checked once written (its last character), the
-    line ends after it, as it does at the character after one (checked there too). Never at the
-    first or the last character."""
-    last = len(escaped) - 1
-    points = [(q, q) for q in (m.start() for m in _SPACE.finditer(escaped)) if 0 < q < last]
+def _escape_points(text: str) -> tuple[list[int], list[int]]:
+    """The checks at escapes, in the escaped text: the offset that must be past the width
+    (ascending) and where the line then ends."""
     n = len(text)
+    keys: list[int] = []
+    cuts: list[int] = []
     extra = 0  # how much longer the escaped text is so far
     for m in _ESCAPED.finditer(text):
         e = m.start()
-        size = len(_escape(m.group()))
-        end = e + extra + size
-        if 0 < e < n - 1:
-            points.append((end - 1, end))
-        if e + 1 < n - 1 and not _ESCAPED.match(text, e + 1):
-            points.append((end, end))
-        extra += size - 1
-    if not points:
-        return (), ()
-    points.sort()
-    keys, cuts = zip(*points)
+        end = e + extra + len(_escape(m.group()))
+        if 0 < e < n - 1:  # checked once written: at its last character
+            keys.append(end - 1)
+            cuts.append(end)
+        if e + 1 < n - 1 and not _ESCAPED.match(text, e + 1):  # and at the character after it
+            keys.append(end)
+            cuts.append(end)
+        extra = end - e - 1
     return keys, cuts
 
 
