@@ -13,7 +13,8 @@ from nbdpath.errors import DiscoveryError, NbdpathError, RemoteError, SessionLos
 
 # Control flow inside one module, caught there: never seen by a caller.
 INTERNAL = {"nbdpath.apply.docfile._Refused", "nbdpath.sources.vcenter_convert.HostSkipped",
-            "nbdpath.sources.esxcli_files._HeaderTooBig"}
+            "nbdpath.sources.esxcli_files._HeaderTooBig", "nbdpath.plan.esxcli._ParseError",
+            "nbdpath.render.stream._Slow"}
 
 
 def _error_classes():

@@ -415,12 +415,12 @@ def _waves(streams: dict[tuple[str, ...], list[float]], slots: int) -> dict[str,
     choices: dict[tuple[str, ...], list[list[float]]] = {}
     count: dict[int, int] = {}
     first = itemgetter(0)
-    for seconds, nodes in sorted(((s, nodes) for nodes, ss in streams.items() for s in ss), reverse=True):
+    for disk_s, nodes in sorted(((s, nodes) for nodes, ss in streams.items() for s in ss), reverse=True):
         heaps = choices.get(nodes)
         if heaps is None:
             heaps = choices[nodes] = [free.setdefault(n, [0.0] * slots) for n in nodes]
-        heap = heaps[0] if len(heaps) == 1 else min(heaps, key=first)
-        heapq.heapreplace(heap, heap[0] + seconds)
+        heap: list[float] = heaps[0] if len(heaps) == 1 else min(heaps, key=first)
+        heapq.heapreplace(heap, heap[0] + disk_s)
         count[id(heap)] = count.get(id(heap), 0) + 1
     return {n: (max(heap), count.get(id(heap), 0)) for n, heap in free.items()}
 

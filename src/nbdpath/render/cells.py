@@ -164,9 +164,9 @@ def worst_hosts(hosts: list[dict[str, Any]], findings: list[dict[str, Any]],
             "host": h["host"], "cluster": h["cluster"], "verdict": min(counts, key=VERDICT_RANK.__getitem__),
             "bad_pairs": sum(counts.values()) - counts.get("ISOLATED", 0), "error": 0, "warning": 0}
     for f in findings:
-        h = rows.get((f["snapshot"], f["host"]))
-        if h is not None and f["severity"] in ("error", "warning"):
-            h[f["severity"]] += 1
+        row = rows.get((f["snapshot"], f["host"]))
+        if row is not None and f["severity"] in ("error", "warning"):
+            row[f["severity"]] += 1
     ranked = sorted(rows.values(), key=lambda h: (VERDICT_RANK[h["verdict"]], -h["bad_pairs"], -h["error"],
                                                   -h["warning"]))
     return [h for h in ranked if h["verdict"] != "ISOLATED" or h["error"] or h["warning"]][:limit]

@@ -427,14 +427,16 @@ def read_disks(collector: Any, vm_props: dict[str, dict[str, Any]], page_size: i
         if keys:
             own[moid] = keys
     whole = groups.pop(None, [])
-    shared = sorted({k for keys in groups for k in keys})
-    if groups and view is not None and len(shared) <= MAX_SHARED_KEYS:
-        batches = [(shared, [m for ids in groups.values() for m in ids], None)]
+    keyed = {keys: ids for keys, ids in groups.items() if keys is not None}
+    shared = sorted({k for keys in keyed for k in keys})
+    batches: list[tuple[list[int], list[str], Optional[list[str]]]]
+    if keyed and view is not None and len(shared) <= MAX_SHARED_KEYS:
+        batches = [(shared, [m for ids in keyed.values() for m in ids], None)]
     else:
-        batches = [(list(keys), ids, ids) for keys, ids in groups.items()]
-    for keys, ids, objects in batches:
+        batches = [(list(keys), ids, ids) for keys, ids in keyed.items()]
+    for asked, ids, objects in batches:
         try:
-            answers = _collect(collector, [DISK_DEVICE_PATH.format(key=k) for k in keys], page_size,
+            answers = _collect(collector, [DISK_DEVICE_PATH.format(key=k) for k in asked], page_size,
                                ids=objects, view=view)
         except SoapFault:  # a server that refuses keyed paths: the whole lists will do
             whole.extend(ids)
