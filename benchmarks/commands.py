@@ -74,10 +74,12 @@ def timed(argv: list[str], env: dict[str, str], stdout_to: str | None, timeout: 
     last = err.strip().splitlines()[-1] if err.strip() else ""
     try:
         wall, user, system, kib = last.split()
-        return {"wall_s": float(wall), "cpu_s": float(user) + float(system), "peak_mib": int(kib) / 1024,
-                "rc": proc.returncode}
     except ValueError:
         return {"wall_s": None, "peak_mib": None, "note": f"failed: {err.strip()[-200:]}"}
+    if proc.returncode not in (0, 1):  # 1: findings; anything else did not do the job
+        return {"wall_s": None, "peak_mib": None, "note": f"failed (exit {proc.returncode}): {err.strip()[-200:]}"}
+    return {"wall_s": float(wall), "cpu_s": float(user) + float(system), "peak_mib": int(kib) / 1024,
+            "rc": proc.returncode}
 
 
 def size_of(path: str) -> int:
