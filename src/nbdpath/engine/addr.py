@@ -21,13 +21,17 @@ def mask(prefixlen: int) -> int:
     return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF if prefixlen else 0
 
 
-@lru_cache(maxsize=1 << 18)
-def parse_cidr(text: str) -> tuple[int, int, int]:
-    """'10.0.0.11/24' -> (ip, prefixlen, network)."""
+def cidr(text: str) -> tuple[int, int, int]:
+    """'10.0.0.11/24' -> (ip, prefixlen, network), uncached: for addresses seen once (a
+    fleet's vmks), where a cache only misses and evicts the addresses that do repeat."""
     ip, _, plen = text.partition("/")
-    value = ip_int(ip)
+    a, b, c, d = ip.split(".")
+    value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
     p = int(plen) if plen else 32
     return value, p, value & mask(p)
+
+
+parse_cidr = lru_cache(maxsize=1 << 18)(cidr)
 
 
 def net_str(network: int, prefixlen: int) -> str:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Optional
 
 from ..model import DEFAULT_STACK, Host, Snapshot, Vmk
-from .addr import ip_int, ip_str, mask, parse_cidr
+from .addr import cidr, ip_int, ip_str, mask, parse_cidr
 from .routing import L3Iface, RouteEntry, Unusable, build_table
 from .teaming import PortGroupInfo, UplinkChoice, choose, portgroups
 
@@ -230,25 +230,28 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
     teaming, stacks and route tables are the same objects (10k hosts: ~0.3 s)."""
     if cache is None:
         return _compile_host(host, snap, network, dvs_index, None)
-    key = (
-        "host", host.pnics, host.vswitches, tuple((m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches),
-        host.netstacks,
-        tuple((v.device, v.portgroup, v.netstack, v.services, v.gateway, v.enabled, v.segment,
-               parse_cidr(v.ipv4)[1:] if v.ipv4 else None) for v in host.vmks),
-    )
+    cidrs = [cidr(v.ipv4) if v.ipv4 else None for v in host.vmks]
+    key = ("host", _config(host), tuple([c[1:] if c else None for c in cidrs]))
     template = cache.get(key)
     if template is None:
         template = cache[key] = _compile_host(host, snap, network, dvs_index, cache)
         return template
     device = f"host:{host.name}"
-    mine = {v.device: v for v in host.vmks}
+    mine = {v.device: (v, c) for v, c in zip(host.vmks, cidrs)}
     ifaces = {}
     for dev, t in template.ifaces.items():
-        ip, plen, net = parse_cidr(mine[dev].ipv4)
+        ip, plen, net = mine[dev][1]
         ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
                     template.vmk_tables, template.management_vmks, template.pnics,
-                    tuple(mine[v.device] for v in template.vmks), template.observed)
+                    tuple([mine[v.device][0] for v in template.vmks]), template.observed)
+
+
+def _config(host: Host) -> tuple:
+    """What a host's view depends on besides its name and vmk addresses."""
+    return (host.pnics, host.vswitches, tuple([(m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches]),
+            host.netstacks, tuple([(v.device, v.portgroup, v.netstack, v.services, v.gateway, v.enabled, v.segment)
+                                   for v in host.vmks]))
 
 
 def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict]) -> HostView:

@@ -51,62 +51,23 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
                     dvpg.teaming, set(vds.uplink_ports), ("dvswitches", di, "portgroups", pi, "teaming"), "uplink port"
                 )
 
+    # A fleet's hosts share a few configurations: once one host's references are found
+    # sound, another with the same configuration only claims its addresses (the same
+    # problems, in the same order, since a sound configuration yields none).
+    sound: set[tuple] = set()
     for hi, host in enumerate(snap.hosts):
-        hp: tuple[str | int, ...] = ("hosts", hi)
-        pnics = {p.name for p in host.pnics}
-        yield from _unique([p.name for p in host.pnics], hp + ("pnics",), "pnic name")
-        yield from _unique([v.device for v in host.vmks], hp + ("vmks",), "vmk device")
-        yield from _unique([n.key for n in host.netstacks], hp + ("netstacks",), "netstack key")
-        for ki, stack in enumerate(host.netstacks):
-            yield from _one_default(stack.gateway, stack.routes, hp + ("netstacks", ki),
-                                    "ESXi keeps one default gateway per netstack")
-        used_by: dict[str, str] = {}
-        pg_names: dict[str, str] = {}
-        for si, vs in enumerate(host.vswitches):
-            sp = hp + ("vswitches", si)
-            for ui, up in enumerate(vs.uplinks):
-                if up not in pnics:
-                    yield sp + ("uplinks", ui), f"a pnic of this host ({_names(pnics)}), not {up!r}"
-                elif up in used_by:
-                    yield sp + ("uplinks", ui), f"{up} to be on one switch only; it is already on {used_by[up]}"
-                else:
-                    used_by[up] = vs.name
-            yield from _teaming_refs(vs.teaming, set(vs.uplinks), sp + ("teaming",), "uplink of this switch")
-            for pi, pg in enumerate(vs.portgroups):
-                if pg.name in pg_names:
-                    yield sp + ("portgroups", pi, "name"), f"a unique port group name; {pg.name!r} is also on {pg_names[pg.name]}"
-                pg_names[pg.name] = vs.name
-                if pg.teaming:
-                    yield from _teaming_refs(pg.teaming, set(vs.uplinks), sp + ("portgroups", pi, "teaming"), "uplink of this switch")
-        for mi, member in enumerate(host.dvswitches):
-            mp = hp + ("dvswitches", mi)
-            dvs = dvs_by_name.get(member.switch)
-            if dvs is None:
-                yield mp + ("switch",), f"a distributed switch defined under dvswitches ({_names(dvs_by_name)}), not {member.switch!r}"
-                continue
-            for port, vmnic in member.uplinks.items():
-                if port not in dvs.uplink_ports:
-                    yield mp + ("uplinks", port), f"an uplink port of {dvs.name} ({_names(dvs.uplink_ports)})"
-                if vmnic not in pnics:
-                    yield mp + ("uplinks", port), f"a pnic of this host ({_names(pnics)}), not {vmnic!r}"
-                elif vmnic in used_by:
-                    yield mp + ("uplinks", port), f"{vmnic} to be on one switch only; it is already on {used_by[vmnic]}"
-                else:
-                    used_by[vmnic] = dvs.name
-            for dvpg in dvs.portgroups:
-                if dvpg.name in pg_names:
-                    yield mp + ("switch",), f"port group names unique on the host; {dvpg.name!r} is on {pg_names[dvpg.name]} and {dvs.name}"
-                pg_names[dvpg.name] = dvs.name
-        stacks = {n.key for n in host.netstacks}
-        for vi, vmk in enumerate(host.vmks):
-            vp = hp + ("vmks", vi)
-            if vmk.portgroup not in pg_names:
-                yield vp + ("portgroup",), f"a port group on this host's switches ({_names(pg_names)}), not {vmk.portgroup!r}"
-            if vmk.netstack not in stacks:
-                yield vp + ("netstack",), f"a netstack listed under this host's netstacks ({_names(stacks)}), not {vmk.netstack!r}"
-            if vmk.segment is not None and vmk.segment not in segment_names:
-                yield vp + ("segment",), f"a segment defined under segments ({_names(segment_names)}), not {vmk.segment!r}"
-            yield from claim(vmk.ipv4, vp + ("ipv4",))
+        shape = _host_shape(host)
+        if shape in sound:
+            for vi, vmk in enumerate(host.vmks):
+                if vmk.ipv4 is not None:
+                    yield from claim(vmk.ipv4, ("hosts", hi, "vmks", vi, "ipv4"))
+            continue
+        found = False
+        for problem in _host_refs(host, ("hosts", hi), dvs_by_name, segment_names, claim):
+            found = True
+            yield problem
+        if not found:
+            sound.add(shape)
 
     for ni, node in enumerate(snap.backup_nodes):
         yield from _one_default(node.gateway, node.routes, ("backup_nodes", ni), "a node has one default route")
@@ -127,6 +88,74 @@ def problems(snap: Snapshot) -> Iterator[Problem]:
             ipaddress.ip_address(value)
         except ValueError:
             yield ("dns", name), "an IP address"
+
+
+def _host_refs(host, hp: tuple[str | int, ...], dvs_by_name: dict, segment_names: set[str], claim) -> Iterator[Problem]:
+    """One host's references (pnics, switches, port groups, stacks, segments) and its vmk addresses."""
+    pnics = {p.name for p in host.pnics}
+    yield from _unique([p.name for p in host.pnics], hp + ("pnics",), "pnic name")
+    yield from _unique([v.device for v in host.vmks], hp + ("vmks",), "vmk device")
+    yield from _unique([n.key for n in host.netstacks], hp + ("netstacks",), "netstack key")
+    for ki, stack in enumerate(host.netstacks):
+        yield from _one_default(stack.gateway, stack.routes, hp + ("netstacks", ki),
+                                "ESXi keeps one default gateway per netstack")
+    used_by: dict[str, str] = {}
+    pg_names: dict[str, str] = {}
+    for si, vs in enumerate(host.vswitches):
+        sp = hp + ("vswitches", si)
+        for ui, up in enumerate(vs.uplinks):
+            yield from _uplink(sp + ("uplinks", ui), up, pnics, used_by, vs.name)
+        yield from _teaming_refs(vs.teaming, set(vs.uplinks), sp + ("teaming",), "uplink of this switch")
+        for pi, pg in enumerate(vs.portgroups):
+            if pg.name in pg_names:
+                yield sp + ("portgroups", pi, "name"), f"a unique port group name; {pg.name!r} is also on {pg_names[pg.name]}"
+            pg_names[pg.name] = vs.name
+            if pg.teaming:
+                yield from _teaming_refs(pg.teaming, set(vs.uplinks), sp + ("portgroups", pi, "teaming"), "uplink of this switch")
+    for mi, member in enumerate(host.dvswitches):
+        mp = hp + ("dvswitches", mi)
+        dvs = dvs_by_name.get(member.switch)
+        if dvs is None:
+            yield mp + ("switch",), f"a distributed switch defined under dvswitches ({_names(dvs_by_name)}), not {member.switch!r}"
+            continue
+        for port, vmnic in member.uplinks.items():
+            if port not in dvs.uplink_ports:
+                yield mp + ("uplinks", port), f"an uplink port of {dvs.name} ({_names(dvs.uplink_ports)})"
+            yield from _uplink(mp + ("uplinks", port), vmnic, pnics, used_by, dvs.name)
+        for dvpg in dvs.portgroups:
+            if dvpg.name in pg_names:
+                yield mp + ("switch",), f"port group names unique on the host; {dvpg.name!r} is on {pg_names[dvpg.name]} and {dvs.name}"
+            pg_names[dvpg.name] = dvs.name
+    stacks = {n.key for n in host.netstacks}
+    for vi, vmk in enumerate(host.vmks):
+        vp = hp + ("vmks", vi)
+        if vmk.portgroup not in pg_names:
+            yield vp + ("portgroup",), f"a port group on this host's switches ({_names(pg_names)}), not {vmk.portgroup!r}"
+        if vmk.netstack not in stacks:
+            yield vp + ("netstack",), f"a netstack listed under this host's netstacks ({_names(stacks)}), not {vmk.netstack!r}"
+        if vmk.segment is not None and vmk.segment not in segment_names:
+            yield vp + ("segment",), f"a segment defined under segments ({_names(segment_names)}), not {vmk.segment!r}"
+        yield from claim(vmk.ipv4, vp + ("ipv4",))
+
+
+
+def _uplink(path: tuple[str | int, ...], vmnic: str, pnics: set[str], used_by: dict[str, str],
+            switch: str) -> Iterator[Problem]:
+    """A switch uplink: a pnic of this host, on no other switch (then recorded as on ``switch``)."""
+    if vmnic not in pnics:
+        yield path, f"a pnic of this host ({_names(pnics)}), not {vmnic!r}"
+    elif vmnic in used_by:
+        yield path, f"{vmnic} to be on one switch only; it is already on {used_by[vmnic]}"
+    else:
+        used_by[vmnic] = switch
+
+def _host_shape(host) -> tuple:
+    """Everything _host_refs checks but the vmk addresses (segments and switches outside
+    the host are the snapshot's, the same for every host)."""
+    return (tuple([p.name for p in host.pnics]), host.vswitches,
+            tuple([(m.switch, tuple(m.uplinks.items())) for m in host.dvswitches]),
+            tuple([(n.key, n.gateway, n.routes) for n in host.netstacks]),
+            tuple([(v.device, v.portgroup, v.netstack, v.segment) for v in host.vmks]))
 
 
 def _vm_refs(snap: Snapshot) -> Iterator[Problem]:
