@@ -240,7 +240,9 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
     mine = {v.device: (v, c) for v, c in zip(host.vmks, cidrs)}
     ifaces = {}
     for dev, t in template.ifaces.items():
-        ip, plen, net = mine[dev][1]
+        parsed = mine[dev][1]
+        assert parsed is not None  # the template's interfaces are vmks with an address, as this host's are
+        ip, plen, net = parsed
         ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
                     template.vmk_tables, template.management_vmks, template.pnics,
