@@ -20,7 +20,7 @@ from nbdpath.engine import Engine
 from nbdpath.plan import plan as plan_mod
 from nbdpath.render import Report
 from nbdpath.render import markdown as md
-from nbdpath.rules import check
+from nbdpath.rules import Severity, check
 from nbdpath.safetext import ps
 
 MD = MarkdownIt("commonmark", {"html": True}).enable("table")
@@ -285,3 +285,31 @@ def test_fleet_sized_markdown_is_grouped(monkeypatch, all_labs_report):
     findings = md.findings_markdown(all_labs_report)
     rules = {f.rule for _, f in all_labs_report.findings}
     assert len(re.findall(r"^#### (NBD\d+) ", findings, re.MULTILINE)) == len(rules)
+
+
+@pytest.mark.parametrize("lab", labs.names())
+def test_plan_markdown_from_the_plan_is_the_document_form(lab):
+    # The command renders from the Plan (two formats, no whole document); the dict form is the contract.
+    plan = plan_mod.build(labs.load(lab), Severity.INFO)
+    assert md.plan_markdown(plan) == md.plan_doc(plan.to_dict())
+
+
+def test_a_fleet_plans_path_changes_are_grouped_and_counted(monkeypatch):
+    from render_helpers import fleetgen
+
+    from nbdpath.model import parse
+    from nbdpath.render import cells
+
+    monkeypatch.setattr(cells, "PAIR_ROWS", 200)  # a fleet's size, on a fleet small enough for a test
+    plan = plan_mod.build(parse(json.dumps(fleetgen().generate(64))))
+    assert len(plan.path_changes) > cells.PAIR_ROWS
+    text = md.plan_markdown(plan)
+    rows = [line for line in text.split("## What the plan does to the paths")[1].split("\n## ")[0].splitlines()
+            if line.startswith("| ") and not line.startswith(("| host ", "| --- "))]
+    assert 0 < len(rows) < 50
+    pairs = sum(int(m[1].replace(",", "")) if (m := re.search(r"\(([\d,]+) pairs\)", r)) else 1 for r in rows)
+    assert pairs == len(plan.path_changes)
+    assert "One row per distinct change" in text
+    # Below the threshold, every pair has its row, as in the document form.
+    monkeypatch.setattr(cells, "PAIR_ROWS", 10**6)
+    assert md.plan_markdown(plan) == md.plan_doc(plan.to_dict())

@@ -147,7 +147,7 @@ def _plan_text(plan, fmt: str, windows: list) -> str:
     if fmt == "text":
         return plan_mod.render_text(plan) + est_render.windows_text(windows)
     if fmt == "markdown":
-        return md_render.plan_doc(plan.to_dict()) + est_render.windows_markdown(windows)
+        return md_render.plan_markdown(plan) + est_render.windows_markdown(windows)
     return plan_mod.render_script(plan, fmt)
 
 @click.command(name="diff")
