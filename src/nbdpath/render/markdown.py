@@ -227,17 +227,11 @@ def plan_markdown(plan: Any) -> str:
     """``plan_doc(plan.to_dict())`` from the Plan itself: only the two formats shown are rendered (the
     whole document renders four and their rollbacks: 18 s and 544 MiB at 10,000 hosts), and above
     PAIR_ROWS path changes the what-if table has one row per distinct change, counted."""
-    from ..changes.render import get
-
-    esxcli, powercli = get("esxcli"), get("powercli")
-    steps = ({"host": s.change.host, "change": s.change.describe(), "rules": s.reasons,
-              "esxcli": esxcli.command(s.change, state), "powercli": powercli.command(s.change, state),
-              "rollback": {"esxcli": [esxcli.command(u, after) for u in s.rollback]}}
-             for s, (state, after) in zip(plan.steps, plan._states()))
-    rows = [_change_row(c.to_dict()) for c in plan.path_changes] if len(plan.path_changes) <= cells.PAIR_ROWS \
-        else _grouped_changes(plan.path_changes)
-    tail = plan._tail()
-    return _plan_lines(list(steps), rows, tail["resolved"], tail["introduced"], grouped=len(plan.path_changes) > cells.PAIR_ROWS)
+    steps = list(plan.step_dicts(("esxcli", "powercli")))
+    grouped = len(plan.path_changes) > cells.PAIR_ROWS
+    rows = _grouped_changes(plan.path_changes) if grouped else [_change_row(c.to_dict()) for c in plan.path_changes]
+    tail = plan.tail()
+    return _plan_lines(steps, rows, tail["resolved"], tail["introduced"], grouped)
 
 
 def _change_row(c: dict[str, Any]) -> list[str]:

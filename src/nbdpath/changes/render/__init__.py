@@ -53,10 +53,5 @@ def command(name: str, change: Change, snap: Optional[Snapshot] = None) -> str:
     return get(name).command(change, snap)
 
 
-def commands(change: Change, snap: Optional[Snapshot] = None) -> dict[str, str]:
-    """One change in every format."""
-    return {n: r.command(change, snap) for n, r in renderers().items()}
-
-
 def script(name: str, steps: Sequence[ScriptStep], snap: Snapshot) -> str:
     return get(name).script(steps, snap)
