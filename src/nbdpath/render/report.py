@@ -146,15 +146,7 @@ class Report:
                 "hosts": cells.host_tallies(self._tally_rows(shape_of))}
 
     def _tally_rows(self, shape_of: list[int] | None) -> Iterable[tuple[str, str, str, str, int]]:
-        by_snap = {name: {h.name: h.cluster for h in snap.hosts} for name, snap in self.snaps.items()}
-        multi = len(self.snapshots) > 1
-        last: tuple[str, str] | None = None
-        cluster = ""
-        for i, (snapshot, p) in enumerate(self.paths):
-            if (snapshot, p.host) != last:  # as clusters() labels it
-                last = (snapshot, p.host)
-                cluster = by_snap.get(snapshot, {}).get(p.host) or "(no cluster)"
-                cluster = f"{snapshot}: {cluster}" if multi else cluster
+        for i, ((snapshot, p), cluster) in enumerate(zip(self.paths, self.clusters())):
             yield snapshot, p.host, cluster, p.outcome.verdict.value, shape_of[i] if shape_of is not None else 0
 
     def _assumptions(self) -> dict[str, str]:
@@ -191,9 +183,14 @@ class Report:
         by_snap = {name: {h.name: h.cluster for h in snap.hosts} for name, snap in self.snaps.items()}
         multi = len(self.snapshots) > 1
         out = []
+        last: tuple[str, str] | None = None
+        label = ""
         for snapshot, p in self.paths:
-            cluster = by_snap.get(snapshot, {}).get(p.host) or "(no cluster)"
-            out.append(f"{snapshot}: {cluster}" if multi else cluster)
+            if (snapshot, p.host) != last:  # a host's pairs come together: one label per host
+                last = (snapshot, p.host)
+                cluster = by_snap.get(snapshot, {}).get(p.host) or "(no cluster)"
+                label = f"{snapshot}: {cluster}" if multi else cluster
+            out.append(label)
         return out
 
 
