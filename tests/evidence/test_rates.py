@@ -255,3 +255,14 @@ def test_vmk_capture_without_known_macs_names_the_vmk_that_carried_it(tmp_path):
     (c,) = [c for c in doc["carried"] if c["kind"] == "vmk"]
     assert (c["interface"], c["share"]) == ("vmk4", 1.0) and "the vmk captured on" in c["what"]
     assert _pair(doc)["observed_egress_vmk"] == "vmk4 (captured on interface vmk4)"
+
+
+def test_a_bin_start_past_the_calendar_is_written_as_a_number():
+    # A damaged pcapng timestamp (found by tests/hostile/test_evidence.py) lands past year 9999:
+    # the bin still has a start, not an OverflowError.
+    from nbdpath.evidence.rates import utc_text
+
+    assert utc_text(0) == "1970-01-01T00:00:00Z"
+    far = 300_000 * 365 * 86_400 * 1_000_000
+    assert utc_text(far) == f"{far // 1_000_000} s after 1970-01-01T00:00:00Z"
+    assert utc_text(-far).endswith(" s after 1970-01-01T00:00:00Z")

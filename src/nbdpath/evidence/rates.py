@@ -131,7 +131,10 @@ def us_of(dt: datetime) -> int:
 
 def utc_text(t_us: int) -> str:
     """A capture's bin start: ISO 8601 UTC, milliseconds only when the bins are that narrow."""
-    dt = datetime.fromtimestamp(0, timezone.utc) + timedelta(microseconds=t_us)
+    try:
+        dt = datetime.fromtimestamp(0, timezone.utc) + timedelta(microseconds=t_us)
+    except OverflowError:  # a damaged timestamp past the calendar (year 9999): say it as a number
+        return f"{t_us // _US} s after 1970-01-01T00:00:00Z"
     text = dt.strftime("%Y-%m-%dT%H:%M:%S")
     if t_us % _US:
         text += f".{dt.microsecond // 1000:03d}"
