@@ -11,6 +11,8 @@ import pytest
 
 from nbdpath import labs
 from nbdpath.errors import InputError
+from nbdpath import cli
+from nbdpath import io as nbdpath_io
 from nbdpath.io import gc_paused, open_input, read_input
 from nbdpath.model import load
 
@@ -94,6 +96,41 @@ def test_gc_paused_leaves_a_disabled_collector_disabled():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class _Cell:
+    """A GC-tracked object to find in a generation."""
+
+
+@pytest.mark.parametrize("one_command", [False, True])
+def test_a_pause_freezes_what_it_built_only_for_a_one_shot_command(monkeypatch, one_command):
+    # The console script (gc_for_one_command) moves a pause's objects out of the
+    # collector's reach; a long-lived process (this suite, a library user) keeps them collectable.
+    monkeypatch.setattr(nbdpath_io, "_gc_freeze_on_resume", False)
+    gc.collect()
+    frozen_before = gc.get_freeze_count()
+    try:
+        if one_command:
+            nbdpath_io.gc_for_one_command()
+        with gc_paused():
+            built = [_Cell() for _ in range(1000)]
+        assert gc.isenabled()
+        collectable = {id(o) for o in gc.get_objects()}  # generations 0-2, not the permanent one
+        assert all((id(c) in collectable) is not one_command for c in built)
+        assert (gc.get_freeze_count() >= frozen_before + len(built)) is one_command
+    finally:
+        gc.unfreeze()
+
+
+def test_the_console_script_sets_the_one_command_policy(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "gc_for_one_command", lambda: calls.append("gc"))
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 0)
+    monkeypatch.setattr(cli.os, "_exit", lambda rc: calls.append(("exit", rc)))
+    monkeypatch.setattr(cli.atexit, "_run_exitfuncs", lambda: None)
+    monkeypatch.setattr(cli.threading, "active_count", lambda: 1)
+    cli.run()
+    assert calls == ["gc", "main", ("exit", 0)]
 
 
 def test_the_pure_parser_leaves_the_collector_alone(monkeypatch):

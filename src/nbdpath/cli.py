@@ -16,6 +16,7 @@ import traceback
 import click
 
 from .errors import NbdpathError
+from .io import gc_for_one_command
 from .result import Exit
 from .safetext import one_line
 
@@ -140,7 +141,9 @@ def run() -> None:
     every fleet command (measured); by now the command has written and closed its
     output, so flush the standard streams, run the atexit handlers and exit. With a
     thread still running (none of ours outlive a command) the normal exit joins it.
+    The GC policy of a one-shot process is :func:`nbdpath.io.gc_for_one_command`.
     """
+    gc_for_one_command()
     rc = main()
     try:
         sys.stdout.flush()
