@@ -44,6 +44,11 @@ COMMANDS = {
 
 ENGINE = """
 import sys
+try:  # as the console script runs (nbdpath.cli.run); older trees lack it
+    from nbdpath.io import gc_for_one_command
+    gc_for_one_command()
+except ImportError:
+    pass
 from nbdpath.commands.core import load_inputs
 from nbdpath.engine import Engine
 from nbdpath.rules import check

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import io
+import sys
 import os
 import socket
 import threading
@@ -169,3 +171,22 @@ def stat_is_fifo(path) -> bool:
     import stat
 
     return stat.S_ISFIFO(os.stat(path).st_mode)
+
+
+def test_a_streamed_document_reaches_a_real_stdout_whole_and_after_what_was_printed(tmp_path, monkeypatch):
+    target = tmp_path / "out.txt"
+    with open(target, "w", encoding="utf-8") as real:
+        monkeypatch.setattr(sys, "stdout", real)
+        print("before", end="\n")  # still in the stream's own buffer: must come out first
+        nbdpath_io.write_streamed(lambda fh: [fh.write(f"piece {i} é\n") for i in range(5000)])
+        print("after")
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "before" and lines[-1] == "after"
+    assert lines[1:-1] == [f"piece {i} é" for i in range(5000)]
+
+
+def test_a_streamed_document_goes_to_a_stand_in_stdout_as_it_is(monkeypatch):
+    capture = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", capture)
+    nbdpath_io.write_streamed(lambda fh: fh.write("whole\n"))
+    assert capture.getvalue() == "whole\n"
