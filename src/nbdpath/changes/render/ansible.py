@@ -47,6 +47,11 @@ class Unsafe(str):
 
 
 def _scalar(v: Any) -> str:
+    t = type(v)  # the exact types first: 144,000 scalars in a 10,000-host check's fixes
+    if t is Unsafe:
+        return "!unsafe '" + v.replace("'", "''") + "'"
+    if t is str:
+        return "'" + v.replace("'", "''") + "'"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -65,14 +70,16 @@ def _emit(v: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(v, dict):
         for k, x in v.items():
-            if isinstance(x, (dict, list)) and x:
+            if not isinstance(x, _NESTED):
+                out.append(f"{pad}{k}: {_scalar(x)}")
+            elif x:
                 out.append(f"{pad}{k}:")
                 _emit(x, indent + 2, out)
             else:
-                out.append(f"{pad}{k}: {_scalar(x) if not isinstance(x, (dict, list)) else ('{}' if isinstance(x, dict) else '[]')}")
+                out.append(f"{pad}{k}: {'{}' if isinstance(x, dict) else '[]'}")
     elif isinstance(v, list):
         for x in v:
-            if isinstance(x, (dict, list)) and x:
+            if isinstance(x, _NESTED) and x:
                 sub: list[str] = []
                 _emit(x, indent + 2, sub)
                 out.append(f"{pad}- {sub[0][indent + 2:]}")
@@ -81,6 +88,9 @@ def _emit(v: Any, indent: int, out: list[str]) -> None:
                 out.append(f"{pad}- {_scalar(x)}")
     else:
         out.append(pad + _scalar(v))
+
+
+_NESTED = (dict, list)
 
 
 def _u(value: str) -> Unsafe:
