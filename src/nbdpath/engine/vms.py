@@ -201,6 +201,15 @@ class VmTracer:
             p = self._pairs[key] = self.engine.trace_pair(host, node, address, record=False, why=FORKLIFT_WHY)
         return p
 
+    def pairs(self, host: str, nodes: tuple[str, ...], job: Optional[Job] = None) -> list[Path]:
+        """``pair`` of ``host`` and each of ``nodes``, in order."""
+        address = job.transfer_addresses.get(host) if job is not None else None
+        got = self._pairs.get
+        found = [got((host, n, address)) for n in nodes]
+        if not all(found):  # a pair not traced yet (paths have no __bool__: all() stays in C)
+            return [self.pair(host, n, job) for n in nodes]
+        return found  # type: ignore[return-value]
+
     def route(self, vm: Vm, job: Optional[Job] = None) -> VmRoute:
         served_by, hosts, why = serving(self.engine.snapshot, vm, self.stores)
         name = job.name if job is not None else None

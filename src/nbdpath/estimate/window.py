@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from operator import itemgetter
+from functools import reduce
+from itertools import chain
+from operator import add, itemgetter
 from typing import Any, Iterable, Iterator, Optional
 
 from ..engine.trace import Engine
@@ -85,10 +87,20 @@ def _seconds(nbytes: float, mbps: float) -> float:
 
 @dataclass(slots=True)
 class _HostLoad:
-    bytes: float = 0.0
-    sizes: list[float] = field(default_factory=list)
-    largest: tuple[float, str] = (-1.0, "")
-    vms: dict[str, float] = field(default_factory=dict)  # VM -> bytes through this host
+    bytes: float
+    parts: list[list[float]]  # per VM, the sizes of its disks this host serves
+    disks: int
+    largest: tuple[float, str]  # the largest disk, and the first VM with one that large
+    vms: dict[str, float]  # VM -> bytes through this host
+
+
+def _host_load(names: list[str], parts: list[list[float]]) -> _HostLoad:
+    totals = list(map(sum, parts))
+    # Added in the VMs' order, as a running total would: the same float whatever sum() does.
+    nbytes = reduce(add, totals, 0.0)
+    bigs = list(map(max, parts))
+    big = max(bigs)
+    return _HostLoad(nbytes, parts, sum(map(len, parts)), (big, names[bigs.index(big)]), dict(zip(names, totals)))
 
 
 @dataclass(slots=True)
@@ -105,13 +117,15 @@ class _Acc:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pair:
-    """What one path contributes to the limits (worked out once per path)."""
+class _Profile:
+    """What a host's paths to a job's nodes contribute to the limits, the same for every
+    host whose paths share their outcomes (one shape): worked out once per shape."""
 
-    single_mbps: float  # one flow's ceiling on this path (inf: no speed known)
-    uplink: Optional[tuple[tuple, str, float]]  # (key, where, mbps)
-    nic: Optional[tuple[tuple, str, float]]
-    routers: tuple[tuple[tuple, str, float], ...]
+    reachable: tuple[str, ...]  # the nodes with a working path, in the job's order
+    rate: float  # one stream's speed (Mb/s): the stream rate or the slowest path's ceiling
+    # Per reachable node: its uplink (name, how it is shared, Mb/s) or None, then the
+    # shared limits it crosses, each (key, where, Mb/s): its NIC, then its routers.
+    legs: tuple[tuple[str, Optional[tuple[str, str, float]], tuple[tuple[tuple, str, float], ...]], ...]
 
 
 class Estimator:
@@ -126,8 +140,8 @@ class Estimator:
         # a re-trace per shape and assumption (0.4 s of a 10,000-host estimate, measured).
         self.engine = engine or Engine(snap, alternatives=False)
         self.tracer = VmTracer(self.engine, paths)
-        self._pairs: dict[int, _Pair] = {}
         self._shapes: dict[tuple[int, str], tuple] = {}
+        self._profiles: dict[tuple, _Profile] = {}
         self._versions = {h.name: h.version_tuple for h in snap.hosts}
         self._selected: dict[str, list] = {}
         self._streams_cap: dict[tuple[str, tuple[int, ...]], tuple[int, str]] = {}
@@ -159,17 +173,26 @@ class Estimator:
             if nodes and hosts:
                 self.tracer.add(self.engine.trace(hosts, nodes))
 
-    def _pair(self, p: Path) -> _Pair:
-        got = self._pairs.get(id(p))
+    def _profile(self, job: Job, pairs: list[Path]) -> _Profile:
+        # Keyed by the outcomes themselves (kept alive by the tracer's pairs): hosts of one shape
+        # share them, so 10,000 hosts cost a few hundred profiles.
+        key = (job.transport, *[(id(p.outcome), p.node) for p in pairs])
+        got = self._profiles.get(key)
         if got is None:
-            # Hosts of one shape share an outcome: only the uplink's owner differs.
+            got = self._profiles[key] = self._new_profile(job, [p for p in pairs if works(p)])
+        return got
+
+    def _new_profile(self, job: Job, ok: list[Path]) -> _Profile:
+        shapes = []
+        for p in ok:
             shape = self._shapes.get((id(p.outcome), p.node))
             if shape is None:
                 shape = self._shapes[(id(p.outcome), p.node)] = self._shape(p)
-            single, up, nic, routers = shape
-            uplink = None if up is None else (("u", p.host, up[0]), f"{p.host} {up[0]} ({up[1]})", up[2])
-            got = self._pairs[id(p)] = _Pair(single, uplink, nic, routers)
-        return got
+            shapes.append(shape)
+        rate = min(self.c.stream_mbps(job.transport), min((sh[0] for sh in shapes), default=float("inf")))
+        legs = tuple((p.node, up, ((nic,) if nic is not None else ()) + routers)
+                     for p, (_, up, nic, routers) in zip(ok, shapes))
+        return _Profile(tuple(p.node for p in ok), rate, legs)
 
     def _shape(self, p: Path) -> tuple:
         eff = self.c.link_efficiency
@@ -232,37 +255,20 @@ class Estimator:
         cache[datastore] = best
         return best
 
-    def _reads(self, job: Job, unreadable: list) -> Iterator[tuple[str, str, list[float]]]:
-        """(VM, serving host, disk bytes) per VM and host; a VM with a disk no host can
-        serve goes to ``unreadable`` whole (a job reads a VM or fails it)."""
-        ds_cache: dict[str, Optional[str]] = {}
-        full = job.mode == "full"
-        frac = job.changed_fraction
-        for vm in self.selected(job):
-            disks = vm.disks
-            if not disks:
-                continue
-            if full:
-                sizes = [d.capacity_gib * GIB for d in disks]
-            else:
-                sizes = [(d.changed_gib if d.changed_gib is not None else d.capacity_gib * frac) * GIB for d in disks]
-            if vm.power_state == "poweredOn" and not vm.template:
-                yield vm.name, vm.host, sizes
-            else:
-                yield from self._through_datastores(job, vm, sizes, ds_cache, unreadable)
-
     def _through_datastores(self, job: Job, vm: Any, sizes: list[float], ds_cache: dict,
-                            unreadable: list) -> Iterator[tuple[str, str, list[float]]]:
+                            unreadable: list) -> dict[str, list[float]]:
+        """A VM not read through its own host: its disks' bytes per serving host; a VM with a
+        disk no host can serve goes to ``unreadable`` whole (a job reads a VM or fails it)."""
         hosts = [self._serving_host(job, d.datastore, ds_cache) for d in vm.disks]
         gone = next((d.datastore for d, h in zip(vm.disks, hosts) if h is None), None)
         if gone is not None:
             unreadable.append({"vm": vm.name, "reason": f"no host mounts datastore {gone} read-write "
                                                         "(or it is inaccessible)"})
-            return
+            return {}
         by_host: dict[str, list[float]] = {}
         for h, b in zip(hosts, sizes):
             by_host.setdefault(h or "", []).append(b)  # every h is a host here (checked above)
-        yield from ((vm.name, h, part) for h, part in by_host.items())
+        return by_host
 
     def job(self, job: Job) -> JobEstimate:
         unreadable: list[dict[str, str]] = []
@@ -285,61 +291,73 @@ class Estimator:
             sum(r["disks"] for r in hosts_out), top, hosts_out, node_rows, critical, unreadable, limits[:8])
 
     def _loads(self, job: Job, unreadable: list) -> dict[str, "_HostLoad"]:
-        """What each serving host sends for the job: bytes, disk sizes, its largest disk, bytes per VM."""
-        loads: dict[str, _HostLoad] = {}
-        get = loads.get
-        for vm, h, sizes in self._reads(job, unreadable):
-            load = get(h)
-            if load is None:
-                load = loads[h] = _HostLoad()
-            load.sizes += sizes
-            total = sum(sizes)
-            load.bytes += total
-            load.vms[vm] = total  # _reads gives a VM each serving host once
-            big = max(sizes)
-            if big > load.largest[0]:
-                load.largest = (big, vm)
-        return loads
+        """What each serving host sends for the job, hosts in the order the VMs first reach them."""
+        # One pass that only sorts each VM's disk sizes under its serving host (a list append,
+        # no per-VM objects); the sums and maxima are then taken per host by C builtins.
+        by_host: dict[str, tuple[list[str], list[list[float]]]] = {}
+        get = by_host.get
+        ds_cache: dict[str, Optional[str]] = {}
+        full = job.mode == "full"
+        frac = job.changed_fraction
+        for vm in self.selected(job):
+            disks = vm.disks
+            if not disks:
+                continue
+            if full:
+                sizes = [d.capacity_gib * GIB for d in disks]
+            else:
+                sizes = [(d.changed_gib if d.changed_gib is not None else d.capacity_gib * frac) * GIB for d in disks]
+            if vm.power_state == "poweredOn" and not vm.template:
+                got = get(vm.host)
+                if got is None:
+                    got = by_host[vm.host] = ([], [])
+                got[0].append(vm.name)
+                got[1].append(sizes)
+                continue
+            for h, part in self._through_datastores(job, vm, sizes, ds_cache, unreadable).items():
+                got = get(h)
+                if got is None:
+                    got = by_host[h] = ([], [])
+                got[0].append(vm.name)
+                got[1].append(part)
+        return {h: _host_load(names, parts) for h, (names, parts) in by_host.items()}
 
     def _host(self, job: Job, h: str, load: "_HostLoad", acc: "_Acc", unreadable: list) -> None:
         """One host's own limits, and its share of the links, node NICs and routers it uses."""
-        pairs = [self.tracer.pair(h, n, job) for n in self.tracer.nodes_of(job)]
-        ok = [p for p in pairs if works(p)]
-        if not ok:
+        pairs = self.tracer.pairs(h, self.tracer.nodes_of(job), job)
+        prof = self._profile(job, pairs)
+        reachable = prof.reachable
+        if not reachable:
             why = min(pairs, key=path_rank).outcome.verdict_reason if pairs else "the job has no backup node"
             unreadable.extend({"vm": v, "reason": f"{h}: {why}"} for v in load.vms)
             return
-        acc.moved += load.bytes
-        share = load.bytes / len(ok)
-        profiles = [self._pair(p) for p in ok]
-        rate = min(self.c.stream_mbps(job.transport), min(pr.single_mbps for pr in profiles))
+        nbytes = load.bytes
+        acc.moved += nbytes
+        share = nbytes / len(reachable)
+        rate = prof.rate
         largest, big_vm = load.largest
-        disks = len(load.sizes)
+        disks = load.disks
         k, why = self._host_streams(job, h)
         if disks < k:
             k, why = disks, f"its {disks} disk(s) at once (cap: {why})"
-        own = [Limit("disk", f"{big_vm} on {h} (one stream)", rate, largest, _seconds(largest, rate), big_vm),
-               Limit("host-streams", f"{h}: {why}", k * rate, load.bytes, _seconds(load.bytes, k * rate), h)]
-        reachable = tuple(p.node for p in ok)
+        disk = Limit("disk", f"{big_vm} on {h} (one stream)", rate, largest, _seconds(largest, rate), big_vm)
+        streams = Limit("host-streams", f"{h}: {why}", k * rate, nbytes, _seconds(nbytes, k * rate), h)
         per_byte = _seconds(1.0, rate)
-        streams = acc.streams.get(reachable)
-        if streams is None:
-            streams = acc.streams[reachable] = []
-        streams += [b * per_byte for b in load.sizes]
-        for p, pr in zip(ok, profiles):
-            acc.node_bytes[p.node] = acc.node_bytes.get(p.node, 0.0) + share
-            acc.node_hosts.setdefault(p.node, []).append(h)
-            for item in (pr.uplink, pr.nic, *pr.routers):
-                if item is not None:
-                    key, where, mbps = item
-                    slot = acc.shared.get(key)
-                    if slot is None:
-                        slot = acc.shared[key] = [key[0], where, mbps, 0.0, []]
-                    slot[3] += share
-                    slot[4].append(h)
-        acc.limits += own
-        acc.host_rows[h] = {"name": h, "bytes": int(load.bytes), "disks": disks, "nodes": list(reachable),
-                            "_limit": own[1] if own[1].seconds > own[0].seconds else own[0]}
+        waves = acc.streams.get(reachable)
+        if waves is None:
+            waves = acc.streams[reachable] = []
+        waves.extend(map(per_byte.__mul__, chain.from_iterable(load.parts)))
+        node_bytes, node_hosts, shared = acc.node_bytes, acc.node_hosts, acc.shared
+        for node, up, crossed in prof.legs:
+            node_bytes[node] = node_bytes.get(node, 0.0) + share
+            node_hosts.setdefault(node, []).append(h)
+            if up is not None:
+                _add_shared(shared, ("u", h, up[0]), f"{h} {up[0]} ({up[1]})", up[2], share, h)
+            for key, where, mbps in crossed:
+                _add_shared(shared, key, where, mbps, share, h)
+        acc.limits += (disk, streams)
+        acc.host_rows[h] = {"name": h, "bytes": int(nbytes), "disks": disks, "nodes": list(reachable),
+                            "_limit": streams if streams.seconds > disk.seconds else disk}
 
     def _shared(self, acc: "_Acc") -> dict[tuple, Limit]:
         """Uplinks, node NICs and routers as limits; an uplink is its host's limit too. Returns the NICs."""
@@ -401,6 +419,14 @@ class Estimator:
             weights[vm] = float("inf")
         # Tuples compare in C: no key function per VM (a node's limit can cover 100,000 VMs).
         return [vm for _, vm in heapq.nsmallest(MAX_CRITICAL_VMS, ((-b, vm) for vm, b in weights.items()))]
+
+
+def _add_shared(shared: dict[tuple, list], key: tuple, where: str, mbps: float, share: float, host: str) -> None:
+    slot = shared.get(key)
+    if slot is None:
+        slot = shared[key] = [key[0], where, mbps, 0.0, []]
+    slot[3] += share
+    slot[4].append(host)
 
 
 def _waves(streams: dict[tuple[str, ...], list[float]], slots: int) -> dict[str, tuple[float, int]]:
