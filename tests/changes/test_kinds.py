@@ -65,18 +65,31 @@ def test_field_names_come_from_the_kind():
         ch.from_dict({"op": "reboot", "host": HOST})
 
 
+SAMPLES = (ch.TagAdd(HOST, "vmk2"), ch.TagRemove(HOST, "vmk0", "management"),
+           ch.RouteAdd(HOST, "10.40.0.0/24", "10.30.0.1"), ch.RouteRemove(HOST, "10.40.0.0/24", "10.30.0.1"),
+           ch.VmkRemove(HOST, "vmk2"), ch.VmkAdd(HOST, "vmk3", "Backup", "10.30.0.21/24", services=("vSphereBackupNFC",)),
+           ch.Ipv4Set(HOST, "vmk2", "10.31.0.11/24", "10.30.0.11/24"), ch.VmkMtuSet(HOST, "vmk2", 1400, 1500),
+           ch.PortgroupVlanSet(HOST, "Backup", 31, 30))
+
+
 def test_registry_lists_every_renderer_and_each_renders_every_kind():
     names = tuple(ch.renderers())
     assert names == ("esxcli", "powercli", "govc", "ansible")
     snap = labs.load("veeam-tag-routed")
-    samples = (ch.TagAdd(HOST, "vmk2"), ch.TagRemove(HOST, "vmk0", "management"),
-               ch.RouteAdd(HOST, "10.40.0.0/24", "10.30.0.1"), ch.RouteRemove(HOST, "10.40.0.0/24", "10.30.0.1"),
-               ch.VmkRemove(HOST, "vmk2"), ch.VmkAdd(HOST, "vmk3", "Backup", "10.30.0.21/24", services=("vSphereBackupNFC",)),
-               ch.Ipv4Set(HOST, "vmk2", "10.31.0.11/24", "10.30.0.11/24"), ch.VmkMtuSet(HOST, "vmk2", 1400, 1500),
-               ch.PortgroupVlanSet(HOST, "Backup", 31, 30))
+    samples = SAMPLES
     # A new kind must come with a sample here, and every renderer must render it.
     assert {type(c) for c in samples} == set(ch.KINDS)
     for change in samples:
         for name, r in ch.renderers().items():
             text = r.command(change, snap)
             assert text.strip() and (change.host in text or name in ("esxcli",)), (name, text)
+
+
+@pytest.mark.parametrize("change", SAMPLES, ids=lambda c: c.OP)
+def test_a_change_moved_to_another_host_is_the_one_built_for_it(change):
+    # with_host copies the checked fields instead of constructing: it must equal a construction.
+    moved = change.with_host("esx99.lab.local")
+    built = type(change)(**{**change.__dict__, "host": "esx99.lab.local"})
+    assert moved == built and hash(moved) == hash(built) and type(moved) is type(change)
+    assert moved.to_dict() == {**change.to_dict(), "host": "esx99.lab.local"}
+    assert change.host == HOST  # the original is untouched
