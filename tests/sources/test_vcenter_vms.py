@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbdpath.sources.soapxml import NON_DISK_DEVICES, object_contents, parse_response, with_objects
+from nbdpath.sources.soapxml import NON_DISK_DEVICES, XmlData, object_contents, parse_response, with_objects
 from nbdpath.sources.vcenter_convert import (
     Inventory,
     _disk_fields,
@@ -231,3 +231,86 @@ def test_read_disks_survives_a_server_that_refuses_keyed_paths(monkeypatch):
     vms, asked = _inventory(monkeypatch, answers)
     assert asked[-1] == (["vm-1", "vm-2", "vm-3"], ["config.hardware.device"])
     assert all(p["config.hardware.device"] == [] for p in vms.values())
+
+
+# ---- VMs read as plain values (vm_value) convert as their XmlData views do ----
+
+def _text(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_xml_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00")
+                    .filter(lambda c: c in "\t\n" or ord(c) >= 0x20 and c not in "\ufffe\uffff"), max_size=12)
+
+
+@st.composite
+def vm_objects(draw):
+    """One VM ObjectContent of the bulk retrieval and its keyed-disk answer, as a server may write them."""
+    n = draw(st.integers(0, 3))
+    keys = draw(st.lists(st.sampled_from([2000, 2001, 2016, 16000, 4000]), min_size=n, max_size=n))
+    props = [f'<propSet><name>name</name><val xsi:type="xsd:string">{_text(draw(_xml_text))}</val></propSet>',
+             f'<propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">'
+             f'{draw(st.sampled_from(["folder-1", "folder-2", "", "group-d1"]))}</val></propSet>',
+             f'<propSet><name>runtime.host</name><val xsi:type="ManagedObjectReference" type="HostSystem">'
+             f'{draw(st.sampled_from(["host-1", "host-2", ""]))}</val></propSet>']
+    if draw(st.booleans()):
+        props.append(f'<propSet><name>runtime.powerState</name><val xsi:type="VirtualMachinePowerState">'
+                     f'{draw(st.sampled_from(["poweredOn", "poweredOff", "bogus", ""]))}</val></propSet>')
+    if draw(st.booleans()):
+        props.append(f'<propSet><name>config.template</name><val xsi:type="xsd:boolean">'
+                     f'{draw(st.sampled_from(["true", "false", ""]))}</val></propSet>')
+    if draw(st.booleans()):
+        props.append(layout(*keys))
+    props.append(count(draw(st.sampled_from([n, n + 1]))))
+    answers = []
+    for k in keys:
+        if draw(st.integers(0, 5)) == 0:
+            answers.append(keyed(k, NIC))
+        elif draw(st.integers(0, 5)):
+            answers.append(keyed(k, disk(k, _text(draw(_xml_text)), draw(st.integers(0, 2**40)),
+                                         draw(st.sampled_from(["datastore-1", "datastore-2", "datastore-9"])),
+                                         with_bytes=draw(st.booleans()))))
+    return "".join(props), "".join(answers)
+
+
+def _read_vm(bulk: str, answers: str, readers) -> dict:
+    """The VM's props as retrieve() and read_disks() leave them, read with ``readers``."""
+    page = ENVELOPE.format(body='<objects><obj type="VirtualMachine">vm-1</obj>' + bulk + "</objects>")
+    [(_, _, props, _)] = list(object_contents(parse_response(page.encode()), readers))
+    keys = disk_keys(props)
+    if keys == ():
+        return dict(props, **{"config.hardware.device": []})
+    if keys is not None:
+        page = ENVELOPE.format(body='<objects><obj type="VirtualMachine">vm-1</obj>' + answers + "</objects>")
+        [(_, _, found, _)] = list(object_contents(parse_response(page.encode()), readers))
+        disks = keyed_disks(found, keys)
+        if disks is not None:
+            return dict(props, **{"config.hardware.device": disks})
+    whole = vm_page(IDE + "".join(disk(2000 + i, f"d{i}", 4 + i, "datastore-1") for i in range(2)) + NIC)
+    [(_, _, found, _)] = list(object_contents(parse_response(whole.encode()), readers))
+    return dict(props, **{"config.hardware.device": found["config.hardware.device"]})
+
+
+@settings(max_examples=120)
+@given(vm_objects())
+def test_vms_read_as_plain_values_convert_as_their_xml_views(vm):
+    from nbdpath.sources.vsphere_pyvmomi import VM_READER
+
+    folder_page = ENVELOPE.format(body=(
+        '<objects><obj type="Folder">folder-1</obj><propSet><name>name</name><val xsi:type="xsd:string">apps</val>'
+        '</propSet><propSet><name>parent</name><val xsi:type="ManagedObjectReference" type="Folder">group-v1</val>'
+        '</propSet></objects>'))
+    folders = {moid: props for _, moid, props, _ in object_contents(parse_response(folder_page.encode()))}
+    out = []
+    for readers in (None, VM_READER):
+        props = _read_vm(*vm, readers)
+        inv = Inventory(vcenter="vc", hosts={}, vms={"vm-1": props}, folders=folders)
+        missing: dict[str, str] = {}
+        vms = convert_vms(inv, {"host-1": "esx1", "host-2": "esx2"}, {"esx1"},
+                          {"datastore-1": "ds1", "datastore-2": "ds2"}, missing)
+        out.append((vms, missing, disk_keys(props)))
+    assert out[0] == out[1]
+    # What holds structure is read out of the page (an empty enum value stays a view, as _value gives it).
+    plain = _read_vm(*vm, VM_READER)
+    assert not any(isinstance(plain.get(p), XmlData) for p in ("parent", "runtime.host", "layoutEx.disk"))
+    assert not any(isinstance(d, XmlData) for d in plain["config.hardware.device"])

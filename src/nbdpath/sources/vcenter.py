@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..errors import DiscoveryError, SessionLost, SoapFault
+from ..io import gc_paused
 from ..model import Snapshot, Vcenter
 from .vcenter_convert import Converted, unique_names
 # The connection settings live with the seam; re-exported: callers have always found them here.
@@ -86,7 +87,8 @@ def discover(
         for name, reason in results[label].missing.items():
             missing[name] = reason
     labels = [ep.label for ep in endpoints if ep.label in results]
-    snap = merge_converted([results[label] for label in labels], labels, missing)
+    with gc_paused():  # ~10^5 model objects: a collection pass over them frees nothing
+        snap = merge_converted([results[label] for label in labels], labels, missing)
     for key, reason in snap.missing.items():
         warn(f"{key}: {reason}")
     return Discovery(snap, dict(snap.missing))

@@ -56,10 +56,12 @@ from .vcenter_convert import (
     convert,
     disk_keys,
     keyed_disks,
+    vm_value,
 )
 from .vsphere import DEFAULT_PAGE_SIZE, ConnectOptions, Credentials, Endpoint, PageFn, describe, server_text, tls_context
 
 MAX_VERSION_LIST = 1 * 2**20  # vimServiceVersions.xml is about 2 KiB
+VM_READER = {"VirtualMachine": vm_value}  # VMs read as plain values: each page's tree is freed once read
 
 
 class PyVmomiClient:
@@ -360,7 +362,7 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                    "VirtualMachine": vm_props, "Datastore": datastores, "Folder": folders}
 
         def take(result: XmlData) -> None:
-            for kind, moid, props, missing_set in object_contents(result):
+            for kind, moid, props, missing_set in object_contents(result, VM_READER):
                 if kind == "ContainerView":
                     refs = props.get("view")
                     refs = as_list(refs.ManagedObjectReference) if isinstance(refs, XmlData) else []
@@ -474,7 +476,7 @@ def _collect(collector: Any, paths: list[str], page_size: int, ids: Optional[lis
         first = with_objects(first, _PLACEHOLDER, ids)
     out: dict[str, dict[str, Any]] = {}
     for result in retrieve_pages(collector, None, None, drop=drop, first=first):
-        for kind, moid, props, missing in object_contents(result):
+        for kind, moid, props, missing in object_contents(result, VM_READER):
             if kind == "VirtualMachine" and (props or not missing):  # one reported only in missingSet is gone
                 out[moid] = props
     return out
