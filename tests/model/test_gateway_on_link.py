@@ -1,11 +1,13 @@
-"""Host.gateway_on_link's integer fast path answers as ipaddress does (ESXi's on-link rule)."""
+"""The model's IPv4 fast paths answer as ipaddress does: Host.gateway_on_link (ESXi's on-link rule) and
+v4_address_and_prefix (what the renderers restate)."""
 
 import ipaddress
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbdpath.model.snapshot import Host, Netstack, Vmk
+from nbdpath.model.snapshot import Host, Netstack, Vmk, v4_address_and_prefix
 
 v4 = st.integers(0, 2**32 - 1).map(lambda i: str(ipaddress.IPv4Address(i)))
 cidr = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32)).map(
@@ -33,3 +35,17 @@ def test_the_fast_path_agrees_with_ipaddress(vmks, gateway, nudge):
                       for i, (c, on, ns) in enumerate(vmks)])
     for ns in ("defaultTcpipStack", "vmotion"):
         assert host.gateway_on_link(ns, gateway) == _reference(host, ns, gateway)
+
+
+@settings(max_examples=150)
+@given(st.ip_addresses(v=4), st.integers(0, 32))
+def test_the_address_and_prefix_of_a_plain_interface_are_ipaddress_s(address, prefixlen):
+    text = f"{address}/{prefixlen}"
+    iface = ipaddress.IPv4Interface(text)
+    assert v4_address_and_prefix(text) == (str(iface.ip), iface.network.prefixlen)
+
+
+def test_an_interface_in_another_form_goes_through_ipaddress():
+    assert v4_address_and_prefix("10.0.0.11/255.255.255.0") == ("10.0.0.11", 24)
+    with pytest.raises(ValueError):
+        v4_address_and_prefix("fe80::1/64")

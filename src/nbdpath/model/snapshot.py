@@ -160,6 +160,17 @@ def _v4_int(m: re.Match) -> int:
     return (int(m[1]) << 24) | (int(m[2]) << 16) | (int(m[3]) << 8) | int(m[4])
 
 
+def v4_address_and_prefix(cidr: str) -> tuple[str, int]:
+    """``"10.0.0.11/24"`` -> ``("10.0.0.11", 24)``, as ipaddress.IPv4Interface gives them; any
+    other form (a netmask after the slash) goes through ipaddress, which refuses a non-IPv4 one.
+    The renderers restate ~10,000 vmk addresses in a fleet's fixes: ipaddress was 30% of it."""
+    m = _V4_CIDR.match(cidr)
+    if m:
+        return cidr[:cidr.index("/")], int(m[5])
+    iface = ipaddress.IPv4Interface(cidr)
+    return str(iface.ip), iface.network.prefixlen
+
+
 def _check_network(value: str) -> str:
     m = _V4_CIDR.match(value) if isinstance(value, str) else None
     if m:

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Optional, Sequence
 
 from ...model import DEFAULT_STACK, Snapshot
-from ...model.snapshot import normalise_service, normalise_stack
+from ...model.snapshot import normalise_service, normalise_stack, v4_address_and_prefix
 from ...safetext import sh, sh_quoted
 from ..kinds import (NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkAdd,
                      VmkMtuSet, VmkRemove)
@@ -24,16 +24,19 @@ def esxcli_tag(service: str) -> str:
     return _ESXCLI_TAG.get(service, service)
 
 
+_NETMASKS = tuple(str(ipaddress.IPv4Network(f"0.0.0.0/{n}").netmask) for n in range(33))
+
+
 def netmask(prefixlen: int) -> str:
-    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefixlen}").netmask)
+    return _NETMASKS[prefixlen]
 
 
 def _ipv4_set(vmk: str, cidr: Optional[str]) -> str:
     if cidr in (None, NO_IPV4):
         return f"esxcli network ip interface ipv4 set -i {sh(vmk)} -t none"
-    iface = ipaddress.IPv4Interface(cidr)
-    return (f"esxcli network ip interface ipv4 set -i {sh(vmk)} -I {sh(str(iface.ip))} "
-            f"-N {sh(netmask(iface.network.prefixlen))} -t static")
+    ip, prefixlen = v4_address_and_prefix(cidr)
+    return (f"esxcli network ip interface ipv4 set -i {sh(vmk)} -I {sh(ip)} "
+            f"-N {sh(netmask(prefixlen))} -t static")
 
 
 def _interface_add(change: VmkAdd) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Optional, Sequence
 
 from ...model import DEFAULT_STACK, Snapshot
-from ...model.snapshot import normalise_service, normalise_stack
+from ...model.snapshot import normalise_service, normalise_stack, v4_address_and_prefix
 from ...safetext import ps
 from ..kinds import (NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkAdd,
                      VmkMtuSet, VmkRemove)
@@ -25,9 +24,9 @@ def _call(pre: str, method: str, args: str) -> str:
 def _ipv4_set(pre: str, vmk: str, cidr: Optional[str]) -> str:
     if cidr in (None, NO_IPV4):
         return _call(pre, "network.ip.interface.ipv4.set", f"interfacename={ps(vmk)}; type='none'")
-    iface = ipaddress.IPv4Interface(cidr)
-    return _call(pre, "network.ip.interface.ipv4.set", f"interfacename={ps(vmk)}; ipv4={ps(str(iface.ip))}; "
-                 f"netmask={ps(netmask(iface.network.prefixlen))}; type='static'")
+    ip, prefixlen = v4_address_and_prefix(cidr)
+    return _call(pre, "network.ip.interface.ipv4.set", f"interfacename={ps(vmk)}; ipv4={ps(ip)}; "
+                 f"netmask={ps(netmask(prefixlen))}; type='static'")
 
 
 def _vmk_add(pre: str, change: VmkAdd) -> list[str]:
