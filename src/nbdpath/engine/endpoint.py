@@ -56,11 +56,22 @@ def management_ip(hv: HostView, snap: Snapshot, sem: Semantics = DEFAULT) -> tup
     return None, f"host registered as {addr}, which resolves to no known address", ()
 
 
+def _tags(hv: HostView) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every vmk carrying the tag, and those vCenter honours it on (an enabled vmk with
+    IPv4 on the default stack): facts of the host's configuration, kept with it."""
+    hit = hv.config.get("tags")
+    if hit is None:
+        vmks = hv.vmks
+        tagged = tuple(v.device for v in vmks if BACKUP_NFC in v.services)
+        usable = tuple(v.device for v in vmks if BACKUP_NFC in v.services and v.netstack == DEFAULT_STACK
+                       and v.device in hv.ifaces)
+        hit = hv.config["tags"] = (tagged, usable)
+    return hit
+
+
 def select(hv: HostView, snap: Snapshot, sem: Semantics = DEFAULT) -> EndpointChoice:
     host = hv.host
-    vmks = hv.vmks
-    tagged = tuple(v.device for v in vmks if BACKUP_NFC in v.services)
-    usable = [v.device for v in vmks if BACKUP_NFC in v.services and v.netstack == DEFAULT_STACK and v.device in hv.ifaces]
+    tagged, usable = _tags(hv)
     mgmt_ip, how, assumptions = management_ip(hv, snap, sem)
     mgmt_vmk = _vmk_with_ip(hv, mgmt_ip) if mgmt_ip is not None else None
     if tagged and not host.has_backup_tag:

@@ -104,6 +104,52 @@ class Network:
         return network not in covered
 
 
+@dataclass(frozen=True, slots=True)
+class NodeClass:
+    """Backup nodes that no trace tells apart but by their own addresses (node_classes)."""
+
+    ips: frozenset  # every member's addresses
+    subnets: tuple[tuple[int, int], ...]  # (network, prefixlen) of the members' interfaces
+
+
+def node_classes(net: Network) -> dict[str, NodeClass]:
+    """Node name -> its class, for nodes with a twin: the same interfaces (names, subnets,
+    segments, speeds) and routing table, on subnets nothing described routes finer than,
+    their addresses held by no other interface and no route's gateway.
+
+    A packet then meets the same routes and devices whichever twin sends or receives it,
+    and it ends on the twin the walk started for: traces differ in the node's address
+    only. A 10k-host fleet's 16 nodes are two classes (12,000 traces -> 1,500). What a
+    host adds (its routes and addresses) is checked per host (engine.trace)."""
+    holders: dict[int, int] = {}
+    gateways: set[int] = set()
+    for dv in (*net.nodes.values(), *net.routers.values()):
+        for i in dv.ifaces.values():
+            holders[i.ip] = holders.get(i.ip, 0) + 1
+        gateways.update(e.gateway for e in dv.table if e.gateway is not None)
+    walls = [p for _, a, b in net.between for p in (a, b)]
+
+    def alone(iface: L3Iface) -> bool:
+        m = mask(iface.prefixlen)
+        return holders[iface.ip] == 1 and iface.ip not in gateways \
+            and net.uniform(iface.network, iface.prefixlen) \
+            and not any(p > iface.prefixlen and n & m == iface.network for n, p in walls)
+
+    twins: dict[tuple, list[DeviceView]] = {}
+    for node in net.nodes.values():
+        if node.ifaces and all(alone(i) for i in node.ifaces.values()):
+            key = (tuple((i.name, i.prefixlen, i.network, i.segment, i.speed_mbps) for i in node.ifaces.values()),
+                   node.table, node.unusable, node.stateful, node.capacity_mbps)
+            twins.setdefault(key, []).append(node)
+    out: dict[str, NodeClass] = {}
+    for members in twins.values():
+        if len(members) > 1:
+            cls = NodeClass(frozenset(i.ip for n in members for i in n.ifaces.values()),
+                            tuple(dict.fromkeys((i.network, i.prefixlen) for i in members[0].ifaces.values())))
+            out.update((n.name, cls) for n in members)
+    return out
+
+
 @lru_cache(maxsize=1 << 16)
 def implicit_segment(network: int, prefixlen: int) -> str:
     """Addresses of one subnet share one L2 segment unless segments say otherwise."""
@@ -206,7 +252,9 @@ def _implied_gateways(snap: Snapshot, network: Network) -> dict[str, int]:
     return implied
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: built once per host (10,000 a fleet trace), 13 frozen fields cost 3.5 us, plain ones 0.6;
+# it holds dicts, so it never was hashable.
+@dataclass(slots=True)
 class HostView:
     host: Host
     device: str
@@ -222,6 +270,10 @@ class HostView:
     # Netstacks whose routing table was read from the host: which vmk owns a
     # shared subnet is then a fact, not assumption A3.
     observed: frozenset = frozenset()
+    # One dict per compiled configuration, the same object in every view re-addressed
+    # from it: the engine keeps facts that hold for the whole configuration here, and
+    # its identity stands for the configuration (a host's shape, engine.trace).
+    config: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict] = None) -> HostView:
@@ -231,11 +283,22 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
     if cache is None:
         return _compile_host(host, snap, network, dvs_index, None)
     cidrs = [cidr(v.ipv4) if v.ipv4 else None for v in host.vmks]
-    key = ("host", _config(host), tuple([c[1:] if c else None for c in cidrs]))
-    template = cache.get(key)
-    if template is None:
-        template = cache[key] = _compile_host(host, snap, network, dvs_index, cache)
-        return template
+    subnets = tuple([c[1:] if c else None for c in cidrs])
+    config = _config(host)
+    # Hosts of a cluster come one after another: comparing with the previous host's
+    # configuration costs the models' __eq__ only, a dict lookup their __hash__ too
+    # (12 Python calls a host: 0.09 s of 10k hosts' 0.3 s).
+    last = cache.get(_PREVIOUS)
+    if last is not None and last[0] == subnets and last[1] == config:
+        template = last[2]
+    else:
+        key = ("host", config, subnets)
+        template = cache.get(key)
+        if template is None:
+            template = cache[key] = _compile_host(host, snap, network, dvs_index, cache)
+        cache[_PREVIOUS] = (subnets, config, template)
+        if template.host is host:
+            return template
     device = f"host:{host.name}"
     mine = {v.device: (v, c) for v, c in zip(host.vmks, cidrs)}
     ifaces = {}
@@ -246,7 +309,10 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
         ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
                     template.vmk_tables, template.management_vmks, template.pnics,
-                    tuple([mine[v.device][0] for v in template.vmks]), template.observed)
+                    tuple([mine[v.device][0] for v in template.vmks]), template.observed, template.config)
+
+
+_PREVIOUS = ("previous host",)  # compile_host's cache key for the last configuration it saw
 
 
 def _config(host: Host) -> tuple:
@@ -341,5 +407,5 @@ def dvs_index(snap: Snapshot) -> dict:
     return {d.name: d for d in snap.dvswitches}
 
 
-__all__ = ["DEFAULT_STACK", "DeviceView", "HostView", "Network", "compile_host", "compile_network", "dvs_index",
-           "implicit_segment"]
+__all__ = ["DEFAULT_STACK", "DeviceView", "HostView", "Network", "NodeClass", "compile_host", "compile_network",
+           "dvs_index", "implicit_segment", "node_classes"]
