@@ -1,5 +1,5 @@
 """The model's IPv4 fast paths answer as ipaddress does: Host.gateway_on_link (ESXi's on-link rule) and
-v4_address_and_prefix (what the renderers restate)."""
+v4_address_and_prefix and network_text (what the renderers and change kinds restate)."""
 
 import ipaddress
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbdpath.model.snapshot import Host, Netstack, Vmk, v4_address_and_prefix
+from nbdpath.model.snapshot import Host, Netstack, Vmk, network_text, v4_address_and_prefix
 
 v4 = st.integers(0, 2**32 - 1).map(lambda i: str(ipaddress.IPv4Address(i)))
 cidr = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32)).map(
@@ -49,3 +49,14 @@ def test_an_interface_in_another_form_goes_through_ipaddress():
     assert v4_address_and_prefix("10.0.0.11/255.255.255.0") == ("10.0.0.11", 24)
     with pytest.raises(ValueError):
         v4_address_and_prefix("fe80::1/64")
+
+
+@settings(max_examples=150)
+@given(cidr)
+def test_a_network_is_written_as_ipaddress_writes_it(text):
+    assert network_text(text) == str(ipaddress.ip_network(text, strict=False))
+
+
+def test_a_network_in_another_form_goes_through_ipaddress():
+    assert network_text("10.0.0.0/255.255.255.0") == "10.0.0.0/24"
+    assert network_text("2001:db8::/32") == "2001:db8::/32"

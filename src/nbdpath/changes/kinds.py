@@ -17,7 +17,7 @@ from typing import ClassVar, Optional, Protocol, Union, get_type_hints
 
 from ..errors import LiveError, UsageError
 from ..model import BACKUP_NFC, DEFAULT_STACK, Host, Netstack, Route, Snapshot, Vmk
-from ..model.snapshot import normalise_service, normalise_stack
+from ..model.snapshot import network_text, normalise_service, normalise_stack
 
 # \d would take other scripts' digits too (vmk², vmk٣): esxcli's names are ASCII.
 _VMK = re.compile(r"vmk[0-9]{1,5}")
@@ -254,7 +254,7 @@ class _RouteChange(_HostChange):
 
     @property
     def _net(self) -> str:
-        return str(ipaddress.ip_network(self.network, strict=False))
+        return network_text(self.network)
 
     def _stack(self, host: Host) -> Optional[Netstack]:
         key = normalise_stack(self.netstack)

@@ -171,14 +171,20 @@ def v4_address_and_prefix(cidr: str) -> tuple[str, int]:
     return str(iface.ip), iface.network.prefixlen
 
 
+def _plain_v4_network(value: str) -> bool:
+    """Dotted-quad IPv4 CIDR with no host bits set: what ipaddress would write back unchanged."""
+    m = _V4_CIDR.match(value)
+    return m is not None and not _v4_int(m) & ((1 << (32 - int(m[5]))) - 1)
+
+
+def network_text(value: str) -> str:
+    """``str(ipaddress.ip_network(value, strict=False))``, without ipaddress for the usual form."""
+    return value if _plain_v4_network(value) else str(ipaddress.ip_network(value, strict=False))
+
+
 def _check_network(value: str) -> str:
-    m = _V4_CIDR.match(value) if isinstance(value, str) else None
-    if m:
-        ip = _v4_int(m)
-        plen = int(m[5])
-        host_bits = (1 << (32 - plen)) - 1
-        if not ip & host_bits:
-            return value
+    if isinstance(value, str) and _plain_v4_network(value):
+        return value
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except (ValueError, TypeError) as exc:
