@@ -119,6 +119,14 @@ def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
                 _enc({"field": f, "before": b, "after": a}, entry) for f, b, a in changes)
         return hit
 
+    texts: dict[Any, str] = {}  # node names, statuses and verdicts recur on every pair
+
+    def text(v: Any) -> str:
+        hit = texts.get(v)
+        if hit is None:
+            hit = texts[v] = _enc(v, inner)
+        return hit
+
     for c in changes:
         ch = c.changes
         if not ch:
@@ -127,17 +135,15 @@ def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
             try:
                 if ch[0][0] == "endpoint":  # the host's own addresses: never shared
                     head = _enc({"field": ch[0][0], "before": ch[0][1], "after": ch[0][2]}, entry)
-                    text = head + ("," + entry + entries(ch[1:]) if len(ch) > 1 else "")
+                    text_ = head + ("," + entry + entries(ch[1:]) if len(ch) > 1 else "")
                 else:
-                    text = entries(ch)
+                    text_ = entries(ch)
             except TypeError:  # an unhashable value: no cache
-                text = ("," + entry).join(_enc({"field": f, "before": b, "after": a}, entry) for f, b, a in ch)
-            listed = "[" + entry + text + inner + "]"
-        yield ("{" + inner + '"host": ' + _enc(c.host, inner) + "," + inner + '"node": ' + _enc(c.node, inner)
-               + "," + inner + '"status": ' + _enc(c.status, inner)
-               + "," + inner + '"verdict_before": ' + _enc(c.verdict_before, inner)
-               + "," + inner + '"verdict_after": ' + _enc(c.verdict_after, inner)
-               + "," + inner + '"changes": ' + listed + nl + "}")
+                text_ = ("," + entry).join(_enc({"field": f, "before": b, "after": a}, entry) for f, b, a in ch)
+            listed = "[" + entry + text_ + inner + "]"
+        yield (f'{{{inner}"host": {_enc(c.host, inner)},{inner}"node": {text(c.node)},{inner}"status": '
+               f'{text(c.status)},{inner}"verdict_before": {text(c.verdict_before)},{inner}"verdict_after": '
+               f'{text(c.verdict_after)},{inner}"changes": {listed}{nl}}}')
 
 
 def render(changes: list[PathChange]) -> str:
