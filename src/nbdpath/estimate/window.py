@@ -27,7 +27,7 @@ import heapq
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import chain
-from operator import add, itemgetter
+from operator import add, attrgetter, itemgetter
 from typing import Any, Iterable, Iterator, Optional
 
 from ..engine.trace import Engine
@@ -40,6 +40,7 @@ from .constants import Constants
 GIB = 1 << 30
 MAX_CRITICAL_VMS = 20
 _SPREAD = SPREAD_OVER_UPLINKS
+_outcome = attrgetter("outcome")
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,24 @@ class _Profile:
 
     reachable: tuple[str, ...]  # the nodes with a working path, in the job's order
     rate: float  # one stream's speed (Mb/s): the stream rate or the slowest path's ceiling
-    # Per reachable node: its uplink (name, how it is shared, Mb/s) or None, then the
-    # shared limits it crosses, each (key, where, Mb/s): its NIC, then its routers.
-    legs: tuple[tuple[str, Optional[tuple[str, str, float]], tuple[tuple[tuple, str, float], ...]], ...]
+    # The host's own uplinks its paths leave by, first use first: (name, how they are shared,
+    # Mb/s, how many of the paths use it); each path's share of the host's bytes crosses it.
+    uplinks: tuple[tuple[str, str, float, int], ...]
+    # Per reachable node, the limits shared with other hosts it crosses, each (key, where,
+    # Mb/s): its NIC, then its routers.
+    legs: tuple[tuple[str, tuple[tuple[tuple, str, float], ...]], ...]
+
+
+class _ServingHosts(dict):
+    """Datastore -> the host serving its disks for one job, worked out on first use."""
+
+    def __init__(self, est: "Estimator", job: Job):
+        super().__init__()
+        self.est, self.job = est, job
+
+    def __missing__(self, datastore: str) -> Optional[str]:
+        got = self[datastore] = self.est._serving_host(self.job, datastore)
+        return got
 
 
 class Estimator:
@@ -174,9 +190,9 @@ class Estimator:
                 self.tracer.add(self.engine.trace(hosts, nodes))
 
     def _profile(self, job: Job, pairs: list[Path]) -> _Profile:
-        # Keyed by the outcomes themselves (kept alive by the tracer's pairs): hosts of one shape
-        # share them, so 10,000 hosts cost a few hundred profiles.
-        key = (job.transport, *[(id(p.outcome), p.node) for p in pairs])
+        # Keyed by the outcomes themselves (kept alive by the tracer's pairs), in the job's node
+        # order: hosts of one shape share them, so 10,000 hosts cost a few hundred profiles.
+        key = (job.name, *map(id, map(_outcome, pairs)))
         got = self._profiles.get(key)
         if got is None:
             got = self._profiles[key] = self._new_profile(job, [p for p in pairs if works(p)])
@@ -190,9 +206,13 @@ class Estimator:
                 shape = self._shapes[(id(p.outcome), p.node)] = self._shape(p)
             shapes.append(shape)
         rate = min(self.c.stream_mbps(job.transport), min((sh[0] for sh in shapes), default=float("inf")))
-        legs = tuple((p.node, up, ((nic,) if nic is not None else ()) + routers)
-                     for p, (_, up, nic, routers) in zip(ok, shapes))
-        return _Profile(tuple(p.node for p in ok), rate, legs)
+        uplinks: dict[str, list] = {}
+        for _, up, _, _ in shapes:
+            if up is not None:
+                uplinks.setdefault(up[0], [up[0], up[1], up[2], 0])[3] += 1
+        legs = tuple((p.node, ((nic,) if nic is not None else ()) + routers)
+                     for p, (_, _, nic, routers) in zip(ok, shapes))
+        return _Profile(tuple(p.node for p in ok), rate, tuple(map(tuple, uplinks.values())), legs)
 
     def _shape(self, p: Path) -> tuple:
         eff = self.c.link_efficiency
@@ -238,37 +258,37 @@ class Estimator:
             return own, f"{own} disks at once (job per-host concurrency)"
         return cap, why
 
-    def _serving_host(self, job: Job, datastore: str, cache: dict) -> Optional[str]:
+    def _serving_host(self, job: Job, datastore: str) -> Optional[str]:
         """For a disk not read through its VM's host: the worst candidate (which
         host vCenter picks first is not observable; the estimate assumes the worst)."""
-        if datastore in cache:
-            return cache[datastore]
         ds = self.tracer.stores.get(datastore)
         hosts = ds.hosts if ds is not None and ds.accessible else ()
         nodes = self.tracer.nodes_of(job)
         best = None
         best_rank = None
         for h in hosts:
-            rank = min((path_rank(self.tracer.pair(h, n, job)) for n in nodes), default=None)
+            rank = min(map(path_rank, self.tracer.pairs(h, nodes, job)), default=None)
             if rank is not None and (best_rank is None or rank < best_rank):
                 best, best_rank = h, rank
-        cache[datastore] = best
         return best
 
-    def _through_datastores(self, job: Job, vm: Any, sizes: list[float], ds_cache: dict,
-                            unreadable: list) -> dict[str, list[float]]:
+    def _through_datastores(self, vm: Any, sizes: list[float], serving: "_ServingHosts",
+                            unreadable: list) -> Iterable[tuple[str, list[float]]]:
         """A VM not read through its own host: its disks' bytes per serving host; a VM with a
         disk no host can serve goes to ``unreadable`` whole (a job reads a VM or fails it)."""
-        hosts = [self._serving_host(job, d.datastore, ds_cache) for d in vm.disks]
+        hosts = [serving[d.datastore] for d in vm.disks]
+        first = hosts[0]
+        if first is not None and hosts.count(first) == len(hosts):
+            return ((first, sizes),)  # the usual VM: its disks on one datastore, or one host serving them
         gone = next((d.datastore for d, h in zip(vm.disks, hosts) if h is None), None)
         if gone is not None:
             unreadable.append({"vm": vm.name, "reason": f"no host mounts datastore {gone} read-write "
                                                         "(or it is inaccessible)"})
-            return {}
+            return ()
         by_host: dict[str, list[float]] = {}
         for h, b in zip(hosts, sizes):
             by_host.setdefault(h or "", []).append(b)  # every h is a host here (checked above)
-        return by_host
+        return by_host.items()
 
     def job(self, job: Job) -> JobEstimate:
         unreadable: list[dict[str, str]] = []
@@ -296,7 +316,7 @@ class Estimator:
         # no per-VM objects); the sums and maxima are then taken per host by C builtins.
         by_host: dict[str, tuple[list[str], list[list[float]]]] = {}
         get = by_host.get
-        ds_cache: dict[str, Optional[str]] = {}
+        serving = _ServingHosts(self, job)
         full = job.mode == "full"
         frac = job.changed_fraction
         for vm in self.selected(job):
@@ -314,7 +334,7 @@ class Estimator:
                 got[0].append(vm.name)
                 got[1].append(sizes)
                 continue
-            for h, part in self._through_datastores(job, vm, sizes, ds_cache, unreadable).items():
+            for h, part in self._through_datastores(vm, sizes, serving, unreadable):
                 got = get(h)
                 if got is None:
                     got = by_host[h] = ([], [])
@@ -348,13 +368,18 @@ class Estimator:
             waves = acc.streams[reachable] = []
         waves.extend(map(per_byte.__mul__, chain.from_iterable(load.parts)))
         node_bytes, node_hosts, shared = acc.node_bytes, acc.node_hosts, acc.shared
-        for node, up, crossed in prof.legs:
+        for name, how, mbps, paths in prof.uplinks:
+            # The host's own: no other host adds to it. Added path by path, as the shares cross it.
+            shared[("u", h, name)] = ["u", f"{h} {name} ({how})", mbps, reduce(add, [share] * paths, 0.0), [h] * paths]
+        for node, crossed in prof.legs:
             node_bytes[node] = node_bytes.get(node, 0.0) + share
             node_hosts.setdefault(node, []).append(h)
-            if up is not None:
-                _add_shared(shared, ("u", h, up[0]), f"{h} {up[0]} ({up[1]})", up[2], share, h)
             for key, where, mbps in crossed:
-                _add_shared(shared, key, where, mbps, share, h)
+                slot = shared.get(key)
+                if slot is None:
+                    slot = shared[key] = [key[0], where, mbps, 0.0, []]
+                slot[3] += share
+                slot[4].append(h)
         acc.limits += (disk, streams)
         acc.host_rows[h] = {"name": h, "bytes": int(nbytes), "disks": disks, "nodes": list(reachable),
                             "_limit": streams if streams.seconds > disk.seconds else disk}
@@ -419,14 +444,6 @@ class Estimator:
             weights[vm] = float("inf")
         # Tuples compare in C: no key function per VM (a node's limit can cover 100,000 VMs).
         return [vm for _, vm in heapq.nsmallest(MAX_CRITICAL_VMS, ((-b, vm) for vm, b in weights.items()))]
-
-
-def _add_shared(shared: dict[tuple, list], key: tuple, where: str, mbps: float, share: float, host: str) -> None:
-    slot = shared.get(key)
-    if slot is None:
-        slot = shared[key] = [key[0], where, mbps, 0.0, []]
-    slot[3] += share
-    slot[4].append(host)
 
 
 def _waves(streams: dict[tuple[str, ...], list[float]], slots: int) -> dict[str, tuple[float, int]]:
