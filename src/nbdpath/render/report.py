@@ -96,21 +96,23 @@ class Report:
 
     def _shapes(self) -> tuple[list[dict[str, Any]], list[int]]:
         """The shapes, and each path's shape id."""
-        keys: dict[int, tuple] = {}
+        # Per outcome object its group, so a shape's (long) key is hashed once per outcome, not per pair.
+        of_outcome: dict[int, tuple[dict[str, Any], dict, dict]] = {}
         groups: dict[tuple, dict[str, Any]] = {}
         shape_of: list[int] = []
         for i, (snap, p) in enumerate(self.paths):
-            o = p.outcome
-            key = keys.get(id(o))
-            if key is None:
-                key = keys[id(o)] = (snap, *_shape_key(o))
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = {"id": len(groups) + 1, "snapshot": snap, "first": i, "pairs": 0,
-                                   "hosts": {}, "nodes": {}}
+            hit = of_outcome.get(id(p.outcome))
+            if hit is None:
+                key = (snap, *_shape_key(p.outcome))
+                g = groups.get(key)
+                if g is None:
+                    g = groups[key] = {"id": len(groups) + 1, "snapshot": snap, "first": i, "pairs": 0,
+                                       "hosts": {}, "nodes": {}}
+                hit = of_outcome[id(p.outcome)] = (g, g["hosts"], g["nodes"])
+            g, hosts, nodes = hit
             g["pairs"] += 1
-            g["hosts"][p.host] = None
-            g["nodes"][p.node] = None
+            hosts[p.host] = None
+            nodes[p.node] = None
             shape_of.append(g["id"])
         out = list(groups.values())
         for g in out:
