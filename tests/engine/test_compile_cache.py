@@ -40,3 +40,31 @@ def test_reused_views_equal_fresh_ones_address_by_address():
 def test_cidr_is_parse_cidr_without_the_cache():
     for text in ("10.0.0.11/24", "192.168.7.200/30", "10.1.2.3", "0.0.0.0/0", "255.255.255.255/32"):
         assert cidr(text) == parse_cidr(text)
+
+
+def test_hosts_apart_by_their_nics_macs_share_a_view_but_keep_their_own_nics():
+    snap = labs.load("veeam-tag-l2")
+    base = snap.hosts[0]
+    hosts = []
+    for i in range(3):
+        pnics = tuple(p.model_copy(update={"mac": f"00:1b:21:00:0{i}:{k:02x}"}) for k, p in enumerate(base.pnics))
+        hosts.append(base.model_copy(update={"name": f"esx-{i}", "pnics": pnics}))
+    # The third also has a NIC down: another configuration, MACs or not.
+    hosts[2] = hosts[2].model_copy(update={"pnics": (hosts[2].pnics[0].model_copy(update={"link_up": False}),
+                                                     *hosts[2].pnics[1:])})
+    views = list(_fresh_and_cached(snap.model_copy(update={"hosts": tuple(hosts)})))
+    for (fresh, cached), host in zip(views, hosts):
+        assert cached == fresh
+        assert [p.mac for p in cached.pnics.values()] == [p.mac for p in host.pnics]
+    assert views[1][1].uplinks is views[0][1].uplinks and views[1][1].config is views[0][1].config
+    assert views[2][1].config is not views[0][1].config
+
+
+def test_a_cluster_between_two_of_another_configuration_gets_its_own_view_back():
+    # compile_host compares with the previous host first: A, B, A must not leave the second A with B's.
+    addresses = [("10.10.0.21/24", "10.30.0.21/24"), ("10.10.1.22/24", "10.30.0.22/24"),
+                 ("10.10.0.23/24", "10.30.0.23/24"), ("10.10.1.24/24", "10.30.0.24/24")]
+    views = [cached for fresh, cached in _fresh_and_cached(_clones(addresses))]
+    assert [v.ifaces["vmk0"].network for v in views] == [cidr(a0)[2] for a0, _ in addresses]
+    assert views[2].tables is views[0].tables and views[3].tables is views[1].tables
+    assert views[0].tables is not views[1].tables

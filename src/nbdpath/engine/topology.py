@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Optional
 
-from ..model import DEFAULT_STACK, Host, Snapshot, Vmk
+from ..model import DEFAULT_STACK, Host, PhysicalNic, Snapshot, Vmk
 from .addr import cidr, ip_int, ip_str, mask, parse_cidr
 from .routing import L3Iface, RouteEntry, Unusable, build_table
 from .teaming import PortGroupInfo, UplinkChoice, choose, portgroups
@@ -277,8 +278,8 @@ class HostView:
 
 
 def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict] = None) -> HostView:
-    """One host's view. With ``cache``, hosts that differ only by name and
-    addresses (a cluster) reuse the first one's view, re-addressed: switches,
+    """One host's view. With ``cache``, hosts that differ only by name, addresses
+    and MACs (a cluster) reuse the first one's view, re-addressed: switches,
     teaming, stacks and route tables are the same objects (10k hosts: ~0.3 s)."""
     if cache is None:
         return _compile_host(host, snap, network, dvs_index, None)
@@ -308,18 +309,29 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
         ip, plen, net = parsed
         ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
-                    template.vmk_tables, template.management_vmks, template.pnics,
+                    template.vmk_tables, template.management_vmks, {p.name: p for p in host.pnics},
                     tuple([mine[v.device][0] for v in template.vmks]), template.observed, template.config)
 
 
 _PREVIOUS = ("previous host",)  # compile_host's cache key for the last configuration it saw
 
 
+# Every field of a NIC but its MAC, which is the NIC's own and not its host's configuration.
+_NIC = attrgetter(*(f for f in PhysicalNic.model_fields if f != "mac"))
+
+
+def _switching(host: Host) -> tuple:
+    """What teaming reads: NICs and switches. Keyed with the NICs' MACs, no two hosts of a
+    discovered estate had one view (1,000 hosts with MACs: trace 0.54 -> 0.12 s CPU)."""
+    return (tuple(map(_NIC, host.pnics)), host.vswitches,
+            tuple([(m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches]))
+
+
 def _config(host: Host) -> tuple:
-    """What a host's view depends on besides its name and vmk addresses."""
-    return (host.pnics, host.vswitches, tuple([(m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches]),
-            host.netstacks, tuple([(v.device, v.portgroup, v.netstack, v.services, v.gateway, v.enabled, v.segment)
-                                   for v in host.vmks]))
+    """What a host's view depends on besides its name, vmk addresses and MACs."""
+    return (*_switching(host), host.netstacks,
+            tuple([(v.device, v.portgroup, v.netstack, v.services, v.gateway, v.enabled, v.segment)
+                   for v in host.vmks]))
 
 
 def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, cache: Optional[dict]) -> HostView:
@@ -339,7 +351,7 @@ def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict,
     # per distinct configuration (0.4 s of 0.54 s at 10k hosts otherwise).
     key = None
     if cache is not None:
-        key = (host.pnics, host.vswitches, tuple((m.switch, tuple(sorted(m.uplinks.items()))) for m in host.dvswitches))
+        key = _switching(host)
         hit = cache.get(key)
     if cache is None or hit is None:
         pgs = portgroups(host, snap, dvs_index)
