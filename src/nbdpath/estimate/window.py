@@ -177,14 +177,17 @@ class Estimator:
         stores = self.tracer.stores
         for job in jobs:
             hosts: set[str] = set()
+            datastores: set[str] = set()
             for vm in self.selected(job):
                 if vm.power_state == "poweredOn" and not vm.template:
                     hosts.add(vm.host)
                     continue
                 for d in vm.disks:
-                    ds = stores.get(d.datastore)
-                    if ds is not None and ds.accessible:
-                        hosts.update(ds.hosts)
+                    datastores.add(d.datastore)
+            for name in datastores:  # each once, not once per disk on it
+                ds = stores.get(name)
+                if ds is not None and ds.accessible:
+                    hosts.update(ds.hosts)
             hosts.difference_update(job.transfer_addresses)  # traced to the job's own address instead
             groups.setdefault(self.tracer.nodes_of(job), set()).update(hosts)
         for nodes, hosts in groups.items():
