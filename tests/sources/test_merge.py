@@ -103,3 +103,45 @@ def test_bad_node_flags(bad):
 def test_bad_dns_flags(bad):
     with pytest.raises(InputError):
         parse_dns_flag(bad)
+
+
+# ---------------------------------------------------------------- jobs: the backup product's, not vCenter's
+
+
+def _night():
+    """nightly-window split as discovery sees it (hosts, VMs, datastores) and the merge file (the rest)."""
+    import yaml
+
+    lab = labs.load("nightly-window")
+    found = Snapshot(name="discovered", hosts=lab.hosts, vms=lab.vms, datastores=lab.datastores)
+    rest = lab.model_dump(mode="json", include={"segments", "routers", "backup_nodes", "dns", "jobs"})
+    return lab, found, yaml.safe_dump(rest, sort_keys=False)
+
+
+def test_a_merge_file_carries_the_jobs_and_they_find_the_discovered_vms():
+    lab, found, text = _night()
+    extra = parse_merge(text, "extra.yaml")  # its jobs name clusters no host of the file is on: checked later
+    merged = merge(found, extra, "extra.yaml")
+    assert merged.jobs == lab.jobs and merged.jobs[0].clusters == ("routed", "isolated")
+    assert merge(Snapshot(), extra, "extra.yaml", before_discovery=True).jobs == lab.jobs
+
+
+def test_a_job_naming_what_discovery_did_not_find_is_refused_after_the_merge():
+    lab, found, text = _night()
+    text = text.replace("- isolated", "- retired")
+    extra = parse_merge(text, "extra.yaml")
+    with pytest.raises(InputError) as e:
+        merge(found, extra, "extra.yaml")
+    assert (e.value.file, e.value.location) == ("extra.yaml", "jobs[0].clusters[1]")
+    assert "'retired'" in e.value.expected and "after merging with the discovered hosts" in e.value.expected
+
+
+def test_a_job_naming_a_node_the_merge_file_lacks_is_refused_with_its_line():
+    # Its nodes are the merge file's own: no need to wait for discovery.
+    _, _, text = _night()
+    lines = text.splitlines()
+    bad = lines.index("  - vbr-proxy", lines.index("jobs:"))
+    lines[bad] = "  - no-such-proxy"
+    with pytest.raises(InputError) as e:
+        parse_merge("\n".join(lines) + "\n", "extra.yaml")
+    assert (e.value.file, e.value.location, e.value.line) == ("extra.yaml", "jobs[0].nodes[0]", bad + 1)

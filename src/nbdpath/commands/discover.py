@@ -56,7 +56,8 @@ def _common_output(f: Callable) -> Callable:
     return f
 
 
-def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...]) -> Snapshot:
+def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ...], dns: tuple[str, ...],
+                 before_discovery: bool = False) -> Snapshot:
     from ..io import read_input
     from ..sources.extra import merge, parse_dns_flag, parse_merge, parse_node_flags
 
@@ -70,6 +71,7 @@ def _apply_merge(snap: Snapshot, merge_file: Optional[str], nodes: tuple[str, ..
         snap, extra, source,
         nodes=parse_node_flags(nodes),
         dns=dict(parse_dns_flag(d) for d in dns),
+        before_discovery=before_discovery,
     )
 
 
@@ -274,7 +276,7 @@ def discover_cmd(servers, user, password_file, ca_file, insecure, page_size, tim
     # Output and merge input are checked before any network traffic: a typo costs nothing.
     _check_output(output)
     if merge_file or nodes or dns:
-        _apply_merge(Snapshot(), merge_file, nodes, dns)
+        _apply_merge(Snapshot(), merge_file, nodes, dns, before_discovery=True)
     _check_connection(list(servers), user, ca_file, insecure, timeout)
     creds = Credentials(user, _password(password_file, user))
     opts = ConnectOptions(ca_file=ca_file, insecure=insecure, timeout_s=timeout, page_size=page_size, vms=not no_vms)

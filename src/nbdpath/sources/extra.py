@@ -1,4 +1,4 @@
-"""What vCenter does not know: backup nodes, routers, segments and DNS.
+"""What vCenter does not know: backup nodes, routers, segments, DNS and backup jobs.
 
 They come from a small hand-written YAML file (``--merge FILE``, format in
 docs/discover.md) or from ``--node`` / ``--dns`` flags, and are merged into
@@ -17,7 +17,13 @@ from ..model.load import _dotted, _line_of, load_yaml
 from ..model.validate import problems
 
 # The keys a merge file may hold; everything else is vCenter's to report.
-MERGE_KEYS = ("name", "description", "segments", "routers", "backup_nodes", "dns")
+MERGE_KEYS = ("name", "description", "segments", "routers", "backup_nodes", "dns", "jobs")
+# A job's VMs, hosts and clusters are vCenter's: checked once merged with what discovery found.
+_DISCOVERED_REFS = ("vms", "clusters", "hosts", "transfer_addresses")
+
+
+def _discovered_ref(path: tuple) -> bool:
+    return len(path) > 2 and path[0] == "jobs" and path[2] in _DISCOVERED_REFS
 
 
 def parse_merge(text: str, source: str) -> Snapshot:
@@ -33,7 +39,7 @@ def parse_merge(text: str, source: str) -> Snapshot:
                     f"only {', '.join(MERGE_KEYS)} in a merge file; {key!r} comes from vCenter",
                     _line_of(text, (key,)),
                 )
-    return parse(text, source)
+    return parse(text, source, deferred=_discovered_ref)
 
 
 def parse_node_flag(value: str) -> BackupNode:
@@ -96,14 +102,18 @@ def merge(
     source: str = "<merge>",
     nodes: Iterable[BackupNode] = (),
     dns: dict[str, str] | None = None,
+    before_discovery: bool = False,
 ) -> Snapshot:
-    """Discovered hosts + the hand-written rest, checked as one snapshot."""
+    """Discovered hosts + the hand-written rest, checked as one snapshot.
+    ``before_discovery``: the early check of a merge file, before any host is read; its
+    jobs' references to VMs, hosts and clusters wait for the real merge."""
     extra = extra or Snapshot()
     update = {
         "segments": extra.segments,
         "routers": extra.routers,
         "backup_nodes": extra.backup_nodes + tuple(nodes),
         "dns": {**extra.dns, **(dns or {})},
+        "jobs": discovered.jobs + extra.jobs,
     }
     if "name" in extra.model_fields_set:
         update["name"] = extra.name
@@ -113,5 +123,6 @@ def merge(
     # model_copy skips validation: re-validate the whole, then cross references.
     merged = Snapshot.model_validate(merged.model_dump())
     for path, expected in problems(merged):
-        raise InputError(source, _dotted(path), f"{expected} (after merging with the discovered hosts)")
+        if not (before_discovery and _discovered_ref(path)):
+            raise InputError(source, _dotted(path), f"{expected} (after merging with the discovered hosts)")
     return merged
