@@ -17,7 +17,7 @@ import http.client
 import re
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence
 from xml.sax.saxutils import escape
 
 from ..errors import SoapFault  # noqa: F401 - re-exported: the fault type this module raises
@@ -206,7 +206,7 @@ _TOKEN = re.compile(rb"<returnval[^>]*>\s*<token>([^<]{1,256})</token>")
 
 
 def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pattern[bytes]] = None,
-                   first: Optional[bytes] = None) -> Iterator[XmlData]:
+                   first: Optional[bytes] = None, split: Optional[Splitter] = None) -> Iterator[XmlData]:
     """RetrievePropertiesEx then ContinueRetrievePropertiesEx, each page parsed while the next one is fetched.
 
     The server serialises page N+1 while this process parses page N (on
@@ -215,6 +215,7 @@ def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pa
     agree, else the early answer is discarded and the page asked for again.
     ``first``: the RetrievePropertiesEx request already written (see
     :func:`with_objects`); ``spec`` and ``options`` are then not used.
+    ``split``: see :func:`parse_response`.
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         data = post(collector, first) if first is not None else fetch(collector, "RetrievePropertiesEx", [spec], options)
@@ -222,7 +223,7 @@ def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pa
             peek = _TOKEN.search(data, 0, 4096)
             early = peek.group(1).decode("ascii", "replace") if peek else None
             ahead = pool.submit(fetch, collector, "ContinueRetrievePropertiesEx", early) if early else None
-            result = parse_response(data, drop)
+            result = parse_response(data, drop, split)
             token = result.token or None
             yield result
             if ahead is not None and token == early:
@@ -238,47 +239,103 @@ def retrieve_pages(collector: Any, spec: Any, options: Any, drop: Optional[re.Pa
 
 # Reads one property's ``val`` element: (path, element, namespace) -> value.
 Reader = Callable[[str, ET.Element, str], Any]
+Content = tuple[str, str, dict[str, Any], list[Any]]  # (type, moref id, {path: value}, missingSet entries)
+# Stands, in a page, for a run of objects read without ElementTree (see Split).
+MARKER = "nbdpath-objects-read"
 
 
-def object_contents(result: XmlData, readers: Optional[Mapping[str, Reader]] = None
-                    ) -> Iterator[tuple[str, str, dict[str, Any], list[XmlData]]]:
+class Split(NamedTuple):
+    """A page with some of its objects read already: what a :data:`Splitter` returns."""
+
+    page: bytes  # the answer, each run of objects read replaced by one empty MARKER element
+    runs: list[list[Content]]  # those objects, per marker, in page order
+    outer: bool  # the markers carry the XML Schema instance prefix the objects rely on, to have it checked
+
+
+Splitter = Callable[[bytes], Optional[Split]]
+
+
+class Page(XmlData):
+    """A ``returnval`` whose MARKER children stand for objects read already (yielded in their place)."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, el: ET.Element, ns: str, runs: list[list[Content]]):
+        super().__init__(el, ns)
+        self.runs = runs
+
+
+def object_contents(result: XmlData, readers: Optional[Mapping[str, Reader]] = None) -> Iterator[Content]:
     """(type, moref id, {path: value}, missingSet entries) of each ObjectContent of a RetrieveResult.
 
     Read with ElementTree directly: 20,000 VMs make ~10^5 propSet entries,
     and two attribute lookups apiece were a visible share of discovery.
     ``readers``: object type -> :data:`Reader` for that type's values
     (default: :class:`XmlData` views); a reader that returns plain values
-    lets the page's tree be freed once the page is read.
+    lets the page's tree be freed once the page is read. A :class:`Page`
+    yields its runs of objects read already in their places.
     """
     ns = result._ns
+    if not isinstance(result, Page):
+        for oc in result._el.iterfind(ns + "objects"):
+            yield _content(oc, ns, readers)
+        return
+    marker, objects = ns + MARKER, ns + "objects"
+    runs = iter(result.runs)
+    for child in result._el:
+        if child.tag == marker:
+            yield from next(runs)
+        elif child.tag == objects:
+            yield _content(child, ns, readers)
+
+
+def _content(oc: ET.Element, ns: str, readers: Optional[Mapping[str, Reader]]) -> Content:
     obj_tag, prop_tag, missing_tag = ns + "obj", ns + "propSet", ns + "missingSet"
     name_tag, val_tag = ns + "name", ns + "val"
-    for oc in result._el.iterfind(ns + "objects"):
-        ref = oc.find(obj_tag)
-        kind = (ref.get("type") or "") if ref is not None else ""
-        read = readers.get(kind) if readers else None
-        props: dict[str, Any] = {}
-        missing: list[XmlData] = []
-        for child in oc:
-            if child.tag == prop_tag:
-                val: Optional[ET.Element]
-                if len(child) == 2 and child[0].tag == name_tag and child[1].tag == val_tag:  # as servers write it
-                    path, val = child[0].text or "", child[1]
-                else:
-                    path, val = child.findtext(name_tag) or "", child.find(val_tag)
-                if val is None:
-                    props[path] = None
-                else:
-                    props[path] = _value(val, ns) if read is None else read(path, val, ns)
-            elif child.tag == missing_tag:
-                missing.append(XmlData(child, ns))
-        yield kind, (ref.text or "") if ref is not None else "", props, missing
+    ref = oc.find(obj_tag)
+    kind = (ref.get("type") or "") if ref is not None else ""
+    read = readers.get(kind) if readers else None
+    props: dict[str, Any] = {}
+    missing: list[Any] = []
+    for child in oc:
+        if child.tag == prop_tag:
+            val: Optional[ET.Element]
+            if len(child) == 2 and child[0].tag == name_tag and child[1].tag == val_tag:  # as servers write it
+                path, val = child[0].text or "", child[1]
+            else:
+                path, val = child.findtext(name_tag) or "", child.find(val_tag)
+            if val is None:
+                props[path] = None
+            else:
+                props[path] = _value(val, ns) if read is None else read(path, val, ns)
+        elif child.tag == missing_tag:
+            missing.append(XmlData(child, ns))
+    return kind, (ref.text or "") if ref is not None else "", props, missing
 
 
-def parse_response(data: bytes, drop: Optional[re.Pattern[bytes]] = None) -> XmlData:
-    """A SOAP answer -> its ``returnval`` (pure); a fault answer raises :class:`SoapFault`."""
+def parse_response(data: bytes, drop: Optional[re.Pattern[bytes]] = None, split: Optional[Splitter] = None) -> XmlData:
+    """A SOAP answer -> its ``returnval`` (pure); a fault answer raises :class:`SoapFault`.
+
+    ``split``: reads some objects from the bytes; the rest of the page is
+    parsed here, and must hold the markers as direct children of its
+    ``returnval`` (else the whole page is parsed, as without ``split``).
+    """
     if drop is not None:
         data = drop.sub(b"", data)
+    cut = split(data) if split is not None else None
+    if cut is not None:
+        try:
+            rest = _returnval(cut.page)
+        except SoapFault:
+            rest = None
+        if rest is not None:
+            markers = rest._el.findall(rest._ns + MARKER)
+            if len(markers) == len(cut.runs) and (not cut.outer or all(m.get(XSI_TYPE) == MARKER for m in markers)):
+                return Page(rest._el, rest._ns, cut.runs)
+    return _returnval(data)
+
+
+def _returnval(data: bytes) -> XmlData:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:

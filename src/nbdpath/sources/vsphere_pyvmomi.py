@@ -58,6 +58,7 @@ from .vcenter_convert import (
     keyed_disks,
     vm_value,
 )
+from .vcenter_vmpages import split_vm_page
 from .vsphere import DEFAULT_PAGE_SIZE, ConnectOptions, Credentials, Endpoint, PageFn, describe, server_text, tls_context
 
 MAX_VERSION_LIST = 1 * 2**20  # vimServiceVersions.xml is about 2 KiB
@@ -384,7 +385,8 @@ def retrieve(si: Any, label: str, page_size: int = DEFAULT_PAGE_SIZE, on_page: O
                 on_page(len(hosts), len(listed) or None)
 
         # pyVmomi serialises the requests; the (large) answers are read by soapxml.
-        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size)):
+        for result in retrieve_pages(content.propertyCollector, spec, pc.RetrieveOptions(maxObjects=page_size),
+                                     split=split_vm_page if vms else None):
             take(result)
         if vms:
             read_disks(content.propertyCollector, vm_props, page_size, view)
