@@ -168,3 +168,38 @@ def test_retraced_paths_are_a_whole_trace_of_the_state_after(lab):
         whole = Engine(plan.after).trace()
         assert [(p.host, p.node, p.endpoint, outcome_dict(p.outcome)) for p in got] == \
             [(p.host, p.node, p.endpoint, outcome_dict(p.outcome)) for p in whole]
+
+
+def _full_check_keys(snap):
+    from nbdpath.rules import check
+
+    engine = Engine(snap)
+    return [plan_mod._key(f) for f in check(engine, engine.trace())], check(engine, engine.trace())
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_re_checking_only_the_changed_hosts_finds_what_a_whole_check_finds(lab):
+    snap = labs.load(lab)
+    for hosts in ([], [snap.hosts[0].name]):  # every host, and a plan for one host
+        plan = plan_mod.build(snap, hosts=hosts)
+        before = plan_mod.check(Engine(snap), Engine(snap).trace())
+        keys_after, after = _full_check_keys(plan.after)
+        keys_before = {plan_mod._key(f) for f in before}
+        assert list(plan.resolved) == [f for f in before if plan_mod._key(f) not in set(keys_after)]
+        assert list(plan.introduced) == [f for f in after if plan_mod._key(f) not in keys_before]
+
+
+def test_a_plan_for_some_hosts_of_a_fleet_re_checks_only_them(monkeypatch):
+    snap = _fleet(64)
+    chosen = [h.name for h in snap.hosts[:5]]
+    checked = []
+    real = plan_mod.check
+    monkeypatch.setattr(plan_mod, "check", lambda engine, paths, hosts=None: checked.append(hosts) or real(engine, paths, hosts))
+    plan = plan_mod.build(snap, hosts=chosen)
+    assert plan.steps and {s.change.host for s in plan.steps} <= set(chosen)
+    assert checked[0] is None and checked[1] == {s.change.host for s in plan.steps}
+    # ...and what it finds after is what checking the whole snapshot finds.
+    keys_after, after = _full_check_keys(plan.after)
+    before = real(Engine(snap), Engine(snap).trace())
+    assert list(plan.resolved) == [f for f in before if plan_mod._key(f) not in set(keys_after)]
+    assert list(plan.introduced) == [f for f in after if plan_mod._key(f) not in {plan_mod._key(f) for f in before}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 from operator import attrgetter
-from typing import Iterable
+from typing import AbstractSet, Iterable, Optional
 
 from ..engine.trace import Engine
 from ..io import gc_paused
@@ -13,8 +13,10 @@ from . import control, endpoint, l2, links, product, routing
 from .base import RULES, Finding, Fix, Rule, Severity
 
 
-def check(engine: Engine, paths: Iterable[Path]) -> list[Finding]:
-    """Every finding for the snapshot behind ``engine``, hosts in snapshot order.
+def check(engine: Engine, paths: Iterable[Path], hosts: Optional[AbstractSet[str]] = None) -> list[Finding]:
+    """Every finding for the snapshot behind ``engine``, hosts in snapshot order;
+    ``hosts``: only these hosts' (a finding concerns one host: its configuration,
+    its paths and the network's, never another host's).
 
     Path findings depend on the pair's outcome and the host's shape only, so
     hosts sharing an outcome (see Engine.trace) share findings, re-addressed
@@ -33,20 +35,22 @@ def check(engine: Engine, paths: Iterable[Path]) -> list[Finding]:
         for n in engine.snapshot.backup_nodes if n.network_preference and n.network_preference.preferred_networks
     }
     with gc_paused():
-        return _check(engine, by_host, prefs)
+        return _check(engine, by_host, prefs, hosts)
 
 
 _HOST = attrgetter("host")
 _OUTCOME = attrgetter("outcome")
 
 
-def _check(engine: Engine, by_host: dict, prefs: dict) -> list[Finding]:
+def _check(engine: Engine, by_host: dict, prefs: dict, only: Optional[AbstractSet[str]]) -> list[Finding]:
     out: list[Finding] = []
     net = engine.network
     # Hosts whose paths share outcomes (one network shape) share findings too.
     templates: dict[tuple, tuple[str, list[Finding]]] = {}
     segment_vlans = {s.name: s.vlan for s in engine.snapshot.segments}
     for host in engine.snapshot.hosts:
+        if only is not None and host.name not in only:
+            continue
         hv = engine.host_view(host.name)
         out.extend(endpoint.host_rules(hv, engine.endpoint(host.name)))
         out.extend(routing.host_rules(hv))
