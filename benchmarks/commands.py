@@ -39,6 +39,8 @@ COMMANDS = {
     "plan json": ["plan", "FILE", "--format", "json"],
     "plan esxcli": ["plan", "FILE", "--format", "esxcli"],
     "plan ansible": ["plan", "FILE", "--format", "ansible"],
+    # What an admin runs more often than a whole-fleet plan: one cluster's fixes (16 hosts).
+    "plan json --cluster c7": ["plan", "FILE", "--cluster", "c7", "--format", "json"],
     "estimate json": ["estimate", "FILE", "--format", "json"],
 }
 
