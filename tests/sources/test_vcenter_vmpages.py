@@ -181,6 +181,9 @@ def test_a_page_that_is_not_xml_still_fails(page):
                           '</objects></val>', 1)
              + '<objects><obj type="VirtualMachine">vm-1</obj>' + prop("name", val("a", "xsd:string", "vcenter"))
              + "</objects>"),
+    # The page holds the marker itself: more markers than runs, the page is ElementTree's.
+    envelope('<nbdpath-objects-read/><objects><obj type="VirtualMachine">vm-1</obj>'
+             + prop("name", val("/", "xsd:string", "vcenter")) + "</objects>"),
     # The prefix bound to another namespace at the top: the values' types are not XML Schema instance types.
     envelope('<objects><obj type="VirtualMachine">vm-1</obj>'
              + prop("layoutEx.disk", val("", "ArrayOfVirtualMachineFileLayoutExDiskLayout", "vcenter"))

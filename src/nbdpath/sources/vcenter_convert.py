@@ -737,10 +737,15 @@ def disk_keys(props: Mapping[str, Any]) -> Optional[tuple[int, ...]]:
 
 def keyed_disks(props: Mapping[str, Any], keys: tuple[int, ...]) -> Optional[list[Any]]:
     """The VirtualDisk devices a keyed retrieval returned for ``keys``, in that order; None if one is not there."""
-    found = [props.get(DISK_DEVICE_PATH.format(key=k)) for k in keys]
+    found = [props.get(p) for p in _device_paths(keys)]
     if any(_type_name(d) != "VirtualDisk" for d in found):
         return None
     return found
+
+
+@functools.lru_cache(maxsize=64)  # a few disk layouts serve 20,000 VMs
+def _device_paths(keys: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(DISK_DEVICE_PATH.format(key=k) for k in keys)
 
 
 def _type_name(device: Any) -> Optional[str]:

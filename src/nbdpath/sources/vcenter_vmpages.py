@@ -61,7 +61,8 @@ class _Grammar:
         # Groups: path, the val's own declaration, type before, xsi:type, type after, "/" of <val/>.
         self.prop = re.compile(rf'<propSet><name>({_TEXT})</name><val( xmlns:{p}="{re.escape(XSI_NS)}")?'
                                rf'(?: type="({_ATTR})")? {p}:type="({_ATTR})"(?: type="({_ATTR})")?(/?)>')
-        self.leaf = re.compile(rf"({_TEXT})</val></propSet>")
+        # A whole propSet whose val holds text only (six of a VM's seven values): one match.
+        self.leaf = re.compile(self.prop.pattern.removesuffix("(/?)>") + rf">({_TEXT})</val></propSet>")
         self.layout = re.compile(
             r"((?:<VirtualMachineFileLayoutExDiskLayout><key>-?[0-9]{1,9}</key>"
             r"(?:<chain>(?:<fileKey>-?[0-9]{1,9}</fileKey>)*</chain>)*</VirtualMachineFileLayoutExDiskLayout>)*)"
@@ -117,13 +118,15 @@ def split_vm_page(data: bytes) -> Optional[Split]:
 
 
 def _plain_text(data: bytes) -> Optional[str]:
-    """The page as text when it holds only elements, text and legal characters; None otherwise.
+    """The page as text when it holds VMs, and only elements, text and legal characters; None otherwise.
 
     Byte scans first (memchr speed): a regular expression over the decoded
     page cost more than reading the VMs saved.
     """
-    if (data.translate(None, _LEGAL_BYTES) or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data  # U+FFFE, U+FFFF
-            or b"]]>" in data or b"<!" in data or MARKER.encode() in data):
+    # A marker the page holds itself is harmless: parse_response then counts more markers than runs.
+    if (b'<obj type="VirtualMachine">' not in data or data.translate(None, _LEGAL_BYTES)
+            or b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)  # U+FFFE, U+FFFF
+            or b"]]>" in data or b"<!" in data):
         return None
     try:
         text = data.decode("utf-8")
@@ -153,34 +156,44 @@ def _vm_object(text: str, pos: int, g: _Grammar) -> tuple[str, dict[str, Any], i
     local = True
     pos = head.end()
     while not text.startswith(_OBJECTS_END, pos):
-        m = g.prop.match(text, pos)
+        leaf = g.leaf.match(text, pos)
+        m = leaf or g.prop.match(text, pos)
         if m is None:
             raise _Unsure
-        path, decl, ref_before, xsi, ref_after, empty = m.groups()
-        if ref_before is not None and ref_after is not None or empty:
+        path, decl, ref_before, xsi, ref_after, last = m.groups()  # last: the text of a leaf, else "/" of <val/>
+        if ref_before is not None and ref_after is not None or leaf is None and last == "/":
             raise _Unsure  # type twice (the parser refuses it), or <val .../>
         local = local and decl is not None
-        path = _unescape(path)
-        props[path], pos = _value(text, m.end(), g, path, xsi, ref_before is not None or ref_after is not None)
+        if "&" in path:
+            path = _unescape(path)
+        ref = ref_before is not None or ref_after is not None
+        if leaf is not None:
+            props[path], pos = _leaf(path, xsi, ref, last), m.end()
+        elif path == "layoutEx.disk":
+            props[path], pos = _layout(text, m.end(), g, xsi, ref)
+        else:
+            raise _Unsure
     return _unescape(head.group(1)), props, pos + len(_OBJECTS_END), local
 
 
-def _value(text: str, pos: int, g: _Grammar, path: str, xsi: str, ref: bool) -> tuple[Any, int]:
-    """The content of the val at ``pos`` as vm_value reads it, and where its propSet ends."""
-    if path == "layoutEx.disk":
-        m = g.layout.match(text, pos)
-        if m is None or ref or not m.group(1) and xsi.startswith("xsd:"):
-            raise _Unsure  # vm_value: a view of a moref, or "" for an empty primitive
-        return tuple(int(k) for k in _LAYOUT_KEY.findall(m.group(1))), m.end()
-    m = g.leaf.match(text, pos)
-    if m is None:
-        raise _Unsure
-    value = _unescape(m.group(1))
+def _leaf(path: str, xsi: str, ref: bool, content: str) -> Any:
+    """A val holding text only, as vm_value reads it."""
+    value = _unescape(content) if "&" in content else content
     if ref and path in _VM_REFS:
-        return value or None, m.end()
+        return value or None
     if ref or not value and not xsi.startswith("xsd:"):
         raise _Unsure  # a view (XmlData) in vm_value
-    return value, m.end()
+    if path == "layoutEx.disk" and not value:
+        raise _Unsure  # an empty array: () in vm_value, left to it
+    return value
+
+
+def _layout(text: str, pos: int, g: _Grammar, xsi: str, ref: bool) -> tuple[tuple[int, ...], int]:
+    """layoutEx.disk's device keys, and where its propSet ends."""
+    m = g.layout.match(text, pos)
+    if m is None or ref:
+        raise _Unsure  # vm_value: a view of a moref
+    return tuple(int(k) for k in _LAYOUT_KEY.findall(m.group(1))), m.end()
 
 
 def _unescape(text: str) -> str:
