@@ -289,7 +289,8 @@ class Path:
     endpoint: Endpoint
     outcome: Outcome
     _hops: Optional[tuple[Hop, ...]] = field(default=None, repr=False, compare=False)
-    # Hops of a shared outcome are re-walked on first use: _hops_fn(*_hops_args).
+    # Hops of a shared outcome are re-walked on first use: _hops_fn(*_hops_args); the
+    # engine's paths take (engine, host view, endpoint), one tuple for a host's row.
     _hops_fn: Optional[Callable[..., tuple[Hop, ...]]] = field(default=None, repr=False, compare=False)
     _hops_args: tuple = field(default=(), repr=False, compare=False)
 
@@ -306,10 +307,10 @@ class Path:
     @property
     def control(self) -> tuple[Any, ...]:
         """The pair's control flows beside the data (engine.control), computed on first use."""
-        if len(self._hops_args) != 4:
+        if len(self._hops_args) != 3:
             return ()
-        engine, hv, _, nd = self._hops_args
-        return engine.control(hv.host.name, nd.name, self.outcome)
+        engine, hv, _ = self._hops_args
+        return engine.control(hv.host.name, self.node, self.outcome)
 
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {"host": self.host, "node": self.node, "endpoint": self.endpoint.to_dict(),
