@@ -11,6 +11,10 @@ worktree of an older commit) beside this one, interleaved run by run, so a
 change in the machine's load hits every tree alike; each run's output is
 compared byte for byte with this tree's.
 
+``--phases`` also runs each tree's phases in fresh processes (imports, load,
+selection, prepare with the trace, the jobs, JSON), CPU seconds with the GC
+off as the command runs it: where the time goes, tree by tree.
+
 Naive (what a script would do): per job, scan every VM for the job's
 clusters, trace each selected VM's host -> node pair on its own
 (Engine.trace_pair, nothing shared between VMs of one host) and add its
@@ -19,6 +23,7 @@ extrapolates linearly from the VMs it did; the figure says so.
 
     python benchmarks/estimate.py [--hosts 10000] [--vms 100000] [--jobs 50] [--repeat 3]
     python benchmarks/estimate.py --pythonpath /tmp/est-before/src --no-naive   # before/after
+    python benchmarks/estimate.py --pythonpath /tmp/est-before/src --no-naive --phases
 
 Target (issue 9): at most 5 s and 1 GiB. Prints the figures; not a test.
 """
@@ -54,6 +59,42 @@ def ours(snapshot: Path, out: Path, src: str = THIS_TREE) -> tuple[float, float,
         raise SystemExit(f"nbdpath estimate ({src}) failed: {proc.stderr[-2000:]}")
     wall, user, sys_s, rss = proc.stderr.strip().splitlines()[-1].split()
     return float(wall), float(user) + float(sys_s), int(rss)
+
+
+# Run in a fresh process per tree (``--phases``): CPU seconds of each phase of the command, the GC
+# off as the command runs it. Only calls every tree since 7add985 has.
+PHASES = """
+import gc, json, sys, time
+t0 = time.process_time()
+from nbdpath.commands import estimate as command
+from nbdpath.estimate import window
+from nbdpath.model import load_file
+gc.disable()
+t1 = time.process_time()
+snap = load_file(sys.argv[1])
+t2 = time.process_time()
+est = window.Estimator(snap)
+jobs = list(snap.jobs)
+for job in jobs:
+    est.selected(job)
+t3 = time.process_time()
+est.prepare(jobs)
+t4 = time.process_time()
+found = [est.job(job) for job in jobs]
+t5 = time.process_time()
+command._rendered({"jobs": [e.to_dict() for e in found]}, "json")
+t6 = time.process_time()
+print(json.dumps({"imports": t1 - t0, "load": t2 - t1, "selection": t3 - t2, "prepare + trace": t4 - t3,
+                  "jobs": t5 - t4, "json": t6 - t5}))
+"""
+
+
+def phases(snapshot: Path, src: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.run([sys.executable, "-c", PHASES, str(snapshot)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"phases ({src}) failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
 
 
 def naive(snapshot: Path, budget_s: float) -> tuple[float, int, int]:
@@ -102,6 +143,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--naive-budget", type=float, default=120.0, help="seconds before the naive loop extrapolates")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop (before/after comparisons)")
+    ap.add_argument("--phases", action="store_true",
+                    help="also CPU seconds per phase (imports, load, selection, trace, jobs, JSON), fresh processes")
     ap.add_argument("--pythonpath", action="append", default=[], metavar="SRC",
                     help="also run this source tree, interleaved with this one (repeatable)")
     args = ap.parse_args()
@@ -117,6 +160,10 @@ def main() -> int:
         for _ in range(args.repeat):
             for t in trees:
                 runs[t].append(ours(snap, outputs[t], t))
+        split: dict[str, list[dict[str, float]]] = {t: [] for t in trees}
+        for _ in range(args.repeat if args.phases else 0):
+            for t in trees:
+                split[t].append(phases(snap, t))
         result = json.loads(outputs[THIS_TREE].read_text())
         same = {t: outputs[t].read_bytes() == outputs[THIS_TREE].read_bytes() for t in trees}
         naive_s, done, selected = (0.0, 0, 0) if args.no_naive else naive(snap, args.naive_budget)
@@ -132,6 +179,11 @@ def main() -> int:
               f"{statistics.median(x[1] for x in r):.2f} s CPU ({', '.join(f'{x[1]:.2f}' for x in r)}), "
               f"peak RSS {max(x[2] for x in r) / 1024:.0f} MiB, {len(result['jobs'])} jobs"
               + ("" if t == THIS_TREE else f", output {'identical' if same[t] else 'DIFFERS'}"))
+    for t in trees if args.phases else ():
+        label = "this tree" if t == THIS_TREE else t
+        print(f"phases, CPU s, median (min) of {args.repeat} ({label}): " + ", ".join(
+            f"{k} {statistics.median(r[k] for r in split[t]):.2f} ({min(r[k] for r in split[t]):.2f})"
+            for k in split[t][0]))
     wall = statistics.median(x[0] for x in runs[THIS_TREE])
     rss = max(x[2] for x in runs[THIS_TREE])
     if not args.no_naive:
