@@ -8,6 +8,7 @@ them, so a shared machine's load shows in both.
 
     python benchmarks/commands.py --hosts 1000 10000
     python benchmarks/commands.py --hosts 10000 --pythonpath /tmp/before/src   # older code
+    python benchmarks/commands.py --hosts 10000 --pythonpath /tmp/before/src --pythonpath - --repeat 3
     python benchmarks/commands.py --only "trace json" "check table"
 """
 
@@ -96,18 +97,25 @@ def size_of(path: str) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", type=int, nargs="*", default=[1000, 10000])
-    ap.add_argument("--pythonpath", help="run this source tree (PYTHONPATH), e.g. a git worktree's src")
+    ap.add_argument("--pythonpath", action="append",
+                    help="run this source tree (PYTHONPATH), e.g. a git worktree's src; repeat it to compare trees, "
+                         "interleaved run by run (\"-\": this tree)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each command per tree; medians are reported")
     ap.add_argument("--only", nargs="*", help="command names (see COMMANDS)")
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--dir", help="where fleets and outputs go (default: a temporary folder)")
     args = ap.parse_args()
-    env = dict(os.environ)
-    if args.pythonpath:
-        env["PYTHONPATH"] = args.pythonpath
+    trees = [None if t in (None, "-") else t for t in (args.pythonpath or [None])]
     names = args.only or list(COMMANDS)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"load average {os.getloadavg()[0]:.1f}; code: {args.pythonpath or 'this tree'}")
+          f"load average {os.getloadavg()[0]:.1f}; runs per tree: {args.repeat} (medians), interleaved")
     nbdpath = [sys.executable, "-m", "nbdpath"]
+    envs = []
+    for t in trees:
+        env = dict(os.environ)
+        if t:
+            env["PYTHONPATH"] = t
+        envs.append(env)
     with tempfile.TemporaryDirectory() as tmp:
         where = args.dir or tmp
         for n in args.hosts:
@@ -117,26 +125,59 @@ def main() -> int:
                 import fleetgen
 
                 fleetgen.write(fleet, n)
-            engine = timed([sys.executable, "-c", ENGINE, fleet], env, None, args.timeout)
-            print(f"\n{n} hosts x 16 nodes; engine only (load + trace + check): "
-                  f"{engine['wall_s']} s wall, {engine.get('cpu_s') or 0:.2f} s CPU, {engine['peak_mib'] or 0:.0f} MiB")
-            print("| command | hosts | wall s | CPU s | peak MiB | x engine (wall) | x engine (CPU) | output MB |\n"
-                  "|---|---:|---:|---:|---:|---:|---:|---:|")
+            engine = _runs(args.repeat, envs, lambda env: timed([sys.executable, "-c", ENGINE, fleet], env, None,
+                                                                args.timeout))
+            rows = {}
             for name in names:
                 out = os.path.join(where, f"out-{n}-{name.replace(' ', '-')}")
                 argv = [fleet if a == "FILE" else out if a == "OUT" else a for a in COMMANDS[name]]
-                r = timed(nbdpath + argv, env, None if "OUT" in COMMANDS[name] else out, args.timeout)
-                if r["wall_s"] is None:
-                    print(f"| {name} | {n} | {r['note']} | | | | | |", flush=True)
-                    continue
-                ratio = r["wall_s"] / engine["wall_s"] if engine["wall_s"] else float("nan")
-                cpu_ratio = r["cpu_s"] / engine["cpu_s"] if engine.get("cpu_s") else float("nan")
-                print(f"| {name} | {n} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_mib']:.0f} | {ratio:.2f} | "
-                      f"{cpu_ratio:.2f} | {size_of(out) / 1e6:.1f} |", flush=True)
-                if os.path.exists(out):
-                    os.unlink(out)
+
+                def one(env: dict, argv=argv, out=out, name=name) -> dict:
+                    r = timed(nbdpath + argv, env, None if "OUT" in COMMANDS[name] else out, args.timeout)
+                    r["out_mb"] = size_of(out) / 1e6
+                    if os.path.exists(out):
+                        os.unlink(out)
+                    return r
+
+                rows[name] = _runs(args.repeat, envs, one)
+            for ti, tree in enumerate(trees):
+                e = engine[ti]
+                print(f"\ncode: {tree or 'this tree'}; load average now {os.getloadavg()[0]:.1f}\n"
+                      f"{n} hosts x 16 nodes; engine only (load + trace + check): "
+                      f"{e['wall_s']} s wall, {e.get('cpu_s') or 0:.2f} s CPU, {e['peak_mib'] or 0:.0f} MiB")
+                print("| command | hosts | wall s | CPU s | peak MiB | x engine (wall) | x engine (CPU) | output MB |\n"
+                      "|---|---:|---:|---:|---:|---:|---:|---:|")
+                for name in names:
+                    r = rows[name][ti]
+                    if r["wall_s"] is None:
+                        print(f"| {name} | {n} | {r['note']} | | | | | |", flush=True)
+                        continue
+                    ratio = r["wall_s"] / e["wall_s"] if e["wall_s"] else float("nan")
+                    cpu_ratio = r["cpu_s"] / e["cpu_s"] if e.get("cpu_s") else float("nan")
+                    print(f"| {name} | {n} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_mib']:.0f} | {ratio:.2f} | "
+                          f"{cpu_ratio:.2f} | {r.get('out_mb', 0):.1f} |", flush=True)
     print(f"\ntargets at 10,000 hosts: <= {TARGET_S} s, <= {TARGET_MIB} MiB, <= {TARGET_RATIO}x the engine-only figure")
     return 0
+
+
+def _runs(repeat: int, envs: list[dict], run) -> list[dict]:
+    """``run(env)`` ``repeat`` times per tree, the trees taking turns (a shared machine's load then
+    falls on all of them alike); per tree the run of median CPU time, or the first failure."""
+    results: list[list[dict]] = [[] for _ in envs]
+    for _ in range(repeat):
+        for i, env in enumerate(envs):
+            results[i].append(run(env))
+    picked = []
+    for rs in results:
+        failed = [r for r in rs if r["wall_s"] is None]
+        if failed:
+            picked.append(failed[0])
+            continue
+        rs = sorted(rs, key=lambda r: r["cpu_s"] or 0)
+        med = dict(rs[len(rs) // 2])
+        med["wall_s"] = sorted(r["wall_s"] for r in rs)[len(rs) // 2]
+        picked.append(med)
+    return picked
 
 
 if __name__ == "__main__":
