@@ -269,3 +269,40 @@ def test_the_estimate_does_not_depend_on_the_assumptions_alternatives(lab):
     snap = labs.load(lab)
     with_alternatives = [e.to_dict() for e in estimate(snap, engine=Engine(snap, alternatives=True))]
     assert with_alternatives and [e.to_dict() for e in estimate(snap)] == with_alternatives
+
+
+# ---------------------------------------------------------------- a job that reads nothing says why
+
+
+def _nightly(**job):
+    snap = labs.load("nightly-window")
+    return snap.model_copy(update={"jobs": (snap.jobs[0].model_copy(update=job),)})
+
+
+def test_a_job_whose_tags_no_discovered_vm_carries_warns_that_discovery_reads_no_tags():
+    [est] = estimate(_nightly(clusters=(), tags=("gold",)))
+    assert est.disks == 0 and est.duration_s == 0
+    [warning] = est.warnings
+    assert warning.startswith("reads nothing: no VM") and "does not read vSphere tags" in warning
+    assert est.to_dict()["warnings"] == [warning]
+
+
+def test_a_job_of_vms_without_disks_says_so_and_a_working_job_warns_of_nothing():
+    snap = labs.load("nightly-window")
+    bare = snap.model_copy(update={"vms": tuple(v.model_copy(update={"disks": ()}) for v in snap.vms)})
+    [est] = estimate(bare)
+    assert est.warnings == ["reads nothing: its VMs have no disks"]
+    [ok] = estimate(snap)
+    assert ok.disks > 0 and ok.warnings == [] and ok.to_dict()["warnings"] == []
+
+
+def test_the_warning_reaches_the_table_markdown_and_html(capsys, tmp_path):
+    from nbdpath.cli import main
+    from nbdpath.model import dump
+
+    path = tmp_path / "s.yaml"
+    path.write_text(dump(_nightly(clusters=(), tags=("gold",))))
+    for fmt, mark in (("table", "WARNING: reads nothing"), ("markdown", "**warning**: reads nothing"),
+                      ("html", "<b>Warning:</b> reads nothing")):
+        assert main(["estimate", str(path), "--format", fmt]) == 0
+        assert mark in capsys.readouterr().out, fmt

@@ -73,6 +73,7 @@ class JobEstimate:
     vms: list[str]  # on the critical path, most bytes first
     unreadable: list[dict[str, str]]
     limits: list[Limit] = field(default_factory=list)  # the longest few, longest first
+    warnings: list[str] = field(default_factory=list)  # e.g. a job that reads nothing, and why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class JobEstimate:
             "bottleneck": self.bottleneck.to_dict() if self.bottleneck else None,
             "hosts": self.hosts, "nodes": self.nodes, "vms": self.vms, "unreadable": self.unreadable,
             "limits": [{**lim.to_dict(), "seconds": round(lim.seconds, 1)} for lim in self.limits],
+            "warnings": self.warnings,
         }
 
 
@@ -311,9 +313,20 @@ class Estimator:
         limits = sorted(acc.limits, key=lambda lim: (-lim.seconds, lim.kind, lim.where))
         top = limits[0] if limits else None
         critical = self._critical(limits, acc.shared, {h: load.vms for h, load in loads.items()}, acc.node_hosts)
+        disks = sum(r["disks"] for r in hosts_out)
         return JobEstimate(
             job.name, job.product, job.transport, job.mode, top.seconds if top else 0.0, int(acc.moved),
-            sum(r["disks"] for r in hosts_out), top, hosts_out, node_rows, critical, unreadable, limits[:8])
+            disks, top, hosts_out, node_rows, critical, unreadable, limits[:8],
+            [] if disks or unreadable else [self._reads_nothing(job)])
+
+    def _reads_nothing(self, job: Job) -> str:
+        """Why a job reads no disk: a window of 0 s must not pass for a fast one."""
+        why = ("its VMs have no disks" if self.selected(job)
+               else "no VM (templates aside) matches its vms, clusters, hosts, folders or tags")
+        if job.tags and not any(v.tags for v in self.snap.vms):
+            why += ("; no VM of the snapshot carries a tag: discover does not read vSphere tags (they live in "
+                    "the vSphere Automation API), so give them under vms[].tags or select by cluster, host or folder")
+        return f"reads nothing: {why}"
 
     def _loads(self, job: Job, unreadable: list) -> dict[str, "_HostLoad"]:
         """What each serving host sends for the job, hosts in the order the VMs first reach them."""

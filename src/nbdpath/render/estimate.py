@@ -47,6 +47,8 @@ def table(doc: dict[str, Any]) -> str:
             lines.append(f"    ... {len(j['hosts']) - _TOP_HOSTS} more host(s)")
         for n in j["nodes"]:
             lines.append(f"    node {n['name']}: {duration(n['duration_s'])}, {size(n['bytes'])}, {_bound(n['bottleneck'])}")
+        for w in j.get("warnings", ()):
+            lines.append(f"  WARNING: {w}")
         for u in j["unreadable"][:5]:
             lines.append(f"  UNREADABLE {u['vm']}: {u['reason']}")
         if len(j["unreadable"]) > 5:
@@ -79,6 +81,8 @@ def markdown(doc: dict[str, Any]) -> str:
                   md.text(_bound(h["bottleneck"]))] for h in j["hosts"][:_TOP_HOSTS]]
         if hosts:
             out += md.table(["host", "needs", "bytes", "bound by"], hosts) + [""]
+        for w in j.get("warnings", ()):
+            out.append(f"- **warning**: {md.text(w)}")
         for u in j["unreadable"]:
             out.append(f"- unreadable {md.text(u['vm'])}: {md.text(u['reason'])}")
         if j["unreadable"]:
@@ -137,6 +141,8 @@ def page(doc: dict[str, Any]) -> str:
                 out.append(f"<tr><td>{e(h['name'])}</td><td>{e(duration(h['duration_s']))}</td>"
                            f"<td>{e(size(h['bytes']))}</td><td>{e(_bound(h['bottleneck']))}</td></tr>")
             out.append("</table>")
+        for w in j.get("warnings", ()):
+            out.append(f"<p><b>Warning:</b> {e(w)}</p>")
         for u in j["unreadable"]:
             out.append(f"<p>Unreadable {e(u['vm'])}: {e(u['reason'])}</p>")
     out.append("<h2>Constants</h2><table><tr><th>name</th><th>value</th><th>unit</th><th>source</th></tr>")
