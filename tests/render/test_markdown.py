@@ -313,3 +313,18 @@ def test_a_fleet_plans_path_changes_are_grouped_and_counted(monkeypatch):
     # Below the threshold, every pair has its row, as in the document form.
     monkeypatch.setattr(cells, "PAIR_ROWS", 10**6)
     assert md.plan_markdown(plan) == md.plan_doc(plan.to_dict())
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nbdpath.render import markdown as md_mod  # noqa: E402
+
+
+@settings(max_examples=150)
+@given(st.text(alphabet=st.sampled_from("ab_1 \\`*[]<&|~>-\n\tx"), max_size=30) | st.text(max_size=30))
+def test_inline_text_without_markup_characters_is_kept_as_escaping_would_leave_it(value):
+    # text() skips both substitutions when nothing in the text could be markup: the same result.
+    one_line = " ".join(value.split())
+    escaped = md_mod._EDGE_UNDERSCORE.sub(r"\\_", md_mod._SPECIAL.sub(r"\\\1", one_line))
+    assert md_mod.text(value) == escaped

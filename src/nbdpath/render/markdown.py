@@ -27,12 +27,15 @@ _SPECIAL = re.compile(r"([\\`*\[\]<&|~])")
 # "_" only makes emphasis at a word edge; inside names (vmk_data) it stays readable.
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BACKTICKS = re.compile(r"`+")
+_ANY_SPECIAL = re.compile(r"[\\`*\[\]<&|~_]")
 _SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Info"}
 
 
 def text(value: Any) -> str:
     """Inline text from a snapshot or finding: escaped, on one line."""
     s = " ".join(str(value).split())
+    if _ANY_SPECIAL.search(s) is None:  # most texts: one scan instead of two substitutions (41,000 at 10k hosts)
+        return s
     return _EDGE_UNDERSCORE.sub(r"\\_", _SPECIAL.sub(r"\\\1", s))
 
 
