@@ -46,3 +46,14 @@ def test_generated_fleet_reports_from_the_report_are_those_from_the_contract(tmp
     with_commands = [f for f in view["findings"] if "esxcli" in f["fix"]]
     rules = {(f["severity"], f["rule"]) for f in view["findings"]}
     assert len(with_commands) <= cells.FIX_EXAMPLES * len(rules) < len(view["findings"])
+
+
+def test_host_tallies_count_a_host_whose_pairs_come_apart_once_in_order_of_first_pair():
+    from nbdpath.render.cells import host_tallies
+
+    pairs = [("s", "h1", "c1", "ISOLATED", 1), ("s", "h1", "c1", "NOT_ISOLATED", 2), ("s", "h2", "c2", "ISOLATED", 1),
+             ("s", "h1", "c1", "ISOLATED", 3), ("t", "h1", "c9", "UNREACHABLE", 4)]
+    rows = host_tallies(iter(pairs))
+    assert [(r["snapshot"], r["host"], r["cluster"]) for r in rows] == [("s", "h1", "c1"), ("s", "h2", "c2"), ("t", "h1", "c9")]
+    assert rows[0]["verdicts"] == {"ISOLATED": 2, "NOT_ISOLATED": 1} and list(rows[0]["shapes"]) == [1, 2, 3]
+    assert rows[1]["verdicts"] == {"ISOLATED": 1} and rows[2]["verdicts"] == {"UNREACHABLE": 1}

@@ -8,7 +8,10 @@ table uses (``render/report.py``) for the same fields.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from .report import _speed, uplink_cell
@@ -116,17 +119,20 @@ def host_tallies(pairs: Iterable[tuple[str, str, str, str, int]]) -> list[dict[s
     verdict, shape): its cluster, pairs per verdict, the shapes they take. The fleet summary and
     the hosts table count these, not the pairs."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    last: tuple[str, str] | None = None
-    r: dict[str, Any] = {}
-    for snap, host, cluster, verdict, shape in pairs:
-        if (snap, host) != last:
-            last = (snap, host)
-            r = rows.get(last) or rows.setdefault(last, {"snapshot": snap, "host": host, "cluster": cluster,
-                                                         "verdicts": {}, "shapes": {}})
+    # A host's pairs come together: counted per run of them with C iterators (160,000 pairs at 10k hosts).
+    for key, group in groupby(pairs, key=_HOST_OF):
+        run = list(group)
+        r = rows.get(key)
+        if r is None:
+            r = rows[key] = {"snapshot": key[0], "host": key[1], "cluster": run[0][2], "verdicts": {}, "shapes": {}}
         counts = r["verdicts"]
-        counts[verdict] = counts.get(verdict, 0) + 1
-        r["shapes"][shape] = None
+        for verdict, n in Counter(map(_VERDICT_OF, run)).items():
+            counts[verdict] = counts.get(verdict, 0) + n
+        r["shapes"].update(dict.fromkeys(map(_SHAPE_OF, run)))
     return list(rows.values())
+
+
+_HOST_OF, _VERDICT_OF, _SHAPE_OF = itemgetter(0, 1), itemgetter(3), itemgetter(4)
 
 
 def verdict_matrix(hosts: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, dict[str, int], int]]]:
