@@ -40,8 +40,9 @@ COMMANDS = {
     "plan json": ["plan", "FILE", "--format", "json"],
     "plan esxcli": ["plan", "FILE", "--format", "esxcli"],
     "plan ansible": ["plan", "FILE", "--format", "ansible"],
-    # What an admin runs more often than a whole-fleet plan: one cluster's fixes (16 hosts).
-    "plan json --cluster c7": ["plan", "FILE", "--cluster", "c7", "--format", "json"],
+    # What an admin runs more often than a whole-fleet plan: one cluster's fixes (fleetgen's c0:
+    # 16 hosts, 32 changes).
+    "plan json --cluster c0": ["plan", "FILE", "--cluster", "c0", "--format", "json"],
     "estimate json": ["estimate", "FILE", "--format", "json"],
 }
 
