@@ -68,3 +68,16 @@ def test_a_cluster_between_two_of_another_configuration_gets_its_own_view_back()
     assert [v.ifaces["vmk0"].network for v in views] == [cidr(a0)[2] for a0, _ in addresses]
     assert views[2].tables is views[0].tables and views[3].tables is views[1].tables
     assert views[0].tables is not views[1].tables
+
+
+def test_hosts_of_one_subnet_on_two_described_narrower_segments_each_get_their_own():
+    # Two /25 segments in the vmks' /24: the first host's segment must not be copied to the second.
+    from nbdpath.model import Segment
+
+    snap = _clones([("10.10.0.21/24", "10.30.0.5/24"), ("10.10.0.22/24", "10.30.0.200/24")])
+    snap = snap.model_copy(update={"segments": snap.segments + (
+        Segment(name="backup-low", vlan=31, subnets=("10.30.0.0/25",)),
+        Segment(name="backup-high", vlan=32, subnets=("10.30.0.128/25",)))})
+    views = list(_fresh_and_cached(snap))
+    assert [cached.ifaces["vmk2"].segment for _, cached in views] == ["backup-low", "backup-high"]
+    assert all(cached == fresh for fresh, cached in views)

@@ -304,10 +304,12 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
     mine = {v.device: (v, c) for v, c in zip(host.vmks, cidrs)}
     ifaces = {}
     for dev, t in template.ifaces.items():
-        parsed = mine[dev][1]
+        vmk, parsed = mine[dev]
         assert parsed is not None  # the template's interfaces are vmks with an address, as this host's are
         ip, plen, net = parsed
-        ifaces[dev] = L3Iface(device, dev, ip, plen, net, t.segment)
+        # The segment is looked up for this host's own address: a segment described narrower
+        # than the vmk's subnet (two /25s in a /24) can hold one host of a cluster and not the next.
+        ifaces[dev] = L3Iface(device, dev, ip, plen, net, vmk.segment or network.segment_for(ip, plen, net))
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
                     template.vmk_tables, template.management_vmks, {p.name: p for p in host.pnics},
                     tuple([mine[v.device][0] for v in template.vmks]), template.observed, template.config)
