@@ -85,9 +85,10 @@ class Network:
                 out.append(name)
         return out
 
-    def segment_for(self, ip: int, prefixlen: int, network: int) -> str:
-        """The described segment holding ``ip``, else its subnet's implicit one (A8)."""
-        return self.segment_of(ip) or implicit_segment(network, prefixlen)
+    def segment_for(self, declared: Optional[str], ip: int, prefixlen: int, network: int) -> str:
+        """An interface's segment: the one it ``declared``, else the described segment holding
+        ``ip``, else its subnet's implicit one (A8)."""
+        return declared or self.segment_of(ip) or implicit_segment(network, prefixlen)
 
     def segment_of(self, ip: int) -> Optional[str]:
         for plen, nets in self.segments_by_len.items():
@@ -176,7 +177,7 @@ def compile_network(snap: Snapshot) -> Network:
             if ":" in it.address:
                 continue  # IPv6 is kept in the snapshot but not traced (docs/engine.md, "Limits")
             ip, plen, net = parse_cidr(it.address)
-            seg = it.segment or network.segment_for(ip, plen, net)
+            seg = network.segment_for(it.segment, ip, plen, net)
             iface = L3Iface(f"{kind}:{name}", it.name, ip, plen, net, seg, it.speed_mbps)
             out[it.name] = iface
             prefixes.append((net, plen))
@@ -240,7 +241,7 @@ def _implied_gateways(snap: Snapshot, network: Network) -> dict[str, int]:
             if v.ipv4:
                 ip, plen, net = parse_cidr(v.ipv4)
                 if (net, plen) not in subnets:
-                    subnets[(net, plen)] = v.segment or network.segment_for(ip, plen, net)
+                    subnets[(net, plen)] = network.segment_for(v.segment, ip, plen, net)
     for iface in network.by_ip.values():
         assert iface.segment is not None, "by_ip holds ifaces_of's interfaces only, each with its segment"
         subnets.setdefault((iface.network, iface.prefixlen), iface.segment)
@@ -309,7 +310,7 @@ def compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict, 
         ip, plen, net = parsed
         # The segment is looked up for this host's own address: a segment described narrower
         # than the vmk's subnet (two /25s in a /24) can hold one host of a cluster and not the next.
-        ifaces[dev] = L3Iface(device, dev, ip, plen, net, vmk.segment or network.segment_for(ip, plen, net))
+        ifaces[dev] = L3Iface(device, dev, ip, plen, net, network.segment_for(vmk.segment, ip, plen, net))
     return HostView(host, device, ifaces, template.stack_of, template.pgs, template.uplinks, template.tables,
                     template.vmk_tables, template.management_vmks, {p.name: p for p in host.pnics},
                     tuple([mine[v.device][0] for v in template.vmks]), template.observed, template.config)
@@ -346,7 +347,7 @@ def _compile_host(host: Host, snap: Snapshot, network: Network, dvs_index: dict,
         if not (v.enabled and v.ipv4):
             continue
         ip, plen, net = parse_cidr(v.ipv4)
-        seg = v.segment or network.segment_for(ip, plen, net)
+        seg = network.segment_for(v.segment, ip, plen, net)
         ifaces[v.device] = L3Iface(device, v.device, ip, plen, net, seg)
     pnics = {p.name: p for p in host.pnics}
     # Hosts of a cluster share switches and NICs: teaming is worked out once
