@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 
 from ...errors import UsageError
 from ...model import DEFAULT_STACK, Host, Snapshot, Vmk
-from ...model.snapshot import normalise_service, v4_address_and_prefix
+from ...model.snapshot import normalise_service
 from ..kinds import NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, TagAdd, TagRemove, VmkAdd, VmkMtuSet, VmkRemove, Workspace
 from . import esxcli
 
@@ -130,9 +130,8 @@ def _vmk_task(change: Change, snap: Snapshot, vmk: Vmk, host: Host, services: se
             return _manual(change, f"{vmk.device} is on the {vmk.netstack} stack, which {MODULE} cannot manage")
         if vmk.ipv4 is None:
             return _manual(change, f"{vmk.device} has no IPv4 address in the snapshot to restate")
-        ip, prefixlen = v4_address_and_prefix(vmk.ipv4)
-        network: dict[str, Any] = {"type": "static", "ip_address": ip,
-                                   "subnet_mask": esxcli.netmask(prefixlen), "tcpip_stack": stack}
+        ip, mask = esxcli.address_and_netmask(vmk.ipv4)
+        network: dict[str, Any] = {"type": "static", "ip_address": ip, "subnet_mask": mask, "tcpip_stack": stack}
         if vmk.gateway:
             network["default_gateway"] = vmk.gateway
         args.update(network=network, mtu=vmk.mtu)

@@ -31,12 +31,18 @@ def netmask(prefixlen: int) -> str:
     return _NETMASKS[prefixlen]
 
 
+def address_and_netmask(cidr: str) -> tuple[str, str]:
+    """``"10.0.0.11/24"`` -> ``("10.0.0.11", "255.255.255.0")``: a vmk's address as esxcli,
+    PowerCLI and Ansible take it."""
+    ip, prefixlen = v4_address_and_prefix(cidr)
+    return ip, _NETMASKS[prefixlen]
+
+
 def _ipv4_set(vmk: str, cidr: Optional[str]) -> str:
     if cidr in (None, NO_IPV4):
         return f"esxcli network ip interface ipv4 set -i {sh(vmk)} -t none"
-    ip, prefixlen = v4_address_and_prefix(cidr)
-    return (f"esxcli network ip interface ipv4 set -i {sh(vmk)} -I {sh(ip)} "
-            f"-N {sh(netmask(prefixlen))} -t static")
+    ip, mask = address_and_netmask(cidr)
+    return f"esxcli network ip interface ipv4 set -i {sh(vmk)} -I {sh(ip)} -N {sh(mask)} -t static"
 
 
 def _interface_add(change: VmkAdd) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ...model import DEFAULT_STACK, Snapshot
-from ...model.snapshot import normalise_service, normalise_stack, v4_address_and_prefix
+from ...model.snapshot import normalise_service, normalise_stack
 from ...safetext import ps
 from ..kinds import (NO_IPV4, Change, Ipv4Set, PortgroupVlanSet, RouteAdd, RouteRemove, TagAdd, TagRemove, VmkAdd,
                      VmkMtuSet, VmkRemove)
 from ._script import commented_script
-from .esxcli import esxcli_tag, netmask
+from .esxcli import address_and_netmask, esxcli_tag
 
 NAME = "powercli"
 ORDER = 20
@@ -24,9 +24,9 @@ def _call(pre: str, method: str, args: str) -> str:
 def _ipv4_set(pre: str, vmk: str, cidr: Optional[str]) -> str:
     if cidr in (None, NO_IPV4):
         return _call(pre, "network.ip.interface.ipv4.set", f"interfacename={ps(vmk)}; type='none'")
-    ip, prefixlen = v4_address_and_prefix(cidr)
+    ip, mask = address_and_netmask(cidr)
     return _call(pre, "network.ip.interface.ipv4.set", f"interfacename={ps(vmk)}; ipv4={ps(ip)}; "
-                 f"netmask={ps(netmask(prefixlen))}; type='static'")
+                 f"netmask={ps(mask)}; type='static'")
 
 
 def _vmk_add(pre: str, change: VmkAdd) -> list[str]:
