@@ -345,14 +345,10 @@ class Estimator:
                 sizes = [d.capacity_gib * GIB for d in disks]
             else:
                 sizes = [(d.changed_gib if d.changed_gib is not None else d.capacity_gib * frac) * GIB for d in disks]
-            if vm.power_state == "poweredOn" and not vm.template:
-                got = get(vm.host)
-                if got is None:
-                    got = by_host[vm.host] = ([], [])
-                got[0].append(vm.name)
-                got[1].append(sizes)
-                continue
-            for h, part in self._through_datastores(vm, sizes, serving, unreadable):
+            # A powered-on VM is read through its own host; any other through its datastores' hosts.
+            served = (((vm.host, sizes),) if vm.power_state == "poweredOn" and not vm.template
+                      else self._through_datastores(vm, sizes, serving, unreadable))
+            for h, part in served:
                 got = get(h)
                 if got is None:
                     got = by_host[h] = ([], [])
