@@ -13,7 +13,7 @@ import math
 import re
 from bisect import bisect_right
 from json.encoder import encode_basestring_ascii as _str
-from typing import Any, Iterable, Optional, TextIO
+from typing import Any, Callable, Iterable, Optional, TextIO
 
 import yaml
 
@@ -170,10 +170,18 @@ def _json_list(items: Iterable[str], out: TextIO) -> None:
 
 def write_json(report: Report, with_hops: bool, out: TextIO, vms: Optional[list[dict]] = None) -> None:
     """``json.dumps(report.to_dict(with_hops) (+ "vms"), indent=2) + "\\n"``, streamed to ``out``."""
-    nl = "\n    "
+    _json_head_and_paths(report, with_hops, out)
+    _json_rest(report, out, vms)
+
+
+def _json_head_and_paths(report: Report, with_hops: bool, out: TextIO) -> None:
     out.write(f'{{\n  "version": {OUTPUT_VERSION},\n  "kind": {_str(report.kind)},\n  "tool": "nbdpath",\n'
               f'  "snapshots": {_enc(report.snapshots, chr(10) + "  ")},\n  "paths": ')
     _json_list(_json_paths(report, with_hops), out)
+
+
+def _json_rest(report: Report, out: TextIO, vms: Optional[list[dict]]) -> None:
+    nl = "\n    "
     out.write(',\n  "findings": ')
     _json_list(_json_findings(report), out)
     out.write(',\n  "missing": ')
@@ -449,6 +457,31 @@ def _yaml_paths(report: Report, with_hops: bool) -> Iterable[str]:
         yield text
 
 
+def _yaml_findings(report: Report) -> Iterable[str]:
+    """Each finding as ``_yaml_item({"snapshot": s, **f.to_dict(snap)})``: the rule's name and
+    explanation recur on every finding of the rule and are written once; the fix's commands
+    are written as they are rendered, with no dict between."""
+    rules: dict[tuple[str, str, str], tuple[str, str]] = {}
+    formats = [(name, mod) for name, mod in renderers.renderers().items()]
+    for s, f in report.findings:
+        snap = report.snaps.get(s)
+        key = (s, f.rule, f.severity.value)
+        texts = rules.get(key)
+        if texts is None:
+            rule = RULES[f.rule]
+            texts = rules[key] = (
+                _yaml_item({"snapshot": s, "rule": f.rule, "name": rule.name, "severity": f.severity.value}),
+                _member_at("explanation", rule.explanation, 2) + "  fix:\n")
+        fix = f.fix
+        parts = [texts[0], _member_at("host", f.host, 2), _member_at("nodes", list(f.nodes), 2),
+                 _member_at("vmk", f.vmk, 2), _member_at("message", f.message, 2), texts[1],
+                 _member_at("summary", fix.summary, 4)]
+        for name, mod in formats:
+            parts.append(_member_at(name, [mod.command(c, snap) for c in fix.changes], 4))
+        parts.append(_member_at("manual", list(fix.manual), 4))
+        yield "".join(parts)
+
+
 def _yaml_list(key: str, items: Iterable[str], out: TextIO) -> None:
     first = True
     for item in items:
@@ -465,8 +498,7 @@ def write_yaml(report: Report, with_hops: bool, out: TextIO, vms: Optional[list[
     out.write(yaml_text({"version": OUTPUT_VERSION, "kind": report.kind, "tool": "nbdpath",
                          "snapshots": report.snapshots}))
     _yaml_list("paths", _yaml_paths(report, with_hops), out)
-    _yaml_list("findings", (_yaml_item({"snapshot": s, **f.to_dict(report.snaps.get(s))})
-                            for s, f in report.findings), out)
+    _yaml_list("findings", _yaml_findings(report), out)
     _yaml_list("missing", (_yaml_item({"snapshot": s, "host": h, "reason": why})
                            for s, h, why in report.missing), out)
     out.write(yaml_text({"summary": report.summary()}))
@@ -476,6 +508,22 @@ def write_yaml(report: Report, with_hops: bool, out: TextIO, vms: Optional[list[
 
 def write(fmt: str, report: Report, with_hops: bool, out: TextIO, vms: Optional[list[dict]] = None) -> None:
     (write_json if fmt == "json" else write_yaml)(report, with_hops, out, vms)
+
+
+# Below this many pairs a document is written in one process: a fork of a 1,000-host
+# estate's process costs more than its halves' overlap saves (benchmarks/README.md).
+HALVES_FROM_PAIRS = 20_000
+
+
+def halves(fmt: str, report: Report, with_hops: bool, vms: Optional[list[dict]] = None
+           ) -> Optional[tuple[Callable[[TextIO], None], Callable[[TextIO], None]]]:
+    """:func:`write` as two independent halves for :func:`nbdpath.io.write_atomic_split`
+    (the head and paths; the findings and the rest), for a document large enough to be
+    worth two processes; None for a small one, or a format without halves."""
+    if fmt != "json" or len(report.paths) < HALVES_FROM_PAIRS:
+        return None
+    return (lambda out: _json_head_and_paths(report, with_hops, out),
+            lambda out: _json_rest(report, out, vms))
 
 
 def with_hops(asked: Optional[bool], pairs: int, fmt: str) -> bool:
