@@ -190,3 +190,121 @@ def test_a_streamed_document_goes_to_a_stand_in_stdout_as_it_is(monkeypatch):
     monkeypatch.setattr(sys, "stdout", capture)
     nbdpath_io.write_streamed(lambda fh: fh.write("whole\n"))
     assert capture.getvalue() == "whole\n"
+
+
+# ---------------------------------------------------------------- a document written by two processes
+
+def _forks(monkeypatch) -> list[int]:
+    """Counts the real forks of write_atomic_split (children leave by os._exit)."""
+    seen: list[int] = []
+    real = os.fork
+
+    def fork():
+        pid = real()
+        if pid:
+            seen.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return seen
+
+
+def _halves(n: int):
+    first = lambda fh: [fh.write(f"first {i} é\n") for i in range(n)]  # noqa: E731
+    rest = lambda fh: [fh.write(f"rest {i}\n") for i in range(n)]  # noqa: E731
+    expected = "".join(f"first {i} é\n" for i in range(n)) + "".join(f"rest {i}\n" for i in range(n))
+    return first, rest, expected
+
+
+def test_two_halves_written_by_two_processes_make_the_one_document(tmp_path, monkeypatch):
+    forks = _forks(monkeypatch)
+    first, rest, expected = _halves(200_000)  # several MiB: beyond any buffer and the pipe
+    target = tmp_path / "doc.json"
+    target.write_text("old\n")
+    nbdpath_io.write_atomic_split(target, first, rest)
+    assert len(forks) == 1
+    assert target.read_text(encoding="utf-8") == expected
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~nbdpath_io._umask())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.json"]
+
+
+def test_the_childs_disk_error_is_raised_here_and_leaves_no_file(tmp_path, monkeypatch):
+    import errno
+
+    forks = _forks(monkeypatch)
+
+    def first(fh):
+        fh.write("partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "doc.json"
+    with pytest.raises(OSError) as err:
+        nbdpath_io.write_atomic_split(target, first, lambda fh: fh.write("rest"))
+    assert len(forks) == 1
+    assert (err.value.errno, err.value.strerror) == (errno.ENOSPC, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_defect_in_the_child_is_an_internal_error_here_and_leaves_no_file(tmp_path, monkeypatch):
+    forks = _forks(monkeypatch)
+
+    def first(fh):
+        raise ValueError("a bug's message")
+
+    with pytest.raises(RuntimeError, match="first half failed: ValueError: a bug's message"):
+        nbdpath_io.write_atomic_split(tmp_path / "doc.json", first, lambda fh: fh.write("rest"))
+    assert len(forks) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_when_the_second_half_fails_the_child_is_stopped_and_no_file_is_left(tmp_path, monkeypatch):
+    forks = _forks(monkeypatch)
+    ended = []
+    real_waitpid = os.waitpid
+    monkeypatch.setattr(os, "waitpid", lambda pid, flags: ended.append(pid) or real_waitpid(pid, flags))
+
+    def first(fh):
+        import time
+
+        time.sleep(30)  # still writing when the parent fails: killed, not waited for
+
+    def rest(fh):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        nbdpath_io.write_atomic_split(tmp_path / "doc.json", first, rest)
+    assert forks and ended == forks
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(forks[0], os.WNOHANG)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_with_another_thread_alive_or_onto_a_device_both_halves_are_written_here(tmp_path, monkeypatch):
+    forks = _forks(monkeypatch)
+    first, rest, expected = _halves(10)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        nbdpath_io.write_atomic_split(tmp_path / "doc", first, rest)
+    finally:
+        stop.set()
+        other.join()
+    assert (tmp_path / "doc").read_text(encoding="utf-8") == expected
+    monkeypatch.setattr(os, "replace", lambda a, b: pytest.fail("renamed over a device"))
+    nbdpath_io.write_atomic_split("/dev/null", first, rest)
+    assert forks == []
+
+
+def test_the_fleet_document_written_in_halves_equals_the_one_written_whole(tmp_path, monkeypatch):
+    from nbdpath.render import stream
+
+    forks = _forks(monkeypatch)
+    whole, halves = tmp_path / "whole.json", tmp_path / "halves.json"
+    for command in (["trace", "--lab", "all"], ["check", "--lab", "all", "--fail-on", "never"]):
+        monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 10**9)
+        assert cli.main([*command, "--format", "json", "-o", str(whole)]) == 0
+        monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 1)
+        assert cli.main([*command, "--format", "json", "-o", str(halves)]) == 0
+        assert halves.read_bytes() == whole.read_bytes()
+    assert len(forks) == 2

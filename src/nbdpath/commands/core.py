@@ -148,7 +148,8 @@ def trace(snapshot, lab, fmt, hops, vms, clusters, hosts, nodes, output):
     rows = _vm_rows(inputs, report, tuple(vms)) if vms or fmt in ("json", "yaml") else None
     with_hops = stream.with_hops(hops, len(report.paths), fmt)
     if fmt in ("json", "yaml"):
-        write_streamed(lambda fh: stream.write(fmt, report, with_hops, fh, rows), output)
+        write_streamed(lambda fh: stream.write(fmt, report, with_hops, fh, rows), output,
+                       stream.halves(fmt, report, with_hops, rows))
     elif vms and fmt == "table":
         from ..render.estimate import vm_table
 
@@ -172,7 +173,7 @@ def check_cmd(snapshot, lab, fmt, fail_on, clusters, hosts, nodes, output):
     """Check for the known NBD pitfalls; each finding with its fix (esxcli, PowerCLI, govc)."""
     report = build_report(load_inputs(snapshot, lab), select_mod.Selection(clusters, hosts, nodes), kind="check")
     if fmt in ("json", "yaml"):
-        write_streamed(lambda fh: stream.write(fmt, report, False, fh), output)
+        write_streamed(lambda fh: stream.write(fmt, report, False, fh), output, stream.halves(fmt, report, False))
     elif fmt == "markdown":
         _emit(_markdown().findings_markdown(report), output)
     elif fmt == "html":
