@@ -14,7 +14,8 @@ from nbdpath.errors import DiscoveryError, NbdpathError, RemoteError, SessionLos
 # Control flow inside one module, caught there: never seen by a caller.
 INTERNAL = {"nbdpath.apply.docfile._Refused", "nbdpath.sources.vcenter_convert.HostSkipped",
             "nbdpath.sources.esxcli_files._HeaderTooBig", "nbdpath.plan.esxcli._ParseError",
-            "nbdpath.render.stream._Slow", "nbdpath.sources.vcenter_vmpages._Unsure"}
+            "nbdpath.render.stream._Slow", "nbdpath.sources.vcenter_vmpages._Unsure",
+            "nbdpath.sources.vcenter_tags._Unavailable"}
 
 
 def _error_classes():

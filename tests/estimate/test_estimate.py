@@ -283,7 +283,7 @@ def test_a_job_whose_tags_no_discovered_vm_carries_warns_that_discovery_reads_no
     [est] = estimate(_nightly(clusters=(), tags=("gold",)))
     assert est.disks == 0 and est.duration_s == 0
     [warning] = est.warnings
-    assert warning.startswith("reads nothing: no VM") and "does not read vSphere tags" in warning
+    assert warning.startswith("reads nothing: no VM") and "Automation API" in warning
     assert est.to_dict()["warnings"] == [warning]
 
 

@@ -76,6 +76,9 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/esx"
+	_ "github.com/vmware/govmomi/vapi/simulator" // the vSphere Automation API (/rest): tags
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -171,6 +174,7 @@ type Vm struct {
 	PowerState string        `json:"power_state"`
 	Template   bool          `json:"template"`
 	Folder     *string       `json:"folder"`
+	Tags       []string      `json:"tags"`
 	Disks      []VirtualDisk `json:"disks"`
 }
 
@@ -1136,6 +1140,7 @@ func main() {
 	// Copied before the server starts, so its zero-valued lock is not in use (go vet notes the copy).
 	simulator.Map.Put(&PagedCollector{PropertyCollector: *pc})
 
+	model.Service.RegisterEndpoints = true // the vapi simulator, as vcsim serves it
 	server := model.Service.NewServer()
 	ctx := context.Background()
 	client, err := govmomi.NewClient(ctx, server.URL, true)
@@ -1304,7 +1309,8 @@ func main() {
 		hostByName[h.Name] = sh
 	}
 	dsRefs := buildDatastores(snap, folders.DatastoreFolder.Reference(), hostByName, parseMounts(o.mounts))
-	buildVms(ctx, snap, folders, hostByName, dsRefs)
+	vmRefs := buildVms(ctx, snap, folders, hostByName, dsRefs)
+	attachTags(ctx, client, snap, vmRefs, server.URL.User)
 	for _, name := range strings.Split(o.disconnected, ",") {
 		if h := hostByName[name]; h != nil {
 			h.Runtime.ConnectionState = types.HostSystemConnectionStateDisconnected
@@ -1519,7 +1525,8 @@ func layoutEx(v Vm, state types.VirtualMachinePowerState) *types.VirtualMachineF
 var noLayout = map[string]bool{}
 
 func buildVms(ctx context.Context, snap Snapshot, folders *object.DatacenterFolders, hostByName map[string]*simulator.HostSystem,
-	dsRefs map[string]types.ManagedObjectReference) {
+	dsRefs map[string]types.ManagedObjectReference) map[string]types.ManagedObjectReference {
+	refs := map[string]types.ManagedObjectReference{}
 	folderRefs := map[string]types.ManagedObjectReference{}
 	for _, v := range snap.Vms {
 		sh := hostByName[v.Host]
@@ -1563,5 +1570,47 @@ func buildVms(ctx context.Context, snap Snapshot, folders *object.DatacenterFold
 		}
 		ref := putChild(parent, vm)
 		sh.Vm = append(sh.Vm, ref)
+		refs[v.Name] = ref
 	}
+	return refs
+}
+
+// attachTags gives each VM its snapshot tags through the vSphere Automation API, as an
+// admin's tagging would: one category ("backup", several tags per VM), one tag per name.
+func attachTags(ctx context.Context, client *govmomi.Client, snap Snapshot, refs map[string]types.ManagedObjectReference,
+	user *url.Userinfo) {
+	tagged := false
+	for _, v := range snap.Vms {
+		tagged = tagged || len(v.Tags) > 0
+	}
+	if !tagged {
+		return
+	}
+	rc := rest.NewClient(client.Client)
+	if err := rc.Login(ctx, user); err != nil {
+		log.Fatalf("vapi login: %v", err)
+	}
+	m := tags.NewManager(rc)
+	category, err := m.CreateCategory(ctx, &tags.Category{Name: "backup", Cardinality: "MULTIPLE",
+		AssociableTypes: []string{"VirtualMachine"}})
+	if err != nil {
+		log.Fatalf("tag category: %v", err)
+	}
+	ids := map[string]string{}
+	for _, v := range snap.Vms {
+		for _, name := range v.Tags {
+			id, ok := ids[name]
+			if !ok {
+				id, err = m.CreateTag(ctx, &tags.Tag{Name: name, CategoryID: category})
+				if err != nil {
+					log.Fatalf("tag %s: %v", name, err)
+				}
+				ids[name] = id
+			}
+			if err := m.AttachTag(ctx, id, refs[v.Name]); err != nil {
+				log.Fatalf("tag %s on %s: %v", name, v.Name, err)
+			}
+		}
+	}
+	_ = rc.Logout(ctx)
 }

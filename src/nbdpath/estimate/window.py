@@ -324,8 +324,8 @@ class Estimator:
         why = ("its VMs have no disks" if self.selected(job)
                else "no VM (templates aside) matches its vms, clusters, hosts, folders or tags")
         if job.tags and not any(v.tags for v in self.snap.vms):
-            why += ("; no VM of the snapshot carries a tag: discover does not read vSphere tags (they live in "
-                    "the vSphere Automation API), so give them under vms[].tags or select by cluster, host or folder")
+            why += ("; no VM of the snapshot carries a tag: discover reads them from vCenter's Automation API "
+                    "(the snapshot's missing says why when it could not), or give them under vms[].tags")
         return f"reads nothing: {why}"
 
     def _loads(self, job: Job, unreadable: list) -> dict[str, "_HostLoad"]:

@@ -58,6 +58,7 @@ from .vcenter_convert import (
     keyed_disks,
     vm_value,
 )
+from .vcenter_tags import VmTags, read_vm_tags
 from .vcenter_vmpages import split_vm_page
 from .vsphere import DEFAULT_PAGE_SIZE, ConnectOptions, Credentials, Endpoint, PageFn, describe, server_text, tls_context
 
@@ -69,7 +70,18 @@ class PyVmomiClient:
     """The real :class:`~nbdpath.sources.vsphere.VsphereClient`."""
 
     def connect(self, ep: Endpoint, creds: Credentials, opts: ConnectOptions) -> PyVmomiSession:
-        return PyVmomiSession(_login(ep, creds, opts), ep, opts)
+        si = _login(ep, creds, opts)
+        # Read now, while the credentials are at hand: the session keeps no password. Only a
+        # vCenter has tags (an ESXi host's VMs have none), and only VMs carry them here.
+        tags = read_vm_tags(ep, creds, opts) if opts.vms and _is_vcenter(si) else None
+        return PyVmomiSession(si, ep, opts, tags)
+
+
+def _is_vcenter(si: Any) -> bool:
+    try:
+        return si.content.about.apiType == "VirtualCenter"
+    except Exception:  # noqa: BLE001 - unknown: an ESXi host answers HostAgent; read no tags
+        return False
 
 
 @contextlib.contextmanager
@@ -89,8 +101,9 @@ def _translated(opts: ConnectOptions) -> Iterator[None]:
 class PyVmomiSession:
     """One pyVmomi ServiceInstance; remembers which HostSystem each host name is."""
 
-    def __init__(self, si: Any, ep: Endpoint, opts: ConnectOptions):
+    def __init__(self, si: Any, ep: Endpoint, opts: ConnectOptions, tags: Optional[VmTags] = None):
         self.si = si
+        self._tags = tags
         self.label = ep.label
         self.opts = opts
         self._morefs: dict[str, str] = {}  # host name (as the snapshot names it) -> HostSystem moref id
@@ -100,6 +113,8 @@ class PyVmomiSession:
     def read_inventory(self, on_page: Optional[PageFn] = None) -> Converted:
         with self._guard(), gc_paused():
             inv = retrieve(self.si, self.label, self.opts.page_size, on_page, vms=self.opts.vms)
+            if self._tags is not None:
+                inv = replace(inv, vm_tags=self._tags.by_vm, tags_missing=_tags_missing(self.label, self._tags))
             converted = convert(inv)
             self._remember(inv, converted)
             # Freed here by reference counting: left alive, the parsed pages (~10^6 tracked objects
@@ -175,6 +190,17 @@ class PyVmomiSession:
             result = invoke(collector, "ContinueRetrievePropertiesEx", result.token)
         assert self._inventory is not None
         return replace(self._inventory, hosts=hosts, listed_hosts=tuple(m for m in moids if m in hosts))
+
+
+def _tags_missing(label: str, tags: VmTags) -> dict[str, str]:
+    missing = {}
+    if tags.unavailable:
+        missing[f"tags:{label}"] = (f"VM tags not read ({tags.unavailable}); a job selecting by tag selects "
+                                    "nothing: give them under vms[].tags")
+    if tags.skipped:
+        missing[f"tags:{label}/refused"] = (f"{len(tags.skipped)} tag name(s) with control characters left out: "
+                                            + ", ".join(tags.skipped[:5]))
+    return missing
 
 
 class _HostApi:
