@@ -140,3 +140,46 @@ def test_a_failing_record_leaves_nothing_behind(tmp_path):
         with pytest.raises(TypeError):
             s.record(doc, results, at="2026-12-02T02:00:00Z", source="test")
         assert s.blob_count() == blobs and len(s.runs()) == 1
+
+
+def _by_host(snap):
+    from nbdpath.engine import Engine
+    from nbdpath.rules import check
+
+    engine = Engine(snap)
+    paths = engine.trace()
+    findings = check(engine, paths)
+    for h in snap.hosts:
+        yield h.name, [p for p in paths if p.host == h.name], [f for f in findings if f.host == h.name]
+
+
+@pytest.mark.parametrize("source", ["labs", "fleet"])
+def test_the_encoder_writes_the_canonical_json_of_host_result(source):
+    """The record's fast path against the data form (canonical json.dumps of host_result):
+    the same bytes (so the same blob hashes as runs recorded before it) and counts."""
+    import json
+
+    from nbdpath import labs
+    from nbdpath.history.store import HostResult, ResultEncoder, canonical, host_result
+
+    if source == "labs":
+        snaps = [labs.load(n) for n in labs.names()]
+    else:
+        import importlib.util
+        import pathlib
+
+        spec = importlib.util.spec_from_file_location(
+            "fleetgen", pathlib.Path(__file__).parents[2] / "benchmarks" / "fleetgen.py")
+        fleetgen = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fleetgen)
+        snaps = [Snapshot.model_validate(fleetgen.generate(60))]
+    seen = 0
+    for snap in snaps:
+        encoder = ResultEncoder()
+        for name, paths, findings in _by_host(snap):
+            want = host_result(paths, findings)
+            got = encoder.host(paths, findings)
+            assert got == HostResult.of(want), name
+            assert json.loads(got.data) == want and got.data == canonical(want)
+            seen += len(paths) + len(findings)
+    assert seen > 50

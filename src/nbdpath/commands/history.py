@@ -13,7 +13,7 @@ import click
 
 from ..errors import UsageError
 from ..history import drift as drift_mod
-from ..history.store import Store, default_path, host_result
+from ..history.store import HostResult, ResultEncoder, Store, default_path
 from ..safetext import terminal
 from ..result import Exit
 
@@ -22,7 +22,7 @@ EXIT_OK, EXIT_FINDINGS = Exit.OK, Exit.WORSE
 RUN_ID = click.IntRange(1, 2**63 - 1)
 
 
-def analyse(snap: Any) -> dict[str, dict[str, Any]]:
+def analyse(snap: Any) -> dict[str, HostResult]:
     """Trace and check one snapshot: per host what a run keeps (paths, findings)."""
     from ..engine import Engine
     from ..rules import check
@@ -35,7 +35,8 @@ def analyse(snap: Any) -> dict[str, dict[str, Any]]:
         by_host.setdefault(p.host, ([], []))[0].append(p)
     for f in findings:
         by_host.setdefault(f.host, ([], []))[1].append(f)
-    return {h: host_result(ps, fs) for h, (ps, fs) in by_host.items()}
+    encoder = ResultEncoder()
+    return {h: encoder.host(ps, fs) for h, (ps, fs) in by_host.items()}
 
 
 def record_snapshot(store: Store, snap: Any, source: str, at: str) -> int:
