@@ -264,7 +264,7 @@ def _counted(keys: Iterable[str]) -> tuple[tuple[str, int], ...]:
     return tuple(counts.items())
 
 
-_NO_RESULT = {"paths": [], "findings": []}
+_NO_RESULT: dict[str, Any] = {"paths": [], "findings": []}
 
 
 def summarise(hosts: Iterable[tuple[Optional[str], HostResult]]) -> dict[str, Any]:
