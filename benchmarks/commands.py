@@ -34,6 +34,7 @@ COMMANDS = {
     "trace html": ["trace", "FILE", "--format", "html", "-o", "OUT"],
     "check table": ["check", "FILE", "--fail-on", "never", "-o", "OUT"],
     "check json": ["check", "FILE", "--fail-on", "never", "--format", "json", "-o", "OUT"],
+    "check yaml": ["check", "FILE", "--fail-on", "never", "--format", "yaml", "-o", "OUT"],
     "check markdown": ["check", "FILE", "--fail-on", "never", "--format", "markdown", "-o", "OUT"],
     "check html": ["check", "FILE", "--fail-on", "never", "--format", "html", "-o", "OUT"],
     "plan text": ["plan", "FILE"],

@@ -18,6 +18,7 @@ from nbdpath.commands.core import build_report
 from nbdpath.io import write_atomic_with
 from nbdpath.render import stream, to_json, to_yaml
 from nbdpath.render.cells import PAIR_ROWS
+from nbdpath.render.report import Report
 
 
 
@@ -118,7 +119,8 @@ def test_yaml_block_writer_folds_long_text_as_pyyaml_at_any_depth(text, depth):
     assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
 
 
-@pytest.mark.parametrize("piece", ["ab\t", 'a"\u00e9', "\u00e9 ", "x\\ ", " \n", "wo\x1brd ", "\t\t ", "abc de"])
+@pytest.mark.parametrize("piece", ["ab\t", 'a"\u00e9', "\u00e9 ", "x\\ ", " \n", "wo\x1brd ", "\t\t ", "abc de",
+                                   "\\\\\\", "a\\\\\n", '\\"\\ ', "\\\U0001F600\\", "x \\\\"])
 def test_yaml_block_writer_breaks_double_quoted_text_where_pyyaml_does(piece):
     # Every alignment of escapes and spaces against the width: keys of every length shift the text.
     for n in range(8, 60, 5):
@@ -141,3 +143,27 @@ def test_yaml_of_a_generated_fleet_reads_back_as_the_json_and_is_pyyamls_text(tm
     text = _streamed("yaml", report, False)
     assert yaml.safe_load(text) == json.loads(_streamed("json", report, False))
     assert text == to_yaml(report, False)
+
+
+# Findings written without their dicts (stream._yaml_findings) against PyYAML's dump of the
+# document: the labs' findings (their fixes' commands in every format) with generated text
+# in every field a finding carries, under a generated snapshot name.
+_NAMES = st.lists(_WORDS | _ODD, min_size=1, max_size=8).map("".join) | st.text(min_size=1, max_size=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_yaml_findings_are_what_pyyaml_writes_of_their_dicts(all_labs_report, data):
+    import dataclasses
+
+    base = data.draw(st.lists(st.sampled_from(all_labs_report.findings), min_size=1, max_size=4))
+    findings = []
+    for snap, f in base:
+        fix = dataclasses.replace(f.fix, summary=data.draw(_TEXT),
+                                  manual=tuple(data.draw(st.lists(_TEXT, max_size=2))))
+        findings.append(dataclasses.replace(
+            f, host=data.draw(_NAMES), message=data.draw(_TEXT), fix=fix,
+            nodes=tuple(data.draw(st.lists(_NAMES, max_size=3))), vmk=data.draw(st.none() | _NAMES)))
+    report = Report(kind="check")
+    report.add(data.draw(_NAMES), [], findings, snap=all_labs_report.snaps[base[0][0]])
+    assert _streamed("yaml", report, False) == to_yaml(report, False)

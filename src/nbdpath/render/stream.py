@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_right
 from json.encoder import encode_basestring_ascii as _str
 from typing import Any, Callable, Iterable, Optional, TextIO
 
@@ -248,6 +247,8 @@ def _fold(text: str, col: int, indent: int, protect_ends: bool) -> str:
     ``protect_ends``: single-quoted text never breaks at a leading or trailing space."""
     if col + len(text) <= _WIDTH:  # no space can be past the width
         return text
+    if "  " not in text:
+        return _fold_single(text, col, indent, protect_ends)
     parts = _SPACE_RUNS.split(text)  # words at even places, runs of spaces at odd ones
     last = len(parts) - 2
     out = []
@@ -259,6 +260,24 @@ def _fold(text: str, col: int, indent: int, protect_ends: bool) -> str:
             continue
         out.append(part)
         col += len(part)
+    return "".join(out)
+
+
+def _fold_single(text: str, col: int, indent: int, protect_ends: bool) -> str:
+    """:func:`_fold` of text whose spaces stand alone: each line ends at the first space
+    past the width, found by str.find."""
+    out = []
+    base = 0
+    last = len(text) - 1
+    while True:
+        cut = text.find(" ", max(base, base + _WIDTH - col + 1))
+        if protect_ends and cut == 0:
+            cut = text.find(" ", 1)
+        if cut < 0 or (protect_ends and cut == last):
+            break
+        out.append(text[base:cut] + "\n" + " " * indent)
+        base, col = cut + 1, indent
+    out.append(text[base:])
     return "".join(out)
 
 
@@ -311,29 +330,37 @@ def _escape_match(m: re.Match) -> str:
     return _escape(m.group())
 
 
+def _escaped(text: str) -> str:
+    if text.isascii():  # the usual case (a fix's Ansible task): only breaks, quotes, backslashes
+        quick = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        if quick.isprintable():
+            return quick
+    return _ESCAPED.sub(_escape_match, text)
+
+
+# How long an escape is in the written text, by the character after its backslash.
+_ESCAPE_LEN = {"x": 4, "u": 6, "U": 10}
+
+
 def _double_quoted(text: str, col: int, indent: int) -> str:
     """Emitter.write_double_quoted from column ``col`` (after the opening quote): past the width
     it breaks (``\\`` at the end of the line) at the first place it checks: a space (the line
     ends before it), an escape once written or the character after one (the line ends after
     the escape); never at the first or the last character."""
-    escaped = _ESCAPED.sub(_escape_match, text)
-    if col + len(escaped) <= _WIDTH:
+    escaped = _escaped(text)
+    n = len(escaped)
+    if col + n <= _WIDTH:
         return '"' + escaped + '"'
-    keys, cuts = _escape_points(text)
-    last = len(escaped) - 1
     out = []
-    base = j = 0
+    base = 0
+    esc = escaped.find("\\")  # the next escape not yet passed; every backslash starts one
     while True:
         past = _WIDTH - col + base  # a check at an offset beyond this is past the width
-        j = bisect_right(keys, past, j)
-        space = escaped.find(" ", past + 1, last)
-        if space < 0 and j == len(keys):
+        check, esc = _escape_check(escaped, esc, past)
+        space = escaped.find(" ", past + 1, n - 1)
+        if space < 0 and check < 0:
             break
-        if space < 0 or (j < len(keys) and keys[j] < space):
-            cut = cuts[j]
-            j += 1
-        else:
-            cut = space
+        cut = space if check < 0 or 0 <= space <= check else _escape_end(escaped, esc)
         out.append(escaped[base:cut] + "\\\n" + " " * indent)
         base, col = cut, indent
         if escaped[base] == " ":  # a space that starts a line is escaped
@@ -343,24 +370,39 @@ def _double_quoted(text: str, col: int, indent: int) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _escape_points(text: str) -> tuple[list[int], list[int]]:
-    """The checks at escapes, in the escaped text: the offset that must be past the width
-    (ascending) and where the line then ends."""
-    n = len(text)
-    keys: list[int] = []
-    cuts: list[int] = []
-    extra = 0  # how much longer the escaped text is so far
-    for m in _ESCAPED.finditer(text):
-        e = m.start()
-        end = e + extra + len(_escape(m.group()))
-        if 0 < e < n - 1:  # checked once written: at its last character
-            keys.append(end - 1)
-            cuts.append(end)
-        if e + 1 < n - 1 and not _ESCAPED.match(text, e + 1):  # and at the character after it
-            keys.append(end)
-            cuts.append(end)
-        extra = end - e - 1
-    return keys, cuts
+def _escape_end(escaped: str, esc: int) -> int:
+    return esc + _ESCAPE_LEN.get(escaped[esc + 1], 2)
+
+
+def _escape_check(escaped: str, esc: int, past: int) -> tuple[int, int]:
+    """The first check at an escape beyond offset ``past`` (-1: none) and that escape's start.
+    An escape is checked once written (at its last character), unless it is the text's first
+    or last character, and at the character after it, unless that is another escape or the
+    text's last character; the line then ends after the escape."""
+    n = len(escaped)
+    if 0 <= esc < past - 10:  # an escape is at most 10 long: one that starts before ends by past
+        esc = _escape_from(escaped, esc, past - 10)
+    while esc >= 0:
+        end = _escape_end(escaped, esc)
+        if end - 1 > past and esc > 0 and end < n:
+            return end - 1, esc
+        if end > past and end < n - 1 and escaped[end] != "\\":
+            return end, esc
+        esc = escaped.find("\\", end)
+    return -1, esc
+
+
+def _escape_from(escaped: str, esc: int, at: int) -> int:
+    """The first escape that starts at or after ``at`` (or the ``\\\\`` that ``at`` splits),
+    from ``esc``, the start of an earlier one. A backslash starts an escape unless it is
+    the second of a pair: even backslashes before it in its run (counted back to ``esc``)."""
+    q = escaped.find("\\", at)
+    if q < 0:
+        return -1
+    k = q
+    while k > esc and escaped[k - 1] == "\\":
+        k -= 1
+    return q - 1 if (q - k) % 2 else q
 
 
 def _key(k: Any) -> str:
@@ -420,24 +462,37 @@ def _yaml_item(d: dict[str, Any]) -> str:
     return "- " + (_members(d, 2)[2:] if d else "{}\n")
 
 
-def _outcome_yaml(o: Any, seen: dict[tuple[str, Any], str]) -> str:
+# Each key of outcome_dict names the Outcome attribute it is made from (robust: a property),
+# and the 12,000 outcomes of a 10,000-host fleet hold 551 distinct members: a member's text
+# is keyed by that attribute's value (and its type: True == 1) and written once.
+def _outcome_yaml(o: Any, seen: dict[tuple[str, Any, Any], str], names: list[str]) -> str:
+    if names:
+        try:
+            return "".join([seen[_member_key(o, k)] for k in names])
+        except (KeyError, TypeError, AttributeError):  # a new member, or one not keyed by value
+            pass
+    d = outcome_dict(o)
+    names[:] = d
     parts = []
-    for k, v in outcome_dict(o).items():
-        field = _REPEATING.get(k)
-        if field is None:
-            parts.append(_member_at(k, v, 2))
-            continue
-        key = (k, getattr(o, field))
-        text = seen.get(key)
-        if text is None:
-            text = seen[key] = _member_at(k, v, 2)
+    for k, v in d.items():
+        text = _member_at(k, v, 2)
+        try:
+            seen[_member_key(o, k)] = text
+        except (TypeError, AttributeError):
+            pass
         parts.append(text)
     return "".join(parts)
 
 
+def _member_key(o: Any, k: str) -> tuple[str, Any, Any]:
+    v = getattr(o, k)
+    return (k, type(v), v)
+
+
 def _yaml_paths(report: Report, with_hops: bool) -> Iterable[str]:
     # Keyed by id(), as the JSON: every object stays alive in the report while it is written.
-    seen: dict[tuple[str, Any], str] = {}
+    seen: dict[tuple[str, Any, Any], str] = {}
+    names: list[str] = []
     outcomes: dict[int, str] = {}
     nodes: dict[str, str] = {}
     last: tuple[Any, Any, str] = (None, None, "")  # a host's pairs come together: its head once
@@ -450,7 +505,7 @@ def _yaml_paths(report: Report, with_hops: bool) -> Iterable[str]:
             node = nodes[p.node] = _member_at("node", p.node, 2)
         o = outcomes.get(id(p.outcome))
         if o is None:
-            o = outcomes[id(p.outcome)] = _outcome_yaml(p.outcome, seen)
+            o = outcomes[id(p.outcome)] = _outcome_yaml(p.outcome, seen, names)
         text = last[2] + node + ep + o
         if with_hops:
             text += _members(_hops_dict(p), 2)
@@ -462,6 +517,7 @@ def _yaml_findings(report: Report) -> Iterable[str]:
     explanation recur on every finding of the rule and are written once; the fix's commands
     are written as they are rendered, with no dict between."""
     rules: dict[tuple[str, str, str], tuple[str, str]] = {}
+    seen: dict[tuple[str, Any], str] = {}
     formats = [(name, mod) for name, mod in renderers.renderers().items()]
     for s, f in report.findings:
         snap = report.snaps.get(s)
@@ -473,13 +529,25 @@ def _yaml_findings(report: Report) -> Iterable[str]:
                 _yaml_item({"snapshot": s, "rule": f.rule, "name": rule.name, "severity": f.severity.value}),
                 _member_at("explanation", rule.explanation, 2) + "  fix:\n")
         fix = f.fix
-        parts = [texts[0], _member_at("host", f.host, 2), _member_at("nodes", list(f.nodes), 2),
-                 _member_at("vmk", f.vmk, 2), _member_at("message", f.message, 2), texts[1],
-                 _member_at("summary", fix.summary, 4)]
+        parts = [texts[0], _seen_member(seen, "host", f.host, 2), _seen_member(seen, "nodes", f.nodes, 2),
+                 _seen_member(seen, "vmk", f.vmk, 2), _seen_member(seen, "message", f.message, 2), texts[1],
+                 _seen_member(seen, "summary", fix.summary, 4)]
         for name, mod in formats:
-            parts.append(_member_at(name, [mod.command(c, snap) for c in fix.changes], 4))
-        parts.append(_member_at("manual", list(fix.manual), 4))
+            parts.append(_seen_member(seen, name, tuple([mod.command(c, snap) for c in fix.changes]), 4))
+        parts.append(_seen_member(seen, "manual", fix.manual, 4))
         yield "".join(parts)
+
+
+def _seen_member(seen: dict[tuple[str, Any], str], k: str, v: Any, ind: int) -> str:
+    """:func:`_member_at` of ``k: v`` (a tuple as its list), once per value while ``seen``
+    holds it: a finding's host, message and fix summary repeat across its rule's findings."""
+    key = (k, v)
+    text = seen.get(key)
+    if text is None:
+        if len(seen) > 20_000:
+            seen.clear()
+        text = seen[key] = _member_at(k, list(v) if type(v) is tuple else v, ind)
+    return text
 
 
 def _yaml_list(key: str, items: Iterable[str], out: TextIO) -> None:
