@@ -93,3 +93,24 @@ def test_a_change_moved_to_another_host_is_the_one_built_for_it(change):
     assert moved == built and hash(moved) == hash(built) and type(moved) is type(change)
     assert moved.to_dict() == {**change.to_dict(), "host": "esx99.lab.local"}
     assert change.host == HOST  # the original is untouched
+
+
+@pytest.mark.parametrize("change", SAMPLES, ids=lambda c: c.OP)
+def test_a_kind_whose_inverse_reads_no_state_undoes_alike_on_any_state(change):
+    # The workspace hands such a kind no copy of the host's state: its inverse must not depend on it.
+    from nbdpath.changes.kinds import Workspace
+
+    def undo(f):
+        try:
+            return f()
+        except UsageError as exc:
+            return str(exc)
+
+    snap = labs.load("veeam-tag-routed")
+    other = snap.model_copy(update={"hosts": ()})  # a state that knows nothing of the host
+    expected = undo(lambda: change.inverse(snap))
+    assert undo(lambda: Workspace(snap).inverse(change)) == expected
+    if change.inverse_reads_state:
+        assert undo(lambda: change.inverse(other)) != expected
+    else:
+        assert undo(lambda: change.inverse(other)) == expected

@@ -203,3 +203,30 @@ def test_a_plan_for_some_hosts_of_a_fleet_re_checks_only_them(monkeypatch):
     before = real(Engine(snap), Engine(snap).trace())
     assert list(plan.resolved) == [f for f in before if plan_mod._key(f) not in set(keys_after)]
     assert list(plan.introduced) == [f for f in after if plan_mod._key(f) not in {plan_mod._key(f) for f in before}]
+
+
+def test_diff_by_rows_says_what_the_pair_by_pair_comparison_says_for_rows_made_otherwise(fleet_traces):
+    # Rows whose pairs do not share one endpoint object, a host listed in two runs, a row with a
+    # node twice: each must give the reference's answer (the row cache must not stand in for them).
+    from nbdpath.engine.types import Endpoint
+
+    old, new = fleet_traces
+    own = [dataclasses.replace(p, endpoint=Endpoint(p.endpoint.ip, p.endpoint.vmk, p.endpoint.reason))
+           if i % 3 == 0 else p for i, p in enumerate(new)]
+    assert [c.to_dict() for c in diff_mod.diff(old, own)] == _reference_diff(old, own)
+    rows = len(old) // 80
+    split_old = old[rows:2 * rows] + old[:rows] + old[2 * rows:]
+    split_new = new[rows:2 * rows] + new[:rows] + new[2 * rows:]
+    moved = split_old[:rows // 2] + split_old[rows:] + split_old[rows // 2:rows]
+    moved_new = split_new[:rows // 2] + split_new[rows:] + split_new[rows // 2:rows]
+    assert [c.to_dict() for c in diff_mod.diff(moved, moved_new)] == _reference_diff(moved, moved_new)
+    twice_old, twice_new = old[:rows] + [old[0]] + old[rows:], new[:rows] + [new[0]] + new[rows:]
+    assert [c.to_dict() for c in diff_mod.diff(twice_old, twice_new)] == _reference_diff(twice_old, twice_new)
+
+
+def test_json_items_of_changes_sharing_their_field_changes_name_each_host():
+    a = diff_mod.PathChange("esx1", "n1", "changed", (("verdict", "A", "B"),), "A", "B")
+    b = diff_mod.PathChange("esx2", "n1", "changed", a.changes, "A", "B")
+    c = diff_mod.PathChange("esx3", "n2", "changed", a.changes, "A", "B")
+    got = list(diff_mod.json_items([a, b, c], "\n  "))
+    assert got == [json.dumps(x.to_dict(), indent=2).replace("\n", "\n  ") for x in (a, b, c)]

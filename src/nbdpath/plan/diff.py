@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby, repeat
+from operator import attrgetter, is_
 from typing import Any, Iterable, Iterator, Optional
 
 from ..engine.types import Outcome, Path
@@ -71,6 +73,9 @@ class _OutcomeDiff:
 
 def diff(old: list[Path], new: list[Path]) -> list[PathChange]:
     outcomes = _OutcomeDiff()
+    by_rows = _by_rows(outcomes, old, new)
+    if by_rows is not None:
+        return by_rows
     if len(old) == len(new) and all(b.host == a.host and b.node == a.node for b, a in zip(old, new)):
         # The same pairs in the same order (a what-if of one snapshot): no lookups. A pair listed
         # twice keeps its first place and its last path, as the dicts below do.
@@ -93,16 +98,84 @@ def diff(old: list[Path], new: list[Path]) -> list[PathChange]:
     return out
 
 
+_HOST = attrgetter("host")
+_NODE = attrgetter("node")
+_OUTCOME = attrgetter("outcome")
+_ENDPOINT = attrgetter("endpoint")
+
+# Per distinct row: each pair's (node, outcome field changes, verdict before, verdict after),
+# all of them and only those whose outcome changed.
+_Row = tuple[list[tuple[str, tuple, str, str]], list[tuple[str, tuple, str, str]]]
+
+
+def _by_rows(outcomes: _OutcomeDiff, old: list[Path], new: list[Path]) -> Optional[list[PathChange]]:
+    """:func:`diff` of two traces of the same pairs in the same order (a what-if of one
+    snapshot), row by row: hosts of one shape share their rows' outcomes before and after
+    (Engine.trace), so a row's changes are worked out once per distinct pair of rows and
+    re-addressed to each host (10,000 hosts: 0.78 -> 0.2 s). None unless both are the same
+    rows of distinct hosts (then the pair-by-pair comparison decides)."""
+    if len(old) != len(new):
+        return None
+    runs = [(host, len(list(g))) for host, g in groupby(old, _HOST)]
+    if runs != [(host, len(list(g))) for host, g in groupby(new, _HOST)] or len(runs) != len({h for h, _ in runs}):
+        return None  # other hosts, or a host in two runs
+    sizes = [size for _, size in runs]
+    rows: dict[tuple, _Row] = {}
+    names_ok: dict[tuple, bool] = {}
+    out: list[PathChange] = []
+    i = 0
+    for size in sizes:
+        rb, ra = old[i:i + size], new[i:i + size]
+        i += size
+        if all(map(is_, rb, ra)):  # a host the plan leaves alone keeps its paths
+            continue
+        names = tuple(map(_NODE, rb))
+        ok = names_ok.get(names)
+        if ok is None:
+            ok = names_ok[names] = len(set(names)) == len(names)
+        if not ok or tuple(map(_NODE, ra)) != names:
+            return None
+        eb, ea = rb[0].endpoint, ra[0].endpoint
+        # A row shares one endpoint (Engine.trace); paths made otherwise are compared one by one.
+        if not all(map(is_, map(_ENDPOINT, rb), repeat(eb))) or not all(map(is_, map(_ENDPOINT, ra), repeat(ea))):
+            out += [c for b, a in zip(rb, ra) if (c := _changed(outcomes, b, a)) is not None]
+            continue
+        key = (names, tuple(map(id, map(_OUTCOME, rb))), tuple(map(id, map(_OUTCOME, ra))))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = _row(outcomes, rb, ra)
+        host = rb[0].host
+        moved = _endpoint_change(rb[0], ra[0])
+        if moved is None:
+            out += [PathChange(host, node, "changed", ch, vb, va) for node, ch, vb, va in row[1]]
+        else:
+            out += [PathChange(host, node, "changed", (moved, *ch), vb, va) for node, ch, vb, va in row[0]]
+    return out
+
+
+def _row(outcomes: _OutcomeDiff, rb: list[Path], ra: list[Path]) -> _Row:
+    every = [(b.node, outcomes.changes(b.outcome, a.outcome), b.outcome.verdict.value, a.outcome.verdict.value)
+             for b, a in zip(rb, ra)]
+    return every, [r for r in every if r[1]]
+
+
+def _endpoint_change(b: Path, a: Path) -> Optional[tuple[str, str, str]]:
+    eb, ea = b.endpoint, a.endpoint
+    if eb.ip != ea.ip or eb.vmk != ea.vmk:
+        tb, ta = _endpoint_text(b), _endpoint_text(a)
+        if tb != ta:
+            return ("endpoint", tb, ta)
+    return None
+
+
 def _changed(outcomes: _OutcomeDiff, b: Path, a: Path) -> Optional[PathChange]:
     if b is a:  # a host the plan leaves alone keeps its paths
         return None
     ob, oa = b.outcome, a.outcome
     changed = outcomes.changes(ob, oa)
-    eb, ea = b.endpoint, a.endpoint
-    if eb.ip != ea.ip or eb.vmk != ea.vmk:
-        tb, ta = _endpoint_text(b), _endpoint_text(a)
-        if tb != ta:
-            changed = (("endpoint", tb, ta), *changed)
+    moved = _endpoint_change(b, a)
+    if moved is not None:
+        changed = (moved, *changed)
     return PathChange(b.host, b.node, "changed", changed, ob.verdict.value, oa.verdict.value) if changed else None
 
 
@@ -127,23 +200,38 @@ def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
             hit = texts[v] = _enc(v, inner)
         return hit
 
+    first = "{" + inner + '"host": '
+    # A change's text after its host, by its field changes' identity and the rest: a row's
+    # changes are one tuple on every host of a shape (diff), 96,000 texts of ~600 kinds at
+    # 10,000 hosts (each value kept beside its key so that the id is not reused meanwhile).
+    tails: dict[tuple, tuple[tuple, str]] = {}
     for c in changes:
         ch = c.changes
+        key = (id(ch), c.node, c.status, c.verdict_before, c.verdict_after)
+        hit = tails.get(key)
+        if hit is not None and hit[0] is ch:
+            yield first + _enc(c.host, inner) + hit[1]
+            continue
+        mid = (f',{inner}"node": {text(c.node)},{inner}"status": {text(c.status)},{inner}"verdict_before": '
+               f'{text(c.verdict_before)},{inner}"verdict_after": {text(c.verdict_after)},{inner}"changes": ')
         if not ch:
             listed = "[]"
         else:
+            own = False
             try:
                 if ch[0][0] == "endpoint":  # the host's own addresses: never shared
+                    own = True
                     head = _enc({"field": ch[0][0], "before": ch[0][1], "after": ch[0][2]}, entry)
                     text_ = head + ("," + entry + entries(ch[1:]) if len(ch) > 1 else "")
                 else:
                     text_ = entries(ch)
             except TypeError:  # an unhashable value: no cache
                 text_ = ("," + entry).join(_enc({"field": f, "before": b, "after": a}, entry) for f, b, a in ch)
+                own = True
             listed = "[" + entry + text_ + inner + "]"
-        yield (f'{{{inner}"host": {_enc(c.host, inner)},{inner}"node": {text(c.node)},{inner}"status": '
-               f'{text(c.status)},{inner}"verdict_before": {text(c.verdict_before)},{inner}"verdict_after": '
-               f'{text(c.verdict_after)},{inner}"changes": {listed}{nl}}}')
+            if not own:
+                tails[key] = (ch, mid + listed + nl + "}")
+        yield first + _enc(c.host, inner) + mid + listed + nl + "}"
 
 
 def render(changes: list[PathChange]) -> str:

