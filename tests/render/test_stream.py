@@ -167,3 +167,18 @@ def test_yaml_findings_are_what_pyyaml_writes_of_their_dicts(all_labs_report, da
     report = Report(kind="check")
     report.add(data.draw(_NAMES), [], findings, snap=all_labs_report.snaps[base[0][0]])
     assert _streamed("yaml", report, False) == to_yaml(report, False)
+
+
+def test_yaml_halves_make_the_one_document(all_labs_report, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 0)  # the labs' few pairs: written in halves too
+    first, rest = stream.halves("yaml", all_labs_report, True)
+    buf = io.StringIO()
+    first(buf)
+    assert buf.getvalue().startswith("version: ") and "\nfindings:" not in buf.getvalue()
+    rest(buf)
+    assert buf.getvalue() == to_yaml(all_labs_report, True)
+    target = tmp_path / "trace.yaml"  # as the command writes it: the halves by two processes
+    assert main(["trace", "--lab", "all", "--format", "yaml", "-o", str(target)]) == 0
+    capsys.readouterr()
+    assert main(["trace", "--lab", "all", "--format", "yaml"]) == 0  # stdout: in one piece
+    assert target.read_text() == capsys.readouterr().out

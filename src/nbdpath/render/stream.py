@@ -533,9 +533,21 @@ def _yaml_findings(report: Report) -> Iterable[str]:
                  _seen_member(seen, "vmk", f.vmk, 2), _seen_member(seen, "message", f.message, 2), texts[1],
                  _seen_member(seen, "summary", fix.summary, 4)]
         for name, mod in formats:
-            parts.append(_seen_member(seen, name, tuple([mod.command(c, snap) for c in fix.changes]), 4))
+            parts.append(_texts_member(name, [mod.command(c, snap) for c in fix.changes], 4))
         parts.append(_seen_member(seen, "manual", fix.manual, 4))
         yield "".join(parts)
+
+
+def _texts_member(k: str, texts: list[Any], ind: int) -> str:
+    """:func:`_member_at` of ``k: texts``, a list of text seen once (a fix's commands name
+    their host): written without the cache of texts that repeat."""
+    if not texts or any(type(t) is not str for t in texts):
+        return _member_at(k, texts, ind)
+    pad = " " * ind
+    try:
+        return "".join([pad + _key(k) + ":\n"] + [pad + "- " + _text(t, ind + 2, ind + 2) + "\n" for t in texts])
+    except _Slow:
+        return _yaml_at({k: texts}, ind)
 
 
 def _seen_member(seen: dict[tuple[str, Any], str], k: str, v: Any, ind: int) -> str:
@@ -563,9 +575,17 @@ def _yaml_list(key: str, items: Iterable[str], out: TextIO) -> None:
 
 def write_yaml(report: Report, with_hops: bool, out: TextIO, vms: Optional[list[dict]] = None) -> None:
     """``yaml.safe_dump(report.to_dict(with_hops) (+ "vms"), sort_keys=False, width=120)``, streamed."""
+    _yaml_head_and_paths(report, with_hops, out)
+    _yaml_rest(report, out, vms)
+
+
+def _yaml_head_and_paths(report: Report, with_hops: bool, out: TextIO) -> None:
     out.write(yaml_text({"version": OUTPUT_VERSION, "kind": report.kind, "tool": "nbdpath",
                          "snapshots": report.snapshots}))
     _yaml_list("paths", _yaml_paths(report, with_hops), out)
+
+
+def _yaml_rest(report: Report, out: TextIO, vms: Optional[list[dict]]) -> None:
     _yaml_list("findings", _yaml_findings(report), out)
     _yaml_list("missing", (_yaml_item({"snapshot": s, "host": h, "reason": why})
                            for s, h, why in report.missing), out)
@@ -588,8 +608,11 @@ def halves(fmt: str, report: Report, with_hops: bool, vms: Optional[list[dict]] 
     """:func:`write` as two independent halves for :func:`nbdpath.io.write_atomic_split`
     (the head and paths; the findings and the rest), for a document large enough to be
     worth two processes; None for a small one, or a format without halves."""
-    if fmt != "json" or len(report.paths) < HALVES_FROM_PAIRS:
+    if fmt not in ("json", "yaml") or len(report.paths) < HALVES_FROM_PAIRS:
         return None
+    if fmt == "yaml":
+        return (lambda out: _yaml_head_and_paths(report, with_hops, out),
+                lambda out: _yaml_rest(report, out, vms))
     return (lambda out: _json_head_and_paths(report, with_hops, out),
             lambda out: _json_rest(report, out, vms))
 
