@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from json.encoder import encode_basestring_ascii as _str
 from typing import Any, Callable, Iterable, Optional, TextIO
@@ -462,37 +463,42 @@ def _yaml_item(d: dict[str, Any]) -> str:
     return "- " + (_members(d, 2)[2:] if d else "{}\n")
 
 
-# Each key of outcome_dict names the Outcome attribute it is made from (robust: a property),
-# and the 12,000 outcomes of a 10,000-host fleet hold 551 distinct members: a member's text
-# is keyed by that attribute's value (and its type: True == 1) and written once.
-def _outcome_yaml(o: Any, seen: dict[tuple[str, Any, Any], str], names: list[str]) -> str:
-    if names:
-        try:
-            return "".join([seen[_member_key(o, k)] for k in names])
-        except (KeyError, TypeError, AttributeError):  # a new member, or one not keyed by value
-            pass
-    d = outcome_dict(o)
-    names[:] = d
-    parts = []
-    for k, v in d.items():
-        text = _member_at(k, v, 2)
-        try:
-            seen[_member_key(o, k)] = text
-        except (TypeError, AttributeError):
-            pass
-        parts.append(text)
-    return "".join(parts)
+class _OutcomeTexts:
+    """Each key of outcome_dict names the Outcome attribute it is made from (robust: a
+    property), and the 12,000 outcomes of a 10,000-host fleet hold 551 distinct members:
+    a member's text is keyed by that attribute's value (and its type: True == 1) and
+    written once."""
 
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, Any, Any], str] = {}
+        self.names: tuple[str, ...] = ()
+        self.values: Optional[Callable[[Any], tuple[Any, ...]]] = None  # the attributes, in C
 
-def _member_key(o: Any, k: str) -> tuple[str, Any, Any]:
-    v = getattr(o, k)
-    return (k, type(v), v)
+    def text(self, o: Any) -> str:
+        if self.values is not None:
+            seen = self.seen
+            try:
+                return "".join([seen[(k, type(v), v)] for k, v in zip(self.names, self.values(o))])
+            except (KeyError, TypeError, AttributeError):  # a new member, or one not keyed by value
+                pass
+        d = outcome_dict(o)
+        self.names = tuple(d)
+        self.values = operator.attrgetter(*self.names) if len(d) > 1 else None
+        parts = []
+        for k, v in d.items():
+            text = _member_at(k, v, 2)
+            try:
+                a = getattr(o, k)
+                self.seen[(k, type(a), a)] = text
+            except (TypeError, AttributeError):
+                pass
+            parts.append(text)
+        return "".join(parts)
 
 
 def _yaml_paths(report: Report, with_hops: bool) -> Iterable[str]:
     # Keyed by id(), as the JSON: every object stays alive in the report while it is written.
-    seen: dict[tuple[str, Any, Any], str] = {}
-    names: list[str] = []
+    texts = _OutcomeTexts()
     outcomes: dict[int, str] = {}
     nodes: dict[str, str] = {}
     last: tuple[Any, Any, str] = (None, None, "")  # a host's pairs come together: its head once
@@ -505,7 +511,7 @@ def _yaml_paths(report: Report, with_hops: bool) -> Iterable[str]:
             node = nodes[p.node] = _member_at("node", p.node, 2)
         o = outcomes.get(id(p.outcome))
         if o is None:
-            o = outcomes[id(p.outcome)] = _outcome_yaml(p.outcome, seen, names)
+            o = outcomes[id(p.outcome)] = texts.text(p.outcome)
         text = last[2] + node + ep + o
         if with_hops:
             text += _members(_hops_dict(p), 2)
@@ -518,7 +524,7 @@ def _yaml_findings(report: Report) -> Iterable[str]:
     are written as they are rendered, with no dict between."""
     rules: dict[tuple[str, str, str], tuple[str, str]] = {}
     seen: dict[tuple[str, Any], str] = {}
-    formats = [(name, mod) for name, mod in renderers.renderers().items()]
+    formats = [(name, mod, _member_at(name, [], 4)) for name, mod in renderers.renderers().items()]
     for s, f in report.findings:
         snap = report.snaps.get(s)
         key = (s, f.rule, f.severity.value)
@@ -532,8 +538,9 @@ def _yaml_findings(report: Report) -> Iterable[str]:
         parts = [texts[0], _seen_member(seen, "host", f.host, 2), _seen_member(seen, "nodes", f.nodes, 2),
                  _seen_member(seen, "vmk", f.vmk, 2), _seen_member(seen, "message", f.message, 2), texts[1],
                  _seen_member(seen, "summary", fix.summary, 4)]
-        for name, mod in formats:
-            parts.append(_texts_member(name, [mod.command(c, snap) for c in fix.changes], 4))
+        changes = fix.changes
+        for name, mod, empty in formats:
+            parts.append(_texts_member(name, [mod.command(c, snap) for c in changes], 4) if changes else empty)
         parts.append(_seen_member(seen, "manual", fix.manual, 4))
         yield "".join(parts)
 
@@ -541,13 +548,16 @@ def _yaml_findings(report: Report) -> Iterable[str]:
 def _texts_member(k: str, texts: list[Any], ind: int) -> str:
     """:func:`_member_at` of ``k: texts``, a list of text seen once (a fix's commands name
     their host): written without the cache of texts that repeat."""
-    if not texts or any(type(t) is not str for t in texts):
-        return _member_at(k, texts, ind)
     pad = " " * ind
     try:
-        return "".join([pad + _key(k) + ":\n"] + [pad + "- " + _text(t, ind + 2, ind + 2) + "\n" for t in texts])
+        out = [pad + _key(k) + ":\n"]
+        for t in texts:
+            if type(t) is not str:
+                return _member_at(k, texts, ind)
+            out.append(pad + "- " + _text(t, ind + 2, ind + 2) + "\n")
     except _Slow:
         return _yaml_at({k: texts}, ind)
+    return "".join(out) if texts else _member_at(k, texts, ind)
 
 
 def _seen_member(seen: dict[tuple[str, Any], str], k: str, v: Any, ind: int) -> str:
