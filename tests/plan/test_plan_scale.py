@@ -230,3 +230,20 @@ def test_json_items_of_changes_sharing_their_field_changes_name_each_host():
     c = diff_mod.PathChange("esx3", "n2", "changed", a.changes, "A", "B")
     got = list(diff_mod.json_items([a, b, c], "\n  "))
     assert got == [json.dumps(x.to_dict(), indent=2).replace("\n", "\n  ") for x in (a, b, c)]
+
+
+@pytest.mark.parametrize("lab", LABS + ["fleet"])
+def test_the_playbook_from_the_recorded_states_is_the_replayed_one(lab):
+    from nbdpath.changes import render as registry
+
+    snap = _fleet(40) if lab == "fleet" else labs.load(lab)
+    plan = plan_mod.build(snap)
+    replayed = registry.script("ansible", [registry.ScriptStep(s.change, s.reasons, s.rollback) for s in plan.steps],
+                               snap)
+    assert plan_mod.render_script(plan, "ansible") == replayed
+
+
+def test_streamed_plan_json_keeps_a_callers_member_where_the_merge_places_it():
+    plan = plan_mod.build(_fleet(20))
+    extra = {"introduced": ["replaced"], "windows": []}
+    assert _streamed(plan, extra) == json.dumps({**plan.to_dict(), **extra}, indent=2) + "\n"

@@ -7,7 +7,9 @@ A renderer is one module in this package with
 - ``command(change, snap) -> str``: one change, as the user would type it;
   ``snap`` is the state before the change (a renderer that needs no context ignores it),
 - ``script(steps, snap) -> str``: a whole plan, ``steps`` being
-  :class:`ScriptStep` in order and ``snap`` the state before the first.
+  :class:`ScriptStep` in order and ``snap`` the state before the first;
+- optionally ``READS_STATE = True``: ``script`` reads each step's ``state`` (callers that
+  recorded it pass it, the others leave it None).
 
 Every consumer (plan formats, ``fix`` in JSON, plan steps, reports) iterates
 :func:`renderers`, so adding a format is adding one module here.
@@ -31,6 +33,9 @@ class ScriptStep:
     change: Change
     reasons: tuple[str, ...]
     rollback: tuple[Change, ...]
+    # The step's host as it stands before it (a one-host snapshot), when the caller recorded it:
+    # a renderer that restates a vmk reads it instead of replaying the plan.
+    state: Optional[Snapshot] = None
 
 
 @lru_cache(maxsize=1)
