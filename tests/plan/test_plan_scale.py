@@ -247,3 +247,11 @@ def test_streamed_plan_json_keeps_a_callers_member_where_the_merge_places_it():
     plan = plan_mod.build(_fleet(20))
     extra = {"introduced": ["replaced"], "windows": []}
     assert _streamed(plan, extra) == json.dumps({**plan.to_dict(), **extra}, indent=2) + "\n"
+
+
+def test_a_path_change_made_by_rows_is_the_constructed_one():
+    fields = ("esx1", "node-a", "changed", (("verdict", "A", "B"),), "A", "B")
+    made, built = diff_mod._new_change(*fields), diff_mod.PathChange(*fields)
+    assert made == built and hash(made) == hash(built) and made.to_dict() == built.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.host = "esx2"

