@@ -152,8 +152,11 @@ _by_name: list[Any] = [None, {}]  # the last snapshot asked about, and its hosts
 def _host(snap: Snapshot, name: str) -> Optional[Host]:
     """``snap``'s (first) host called ``name``: the JSON of a 10,000-host check renders
     20,000 fixes against one snapshot, and a scan per fix made it quadratic (190 s)."""
+    hosts = snap.hosts
+    if len(hosts) == 1:  # a plan step's state (one host): no index to build
+        return hosts[0] if hosts[0].name == name else None
     if _by_name[0] is not snap:
-        _by_name[:] = [snap, {h.name: h for h in reversed(snap.hosts)}]
+        _by_name[:] = [snap, {h.name: h for h in reversed(hosts)}]
     return _by_name[1].get(name)
 
 
@@ -168,7 +171,8 @@ def task(change: Change, snap: Optional[Snapshot]) -> dict[str, Any]:
         return _vmk_task(change, snap, new, host, set(new.services), "present")
     if host is not None and isinstance(change, PortgroupVlanSet):
         return _vlan_task(change, host)
-    vmk = next((v for v in host.vmks if v.device == change.target_vmk), None) if host else None
+    target = change.target_vmk
+    vmk = next((v for v in host.vmks if v.device == target), None) if host and target is not None else None
     if host is None or (change.target_vmk and vmk is None):
         return _manual(change, "the host or vmk is not in the snapshot")
     if isinstance(change, (TagAdd, TagRemove)):
