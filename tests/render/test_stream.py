@@ -129,6 +129,15 @@ def test_yaml_block_writer_breaks_double_quoted_text_where_pyyaml_does(piece):
             assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
 
 
+@pytest.mark.parametrize("depth", [55, 59, 60, 61, 64, 70])
+def test_yaml_block_writer_ends_lines_indented_past_the_width_as_pyyaml(depth):
+    # From ~60 levels each line starts past the width: every place PyYAML checks breaks once.
+    doc = {"k": ["a\tb " * 30, "word " * 30 + "\t", "\u00e9" * 150, "x\\\\ " * 40 + "\n"]}
+    for _ in range(depth):
+        doc = {"n": [doc]}
+    assert stream.yaml_text(doc) == yaml.safe_dump(doc, sort_keys=False, width=120)
+
+
 @pytest.mark.parametrize("hops", [True, False])
 def test_yaml_reads_back_as_the_json(all_labs_report, hops):
     assert yaml.safe_load(_streamed("yaml", all_labs_report, hops)) == json.loads(_streamed("json", all_labs_report, hops))

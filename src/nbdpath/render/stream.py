@@ -355,13 +355,17 @@ def _double_quoted(text: str, col: int, indent: int) -> str:
     out = []
     base = 0
     esc = escaped.find("\\")  # the next escape not yet passed; every backslash starts one
+    done = 0  # the last place a line ended: PyYAML checks each place once (lines indented past the width)
     while True:
-        past = _WIDTH - col + base  # a check at an offset beyond this is past the width
+        past = max(_WIDTH - col + base, done)  # a check at an offset beyond this is past the width
         check, esc = _escape_check(escaped, esc, past)
         space = escaped.find(" ", past + 1, n - 1)
         if space < 0 and check < 0:
             break
-        cut = space if check < 0 or 0 <= space <= check else _escape_end(escaped, esc)
+        if check < 0 or 0 <= space <= check:
+            cut = done = space
+        else:
+            done, cut = check, _escape_end(escaped, esc)
         out.append(escaped[base:cut] + "\\\n" + " " * indent)
         base, col = cut, indent
         if escaped[base] == " ":  # a space that starts a line is escaped
