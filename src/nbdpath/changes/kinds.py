@@ -260,7 +260,7 @@ class _RouteChange(_HostChange):
 
     @property
     def _net(self) -> str:
-        return network_text(self.network)
+        return _network_text(self.network)
 
     def _stack(self, host: Host) -> Optional[Netstack]:
         key = normalise_stack(self.netstack)
@@ -273,15 +273,26 @@ class _RouteChange(_HostChange):
         stacks = list(host.netstacks)
         key = normalise_stack(self.netstack)
         si = next(i for i, s in enumerate(stacks) if s.key == key)
-        stack = stacks[si]
-        route = _route(self.network, self.gateway)
         add = isinstance(self, RouteAdd)
-        if route.network == "0.0.0.0/0":
-            stacks[si] = stack.model_copy(update={"gateway": self.gateway if add else None})
-        else:
-            routes = [r for r in stack.routes if r != route] + ([route] if add else [])
-            stacks[si] = stack.model_copy(update={"routes": tuple(routes)})
+        try:
+            stacks[si] = _edited_stack(stacks[si], self.network, self.gateway, add)
+        except TypeError:  # an unhashable stack: edited on its own
+            stacks[si] = _edited_stack.__wrapped__(stacks[si], self.network, self.gateway, add)
         return host.model_copy(update={"netstacks": tuple(stacks)})
+
+
+@lru_cache(maxsize=1024)
+def _edited_stack(stack: Netstack, network: str, gateway: str, add: bool) -> Netstack:
+    """``stack`` with the route added or removed. Once per distinct stack and route: the hosts of a
+    cluster have equal stacks and get the same route, and share the (frozen) result."""
+    route = _route(network, gateway)
+    if route.network == "0.0.0.0/0":
+        return stack.model_copy(update={"gateway": gateway if add else None})
+    routes = [r for r in stack.routes if r != route] + ([route] if add else [])
+    return stack.model_copy(update={"routes": tuple(routes)})
+
+
+_network_text = lru_cache(maxsize=4096)(network_text)  # per route step, the same few networks
 
 
 @lru_cache(maxsize=1024)
