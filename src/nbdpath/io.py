@@ -109,8 +109,9 @@ def write_streamed(fill: Callable[[TextIO], Any], output: Optional[str] = None,
 
 def _can_fork() -> bool:
     # A fork copies only the calling thread: with another thread alive (a vCenter read,
-    # a test runner's), a lock it held would stay held in the child.
-    return hasattr(os, "fork") and threading.active_count() == 1
+    # a test runner's), a lock it held would stay held in the child. With one CPU to run
+    # on, the halves would only take turns.
+    return hasattr(os, "fork") and threading.active_count() == 1 and len(os.sched_getaffinity(0)) > 1
 
 
 def write_atomic_split(path: str | Path, first: Callable[[TextIO], Any], rest: Callable[[TextIO], Any]) -> Path:
@@ -191,6 +192,9 @@ _WHY_MAX = 4096  # the most the child says of its failure
 
 def _write_first_half(fd: int, first: Callable[[TextIO], Any], writer: int) -> None:
     """The forked child's whole life: never returns, never raises."""
+    # A collection would touch every tracked object's header, copying each page the
+    # parent shares; the child lives seconds and builds only strings.
+    gc.disable()
     code = 1
     try:
         with os.fdopen(fd, "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
