@@ -45,6 +45,9 @@ COMMANDS = {
     # 16 hosts, 32 changes).
     "plan json --cluster c0": ["plan", "FILE", "--cluster", "c0", "--format", "json"],
     "estimate json": ["estimate", "FILE", "--format", "json"],
+    # A night's record into a database that holds the night before (DB: one per tree, seeded by
+    # an unmeasured first record of the same fleet), as cron runs it.
+    "history record": ["history", "record", "FILE", "--db", "DB"],
 }
 
 ENGINE = """
@@ -135,6 +138,11 @@ def main() -> int:
                 argv = [fleet if a == "FILE" else out if a == "OUT" else a for a in COMMANDS[name]]
 
                 def one(env: dict, argv=argv, out=out, name=name) -> dict:
+                    if "DB" in argv:
+                        db = os.path.join(where, f"history-{n}-{envs.index(env)}.sqlite")
+                        argv = [db if a == "DB" else a for a in argv]
+                        if not os.path.exists(db):
+                            timed(nbdpath + argv, env, os.devnull, args.timeout)
                     r = timed(nbdpath + argv, env, None if "OUT" in COMMANDS[name] else out, args.timeout)
                     r["out_mb"] = size_of(out) / 1e6
                     if os.path.exists(out):
