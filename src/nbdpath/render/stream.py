@@ -13,13 +13,13 @@ import math
 import operator
 import re
 from json.encoder import encode_basestring_ascii as _str
-from typing import Any, Callable, Iterable, Optional, TextIO
+from typing import Any, Callable, Iterable, Iterator, Optional, TextIO
 
 import yaml
 
 from ..changes import render as renderers
 from ..engine.types import Path, outcome_dict
-from ..rules.base import RULES
+from ..rules.base import RULES, Finding, Rule
 from .cells import PAIR_ROWS
 from .report import OUTPUT_VERSION, Report
 
@@ -137,18 +137,14 @@ def _json_findings(report: Report) -> Iterable[str]:
     once; the fix's commands are encoded as they are rendered, with no dict between."""
     nl = "\n    "
     inner, item = nl + "  ", nl + "    "
-    rules: dict[tuple[str, str, str], tuple[str, str]] = {}
     formats = [(_str(name) + ": ", mod) for name, mod in renderers.renderers().items()]
-    for s, f in report.findings:
-        snap = report.snaps.get(s)
-        key = (s, f.rule, f.severity.value)
-        texts = rules.get(key)
-        if texts is None:
-            rule = RULES[f.rule]
-            texts = rules[key] = (
-                f'{{{inner}"snapshot": {_enc(s, inner)},{inner}"rule": {_enc(f.rule, inner)},{inner}"name": '
+
+    def rule_texts(s: str, f: Finding, rule: Rule) -> tuple[str, str]:
+        return (f'{{{inner}"snapshot": {_enc(s, inner)},{inner}"rule": {_enc(f.rule, inner)},{inner}"name": '
                 f'{_enc(rule.name, inner)},{inner}"severity": {_enc(f.severity.value, inner)},{inner}"host": ',
                 f',{inner}"explanation": {_enc(rule.explanation, inner)},{inner}"fix": ')
+
+    for snap, f, texts in _with_rule_texts(report, rule_texts):
         fix = f.fix
         parts = [f'"summary": {_enc(fix.summary, item)}']
         for head, mod in formats:
@@ -157,6 +153,20 @@ def _json_findings(report: Report) -> Iterable[str]:
         yield (texts[0] + _enc(f.host, inner) + f',{inner}"nodes": {_enc(list(f.nodes), inner)},{inner}"vmk": '
                f'{_enc(f.vmk, inner)},{inner}"message": {_enc(f.message, inner)}' + texts[1]
                + "{" + item + ("," + item).join(parts) + inner + "}" + nl + "}")
+
+
+def _with_rule_texts(report: Report, rule_texts: Callable[[str, Finding, Rule], tuple[str, str]]
+                     ) -> Iterator[tuple[Any, Finding, tuple[str, str]]]:
+    """Each finding with its snapshot and the texts around it that only its rule, severity
+    and snapshot decide (name, explanation): made by ``rule_texts`` once per such triple,
+    for the JSON and the YAML alike (20,000 findings of a few rules at 10,000 hosts)."""
+    made: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for s, f in report.findings:
+        key = (s, f.rule, f.severity.value)
+        texts = made.get(key)
+        if texts is None:
+            texts = made[key] = rule_texts(s, f, RULES[f.rule])
+        yield report.snaps.get(s), f, texts
 
 
 def _json_list(items: Iterable[str], out: TextIO) -> None:
@@ -526,18 +536,14 @@ def _yaml_findings(report: Report) -> Iterable[str]:
     """Each finding as ``_yaml_item({"snapshot": s, **f.to_dict(snap)})``: the rule's name and
     explanation recur on every finding of the rule and are written once; the fix's commands
     are written as they are rendered, with no dict between."""
-    rules: dict[tuple[str, str, str], tuple[str, str]] = {}
     seen: dict[tuple[str, Any], str] = {}
     formats = [(name, mod, _member_at(name, [], 4)) for name, mod in renderers.renderers().items()]
-    for s, f in report.findings:
-        snap = report.snaps.get(s)
-        key = (s, f.rule, f.severity.value)
-        texts = rules.get(key)
-        if texts is None:
-            rule = RULES[f.rule]
-            texts = rules[key] = (
-                _yaml_item({"snapshot": s, "rule": f.rule, "name": rule.name, "severity": f.severity.value}),
+
+    def rule_texts(s: str, f: Finding, rule: Rule) -> tuple[str, str]:
+        return (_yaml_item({"snapshot": s, "rule": f.rule, "name": rule.name, "severity": f.severity.value}),
                 _member_at("explanation", rule.explanation, 2) + "  fix:\n")
+
+    for snap, f, texts in _with_rule_texts(report, rule_texts):
         fix = f.fix
         parts = [texts[0], _seen_member(seen, "host", f.host, 2), _seen_member(seen, "nodes", f.nodes, 2),
                  _seen_member(seen, "vmk", f.vmk, 2), _seen_member(seen, "message", f.message, 2), texts[1],
