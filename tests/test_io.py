@@ -312,3 +312,17 @@ def test_the_fleet_document_written_in_halves_equals_the_one_written_whole(tmp_p
         assert cli.main([*command, "--format", "json", "-o", str(halves)]) == 0
         assert halves.read_bytes() == whole.read_bytes()
     assert len(forks) == 2
+
+
+def test_without_copy_file_range_the_rest_is_appended_through_memory(tmp_path, monkeypatch):
+    import errno
+
+    forks = _forks(monkeypatch)
+
+    def refuse(*args):
+        raise OSError(errno.EXDEV, "not between these files")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    first, rest, expected = _halves(300_000)  # the rest beyond one WRITE_BUFFER read
+    nbdpath_io.write_atomic_split(tmp_path / "doc", first, rest)
+    assert len(forks) == 1 and (tmp_path / "doc").read_text(encoding="utf-8") == expected

@@ -122,62 +122,56 @@ def write_atomic_split(path: str | Path, first: Callable[[TextIO], Any], rest: C
     For documents of two independent halves, each of seconds of CPU, on a machine with
     a core to spare: a 10,000-host ``trace --format json`` writes its paths (1.4 s) and
     its findings (1.5 s) at once (benchmarks/README.md). The child shares the parent's
-    memory copy-on-write, writes only into its own temp file and leaves by ``os._exit``
-    (no atexit handler, no buffer of the parent flushed twice). Whatever fails on either
-    side leaves no file: an OSError of the child's (disk full) is raised here as such.
+    memory copy-on-write, writes only into the output's temp file and leaves by
+    ``os._exit`` (no atexit handler, no buffer of the parent flushed twice). Whatever fails
+    on either side leaves no file (write_atomic_with's cleanup): an OSError of the child's
+    (disk full) is raised here as such.
     Where no fork is safe (no ``os.fork``, another thread alive) or the target is not a
     regular file, both halves are written here, one after the other."""
     target = Path(path)
     mode = _mode(target, None, True)
     if not _can_fork() or (mode is not None and not stat.S_ISREG(mode)):
         return write_atomic_with(path, lambda fh: (first(fh), rest(fh)))
+    return write_atomic_with(path, lambda fh: _fill_in_two(fh, first, rest, target))
+
+
+def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[TextIO], Any], target: Path) -> None:
+    """``fh`` (write_atomic_with's temp file, still empty) filled with ``first`` by a forked
+    child, then ``rest``, written here meanwhile into a second temp file beside it."""
+    fh.flush()
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    rest_tmp = None
+    rest_fd, rest_tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".rest.tmp", dir=directory)
     pid = 0
-    open_fds = [fd]
     try:
-        rest_fd, rest_tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".rest.tmp", dir=directory)
-        open_fds.append(rest_fd)
-        reader, writer = os.pipe()
-        open_fds += [reader, writer]
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: the first half into the main temp file, then leave
-            _write_first_half(fd, first, writer)
-        for mine in (writer, fd, rest_fd):
-            open_fds.remove(mine)
-            if mine != rest_fd:
-                os.close(mine)
-        with os.fdopen(rest_fd, "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
-            rest(fh)
-        open_fds.remove(reader)
-        with os.fdopen(reader, "rb") as pipe:
-            why = pipe.read(_WHY_MAX)
-        _, status = os.waitpid(pid, 0)
-        pid = 0
-        if status != 0:
-            _raise_child_failure(why, tmp)
-        # Not "ab": copy_file_range refuses a destination opened with O_APPEND.
-        with open(tmp, "r+b") as whole, open(rest_tmp, "rb") as part:
-            whole.seek(0, os.SEEK_END)
-            _append(part, whole)
-            whole.flush()
-            os.fsync(whole.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        with os.fdopen(rest_fd, "w+b") as part:
+            reader, writer = os.pipe()
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            try:
+                pid = os.fork()
+            except BaseException:
+                os.close(reader)
+                os.close(writer)
+                raise
+            if pid == 0:  # the child: the first half through its own handle on fh's file, then leave
+                _write_first_half(os.dup(fh.fileno()), first, writer)
+            os.close(writer)
+            with os.fdopen(reader, "rb") as pipe:
+                with open(part.fileno(), "w", encoding="utf-8", buffering=WRITE_BUFFER, closefd=False) as text:
+                    rest(text)
+                why = pipe.read(_WHY_MAX)
+            _, status = os.waitpid(pid, 0)
+            pid = 0
+            if status != 0:
+                _raise_child_failure(why, str(target))
+            # The child's writes moved the file offset fh shares: the rest goes after them.
+            _append(part.fileno(), fh.fileno())
     except BaseException:
         if pid:
             _stop(pid)
-        for left in open_fds:
-            os.close(left)
-        _unlink(tmp)
         raise
     finally:
-        if rest_tmp is not None:
-            _unlink(rest_tmp)
-    return target
+        _unlink(rest_tmp)
 
 
 def _unlink(path: str) -> None:
@@ -223,32 +217,34 @@ def _tell(writer: int, why: str) -> None:
         pass
 
 
-def _raise_child_failure(why: bytes, tmp: str) -> None:
+def _raise_child_failure(why: bytes, filename: str) -> None:
     text = why.decode("utf-8", "replace")
     if "\0" in text:
         number, _, strerror = text.partition("\0")
-        raise OSError(int(number) if number.isdigit() else 0, strerror, tmp)
+        raise OSError(int(number) if number.isdigit() else 0, strerror, filename)
     # A defect (or a kill): cli.main words it as an internal error, as one of its own.
     raise RuntimeError(f"the process writing the document's first half failed: {text or 'killed'}")
 
 
-def _append(part: BinaryIO, whole: BinaryIO) -> None:
-    """``part`` onto the end of ``whole``: in the kernel where it can, else through memory."""
-    import shutil
-
-    whole.flush()
+def _append(src: int, dst: int) -> None:
+    """File ``src`` from its start onto ``dst`` at its offset: in the kernel where it can,
+    else through memory."""
+    size = os.fstat(src).st_size
+    offset = 0
     try:
-        size = os.fstat(part.fileno()).st_size
-        while size > 0:
-            n = os.copy_file_range(part.fileno(), whole.fileno(), size)
+        while offset < size:
+            n = os.copy_file_range(src, dst, size - offset, offset)
             if n == 0:
                 break
-            size -= n
-        if size == 0:
-            return
+            offset += n
     except (AttributeError, OSError):  # no copy_file_range, or not between these files
         pass
-    shutil.copyfileobj(part, whole, WRITE_BUFFER)
+    while offset < size:
+        chunk = os.pread(src, WRITE_BUFFER, offset)
+        if not chunk:
+            break
+        os.write(dst, chunk)
+        offset += len(chunk)
 
 
 def _stop(pid: int) -> None:
