@@ -86,8 +86,8 @@ class Inventory:
     vms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     datastores: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     folders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # VM moref id -> tag names (vSphere Automation API, sources/vcenter_tags.py); None: not read.
-    vm_tags: Optional[Mapping[str, tuple[str, ...]]] = None
+    # VM moref id -> tag names (vSphere Automation API, sources/vcenter_tags.py).
+    vm_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Why the tags were not read, and tag names refused as text: listed under missing.
     tags_missing: Mapping[str, str] = field(default_factory=dict)
 
@@ -634,7 +634,6 @@ def convert_vms(inv: Inventory, host_names: Mapping[str, str], read: set[str], d
         candidates.append((one_line(str(props.get("name") or mid)),
                            ((folders[-1],) if folders[-1] else ()) + (f"{inv.vcenter}/{mid}",)))
     names = unique_names(candidates)
-    tags = inv.vm_tags or {}
     missing.update(inv.tags_missing)
     vms: list[Vm] = []
     orphans: dict[str, int] = {}
@@ -655,7 +654,8 @@ def convert_vms(inv: Inventory, host_names: Mapping[str, str], read: set[str], d
             # One validation per VM, its disks included (pydantic's core walks them without Python calls).
             vms.append(Vm.model_validate({
                 "name": name, "host": host, "power_state": str(state) if state else "poweredOn",
-                "template": as_bool(props.get("config.template")), "folder": folder, "tags": tags.get(mid, ()), "disks": disks, "moref": mid}))
+                "template": as_bool(props.get("config.template")), "folder": folder,
+                "tags": inv.vm_tags.get(mid, ()), "disks": disks, "moref": mid}))
         except (HostSkipped, ValueError, TypeError, AttributeError) as exc:
             missing[f"vm:{name}"] = f"left out ({exc if isinstance(exc, HostSkipped) else _reason(exc)})"
     for label, count in sorted(orphans.items()):

@@ -53,6 +53,18 @@ class VmTags:
     unavailable: Optional[str] = None  # the reason no tag was read
     skipped: tuple[str, ...] = ()  # tag names refused as text (control characters), escaped
 
+    def missing(self, label: str) -> dict[str, str]:
+        """What the snapshot's ``missing`` says of vCenter ``label``'s tags: why none were
+        read, and how many names were refused."""
+        out = {}
+        if self.unavailable:
+            out[f"tags:{label}"] = (f"VM tags not read ({self.unavailable}); a job selecting by tag selects "
+                                    "nothing: give them under vms[].tags")
+        if self.skipped:
+            out[f"tags:{label}/refused"] = (f"{len(self.skipped)} tag name(s) with control characters left out: "
+                                            + ", ".join(self.skipped[:5]))
+        return out
+
 
 class _Unavailable(Exception):
     """Tags cannot be read from this server; caught in :func:`read_vm_tags`."""

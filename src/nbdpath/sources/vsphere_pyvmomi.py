@@ -114,7 +114,7 @@ class PyVmomiSession:
         with self._guard(), gc_paused():
             inv = retrieve(self.si, self.label, self.opts.page_size, on_page, vms=self.opts.vms)
             if self._tags is not None:
-                inv = replace(inv, vm_tags=self._tags.by_vm, tags_missing=_tags_missing(self.label, self._tags))
+                inv = replace(inv, vm_tags=self._tags.by_vm, tags_missing=self._tags.missing(self.label))
             converted = convert(inv)
             self._remember(inv, converted)
             # Freed here by reference counting: left alive, the parsed pages (~10^6 tracked objects
@@ -190,17 +190,6 @@ class PyVmomiSession:
             result = invoke(collector, "ContinueRetrievePropertiesEx", result.token)
         assert self._inventory is not None
         return replace(self._inventory, hosts=hosts, listed_hosts=tuple(m for m in moids if m in hosts))
-
-
-def _tags_missing(label: str, tags: VmTags) -> dict[str, str]:
-    missing = {}
-    if tags.unavailable:
-        missing[f"tags:{label}"] = (f"VM tags not read ({tags.unavailable}); a job selecting by tag selects "
-                                    "nothing: give them under vms[].tags")
-    if tags.skipped:
-        missing[f"tags:{label}/refused"] = (f"{len(tags.skipped)} tag name(s) with control characters left out: "
-                                            + ", ".join(tags.skipped[:5]))
-    return missing
 
 
 class _HostApi:
