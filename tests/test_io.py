@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import io
 import sys
 import os
@@ -326,3 +327,53 @@ def test_without_copy_file_range_the_rest_is_appended_through_memory(tmp_path, m
     first, rest, expected = _halves(300_000)  # the rest beyond one WRITE_BUFFER read
     nbdpath_io.write_atomic_split(tmp_path / "doc", first, rest)
     assert len(forks) == 1 and (tmp_path / "doc").read_text(encoding="utf-8") == expected
+
+
+def test_a_fleet_document_checks_beside_the_paths_being_written(tmp_path, monkeypatch):
+    """The check runs in the command's process after the fork, while the child writes the
+    paths; the findings it adds still decide the exit code and fill the document."""
+    from nbdpath.commands import core
+    from nbdpath.render import stream
+
+    events: list[str] = []
+    real_fork, real_check = os.fork, core.check
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            events.append("fork")
+        return pid
+
+    def check(engine, paths):
+        events.append("check")
+        return real_check(engine, paths)
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(core, "check", check)
+    monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 1)
+    out = tmp_path / "check.json"
+    assert cli.main(["check", "--lab", "veeam-tag-unreachable", "--format", "json", "-o", str(out)]) == 1
+    assert events == ["fork", "check"]
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["findings"] and doc["summary"]["findings"]["error"] >= 1
+    events.clear()
+    monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 10**9)  # one process: checked before writing
+    assert cli.main(["check", "--lab", "veeam-tag-unreachable", "--format", "json", "-o", str(out)]) == 1
+    assert events == ["check"]
+
+
+def test_what_a_command_built_outlives_it_until_the_next_one(tmp_path):
+    import weakref
+
+    from nbdpath.commands import core
+
+    assert cli.main(["check", "--lab", "veeam-tag-unreachable", "--format", "json", "-o", str(tmp_path / "a")]) == 1
+    [report] = nbdpath_io._kept
+    kept = weakref.ref(report)
+    assert report.findings and core.Report is type(report)
+    del report
+    assert kept() is not None  # not freed as the command returned
+    assert cli.main(["check", "--lab", "same-subnet-vmks", "--format", "json", "-o", str(tmp_path / "b")]) in (0, 1)
+    gc.collect()
+    assert kept() is None  # the next command's report took its place

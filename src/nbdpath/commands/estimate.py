@@ -10,7 +10,7 @@ import yaml
 
 from ..engine import Engine
 from ..estimate import Constants, estimate, with_overrides
-from ..io import gc_paused
+from ..io import gc_paused, keep_past_command
 from ..model import Snapshot
 from ..render import estimate as render
 from ..render import stream
@@ -78,13 +78,6 @@ def with_vms(doc: dict[str, Any], rows: Optional[list[dict]], fmt: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False, width=120)
 
 
-# The last estimate's snapshots, kept past the command: the console script leaves without
-# tearing the heap down (cli.run), and freeing 10^6 objects as the command returns would be
-# the one teardown left (0.2 s at 100,000 VMs, measured). One load at a time: a process
-# running many commands (the tests) frees each when the next one loads.
-_last_loaded: list[tuple[str, Snapshot]] = []
-
-
 def _rendered(doc: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         # Exactly json.dumps(doc, indent=2), without the standard library's pure-Python
@@ -114,6 +107,7 @@ def register(cli: click.Group) -> None:
         # (~10^6 objects) the moment the load's own pause ends, before it is frozen, and
         # then every young generation of per-disk tuples (0.8 s CPU at 100k VMs, measured).
         with gc_paused():
-            inputs = _last_loaded[:] = load_inputs(snapshot, lab)
+            inputs = load_inputs(snapshot, lab)
+            keep_past_command(inputs)  # freed at exit, not as this returns
             _emit(_rendered(document(inputs, tuple(jobs), constants), fmt), output)
         return 0

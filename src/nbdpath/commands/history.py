@@ -13,6 +13,7 @@ import click
 
 from ..errors import UsageError
 from ..history import drift as drift_mod
+from ..io import keep_past_command
 from ..history.store import HostResult, ResultEncoder, Store, default_path
 from ..safetext import terminal
 from ..result import Exit
@@ -203,6 +204,7 @@ def register(cli: click.Group) -> None:
 
         when = parse_at(at)
         [(_, snap)] = load_inputs(snapshot, None)
+        keep_past_command(snap)
         with _open(db, create=True) as store:
             run = record_snapshot(store, snap, source or snapshot, when)
         click.echo(f"recorded run {run} at {when}")

@@ -9,7 +9,7 @@ import click
 from ..changes import render as change_renderers
 from ..engine import Engine
 from ..errors import UsageError
-from ..io import gc_paused, write_streamed
+from ..io import gc_paused, keep_past_command, write_streamed
 from ..model import dump, load_file
 from ..plan import changes as changes_mod
 from ..plan import diff as diff_mod
@@ -121,6 +121,7 @@ def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_
     chosen = selection.host_names(snap) if (hosts or clusters) else ()
     with gc_paused():  # ~10^6 acyclic objects (steps, paths, findings): passes over them cost seconds
         plan = plan_mod.build(snap, Severity(severity), rules_, chosen, nodes)
+        keep_past_command(inputs, plan)
         _write_plan(plan, snap, fmt, save_snapshot, output)
     return Exit.OK
 

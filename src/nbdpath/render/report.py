@@ -52,6 +52,10 @@ class Report:
             self.snaps[snapshot] = snap
         self.snapshots.append(snapshot)
         self.paths.extend((snapshot, p) for p in paths)
+        self.add_findings(snapshot, findings)
+
+    def add_findings(self, snapshot: str, findings: Iterable[Finding]) -> None:
+        """A snapshot's findings, after its paths (``add``): each snapshot's, in order."""
         self.findings.extend((snapshot, f) for f in findings)
 
     def summary(self) -> dict[str, Any]:

@@ -623,18 +623,24 @@ def write(fmt: str, report: Report, with_hops: bool, out: TextIO, vms: Optional[
 HALVES_FROM_PAIRS = 20_000
 
 
-def halves(fmt: str, report: Report, with_hops: bool, vms: Optional[list[dict]] = None
+def halves(fmt: str, report: Report, with_hops: bool, vms: Optional[list[dict]] = None,
+           before_rest: Optional[Callable[[], None]] = None,
            ) -> Optional[tuple[Callable[[TextIO], None], Callable[[TextIO], None]]]:
     """:func:`write` as two independent halves for :func:`nbdpath.io.write_atomic_split`
     (the head and paths; the findings and the rest), for a document large enough to be
-    worth two processes; None for a small one, or a format without halves."""
+    worth two processes; None for a small one, or a format without halves.
+    ``before_rest``: run as the rest begins, where the rest is written (the check that
+    adds the report's findings: commands.core.traced_report)."""
     if fmt not in ("json", "yaml") or len(report.paths) < HALVES_FROM_PAIRS:
         return None
-    if fmt == "yaml":
-        return (lambda out: _yaml_head_and_paths(report, with_hops, out),
-                lambda out: _yaml_rest(report, out, vms))
-    return (lambda out: _json_head_and_paths(report, with_hops, out),
-            lambda out: _json_rest(report, out, vms))
+    first, rest = ((_yaml_head_and_paths, _yaml_rest) if fmt == "yaml" else (_json_head_and_paths, _json_rest))
+
+    def write_rest(out: TextIO) -> None:
+        if before_rest is not None:
+            before_rest()
+        rest(report, out, vms)
+
+    return (lambda out: first(report, with_hops, out)), write_rest
 
 
 def with_hops(asked: Optional[bool], pairs: int, fmt: str) -> bool:
