@@ -377,3 +377,46 @@ def test_what_a_command_built_outlives_it_until_the_next_one(tmp_path):
     assert cli.main(["check", "--lab", "same-subnet-vmks", "--format", "json", "-o", str(tmp_path / "b")]) in (0, 1)
     gc.collect()
     assert kept() is None  # the next command's report took its place
+
+
+_ON_STDOUT = """
+import os, sys
+from nbdpath import cli
+from nbdpath.render import stream
+stream.HALVES_FROM_PAIRS = int(sys.argv[1])
+real = os.fork
+def fork():
+    pid = real()
+    if pid:
+        print("forked", file=sys.stderr)
+    return pid
+os.fork = fork
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_standard_output_redirected_to_a_file_is_written_in_halves_too(tmp_path, fmt):
+    """`nbdpath trace ... > out.json`, as the shell runs it: the halves go onto the file the
+    shell opened, in order, after anything already written to it (>>), byte for byte the
+    one-process text; a pipe is written by one process."""
+    import subprocess
+
+    def run(halves_from: int, stdout) -> str:
+        proc = subprocess.run([sys.executable, "-c", _ON_STDOUT, str(halves_from), "trace", "--lab", "all",
+                               "--format", fmt], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    with open(whole, "w") as out:
+        assert "forked" not in run(10**9, out)
+    with open(halves, "w") as out:
+        out.write("before\n")
+        out.flush()
+        assert "forked" in run(1, out)
+    assert halves.read_bytes() == b"before\n" + whole.read_bytes()
+    piped = subprocess.run([sys.executable, "-c", _ON_STDOUT, "1", "trace", "--lab", "all", "--format", fmt],
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "forked" not in piped.stderr
+    assert piped.stdout.encode() == whole.read_bytes()

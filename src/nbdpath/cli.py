@@ -16,7 +16,7 @@ import traceback
 import click
 
 from .errors import NbdpathError
-from .io import gc_for_one_command
+from .io import forget_kept, gc_for_one_command
 from .result import Exit
 from .safetext import one_line
 
@@ -75,6 +75,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    forget_kept()
     try:
         rv = cli.main(args=argv, prog_name="nbdpath", standalone_mode=False)
     except click.exceptions.Abort:

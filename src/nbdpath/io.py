@@ -40,9 +40,12 @@ def write_atomic(path: str | Path, text: str) -> Path:
 WRITE_BUFFER = 1 << 20
 
 
-def _fill_stdout(fill: Callable[[TextIO], Any]) -> None:
+def _fill_stdout(fill: Callable[[TextIO], Any],
+                 split: Optional[tuple[Callable[[TextIO], Any], Callable[[TextIO], Any]]] = None) -> None:
     """``fill`` onto stdout through :data:`WRITE_BUFFER` when stdout is a real file
-    descriptor; a stand-in stream (a test runner's capture) is written as it is."""
+    descriptor; a stand-in stream (a test runner's capture) is written as it is.
+    ``split``: as for :func:`write_atomic_split`, taken when stdout is a regular file
+    (``> out.json``): the child writes the first half onto it, the rest follows it."""
     out = sys.stdout
     try:
         fd = out.fileno()
@@ -51,7 +54,11 @@ def _fill_stdout(fill: Callable[[TextIO], Any]) -> None:
         return
     out.flush()
     with open(fd, "w", encoding=out.encoding, errors=out.errors, buffering=WRITE_BUFFER, closefd=False) as fh:
-        fill(fh)
+        if split is not None and _can_fork() and stat.S_ISREG(os.fstat(fd).st_mode):
+            # Not atomic, as stdout never is; nor synced: a redirect is the shell's file.
+            _fill_in_two(fh, *split, None, "nbdpath-stdout.", "<stdout>", sync=False)
+        else:
+            fill(fh)
 
 
 def write_atomic_with(path: str | Path, fill: Callable[[TextIO], Any]) -> Path:
@@ -92,9 +99,10 @@ def write_streamed(fill: Callable[[TextIO], Any], output: Optional[str] = None,
     """``fill(fh)`` onto stdout, or atomically into ``output`` (an unwritable one: a usage error).
 
     ``split``: the same text as two halves, ``first`` then ``rest``, that
-    :func:`write_atomic_split` may write in two processes (a file ``output`` only)."""
+    :func:`write_atomic_split` may write in two processes: into a file ``output``, or onto
+    standard output redirected to a regular file."""
     if not output:
-        _fill_stdout(fill)
+        _fill_stdout(fill, split)
         return
     from .errors import UsageError
 
@@ -132,15 +140,19 @@ def write_atomic_split(path: str | Path, first: Callable[[TextIO], Any], rest: C
     mode = _mode(target, None, True)
     if not _can_fork() or (mode is not None and not stat.S_ISREG(mode)):
         return write_atomic_with(path, lambda fh: (first(fh), rest(fh)))
-    return write_atomic_with(path, lambda fh: _fill_in_two(fh, first, rest, target))
-
-
-def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[TextIO], Any], target: Path) -> None:
-    """``fh`` (write_atomic_with's temp file, still empty) filled with ``first`` by a forked
-    child, then ``rest``, written here meanwhile into a second temp file beside it."""
-    fh.flush()
     directory = target.parent if str(target.parent) else Path(".")
-    rest_fd, rest_tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".rest.tmp", dir=directory)
+    return write_atomic_with(path, lambda fh: _fill_in_two(fh, first, rest, directory, f".{target.name}.",
+                                                           str(target), sync=True))
+
+
+def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[TextIO], Any],
+                 directory: Optional[Path], prefix: str, shown: str, sync: bool) -> None:
+    """``fh`` (write_atomic_with's temp file, or standard output redirected to a file)
+    filled from its offset with ``first`` by a forked child, then ``rest``, written here
+    meanwhile into a second temp file in ``directory`` (None: the system's). ``sync``:
+    the child syncs its part before it leaves."""
+    fh.flush()
+    rest_fd, rest_tmp = tempfile.mkstemp(prefix=prefix, suffix=".rest.tmp", dir=directory)
     pid = 0
     try:
         with os.fdopen(rest_fd, "w+b") as part:
@@ -154,16 +166,17 @@ def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[Tex
                 os.close(writer)
                 raise
             if pid == 0:  # the child: the first half through its own handle on fh's file, then leave
-                _write_first_half(os.dup(fh.fileno()), first, writer)
+                _write_first_half(os.dup(fh.fileno()), first, writer, fh.encoding, fh.errors, sync)
             os.close(writer)
             with os.fdopen(reader, "rb") as pipe:
-                with open(part.fileno(), "w", encoding="utf-8", buffering=WRITE_BUFFER, closefd=False) as text:
+                with open(part.fileno(), "w", encoding=fh.encoding, errors=fh.errors, buffering=WRITE_BUFFER,
+                          closefd=False) as text:
                     rest(text)
                 why = pipe.read(_WHY_MAX)
             _, status = os.waitpid(pid, 0)
             pid = 0
             if status != 0:
-                _raise_child_failure(why, str(target))
+                _raise_child_failure(why, shown)
             # The child's writes moved the file offset fh shares: the rest goes after them.
             _append(part.fileno(), fh.fileno())
     except BaseException:
@@ -184,17 +197,19 @@ def _unlink(path: str) -> None:
 _WHY_MAX = 4096  # the most the child says of its failure
 
 
-def _write_first_half(fd: int, first: Callable[[TextIO], Any], writer: int) -> None:
+def _write_first_half(fd: int, first: Callable[[TextIO], Any], writer: int, encoding: str, errors: Optional[str],
+                      sync: bool) -> None:
     """The forked child's whole life: never returns, never raises."""
     # A collection would touch every tracked object's header, copying each page the
     # parent shares; the child lives seconds and builds only strings.
     gc.disable()
     code = 1
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", buffering=WRITE_BUFFER) as fh:
+        with os.fdopen(fd, "w", encoding=encoding, errors=errors, buffering=WRITE_BUFFER) as fh:
             first(fh)
             fh.flush()
-            os.fsync(fh.fileno())  # on this core, while the parent still writes
+            if sync:
+                os.fsync(fh.fileno())  # on this core, while the parent still writes
         code = 0
     except OSError as exc:
         _tell(writer, f"{exc.errno or 0}\0{exc.strerror or exc}")
@@ -401,17 +416,22 @@ def _read_fd(fd: int, max_bytes: int, name: str, what: str) -> bytes:
 
 # ---------------------------------------------------------------- what a command built, past its return
 
-# The last command's estate, report or plan: freeing 10^6 objects as a command's function
+# The running command's estate, report or plan: freeing 10^6 objects as a command's function
 # returns was the one teardown left once the console script stopped tearing the heap down
 # at exit (cli.run): 0.28 s of a 10,000-host `trace --format json` (py-spy), 0.2 s of an
 # estimate of 100,000 VMs. One command's objects at a time: a process that runs many
-# commands (the tests, a library user) frees each when the next one keeps its own.
+# commands (the tests, a library user of cli.main) frees each as the next one starts.
 _kept: list[object] = []
 
 
 def keep_past_command(*objects: object) -> None:
-    """Hold ``objects`` until the next command keeps its own (or the process exits)."""
-    _kept[:] = objects
+    """Hold ``objects`` until the next command starts (:func:`forget_kept`) or the process exits."""
+    _kept.extend(objects)
+
+
+def forget_kept() -> None:
+    """What the last command kept, let go (cli.main, as a command starts)."""
+    _kept.clear()
 
 
 # ---------------------------------------------------------------- the cyclic GC at the edges

@@ -6,7 +6,7 @@ would become, and how to roll each change back, before anything is touched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Iterable, Iterator, Optional, TextIO
 
@@ -51,30 +51,7 @@ class Plan:
         return list(self._states())
 
     def _states(self) -> Iterator[tuple[Optional[Snapshot], Optional[Snapshot]]]:
-        before = self.before
-        if before is None:
-            yield from [(None, None)] * len(self.steps)
-            return
-        if len(self.hosts) != len(self.steps):  # a Plan made by hand: replay it
-            ws = Workspace(before)
-            for s in self.steps:
-                state = ws.view(s.change.host)
-                ws.apply(s.change)
-                yield state, ws.view(s.change.host)
-            return
-        views: dict[int, tuple[Host, Snapshot]] = {}
-
-        def view(host: Host) -> Snapshot:
-            # A host unchanged by a step is the next step's state: one view for both.
-            hit = views.get(id(host))
-            if hit is None or hit[0] is not host:
-                views.clear()  # steps come host by host: only the current host's views recur
-                hit = views[id(host)] = (host, before.model_copy(update={"hosts": (host,)}))
-            return hit[1]
-
-        for host_before, host_after in self.hosts:
-            state = view(host_before)
-            yield state, view(host_after)
+        return _step_states(self.steps, self.hosts, self.before)
 
     def step_dicts(self, formats: Optional[Iterable[str]] = None) -> Iterator[dict[str, Any]]:
         """Each step as in the JSON, one by one; ``formats``: only these renderers' commands and
@@ -94,30 +71,7 @@ class Plan:
             }
 
     def _json_steps(self) -> Iterator[str]:
-        """Each of :meth:`step_dicts` as ``_enc(step, _ITEM_NL)``, encoded as the commands are
-        rendered, with no dict between (the dicts and their encoding were 1.2 s of a
-        10,000-host plan's JSON)."""
-        inner = _ITEM_NL + "  "
-        item = inner + "  "
-        renderers = list(registry.renderers().items())
-        heads = [f",{inner}{_str(name)}: " for name, _ in renderers]
-        rollback_heads = [f"{item}{_str(name)}: " for name, _ in renderers]
-        rules: dict[tuple[str, ...], str] = {}  # the few rule lists recur on every step
-        for s, (state, after) in zip(self.steps, self._states()):
-            c = s.change
-            listed = rules.get(s.reasons)
-            if listed is None:
-                listed = rules[s.reasons] = _enc(list(s.reasons), inner)
-            parts = [f'{{{inner}"host": {_enc(c.host, inner)},{inner}"change": {_enc(c.describe(), inner)},'
-                     f'{inner}"op": {_enc(c.to_dict(), inner)},{inner}"rollback_ops": '
-                     f'{_enc([r.to_dict() for r in s.rollback], inner)},{inner}"rules": {listed}']
-            for head, (_, r) in zip(heads, renderers):
-                parts.append(head + _enc(r.command(c, state), inner))
-            undo = []
-            for head, (_, r) in zip(rollback_heads, renderers):
-                undo.append(head + _enc([r.command(u, after) for u in s.rollback], item))
-            parts.append(f",{inner}\"rollback\": {{" + ",".join(undo) + inner + "}" + _ITEM_NL + "}")
-            yield "".join(parts)
+        return _json_steps(self.steps, self._states())
 
     def tail(self) -> dict[str, Any]:
         """The JSON's members after the path changes: findings resolved and introduced, steps skipped."""
@@ -142,8 +96,11 @@ class Plan:
     def write_json(self, fh: TextIO, extra: Optional[dict[str, Any]] = None) -> None:
         """``json.dumps({**self.to_dict(), **extra}, indent=2) + "\n"`` onto ``fh``, step by
         step and path by path: the whole document of a 10,000-host plan was 1.1 GiB."""
-        fh.write('{\n  "version": 1,\n  "kind": "plan",\n  "steps": ')
-        _write_texts(fh, self._json_steps())
+        write_json_steps(self, fh)
+        self.write_json_rest(fh, extra)
+
+    def write_json_rest(self, fh: TextIO, extra: Optional[dict[str, Any]] = None) -> None:
+        """What :meth:`write_json` writes after :func:`write_json_steps`: the path changes on."""
         fh.write(',\n  "path_changes": ')
         _write_texts(fh, json_items(self.path_changes, _ITEM_NL))
         extra = extra or {}
@@ -157,6 +114,91 @@ class Plan:
         for key, value in rest.items():
             fh.write(f",\n  {_enc(key, '')}: {_enc(value, _NL)}")
         fh.write("\n}\n")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The changes the findings propose, each applied to a copy of the snapshot, before the
+    what-if traces and checks the copy again: all a script needs (``render_script``), and
+    the plan JSON's steps. :func:`assess` makes the :class:`Plan` of it."""
+
+    steps: tuple[Step, ...]
+    skipped: tuple[tuple[ch.Change, str], ...]
+    after: Snapshot
+    before: Snapshot
+    hosts: tuple[tuple[Host, Host], ...]
+    # What the what-if starts from: the snapshot's paths and findings.
+    before_paths: list[Path] = field(repr=False, compare=False)
+    before_findings: list[Finding] = field(repr=False, compare=False)
+
+    def _states(self) -> Iterator[tuple[Optional[Snapshot], Optional[Snapshot]]]:
+        return _step_states(self.steps, self.hosts, self.before)
+
+    def _json_steps(self) -> Iterator[str]:
+        return _json_steps(self.steps, self._states())
+
+
+def write_json_steps(plan: Plan | Proposal, fh: TextIO) -> None:
+    """The plan JSON up to its steps (:meth:`Plan.write_json`'s first part), of a plan or of
+    the proposal it is assessed from: a fleet's steps are written while the what-if runs."""
+    fh.write('{\n  "version": 1,\n  "kind": "plan",\n  "steps": ')
+    _write_texts(fh, plan._json_steps())
+
+
+def _json_steps(steps: tuple[Step, ...], states: Iterable[tuple[Optional[Snapshot], Optional[Snapshot]]]
+                ) -> Iterator[str]:
+    """Each of :meth:`Plan.step_dicts` as ``_enc(step, _ITEM_NL)``, encoded as the commands are
+    rendered, with no dict between (the dicts and their encoding were 1.2 s of a
+    10,000-host plan's JSON)."""
+    inner = _ITEM_NL + "  "
+    item = inner + "  "
+    renderers = list(registry.renderers().items())
+    heads = [f",{inner}{_str(name)}: " for name, _ in renderers]
+    rollback_heads = [f"{item}{_str(name)}: " for name, _ in renderers]
+    rules: dict[tuple[str, ...], str] = {}  # the few rule lists recur on every step
+    for s, (state, after) in zip(steps, states):
+        c = s.change
+        listed = rules.get(s.reasons)
+        if listed is None:
+            listed = rules[s.reasons] = _enc(list(s.reasons), inner)
+        parts = [f'{{{inner}"host": {_enc(c.host, inner)},{inner}"change": {_enc(c.describe(), inner)},'
+                 f'{inner}"op": {_enc(c.to_dict(), inner)},{inner}"rollback_ops": '
+                 f'{_enc([r.to_dict() for r in s.rollback], inner)},{inner}"rules": {listed}']
+        for head, (_, r) in zip(heads, renderers):
+            parts.append(head + _enc(r.command(c, state), inner))
+        undo = []
+        for head, (_, r) in zip(rollback_heads, renderers):
+            undo.append(head + _enc([r.command(u, after) for u in s.rollback], item))
+        parts.append(f",{inner}\"rollback\": {{" + ",".join(undo) + inner + "}" + _ITEM_NL + "}")
+        yield "".join(parts)
+
+
+def _step_states(steps: tuple[Step, ...], hosts: tuple[tuple[Host, Host], ...], before: Optional[Snapshot]
+                 ) -> Iterator[tuple[Optional[Snapshot], Optional[Snapshot]]]:
+    """Each step's host before and after it as one-host snapshots (Plan.states)."""
+    if before is None:
+        yield from [(None, None)] * len(steps)
+        return
+    if len(hosts) != len(steps):  # a Plan made by hand: replay it
+        ws = Workspace(before)
+        for s in steps:
+            state = ws.view(s.change.host)
+            ws.apply(s.change)
+            yield state, ws.view(s.change.host)
+        return
+    views: dict[int, tuple[Host, Snapshot]] = {}
+
+    def view(host: Host) -> Snapshot:
+        # A host unchanged by a step is the next step's state: one view for both.
+        hit = views.get(id(host))
+        if hit is None or hit[0] is not host:
+            views.clear()  # steps come host by host: only the current host's views recur
+            hit = views[id(host)] = (host, before.model_copy(update={"hosts": (host,)}))
+        return hit[1]
+
+    for host_before, host_after in hosts:
+        state = view(host_before)
+        yield state, view(host_after)
 
 
 _NL = "\n  "  # a top-level key's value
@@ -201,6 +243,13 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
           hosts: Iterable[str] = (), nodes: Iterable[str] = ()) -> Plan:
     """Collect the proposed changes (deduplicated, in host order), apply them to a
     copy and compare paths and findings before and after."""
+    return assess(propose(snap, min_severity, rules, hosts, nodes))
+
+
+def propose(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iterable[str] = (),
+            hosts: Iterable[str] = (), nodes: Iterable[str] = ()) -> Proposal:
+    """:func:`build` up to the what-if: the proposed changes (deduplicated, in host order),
+    each with its rollback, applied to a copy."""
     wanted_rules, wanted_hosts, wanted_nodes = set(rules), set(hosts), set(nodes)
     engine = Engine(snap)
     before_paths = engine.trace()
@@ -235,22 +284,28 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
             continue
         steps.append(Step(change, tuple(reasons), rollback))
         states.append((host, ws.host(change.host)))
-    after = ws.snapshot()
+    return Proposal(tuple(steps), tuple(skipped), ws.snapshot(), snap, tuple(states), before_paths, before)
+
+
+def assess(proposal: Proposal) -> Plan:
+    """The what-if of a proposal: its changed hosts traced and checked again, and what that
+    does to every path and finding."""
+    steps, after, before = proposal.steps, proposal.after, proposal.before_findings
     after_engine = Engine(after)
     touched = {s.change.host for s in steps}
-    after_paths = _retrace(before_paths, after_engine, touched)
+    after_paths = _retrace(proposal.before_paths, after_engine, touched)
     after_findings = _recheck(before, after, after_engine, after_paths, touched)
     keys_after = {_key(f) for f in after_findings}
     keys_before = {_key(f) for f in before}
     return Plan(
-        tuple(steps),
-        tuple(diff(before_paths, after_paths)),
+        steps,
+        tuple(diff(proposal.before_paths, after_paths)),
         tuple(f for f in before if _key(f) not in keys_after),
         tuple(f for f in after_findings if _key(f) not in keys_before),
         after,
-        tuple(skipped),
-        before=snap,
-        hosts=tuple(states),
+        proposal.skipped,
+        before=proposal.before,
+        hosts=proposal.hosts,
     )
 
 
@@ -323,8 +378,9 @@ def render_text(plan: Plan) -> str:
     return terminal("\n".join(lines) + "\n")
 
 
-def render_script(plan: Plan, kind: str) -> str:
-    """The plan as a script in one of the registered formats (:mod:`nbdpath.changes.render`)."""
+def render_script(plan: Plan | Proposal, kind: str) -> str:
+    """The plan as a script in one of the registered formats (:mod:`nbdpath.changes.render`);
+    a script needs no what-if, so a :class:`Proposal` renders as its plan would."""
     # Each step's state only for a renderer that reads it: 14,000 one-host copies otherwise unused.
     states = plan._states() if getattr(registry.get(kind), "READS_STATE", False) else repeat((None, None))
     steps = [registry.ScriptStep(s.change, s.reasons, s.rollback, state) for s, (state, _) in zip(plan.steps, states)]
