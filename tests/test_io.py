@@ -420,3 +420,42 @@ def test_standard_output_redirected_to_a_file_is_written_in_halves_too(tmp_path,
                            capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and "forked" not in piped.stderr
     assert piped.stdout.encode() == whole.read_bytes()
+
+
+# ---------------------------------------------------------------- work begun in a forked child
+
+def test_forked_work_is_done_by_the_child_and_read_back(monkeypatch):
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    parent = os.getpid()
+    big = b"x" * (3 << 20)  # beyond any pipe or buffer
+
+    with nbdpath_io.Forked(lambda: str(os.getpid()).encode() + b"|" + big) as part:
+        pid, _, rest = part.result().partition(b"|")
+    assert int(pid) != parent and rest == big
+
+
+def test_forked_work_that_fails_or_cannot_fork_is_done_here(monkeypatch):
+    parent = os.getpid()
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+
+    def only_here() -> bytes:
+        if os.getpid() != parent:
+            raise MemoryError("the child fails")
+        return b"here"
+
+    assert nbdpath_io.Forked(only_here).result() == b"here"
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: False)
+    assert nbdpath_io.Forked(lambda: str(os.getpid()).encode()).result() == str(parent).encode()
+
+
+def test_a_forked_child_not_waited_for_is_stopped_on_the_way_out(monkeypatch):
+    import time
+
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    with pytest.raises(KeyError):
+        with nbdpath_io.Forked(lambda: time.sleep(60) or b"") as part:
+            child = part._pid
+            assert child
+            raise KeyError("the command failed meanwhile")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # reaped already

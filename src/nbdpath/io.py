@@ -157,10 +157,8 @@ def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[Tex
     try:
         with os.fdopen(rest_fd, "w+b") as part:
             reader, writer = os.pipe()
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
             try:
-                pid = os.fork()
+                pid = _fork()
             except BaseException:
                 os.close(reader)
                 os.close(writer)
@@ -185,6 +183,79 @@ def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[Tex
         raise
     finally:
         _unlink(rest_tmp)
+
+
+class Forked:
+    """``compute()`` (bytes) begun in a forked child at once, while this process goes on;
+    :meth:`result` waits for it. For pure work of a second of CPU beside other work on a
+    machine with a core to spare (history record: the snapshot's parts encoded while the
+    paths are traced and checked). Where no fork is safe (:func:`_can_fork`), or the child
+    fails for any reason, ``result`` computes it here: the value is the same either way.
+    As a context manager, a child not waited for is stopped and reaped on the way out."""
+
+    def __init__(self, compute: Callable[[], bytes]):
+        self._compute = compute
+        self._pid = 0
+        if not _can_fork():
+            return
+        fd, tmp = tempfile.mkstemp(prefix="nbdpath-part.", suffix=".tmp")
+        _unlink(tmp)  # only the descriptor holds it: nothing to clean up by name
+        try:
+            pid = _fork()
+        except OSError:
+            os.close(fd)
+            return
+        if pid == 0:
+            code = 1
+            try:
+                gc.disable()  # as _write_first_half: no pass over the parent's shared pages
+                data = compute()
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                code = 0
+            except BaseException:  # the parent computes it again and says what went wrong
+                pass
+            finally:
+                os._exit(code)
+        self._pid, self._fd = pid, fd
+
+    def result(self) -> bytes:
+        if not self._pid:
+            return self._compute()
+        pid, self._pid = self._pid, 0
+        try:
+            _, status = os.waitpid(pid, 0)
+            if status != 0:
+                return self._compute()
+            size = os.fstat(self._fd).st_size
+            chunks, offset = [], 0
+            while offset < size:
+                chunk = os.pread(self._fd, size - offset, offset)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                offset += len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(self._fd)
+
+    def __enter__(self) -> "Forked":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pid:
+            _stop(self._pid)
+            self._pid = 0
+            os.close(self._fd)
+
+
+def _fork() -> int:
+    """``os.fork`` with the standard streams flushed first: text still buffered would be
+    written twice, once by each process."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    return os.fork()
 
 
 def _unlink(path: str) -> None:

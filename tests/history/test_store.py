@@ -5,6 +5,7 @@ import sqlite3
 
 import pytest
 
+from nbdpath import labs
 from nbdpath.commands.history import record_snapshot
 from nbdpath.errors import InputError
 from nbdpath.history import store as store_mod
@@ -183,3 +184,20 @@ def test_the_encoder_writes_the_canonical_json_of_host_result(source):
             assert json.loads(got.data) == want and got.data == canonical(want)
             seen += len(paths) + len(findings)
     assert seen > 50
+
+
+def test_a_snapshot_encoded_in_parts_is_recorded_as_its_data(tmp_path):
+    """history record encodes the snapshot in a forked child (snapshot_parts): the run and
+    its blobs are those of the snapshot's data recorded directly."""
+    from nbdpath.commands.history import analyse
+    from nbdpath.history.store import snapshot_parts
+
+    snap = labs.load("mixed-estate")
+    data = snap.model_dump(mode="json")
+    with Store(tmp_path / "a.sqlite", create=True) as a, Store(tmp_path / "b.sqlite", create=True) as b:
+        ra = a.record(data, analyse(snap), at="2026-12-02T02:00:00Z", source="t")
+        rb = b.record_parts(snapshot_parts(data), analyse(snap), at="2026-12-02T02:00:00Z", source="t")
+        assert a.hosts(ra) == b.hosts(rb) and a.snapshot(ra) == b.snapshot(rb) == data
+        assert a.run(ra).summary == b.run(rb).summary
+        one = record_snapshot(b, snap, "t", "2026-12-03T02:00:00Z")  # as the command records it
+        assert b.hosts(one) == a.hosts(ra)

@@ -13,8 +13,8 @@ import click
 
 from ..errors import UsageError
 from ..history import drift as drift_mod
-from ..io import keep_past_command
-from ..history.store import HostResult, ResultEncoder, Store, default_path
+from ..io import Forked, keep_past_command
+from ..history.store import HostResult, ResultEncoder, Store, default_path, snapshot_parts
 from ..safetext import terminal
 from ..result import Exit
 
@@ -41,7 +41,10 @@ def analyse(snap: Any) -> dict[str, HostResult]:
 
 
 def record_snapshot(store: Store, snap: Any, source: str, at: str) -> int:
-    return store.record(snap.model_dump(mode="json"), analyse(snap), at=at, source=source)
+    # The snapshot's parts are encoded in a forked child meanwhile (Forked; here if it cannot).
+    with Forked(lambda: snapshot_parts(snap.model_dump(mode="json"))) as parts:
+        results = analyse(snap)
+        return store.record_parts(parts.result(), results, at=at, source=source)
 
 
 def parse_at(text: Optional[str]) -> str:
