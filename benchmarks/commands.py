@@ -121,6 +121,12 @@ def main() -> int:
         if t:
             env["PYTHONPATH"] = t
         envs.append(env)
+        # As an installed package runs (pip writes the bytecode at install): with
+        # PYTHONDONTWRITEBYTECODE set, as on some machines, each run would compile every
+        # module of a source tree again (~0.05-0.1 s, on both sides of the ratio).
+        subprocess.run([sys.executable, "-c", "import compileall, nbdpath, os; "
+                        "compileall.compile_dir(os.path.dirname(nbdpath.__file__), quiet=1)"],
+                       env=env, check=True)
     with tempfile.TemporaryDirectory() as tmp:
         where = args.dir or tmp
         for n in args.hosts:

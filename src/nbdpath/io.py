@@ -193,10 +193,11 @@ class Forked:
     fails for any reason, ``result`` computes it here: the value is the same either way.
     As a context manager, a child not waited for is stopped and reaped on the way out."""
 
-    def __init__(self, compute: Callable[[], bytes]):
+    def __init__(self, compute: Callable[[], bytes], fork: bool = True):
+        """``fork``: False computes it here, when asked (work too small to be worth a process)."""
         self._compute = compute
         self._pid = 0
-        if not _can_fork():
+        if not fork or not _can_fork():
             return
         fd, tmp = tempfile.mkstemp(prefix="nbdpath-part.", suffix=".tmp")
         _unlink(tmp)  # only the descriptor holds it: nothing to clean up by name

@@ -186,7 +186,7 @@ def test_the_encoder_writes_the_canonical_json_of_host_result(source):
     assert seen > 50
 
 
-def test_a_snapshot_encoded_in_parts_is_recorded_as_its_data(tmp_path):
+def test_a_snapshot_encoded_in_parts_is_recorded_as_its_data(tmp_path, monkeypatch):
     """history record encodes the snapshot in a forked child (snapshot_parts): the run and
     its blobs are those of the snapshot's data recorded directly."""
     from nbdpath.commands.history import analyse
@@ -199,5 +199,15 @@ def test_a_snapshot_encoded_in_parts_is_recorded_as_its_data(tmp_path):
         rb = b.record_parts(snapshot_parts(data), analyse(snap), at="2026-12-02T02:00:00Z", source="t")
         assert a.hosts(ra) == b.hosts(rb) and a.snapshot(ra) == b.snapshot(rb) == data
         assert a.run(ra).summary == b.run(rb).summary
+        from nbdpath import io as nbdpath_io
+        from nbdpath.commands import history
+
+        forks = []
+        real = os.fork
+        monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+        monkeypatch.setattr(os, "fork", lambda: (forks.append(1), real())[1])
         one = record_snapshot(b, snap, "t", "2026-12-03T02:00:00Z")  # as the command records it
-        assert b.hosts(one) == a.hosts(ra)
+        assert b.hosts(one) == a.hosts(ra) and forks == []  # a lab: encoded here
+        monkeypatch.setattr(history, "PARTS_FORKED_FROM_HOSTS", 0)
+        two = record_snapshot(b, snap, "t", "2026-12-04T02:00:00Z")  # encoded by a forked child
+        assert b.hosts(two) == a.hosts(ra) and len(forks) == 1
