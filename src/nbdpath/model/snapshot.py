@@ -646,6 +646,16 @@ class Job(_Model):
         return {k: _check_ip(a) for k, a in v.items()}
 
 
+# The entries of Snapshot.missing that are not hosts (sources/vcenter_convert.py, vcenter_tags.py):
+# a VM left out, a datastore not read, the VM tags not read (or some refused).
+MISSING_ITEM_PREFIXES = ("vm:", "datastore:", "tags:")
+
+
+def is_missing_host(key: str) -> bool:
+    """Whether an entry of ``Snapshot.missing`` names a host (not a VM, datastore or the tags)."""
+    return not key.startswith(MISSING_ITEM_PREFIXES)
+
+
 class Snapshot(_Model):
     # strict: 1.0 and true are not schema version 1.
     version: Annotated[int, Field(ge=1, le=SCHEMA_VERSION, strict=True)] = SCHEMA_VERSION
@@ -663,5 +673,6 @@ class Snapshot(_Model):
     jobs: tuple[Job, ...] = ()
     # Name -> IP, standing in for the backup node's DNS resolver.
     dns: dict[Name, Name] = {}
-    # What a partial discovery could not read (host name -> reason).
+    # What a partial discovery could not read (host name -> reason); besides hosts, a discovery
+    # with VMs names a VM, a datastore or the VM tags by MISSING_ITEM_PREFIXES.
     missing: dict[Name, Text] = {}

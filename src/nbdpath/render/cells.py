@@ -14,6 +14,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+from ..model.snapshot import is_missing_host
 from .report import _speed, uplink_cell
 
 # Teaming policies that put one flow on ONE of the listed uplinks (A7): "a | b".
@@ -79,8 +80,21 @@ def hop_groups(hops: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str,
 def summary_line(summary: dict[str, Any]) -> str:
     verdicts = ", ".join(f"{k} {v}" for k, v in summary["verdicts"].items() if v)
     f = summary["findings"]
-    return (f"{summary['pairs']} pairs: {verdicts or 'none'}; degraded {summary['degraded']}; "
+    line = (f"{summary['pairs']} pairs: {verdicts or 'none'}; degraded {summary['degraded']}; "
             f"findings: {f['error']} error, {f['warning']} warning, {f['info']} info")
+    not_read = [f"{n} {what}" for n, what in ((summary.get("missing_hosts", 0), "host(s)"),
+                                              (summary.get("missing_items", 0), "VM, datastore or tag item(s)")) if n]
+    return line + (f"; PARTIAL: {' and '.join(not_read)} not read" if not_read else "")
+
+
+# The reports list at most this many of a partial discovery's entries (all are in the JSON's `missing`).
+MISSING_ROWS = 100
+
+
+def missing_rows(view: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """The entries of ``missing`` the reports list, hosts first, and how many more there are."""
+    entries = sorted(view["missing"], key=lambda m: not is_missing_host(m["host"]))
+    return entries[:MISSING_ROWS], max(0, len(entries) - MISSING_ROWS)
 
 
 # Worst first: a failing backup before a working one on the wrong link.
@@ -108,6 +122,7 @@ def doc_view(doc: dict[str, Any], clusters: list[str] | None = None,
         for a in p["assumptions"]:
             assumptions.setdefault(a["id"], a["text"])
     return {"snapshots": doc["snapshots"], "version": doc["version"], "summary": doc["summary"],
+            "missing": doc["missing"],
             "findings": doc["findings"], "pairs": paths if len(paths) <= PAIR_ROWS else None,
             "pair_count": len(paths), "assumptions": assumptions,
             "hosts": host_tallies((p["snapshot"], p["host"], c, p["verdict"], k)

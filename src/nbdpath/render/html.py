@@ -23,6 +23,7 @@ from .report import Report
 # Colours follow the terminal table: green isolated, amber working but not where
 # intended, red failing backups.
 _CSS = """
+.partial{border-left:4px solid #c60;padding-left:.6em}
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em;color:#1b1f24;line-height:1.4}
 h1{font-size:1.5em;margin-bottom:.2em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;
@@ -82,6 +83,25 @@ def _summary(view: dict[str, Any], extra: dict[str, Any]) -> list[str]:
     out += _matrix(view)
     out += _rules_table(view)
     out += _worst(view)
+    out.append("</section>")
+    return out
+
+
+def _missing(view: dict[str, Any]) -> list[str]:
+    """A partial discovery's entries, before the summary: what its counts leave out."""
+    rows, more = cells.missing_rows(view)
+    if not rows:
+        return []
+    multi = len(view["snapshots"]) > 1
+    out = ['<section id="missing" class="partial"><h2>Not read (partial discovery)</h2>',
+           "<p>These hosts are not traced, and these VMs, datastores or tags are left out of estimates:</p>",
+           '<table class="missing"><tr>' + ("<th>snapshot</th>" if multi else "") + "<th>not read</th><th>why</th></tr>"]
+    for m in rows:
+        snap = f"<td>{_e(m['snapshot'])}</td>" if multi else ""
+        out.append(f'<tr data-missing="{_e(m["host"])}">{snap}<td>{_e(m["host"])}</td><td>{_e(m["reason"])}</td></tr>')
+    out.append("</table>")
+    if more:
+        out.append(f"<p>... and {more} more (all in the JSON's <code>missing</code>).</p>")
     out.append("</section>")
     return out
 
@@ -308,6 +328,7 @@ def _page(view: dict[str, Any], extra: dict[str, Any], title: str, open_details:
            f"<h1>{_e(title)}</h1>",
            (f'<p class="meta">snapshots: {_e(", ".join(view["snapshots"]) or "none")}; '
            f"nbdpath output version {_e(view['version'])}; {_e(cells.summary_line(view['summary']))}</p>")]
+    out += _missing(view)
     out += _summary(view, extra)
     out += _paths(view, extra)
     out += _findings(view)

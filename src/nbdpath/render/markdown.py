@@ -78,7 +78,22 @@ def _alternative(a: dict[str, Any]) -> str:
 def _summary(view: dict[str, Any]) -> list[str]:
     return [(f"**snapshots:** {', '.join(text(s) for s in view['snapshots']) or 'none'} "
             f"(nbdpath output version {view['version']})"), "",
-            f"**summary:** {text(cells.summary_line(view['summary']))}", ""]
+            f"**summary:** {text(cells.summary_line(view['summary']))}", "", *_missing(view)]
+
+
+def _missing(view: dict[str, Any]) -> list[str]:
+    """A partial discovery's entries: hosts not traced (their pairs are absent from every table)."""
+    rows, more = cells.missing_rows(view)
+    if not rows:
+        return []
+    multi = len(view["snapshots"]) > 1
+    out = ["## Not read (partial discovery)", "",
+           "These hosts are not traced, and these VMs, datastores or tags are left out of estimates:", ""]
+    out += table(("snapshot", "not read", "why") if multi else ("not read", "why"),
+                 (([text(m["snapshot"])] if multi else []) + [text(m["host"]), text(m["reason"])] for m in rows))
+    if more:
+        out += ["", f"... and {more} more (all in the JSON's `missing`)."]
+    return out + [""]
 
 
 def _fleet(view: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from ..engine.assumptions import expand
 from ..engine.teaming import ONE_UPLINK_PER_FLOW
 from ..engine.types import Path, Verdict
 from ..model import BACKUP_NFC
+from ..model.snapshot import is_missing_host
 from ..rules import RULES, Finding
 from ..safetext import terminal
 
@@ -75,7 +76,8 @@ class Report:
             "verdicts": {v.value: verdicts.get(v, 0) for v in Verdict},
             "degraded": degraded,
             "findings": {s: sev.get(s, 0) for s in ("error", "warning", "info")},
-            "missing_hosts": len(self.missing),
+            "missing_hosts": sum(1 for _, key, _ in self.missing if is_missing_host(key)),
+            "missing_items": sum(1 for _, key, _ in self.missing if not is_missing_host(key)),
         }
 
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
@@ -145,6 +147,7 @@ class Report:
         from . import cells
 
         return {"snapshots": self.snapshots, "version": OUTPUT_VERSION, "summary": self.summary(),
+                "missing": [{"snapshot": s, "host": h, "reason": why} for s, h, why in self.missing],
                 "findings": self._shown_findings(cells.FULL_FINDINGS, cells.FIX_EXAMPLES),
                 "pairs": ([{"snapshot": s, **p.to_dict(with_hops=False)} for s, p in self.paths]
                           if len(self.paths) <= cells.PAIR_ROWS else None),
@@ -496,10 +499,14 @@ def explain_text(snapshot: str, p: Path, findings: list[Finding], assumptions_te
 
 
 def _print_summary(console: Console, report: Report) -> None:
-    if report.missing:
-        _say(console, f"PARTIAL: {len(report.missing)} host(s) could not be read and are not traced:")
-        for snap, host, why in report.missing:
-            _say(console, f"  {host}: {why}" + (f" ({snap})" if len(report.snapshots) > 1 else ""))
+    hosts = [m for m in report.missing if is_missing_host(m[1])]
+    items = [m for m in report.missing if not is_missing_host(m[1])]
+    for entries, head in ((hosts, "host(s) could not be read and are not traced"),
+                          (items, "VM, datastore or tag item(s) could not be read (estimates leave them out)")):
+        if entries:
+            _say(console, f"PARTIAL: {len(entries)} {head}:")
+            for snap, key, why in entries:
+                _say(console, f"  {key}: {why}" + (f" ({snap})" if len(report.snapshots) > 1 else ""))
     s = report.summary()
     verdicts = ", ".join(f"{k} {v}" for k, v in s["verdicts"].items() if v)
     f = s["findings"]
