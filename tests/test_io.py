@@ -459,3 +459,57 @@ def test_a_forked_child_not_waited_for_is_stopped_on_the_way_out(monkeypatch):
             raise KeyError("the command failed meanwhile")
     with pytest.raises(ChildProcessError):
         os.waitpid(child, os.WNOHANG)  # reaped already
+
+
+# ---------------------------------------------------------------- further parts of a split document
+
+def test_a_part_handed_to_another_child_lands_where_it_was_handed(tmp_path, monkeypatch):
+    forks = _forks(monkeypatch)
+
+    def rest(out):
+        out.write("r1 ")
+        assert nbdpath_io.fork_part(lambda o: o.write("p1 " * 100_000))  # beyond any buffer
+        out.write("r2 ")
+        assert nbdpath_io.fork_part(lambda o: o.write("p2 "))
+        assert nbdpath_io.fork_part(lambda o: None)  # an empty part
+        out.write("r3\n")
+
+    nbdpath_io.write_atomic_split(tmp_path / "doc", lambda o: o.write("first "), rest)
+    assert (tmp_path / "doc").read_text() == "first r1 " + "p1 " * 100_000 + "r2 p2 r3\n"
+    assert len(forks) == 4
+    assert nbdpath_io.fork_part(lambda o: pytest.fail("no split runs: nothing forked")) is False
+
+
+def test_a_part_that_fails_fails_the_document(tmp_path, monkeypatch):
+    import errno
+
+    _forks(monkeypatch)
+
+    def part(out):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def rest(out):
+        out.write("rest")
+        nbdpath_io.fork_part(part)
+
+    with pytest.raises(OSError) as err:
+        nbdpath_io.write_atomic_split(tmp_path / "doc", lambda o: o.write("first"), rest)
+    assert err.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []  # no document, no temp file
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_findings_shared_with_a_child_make_the_one_document(tmp_path, monkeypatch, fmt):
+    from nbdpath.render import stream
+
+    forks = _forks(monkeypatch)
+    whole, shared = tmp_path / "whole", tmp_path / "shared"
+    for command in (["trace", "--lab", "all"], ["check", "--lab", "all", "--fail-on", "never"]):
+        monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 10**9)
+        assert cli.main([*command, "--format", fmt, "-o", str(whole)]) == 0
+        monkeypatch.setattr(stream, "HALVES_FROM_PAIRS", 1)
+        monkeypatch.setattr(stream, "SHARED_FINDINGS_FROM", 2)
+        before = len(forks)
+        assert cli.main([*command, "--format", fmt, "-o", str(shared)]) == 0
+        assert len(forks) - before == 2  # the paths' child and the findings' child
+        assert shared.read_bytes() == whole.read_bytes()

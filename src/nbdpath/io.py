@@ -150,39 +150,91 @@ def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[Tex
     """``fh`` (write_atomic_with's temp file, or standard output redirected to a file)
     filled from its offset with ``first`` by a forked child, then ``rest``, written here
     meanwhile into a second temp file in ``directory`` (None: the system's). ``sync``:
-    the child syncs its part before it leaves."""
+    the child syncs its part before it leaves. While ``rest`` runs, :func:`fork_part`
+    hands a further part to another child: its text goes before what ``rest`` writes
+    after that call."""
+    global _fork_part
     fh.flush()
-    rest_fd, rest_tmp = tempfile.mkstemp(prefix=prefix, suffix=".rest.tmp", dir=directory)
-    pid = 0
-    try:
-        with os.fdopen(rest_fd, "w+b") as part:
-            reader, writer = os.pipe()
-            try:
-                pid = _fork()
-            except BaseException:
-                os.close(reader)
-                os.close(writer)
-                raise
-            if pid == 0:  # the child: the first half through its own handle on fh's file, then leave
-                _write_first_half(os.dup(fh.fileno()), first, writer, fh.encoding, fh.errors, sync)
+    temps: list[tuple[int, str]] = []  # every temp file: closed and removed on the way out
+    children: list[tuple[int, int]] = []  # (pid, reader of its pipe), not yet waited for
+    parts: list[tuple[int, int]] = []  # each further part's temp file, and how much of the rest precedes it
+    writing: list[TextIO] = []  # the rest's text file, once open
+
+    def temp(suffix: str) -> int:
+        fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+        temps.append((fd, path))
+        return fd
+
+    def spawn(fd: int, write: Callable[[TextIO], Any], sync_it: bool) -> None:
+        reader, writer = os.pipe()
+        try:
+            pid = _fork()
+        except BaseException:
+            os.close(reader)
             os.close(writer)
+            raise
+        if pid == 0:  # the child: its part through its own handle on the file, then leave
+            _write_first_half(os.dup(fd), write, writer, fh.encoding, fh.errors, sync_it)
+        os.close(writer)
+        children.append((pid, reader))
+
+    def another(write: Callable[[TextIO], Any]) -> None:
+        writing[0].flush()  # what the rest wrote so far goes before the part
+        fd = temp(".part.tmp")
+        spawn(fd, write, False)
+        parts.append((fd, os.fstat(rest_fd).st_size))
+
+    try:
+        spawn(fh.fileno(), first, sync)
+        rest_fd = temp(".rest.tmp")
+        outer, _fork_part = _fork_part, another
+        try:
+            with open(rest_fd, "w", encoding=fh.encoding, errors=fh.errors, buffering=WRITE_BUFFER,
+                      closefd=False) as text:
+                writing.append(text)
+                rest(text)
+        finally:
+            _fork_part = outer
+        while children:
+            pid, reader = children[0]
             with os.fdopen(reader, "rb") as pipe:
-                with open(part.fileno(), "w", encoding=fh.encoding, errors=fh.errors, buffering=WRITE_BUFFER,
-                          closefd=False) as text:
-                    rest(text)
                 why = pipe.read(_WHY_MAX)
             _, status = os.waitpid(pid, 0)
-            pid = 0
+            children.pop(0)
             if status != 0:
                 _raise_child_failure(why, shown)
-            # The child's writes moved the file offset fh shares: the rest goes after them.
-            _append(part.fileno(), fh.fileno())
+        # The first child's writes moved the file offset fh shares: the rest and parts go after them.
+        done = 0
+        for fd, cut in parts:
+            _append(rest_fd, fh.fileno(), done, cut)
+            _append(fd, fh.fileno())
+            done = cut
+        _append(rest_fd, fh.fileno(), done)
     except BaseException:
-        if pid:
+        for pid, reader in children:
             _stop(pid)
+            os.close(reader)
         raise
     finally:
-        _unlink(rest_tmp)
+        for fd, path in temps:
+            os.close(fd)
+            _unlink(path)
+
+
+# Set while a split document's rest is written (_fill_in_two): what fork_part calls.
+_fork_part: Optional[Callable[[Callable[[TextIO], Any]], None]] = None
+
+
+def fork_part(write: Callable[[TextIO], Any]) -> bool:
+    """Inside the rest of :func:`write_atomic_split` (or a split standard output): ``write``
+    this part of the text in a forked child, to stand before everything the rest writes from
+    here on, and say True; elsewhere, or where no fork is safe, do nothing and say False
+    (the caller writes it itself). A fleet's findings are shared so: half by a child, once
+    the check has made them (render/stream.py)."""
+    if _fork_part is None or not _can_fork():
+        return False
+    _fork_part(write)
+    return True
 
 
 class Forked:
@@ -313,11 +365,11 @@ def _raise_child_failure(why: bytes, filename: str) -> None:
     raise RuntimeError(f"the process writing the document's first half failed: {text or 'killed'}")
 
 
-def _append(src: int, dst: int) -> None:
-    """File ``src`` from its start onto ``dst`` at its offset: in the kernel where it can,
-    else through memory."""
-    size = os.fstat(src).st_size
-    offset = 0
+def _append(src: int, dst: int, start: int = 0, end: Optional[int] = None) -> None:
+    """File ``src`` from ``start`` to ``end`` (its end) onto ``dst`` at its offset: in the
+    kernel where it can, else through memory."""
+    size = os.fstat(src).st_size if end is None else end
+    offset = start
     try:
         while offset < size:
             n = os.copy_file_range(src, dst, size - offset, offset)
@@ -327,7 +379,7 @@ def _append(src: int, dst: int) -> None:
     except (AttributeError, OSError):  # no copy_file_range, or not between these files
         pass
     while offset < size:
-        chunk = os.pread(src, WRITE_BUFFER, offset)
+        chunk = os.pread(src, min(WRITE_BUFFER, size - offset), offset)
         if not chunk:
             break
         os.write(dst, chunk)
