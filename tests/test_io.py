@@ -256,7 +256,7 @@ def test_a_defect_in_the_child_is_an_internal_error_here_and_leaves_no_file(tmp_
     def first(fh):
         raise ValueError("a bug's message")
 
-    with pytest.raises(RuntimeError, match="first half failed: ValueError: a bug's message"):
+    with pytest.raises(RuntimeError, match="part of the document failed: ValueError: a bug's message"):
         nbdpath_io.write_atomic_split(tmp_path / "doc.json", first, lambda fh: fh.write("rest"))
     assert len(forks) == 1
     assert list(tmp_path.iterdir()) == []

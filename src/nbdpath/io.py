@@ -324,6 +324,8 @@ _WHY_MAX = 4096  # the most the child says of its failure
 def _write_first_half(fd: int, first: Callable[[TextIO], Any], writer: int, encoding: str, errors: Optional[str],
                       sync: bool) -> None:
     """The forked child's whole life: never returns, never raises."""
+    global _fork_part
+    _fork_part = None  # the parent's parts are the parent's to hand out
     # A collection would touch every tracked object's header, copying each page the
     # parent shares; the child lives seconds and builds only strings.
     gc.disable()
@@ -362,7 +364,7 @@ def _raise_child_failure(why: bytes, filename: str) -> None:
         number, _, strerror = text.partition("\0")
         raise OSError(int(number) if number.isdigit() else 0, strerror, filename)
     # A defect (or a kill): cli.main words it as an internal error, as one of its own.
-    raise RuntimeError(f"the process writing the document's first half failed: {text or 'killed'}")
+    raise RuntimeError(f"a process writing part of the document failed: {text or 'killed'}")
 
 
 def _append(src: int, dst: int, start: int = 0, end: Optional[int] = None) -> None:
