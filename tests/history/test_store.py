@@ -211,3 +211,34 @@ def test_a_snapshot_encoded_in_parts_is_recorded_as_its_data(tmp_path, monkeypat
         monkeypatch.setattr(history, "PARTS_FORKED_FROM_HOSTS", 0)
         two = record_snapshot(b, snap, "t", "2026-12-04T02:00:00Z")  # encoded by a forked child
         assert b.hosts(two) == a.hosts(ra) and len(forks) == 1
+
+
+def test_a_database_error_while_recording_parts_is_one_input_error(tmp_path):
+    """record_parts (what history record calls) words a locked or full database as the rest
+    of the store does, and leaves no half-written run."""
+    from nbdpath.commands.history import analyse
+    from nbdpath.history.store import snapshot_parts
+
+    snap = labs.load("mixed-estate")
+
+    class Locked:
+        def __init__(self, db):
+            self._db = db
+
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT INTO runs"):
+                raise sqlite3.OperationalError("database is locked")
+            return self._db.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._db, name)
+
+    with Store(tmp_path / "h.sqlite", create=True) as s:
+        real = s.db
+        s.db = Locked(real)
+        with pytest.raises(InputError) as err:
+            s.record_parts(snapshot_parts(snap.model_dump(mode="json")), analyse(snap), at="2026-12-02T02:00:00Z",
+                           source="t")
+        assert "database is locked" in str(err.value) and str(tmp_path / "h.sqlite") in str(err.value)
+        s.db = real
+        assert s.runs() == [] and s.blob_count() == 0  # rolled back
