@@ -164,27 +164,15 @@ class Store:
 
     # ------------------------------------------------------------ blobs
 
-    @_guarded
-    def put(self, obj: Any) -> bytes:
-        return self.put_data(canonical(obj))
-
-    @_guarded
-    def put_data(self, data: bytes) -> bytes:
-        """Store canonical JSON ``data`` once. A blob already there is not compressed again:
-        on a night where 1% of 10,000 hosts changed, compressing every part and result
-        took 1.1 s of the record (benchmarks/README.md), looking each up 0.02 s."""
-        key = digest(data)
-        if self.db.execute("SELECT 1 FROM blobs WHERE hash = ?", (key,)).fetchone() is None:
-            self.db.execute("INSERT INTO blobs (hash, data) VALUES (?, ?)", (key, zlib.compress(data, 6)))
-        return key
-
     # Blobs looked up this many at a time: SQLite's default limit of variables is 32,766
     # (999 before 3.32), and one lookup a blob was 0.1 s of a 10,000-host record.
     _LOOKUP = 500
 
     def _put_many(self, blobs: list[bytes]) -> list[bytes]:
-        """:meth:`put_data` of each, its keys in order: which are stored already is asked a
-        few hundred at a time, and only the new ones are compressed and inserted."""
+        """Store each canonical JSON blob once; their keys, in order. Which are stored already
+        is asked a few hundred at a time, and a blob already there is not compressed again: on
+        a night where 1% of 10,000 hosts changed, compressing every part and result took 1.1 s
+        of the record (benchmarks/README.md)."""
         keys = [digest(b) for b in blobs]
         have: set[bytes] = set()
         unique = list(dict.fromkeys(keys))

@@ -71,13 +71,14 @@ class Report:
             verdicts[o.verdict] += n
             degraded += n if o.degraded else 0
         sev = Counter(f.severity.value for _, f in self.findings)
+        hosts_missing = sum(1 for _, key, _ in self.missing if is_missing_host(key))
         return {
             "pairs": len(self.paths),
             "verdicts": {v.value: verdicts.get(v, 0) for v in Verdict},
             "degraded": degraded,
             "findings": {s: sev.get(s, 0) for s in ("error", "warning", "info")},
-            "missing_hosts": sum(1 for _, key, _ in self.missing if is_missing_host(key)),
-            "missing_items": sum(1 for _, key, _ in self.missing if not is_missing_host(key)),
+            "missing_hosts": hosts_missing,
+            "missing_items": len(self.missing) - hosts_missing,
         }
 
     def to_dict(self, with_hops: bool = True) -> dict[str, Any]:
