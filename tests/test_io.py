@@ -513,3 +513,89 @@ def test_findings_shared_with_a_child_make_the_one_document(tmp_path, monkeypatc
         assert cli.main([*command, "--format", fmt, "-o", str(shared)]) == 0
         assert len(forks) - before == 2  # the paths' child and the findings' child
         assert shared.read_bytes() == whole.read_bytes()
+
+
+# ---------------------------------------------------------------- sections made by a forked child
+
+def _sections_work(tag: str, big: int = 0):
+    def work(out):
+        out.say("pid", os.getpid())
+        out.write(f",{tag}-a1,{tag}-a2" + "x" * big)
+        out.end("a")
+        out.say("count", 2)
+        out.end("empty")
+        out.write(f",{tag}-b1")
+        out.end("b")
+    return work
+
+
+def _joined(halves, fh) -> None:
+    for name in ("a", "empty", "b"):
+        fh.write(f"[{name}:")
+        listed = False
+        for half in halves:
+            listed = half.copy(name, fh, 0 if listed else 1) or listed
+        fh.write("]")
+
+
+def test_sections_made_by_a_child_are_joined_in_the_documents_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    parent = os.getpid()
+    big = 3 << 20  # beyond any pipe or buffer
+    with nbdpath_io.Sections(_sections_work("c", big), tmp_path) as first, \
+            nbdpath_io.Sections(_sections_work("p"), tmp_path, fork=False) as rest:
+        assert first.get("pid") != parent and first.get("count") == 2
+        assert rest.get("pid") == parent
+        target = tmp_path / "doc.txt"
+        nbdpath_io.write_atomic_with(target, lambda fh: _joined((first, rest), fh))
+        shown = io.StringIO()  # a stand-in stream (no descriptor): copied as text
+        _joined((first, rest), shown)
+    expected = "[a:c-a1,c-a2" + "x" * big + ",p-a1,p-a2][empty:][b:c-b1,p-b1]"
+    assert target.read_text() == expected == shown.getvalue()
+    assert [p.name for p in tmp_path.iterdir()] == ["doc.txt"]  # no temp file left behind
+
+
+def test_sections_whose_child_fails_or_cannot_fork_are_made_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    parent = os.getpid()
+    work = _sections_work("c")
+
+    def fails_in_the_child(out):
+        work(out)
+        if os.getpid() != parent:
+            raise MemoryError("the child fails after saying all")
+    for made in (fails_in_the_child, work):
+        with nbdpath_io.Sections(made, tmp_path) as first:
+            if made is work:
+                monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: False)
+            out = io.StringIO()
+            _joined([first], out)
+            assert out.getvalue() == "[a:c-a1,c-a2][empty:][b:c-b1]"
+            assert first.get("pid") == (parent if made is fails_in_the_child else first.get("pid"))
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: False)
+    with nbdpath_io.Sections(work, tmp_path) as here:
+        assert here.get("pid") == parent
+
+
+def test_a_failure_of_the_work_itself_is_raised_here(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+
+    def full(out):
+        out.write("text")
+        raise OSError(28, "No space left on device")
+    with nbdpath_io.Sections(full, tmp_path) as first:
+        with pytest.raises(OSError, match="No space"):
+            first.done()
+
+
+def test_a_sections_child_not_waited_for_is_stopped_on_the_way_out(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    with pytest.raises(KeyError):
+        with nbdpath_io.Sections(lambda out: time.sleep(60), tmp_path) as first:
+            child = first._pid
+            assert child
+            raise KeyError("the command failed meanwhile")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # reaped already

@@ -115,6 +115,11 @@ def write_streamed(fill: Callable[[TextIO], Any], output: Optional[str] = None,
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
+def forks() -> bool:
+    """Whether work may go to a forked child here (:func:`_can_fork`)."""
+    return _can_fork()
+
+
 def _can_fork() -> bool:
     # A fork copies only the calling thread: with another thread alive (a vCenter read,
     # a test runner's), a lock it held would stay held in the child. With one CPU to run
@@ -166,13 +171,7 @@ def _fill_in_two(fh: TextIO, first: Callable[[TextIO], Any], rest: Callable[[Tex
         return fd
 
     def spawn(fd: int, write: Callable[[TextIO], Any], sync_it: bool) -> None:
-        reader, writer = os.pipe()
-        try:
-            pid = _fork()
-        except BaseException:
-            os.close(reader)
-            os.close(writer)
-            raise
+        pid, reader, writer = _fork_piped()
         if pid == 0:  # the child: its part through its own handle on the file, then leave
             _write_first_half(os.dup(fd), write, writer, fh.encoding, fh.errors, sync_it)
         os.close(writer)
@@ -303,12 +302,209 @@ class Forked:
             os.close(self._fd)
 
 
+class Sections:
+    """Text that ``work(out)`` writes section by section into an unlinked temp file, in a
+    forked child begun at once (``fork``) or here when first asked; each section then copied
+    onto the document being written, in whatever order the document wants them.
+
+    ``out`` is a :class:`SectionWriter`: ``out.write(text)``, ``out.end(name)`` (the text
+    since the last end is section ``name``), ``out.say(key, value)`` (a small JSON value
+    the other side may need early: a count). :meth:`get` waits for a value, :meth:`copy`
+    for the whole work. For a document made of two halves of the hosts, each of seconds of
+    CPU (a whole-fleet plan: commands/whatif.py): the child makes the first hosts' sections
+    while this process makes the others'. Where no fork is safe, or the child fails for any
+    reason, the work runs here instead, once: the text is the same either way (a failure
+    that is the work's own, a full disk, is raised here as such)."""
+
+    def __init__(self, work: Callable[["SectionWriter"], Any], directory: Optional[str | Path] = None,
+                 fork: bool = True):
+        self._work = work
+        self._directory = directory
+        self._values: dict[str, Any] = {}
+        self._ends: dict[str, tuple[int, int]] = {}
+        self._fd = -1  # the text's file once the work is done
+        self._pid = 0
+        self._pipe: Optional[BinaryIO] = None
+        if fork and _can_fork():
+            self._begin()
+
+    def _temp(self) -> int:
+        fd, tmp = tempfile.mkstemp(prefix=".nbdpath-sections.", suffix=".tmp", dir=self._directory)
+        _unlink(tmp)  # only the descriptor holds it: nothing to clean up by name
+        return fd
+
+    def _begin(self) -> None:
+        fd = self._temp()
+        try:
+            pid, reader, writer = _fork_piped()
+        except OSError:
+            os.close(fd)
+            return
+        if pid == 0:  # the child: its sections into the file, its values and ends into the pipe
+            code = 1
+            try:
+                os.close(reader)
+                gc.disable()  # as _write_first_half: no pass over the parent's shared pages
+                global _fork_part
+                _fork_part = None
+                out = SectionWriter(fd, lambda key, value: _send(writer, key, value))
+                self._work(out)
+                out.close()
+                code = 0
+            except BaseException:  # the parent runs the work again and says what went wrong
+                pass
+            finally:
+                os._exit(code)
+        os.close(writer)
+        self._pid, self._fd, self._pipe = pid, fd, os.fdopen(reader, "rb")
+
+    def _here(self) -> None:
+        """The work, in this process (no child, or the child failed)."""
+        self._stop_child()
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = self._temp()
+        self._ends.clear()
+        out = SectionWriter(self._fd, self._values.__setitem__, self._ends)
+        self._work(out)
+        out.close()
+
+    def _read_one(self) -> bool:
+        """The child's next message taken in; False once there is none (it has ended)."""
+        assert self._pipe is not None
+        line = self._pipe.readline()
+        if not line.endswith(b"\n"):
+            return False
+        import json
+
+        key, value = json.loads(line)
+        if key == "\0end":
+            self._ends[value[0]] = (value[1], value[2])
+        else:
+            self._values[key] = value
+        return True
+
+    def _finish_child(self) -> None:
+        """Everything the child says read, the child reaped; its work again here if it failed."""
+        while self._read_one():
+            pass
+        pid, self._pid = self._pid, 0
+        assert self._pipe is not None
+        self._pipe.close()
+        self._pipe = None
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            self._here()
+
+    def get(self, key: str) -> Any:
+        """The value the work said under ``key`` (waiting for it)."""
+        if self._pid:
+            while key not in self._values and self._read_one():
+                pass
+            if key not in self._values:
+                self._finish_child()
+        elif self._fd < 0:
+            self._here()
+        return self._values[key]
+
+    def done(self) -> None:
+        """The whole work done (waiting for the child)."""
+        if self._pid:
+            self._finish_child()
+        elif self._fd < 0:
+            self._here()
+
+    def copy(self, name: str, fh: TextIO, skip: int = 0) -> bool:
+        """Section ``name`` (less its first ``skip`` bytes) onto ``fh`` at its end; whether it had any text."""
+        self.done()
+        start, end = self._ends[name]
+        start += skip
+        if start >= end:
+            return False
+        try:
+            fd = fh.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = -1
+        if fd >= 0 and (fh.encoding or "").lower().replace("-", "") == "utf8":
+            fh.flush()
+            _append(self._fd, fd, start, end)
+        else:  # a stand-in stream, or another encoding: as text
+            data = os.pread(self._fd, end - start, start)
+            fh.write(data.decode("utf-8"))
+        return True
+
+    def _stop_child(self) -> None:
+        if self._pid:
+            _stop(self._pid)
+            self._pid = 0
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+
+    def __enter__(self) -> "Sections":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_child()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class SectionWriter:
+    """What a :class:`Sections` work writes through."""
+
+    def __init__(self, fd: int, say: Callable[[str, Any], None], ends: Optional[dict] = None):
+        self._fh = open(fd, "w", encoding="utf-8", buffering=WRITE_BUFFER, closefd=False)
+        self._say = say
+        self._ends = ends
+        self._start = 0
+        self.write = self._fh.write
+
+    def end(self, name: str) -> None:
+        self._fh.flush()
+        offset = os.lseek(self._fh.fileno(), 0, os.SEEK_CUR)
+        if self._ends is not None:
+            self._ends[name] = (self._start, offset)
+        else:
+            self._say("\0end", [name, self._start, offset])
+        self._start = offset
+
+    def say(self, key: str, value: Any) -> None:
+        self._fh.flush()
+        self._say(key, value)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _send(writer: int, key: str, value: Any) -> None:
+    import json
+
+    data = (json.dumps([key, value]) + "\n").encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(writer, view):]
+
+
 def _fork() -> int:
     """``os.fork`` with the standard streams flushed first: text still buffered would be
     written twice, once by each process."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     return os.fork()
+
+
+def _fork_piped() -> tuple[int, int, int]:
+    """:func:`_fork` with a pipe for the child to speak through: (pid, reader, writer); no
+    descriptor left open when the fork fails."""
+    reader, writer = os.pipe()
+    try:
+        return _fork(), reader, writer
+    except BaseException:
+        os.close(reader)
+        os.close(writer)
+        raise
 
 
 def _unlink(path: str) -> None:

@@ -4,6 +4,7 @@ from it alone, and the JSON's steps are written from it while the what-if runs."
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -45,6 +46,29 @@ def test_a_script_runs_no_what_if(monkeypatch, capsys):
 
 @pytest.mark.parametrize("lab", ["veeam-tag-routed", "mixed-estate", "nightly-window"])
 def test_the_plan_json_written_in_halves_equals_the_one_written_whole(lab, tmp_path, monkeypatch):
+    forks = _counted_forks(monkeypatch)
+    monkeypatch.setattr(whatif, "HALVES_FROM_HOSTS", 10**9)  # the steps' halves, not the hosts'
+    whole, halves = tmp_path / "whole.json", tmp_path / "halves.json"
+    monkeypatch.setattr(whatif, "HALVES_FROM_STEPS", 10**9)
+    assert cli.main(["plan", "--lab", lab, "--format", "json", "-o", str(whole)]) == 0
+    assert forks == []
+    monkeypatch.setattr(whatif, "HALVES_FROM_STEPS", 0)
+    assert cli.main(["plan", "--lab", lab, "--format", "json", "-o", str(halves)]) == 0
+    assert len(forks) == 1
+    assert halves.read_bytes() == whole.read_bytes()
+
+
+def _fleet_file(tmp_path, hosts: int) -> str:
+    from nbdpath.model import dump
+
+    from test_plan_scale import _fleet
+
+    path = tmp_path / "fleet.json"
+    path.write_text(dump(_fleet(hosts), "json"))
+    return str(path)
+
+
+def _counted_forks(monkeypatch) -> list[int]:
     forks: list[int] = []
     real_fork = nbdpath_io.os.fork
 
@@ -56,11 +80,62 @@ def test_the_plan_json_written_in_halves_equals_the_one_written_whole(lab, tmp_p
 
     monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
     monkeypatch.setattr(nbdpath_io.os, "fork", fork)
-    whole, halves = tmp_path / "whole.json", tmp_path / "halves.json"
-    monkeypatch.setattr(whatif, "HALVES_FROM_STEPS", 10**9)
-    assert cli.main(["plan", "--lab", lab, "--format", "json", "-o", str(whole)]) == 0
-    assert forks == []
-    monkeypatch.setattr(whatif, "HALVES_FROM_STEPS", 0)
-    assert cli.main(["plan", "--lab", lab, "--format", "json", "-o", str(halves)]) == 0
-    assert len(forks) == 1
-    assert halves.read_bytes() == whole.read_bytes()
+    return forks
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_plan_made_in_two_halves_of_the_hosts_is_the_whole_plan(fmt, tmp_path, monkeypatch, capsys):
+    forks = _counted_forks(monkeypatch)
+    fleet = _fleet_file(tmp_path, 120)
+    inputs = [["--lab", lab] for lab in labs.names() if not labs.load(lab).jobs] + [[fleet], [fleet, "--cluster", "c1"]]
+    assert len(inputs) > 10
+    for args in inputs:
+        made = {}
+        for how, threshold in (("whole", 10**9), ("halves", 0)):
+            monkeypatch.setattr(whatif, "HALVES_FROM_HOSTS", threshold)
+            out = tmp_path / f"{how}.{fmt}"
+            del forks[:]
+            assert cli.main(["plan", *args, "--format", fmt, "-o", str(out)]) == 0
+            # The whole plan forks only for its JSON's steps (HALVES_FROM_STEPS), the halves once.
+            assert len(forks) == 1 if how == "halves" else len(forks) <= 1
+            assert cli.main(["plan", *args, "--format", fmt]) == 0  # onto a stand-in stdout
+            made[how] = (out.read_bytes(), capsys.readouterr().out)
+        assert made["halves"] == made["whole"], args
+        assert made["whole"][0].decode() == made["whole"][1]
+    assert b"path(s) changed" in made["whole"][0] or b'"path_changes": [\n' in made["whole"][0]
+
+
+def test_a_half_whose_child_fails_is_made_here_and_the_plan_is_the_same(tmp_path, monkeypatch):
+    _counted_forks(monkeypatch)
+    fleet = _fleet_file(tmp_path, 60)
+    parent = os.getpid()
+    real = plan_mod.assess
+
+    def assess(proposal):
+        if os.getpid() != parent:
+            raise MemoryError("the child runs out of memory")
+        return real(proposal)
+
+    made = []
+    for threshold in (10**9, 0):
+        monkeypatch.setattr(whatif, "HALVES_FROM_HOSTS", threshold)
+        monkeypatch.setattr(plan_mod, "assess", assess)
+        out = tmp_path / f"plan.{threshold}.json"
+        assert cli.main(["plan", fleet, "--format", "json", "-o", str(out)]) == 0
+        made.append(out.read_bytes())
+    assert made[0] == made[1] and b'"steps": [\n' in made[0]
+
+
+@pytest.mark.parametrize("lab", labs.names())
+def test_the_plan_of_some_hosts_is_that_part_of_the_whole_plan(lab):
+    snap = labs.load(lab)
+    whole = plan_mod.assess(plan_mod.propose(snap))
+    names = [h.name for h in snap.hosts]
+    for part in (names[: len(names) // 2], names[len(names) // 2:]):
+        plan = plan_mod.assess(plan_mod.propose(snap, within=part))
+        ours = set(part)
+        assert plan.steps == tuple(s for s in whole.steps if s.change.host in ours)
+        assert plan.path_changes == tuple(c for c in whole.path_changes if c.host in ours)
+        assert plan.resolved == tuple(f for f in whole.resolved if f.host in ours)
+        assert plan.introduced == tuple(f for f in whole.introduced if f.host in ours)
+        assert plan.skipped == tuple(k for k in whole.skipped if k[0].host in ours)

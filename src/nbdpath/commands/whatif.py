@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import click
 
 from ..changes import render as change_renderers
 from ..engine import Engine
 from ..errors import UsageError
-from ..io import gc_paused, keep_past_command, write_streamed
+from ..io import Sections, forks, gc_paused, keep_past_command, write_streamed
 from ..model import dump, load_file
 from ..plan import changes as changes_mod
 from ..plan import diff as diff_mod
@@ -119,11 +120,59 @@ def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_
     selection = select_mod.Selection(clusters, hosts, nodes)
     selection.check_known([snap])
     chosen = selection.host_names(snap) if (hosts or clusters) else ()
+    # Only the chosen hosts are traced and checked: a finding concerns one host.
+    scope = list(chosen) if chosen else [h.name for h in snap.hosts]
+    options = (Severity(severity), rules_, chosen, nodes)
     with gc_paused():  # ~10^6 acyclic objects (steps, paths, findings): passes over them cost seconds
-        proposal = plan_mod.propose(snap, Severity(severity), rules_, chosen, nodes)
-        keep_past_command(inputs, proposal)
+        keep_past_command(inputs)
+        if fmt in ("text", "json") and not save_snapshot and not snap.jobs and len(scope) >= HALVES_FROM_HOSTS \
+                and forks():
+            _write_plan_in_halves(snap, options, scope, fmt, output)
+            return Exit.OK
+        proposal = plan_mod.propose(snap, *options, within=chosen or None)
+        keep_past_command(proposal)
         _write_plan(proposal, snap, fmt, save_snapshot, output)
     return Exit.OK
+
+
+# From this many hosts a plan's text or JSON is made in two halves of the hosts at once, the
+# first by a forked child (io.Sections): each half traces, checks, proposes and assesses its
+# own hosts and writes its sections, which are then joined. Measured (fresh process, output
+# to a file): 10,000 hosts plan json 2.40 -> 1.9-2.0 s, text 2.53 -> 1.65 s; 1,000 hosts
+# 0.46 -> 0.40 and 0.47 -> 0.36 s; 300 hosts 0.30 -> 0.27 s.
+HALVES_FROM_HOSTS = 300
+
+
+def _write_plan_in_halves(snap, options, scope: list[str], fmt: str, output) -> None:
+    """The plan's text or JSON, the same bytes as :func:`_write_plan` writes (not with jobs,
+    whose windows need the whole plan's after-state, nor with --save-snapshot)."""
+    from ..plan import plan as plan_mod
+
+    cut = len(scope) // 2
+    directory = os.path.dirname(output) or "." if output else None
+
+    def half(hosts: list[str], first_step: Callable[[], int]) -> Callable:
+        def work(out):
+            proposal = plan_mod.propose(snap, *options, within=hosts)
+            out.say("steps", len(proposal.steps))
+            plan = plan_mod.assess(proposal)
+            keep_past_command(proposal, plan)
+            if fmt == "json":
+                plan_mod.write_json_sections(plan, out)
+            else:
+                plan_mod.write_text_sections(plan, out, first_step())
+            out.say("counts", plan_mod.text_counts(plan))
+        return work
+
+    with Sections(half(scope[:cut], lambda: 1), directory) as first:
+        with Sections(half(scope[cut:], lambda: first.get("steps") + 1), directory, fork=False) as rest:
+            rest.done()
+            halves = (first, rest)
+            if fmt == "json":
+                write_streamed(lambda fh: plan_mod.write_json_joined(fh, halves), output)
+            else:
+                counts = {k: first.get("counts")[k] + rest.get("counts")[k] for k in rest.get("counts")}
+                write_streamed(lambda fh: plan_mod.write_text_joined(fh, counts, halves), output)
 
 
 # From this many steps a plan's JSON writes its steps from a forked child while the what-if

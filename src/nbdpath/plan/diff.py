@@ -264,6 +264,11 @@ def lines(changes: list[PathChange]) -> list[str]:
     """:func:`render`'s lines, not yet escaped (a caller that escapes its whole text escapes once)."""
     if not changes:
         return ["no path changes"]
+    return change_lines(changes) + [f"{len(changes)} path(s) changed"]
+
+
+def change_lines(changes: list[PathChange]) -> list[str]:
+    """:func:`lines` but their count: a change's lines (its field changes' joined into one)."""
     out = []
     fields: dict[tuple, str] = {}  # one text per distinct field changes (they recur per shape)
     for c in changes:
@@ -280,7 +285,6 @@ def lines(changes: list[PathChange]) -> list[str]:
             text = _field_lines(c.changes)
         if text:
             out.append(text)
-    out.append(f"{len(changes)} path(s) changed")
     return out
 
 

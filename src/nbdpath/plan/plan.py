@@ -21,7 +21,7 @@ from ..rules import Finding, Severity, check
 from ..safetext import terminal
 from . import changes as ch
 from .diff import PathChange, diff, json_items
-from .diff import lines as diff_lines
+from .diff import change_lines
 
 
 @dataclass(frozen=True)
@@ -247,13 +247,20 @@ def build(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iter
 
 
 def propose(snap: Snapshot, min_severity: Severity = Severity.WARNING, rules: Iterable[str] = (),
-            hosts: Iterable[str] = (), nodes: Iterable[str] = ()) -> Proposal:
+            hosts: Iterable[str] = (), nodes: Iterable[str] = (), within: Optional[Iterable[str]] = None
+            ) -> Proposal:
     """:func:`build` up to the what-if: the proposed changes (deduplicated, in host order),
-    each with its rollback, applied to a copy."""
+    each with its rollback, applied to a copy.
+
+    ``within``: only these hosts traced and checked (None: all). A finding concerns one host
+    (rules.check), so the plan of a part of the hosts is that part of the whole plan: a plan
+    for one cluster need not trace the estate, and a fleet's plan is made in two halves at
+    once (commands/whatif.py). The proposal's ``after`` then changes only these hosts."""
     wanted_rules, wanted_hosts, wanted_nodes = set(rules), set(hosts), set(nodes)
     engine = Engine(snap)
-    before_paths = engine.trace()
-    before = check(engine, before_paths)
+    scope = None if within is None else set(within)
+    before_paths = engine.trace(hosts=scope)
+    before = check(engine, before_paths, hosts=scope)
     proposed: dict[ch.Change, list[str]] = {}
     for f in before:
         if f.severity.rank < min_severity.rank or (wanted_rules and f.rule not in wanted_rules):
@@ -352,10 +359,70 @@ def _recheck(before: list[Finding], after: Snapshot, engine: Engine, paths: list
 
 def render_text(plan: Plan) -> str:
     if not plan.steps:
-        return "nothing to change: no finding at this severity proposes a host change\n"
-    lines = [f"plan: {len(plan.steps)} change(s)"]
+        return NOTHING_TO_CHANGE
+    counts = text_counts(plan)
+    return (text_head(counts) + terminal(_steps_text(plan.steps, 1)) + _PATHS_HEAD
+            + terminal(_paths_text(plan.path_changes)) + paths_tail(counts)
+            + terminal(_skipped_text(plan.skipped)) + findings_line(counts) + terminal(_new_text(plan.introduced)))
+
+
+NOTHING_TO_CHANGE = "nothing to change: no finding at this severity proposes a host change\n"
+_PATHS_HEAD = "\nwhat the plan does to the paths:\n"
+# The plan's text in sections, in the order it shows them: what a plan made of two halves of
+# the hosts (commands/whatif.py) joins, each section of the first half then the second's.
+TEXT_SECTIONS = ("steps", "paths", "skipped", "introduced")
+
+
+def text_counts(plan: Plan) -> dict[str, int]:
+    """What the text's head and middle lines count: add two halves' for the whole."""
+    return {"steps": len(plan.steps), "paths": len(plan.path_changes), "resolved": len(plan.resolved),
+            "introduced": len(plan.introduced)}
+
+
+def write_text_sections(plan: Plan, out: Any, first: int = 1) -> None:
+    """The plan's text sections (:data:`TEXT_SECTIONS`) through ``out`` (``write``, ``end(name)``:
+    io.SectionWriter), escaped, its steps numbered from ``first``."""
+    for name, text in (("steps", _steps_text(plan.steps, first)), ("paths", _paths_text(plan.path_changes)),
+                       ("skipped", _skipped_text(plan.skipped)), ("introduced", _new_text(plan.introduced))):
+        out.write(terminal(text))
+        out.end(name)
+
+
+def write_text_joined(fh: TextIO, counts: dict[str, int], halves: Iterable[Any]) -> None:
+    """:func:`render_text` of a plan made in parts: ``counts`` summed over them, each part's
+    sections copied in turn (``half.copy(name, fh)``: io.Sections)."""
+    halves = list(halves)
+    if not counts["steps"]:
+        fh.write(NOTHING_TO_CHANGE)
+        return
+    fh.write(text_head(counts))
+    for name in TEXT_SECTIONS:
+        if name == "paths":
+            fh.write(_PATHS_HEAD)
+        for half in halves:
+            half.copy(name, fh)
+        if name == "paths":
+            fh.write(paths_tail(counts))
+        elif name == "skipped":
+            fh.write(findings_line(counts))
+
+
+def text_head(counts: dict[str, int]) -> str:
+    return f"plan: {counts['steps']} change(s)\n"
+
+
+def paths_tail(counts: dict[str, int]) -> str:
+    return f"  {counts['paths']} path(s) changed\n" if counts["paths"] else "  no path changes\n"
+
+
+def findings_line(counts: dict[str, int]) -> str:
+    return f"findings resolved: {counts['resolved']}; introduced: {counts['introduced']}\n"
+
+
+def _steps_text(steps: Iterable[Step], first: int) -> str:
+    lines = []
     host = None
-    for i, s in enumerate(plan.steps, 1):
+    for i, s in enumerate(steps, first):
         if s.change.host != host:
             host = s.change.host
             lines.append(f"  {host}")
@@ -365,17 +432,53 @@ def render_text(plan: Plan) -> str:
             lines.append(f"       rollback: {'; '.join(ch.esxcli(r) for r in s.rollback)}")
         else:
             lines.append("       rollback: none automatic (recreate by hand)")
-    lines.append("")
-    lines.append("what the plan does to the paths:")
-    # terminal() below escapes every line break but "\n", so indenting after each "\n" here is
+    return "".join(line + "\n" for line in lines)
+
+
+def _paths_text(changes: Iterable[PathChange]) -> str:
+    # terminal() escapes every line break but "\n", so indenting after each "\n" here is
     # indenting the escaped text's lines (one replace, not a split and 100,000 joins).
-    lines.append("  " + "\n".join(diff_lines(list(plan.path_changes))).replace("\n", "\n  "))
-    for change, why in plan.skipped:
-        lines.append(f"  skipped: {change.describe()}: {why}")
-    lines.append(f"findings resolved: {len(plan.resolved)}; introduced: {len(plan.introduced)}")
-    for f in plan.introduced:
-        lines.append(f"  NEW {f.rule} {f.host}: {f.message}")
-    return terminal("\n".join(lines) + "\n")
+    text = "\n".join(change_lines(list(changes)))
+    return "  " + text.replace("\n", "\n  ") + "\n" if text else ""
+
+
+def _skipped_text(skipped: Iterable[tuple[ch.Change, str]]) -> str:
+    return "".join(f"  skipped: {change.describe()}: {why}\n" for change, why in skipped)
+
+
+def _new_text(introduced: Iterable[Finding]) -> str:
+    return "".join(f"  NEW {f.rule} {f.host}: {f.message}\n" for f in introduced)
+
+
+# The plan JSON's lists, in order (Plan.write_json): what a plan made in parts joins.
+JSON_SECTIONS = ("steps", "path_changes", "resolved", "introduced", "skipped")
+
+
+def write_json_sections(plan: Plan, out: Any) -> None:
+    """Each list of :data:`JSON_SECTIONS` through ``out`` (``write``, ``end``: io.SectionWriter),
+    every item as ``"," + newline + its text``, as :func:`write_json_joined` joins them."""
+    for name, items in (("steps", plan._json_steps()), ("path_changes", json_items(plan.path_changes, _ITEM_NL)),
+                        ("resolved", _json_findings(plan.resolved)),
+                        ("introduced", _json_findings(plan.introduced)),
+                        ("skipped", (_enc(s, _ITEM_NL) for s in plan._skipped()))):
+        sep = "," + _ITEM_NL
+        for text in items:
+            out.write(sep + text)
+        out.end(name)
+
+
+def write_json_joined(fh: TextIO, halves: Iterable[Any]) -> None:
+    """:meth:`Plan.write_json` of a plan made in parts (no ``extra``), each list the parts'
+    items in turn (``half.copy(name, fh, skip)``: io.Sections; the first item's comma skipped)."""
+    halves = list(halves)
+    fh.write('{\n  "version": 1,\n  "kind": "plan"')
+    for name in JSON_SECTIONS:
+        fh.write(f',\n  "{name}": [')
+        listed = False
+        for half in halves:
+            listed = half.copy(name, fh, 0 if listed else 1) or listed
+        fh.write(_NL + "]" if listed else "]")
+    fh.write("\n}\n")
 
 
 def render_script(plan: Plan | Proposal, kind: str) -> str:
