@@ -211,6 +211,18 @@ def test_a_snapshot_encoded_in_parts_is_recorded_as_its_data(tmp_path, monkeypat
         monkeypatch.setattr(history, "PARTS_FORKED_FROM_HOSTS", 0)
         two = record_snapshot(b, snap, "t", "2026-12-04T02:00:00Z")  # encoded by a forked child
         assert b.hosts(two) == a.hosts(ra) and len(forks) == 1
+        # The child also analysed the first hosts: the summary adds both shares up.
+        assert b.run(two).summary == a.run(ra).summary and history.CHILD_SHARE * len(snap.hosts) >= 1
+        parent = os.getpid()
+        real_analyse = history.analyse
+
+        def fails_in_the_child(snap, within=None):
+            if os.getpid() != parent:
+                raise MemoryError("the child runs out of memory")
+            return real_analyse(snap, within)
+        monkeypatch.setattr(history, "analyse", fails_in_the_child)
+        three = record_snapshot(b, snap, "t", "2026-12-05T02:00:00Z")  # the child fails: made here
+        assert b.hosts(three) == a.hosts(ra) and b.run(three).summary == a.run(ra).summary and len(forks) == 2
 
 
 def test_a_database_error_while_recording_parts_is_one_input_error(tmp_path):

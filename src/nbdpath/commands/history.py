@@ -6,6 +6,7 @@ parse -> :mod:`nbdpath.history` -> render -> exit code (drift: 1 when anything g
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -13,7 +14,7 @@ import click
 
 from ..errors import UsageError
 from ..history import drift as drift_mod
-from ..io import Forked, keep_past_command
+from ..io import Forked, forks, keep_past_command
 from ..history.store import HostResult, ResultEncoder, Store, default_path, snapshot_parts
 from ..safetext import terminal
 from ..result import Exit
@@ -23,15 +24,17 @@ EXIT_OK, EXIT_FINDINGS = Exit.OK, Exit.WORSE
 RUN_ID = click.IntRange(1, 2**63 - 1)
 
 
-def analyse(snap: Any) -> dict[str, HostResult]:
-    """Trace and check one snapshot: per host what a run keeps (paths, findings)."""
+def analyse(snap: Any, within: Optional[list[str]] = None) -> dict[str, HostResult]:
+    """Trace and check one snapshot: per host what a run keeps (paths, findings); ``within``:
+    only these hosts (a finding concerns one host: rules.check)."""
     from ..engine import Engine
     from ..rules import check
 
     engine = Engine(snap)
-    paths = engine.trace()
-    findings = check(engine, paths)
-    by_host: dict[str, tuple[list, list]] = {h.name: ([], []) for h in snap.hosts}
+    scope = None if within is None else set(within)
+    paths = engine.trace(hosts=scope)
+    findings = check(engine, paths, hosts=scope)
+    by_host: dict[str, tuple[list, list]] = {h.name: ([], []) for h in snap.hosts if scope is None or h.name in scope}
     for p in paths:
         by_host.setdefault(p.host, ([], []))[0].append(p)
     for f in findings:
@@ -40,16 +43,29 @@ def analyse(snap: Any) -> dict[str, HostResult]:
     return {h: encoder.host(ps, fs) for h, (ps, fs) in by_host.items()}
 
 
-# From this many hosts the snapshot's parts are encoded in a forked child while it is traced
-# and checked: 10,000 hosts 2.14 -> 1.82 s; 1,000 hosts 0.36 s either way (benchmarks/README.md).
+# From this many hosts a forked child encodes the snapshot's parts and analyses the first
+# CHILD_SHARE of the hosts while the command analyses the others: at 10,000 hosts the parts
+# take ~0.35 s and the analysis ~1.3 s, so a child with the parts alone idled most of the
+# time (parts alone in the child: 2.14 -> 1.82 s; with a share of the hosts: see
+# benchmarks/README.md); 1,000 hosts: 0.36 s either way.
 PARTS_FORKED_FROM_HOSTS = 2_000
+CHILD_SHARE = 0.36
 
 
 def record_snapshot(store: Store, snap: Any, source: str, at: str) -> int:
-    with Forked(lambda: snapshot_parts(snap.model_dump(mode="json")),
-                fork=len(snap.hosts) >= PARTS_FORKED_FROM_HOSTS) as parts:
-        results = analyse(snap)
-        return store.record_parts(parts.result(), results, at=at, source=source)
+    if len(snap.hosts) < PARTS_FORKED_FROM_HOSTS or not forks():
+        return store.record_parts(snapshot_parts(snap.model_dump(mode="json")), analyse(snap), at=at, source=source)
+    names = [h.name for h in snap.hosts]
+    cut = int(len(names) * CHILD_SHARE)
+
+    def in_child() -> bytes:
+        # Read back by this process only, from an unlinked file it holds (io.Forked): not input.
+        return pickle.dumps((snapshot_parts(snap.model_dump(mode="json")), analyse(snap, names[:cut])))
+
+    with Forked(in_child) as child:
+        results = analyse(snap, names[cut:])
+        parts, theirs = pickle.loads(child.result())
+        return store.record_parts(parts, {**theirs, **results}, at=at, source=source)
 
 
 def parse_at(text: Optional[str]) -> str:
