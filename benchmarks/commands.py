@@ -39,8 +39,10 @@ COMMANDS = {
     "check html": ["check", "FILE", "--fail-on", "never", "--format", "html", "-o", "OUT"],
     "plan text": ["plan", "FILE"],
     "plan json": ["plan", "FILE", "--format", "json"],
+    "plan markdown": ["plan", "FILE", "--format", "markdown"],
     "plan esxcli": ["plan", "FILE", "--format", "esxcli"],
     "plan ansible": ["plan", "FILE", "--format", "ansible"],
+    "plan powercli": ["plan", "FILE", "--format", "powercli"],
     # What an admin runs more often than a whole-fleet plan: one cluster's fixes (fleetgen's c0:
     # 16 hosts, 32 changes).
     "plan json --cluster c0": ["plan", "FILE", "--cluster", "c0", "--format", "json"],

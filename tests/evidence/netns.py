@@ -122,13 +122,32 @@ def _wait_line(proc: subprocess.Popen, word: str, timeout: float = 10.0) -> None
     raise RuntimeError(f"no {word!r} from {proc.args}")
 
 
+def _packet_sockets(pid: int) -> int:
+    """How many packet sockets process ``pid`` holds (one per interface a capture has open)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    with open(f"/proc/{pid}/net/packet") as fh:
+        return sum(1 for line in fh.readlines()[1:] if line.split()[-1] in inodes)
+
+
 def _transfer(host: str, node: str, host_ip: str, node_ip: str, size: int,
-              capture_cmd: list[str], ready_word: str) -> int:
+              capture_cmd: list[str], ready_word: str, interfaces: int = 1) -> int:
     cap = subprocess.Popen(capture_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     server = None
     try:
         _wait_line(cap, ready_word)
-        time.sleep(0.5)  # dumpcap announces itself before every interface is open
+        # dumpcap announces itself before every interface is open: under load its second
+        # interface opened after the SYN had passed (a flaky handshake). Wait for each socket.
+        deadline = time.monotonic() + 10
+        while _packet_sockets(cap.pid) < interfaces and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
         server = subprocess.Popen(_ns(host, sys.executable, "-c", SERVER, host_ip, str(size)),
                                   stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None
@@ -189,7 +208,7 @@ def asymmetric(tmp: Path, tool: str = "dumpcap", size: int = 4 << 20) -> Iterato
         else:
             cmd = _ns(host, "tcpdump", "-U", "-n", "-B", "8192", "-i", "any", "--nano", "-w", str(out), "tcp port 902")
             ready = "listening on"
-        got = _transfer(host, node, "10.92.1.1", "10.92.2.2", size, cmd, ready)
+        got = _transfer(host, node, "10.92.1.1", "10.92.2.2", size, cmd, ready, 2 if tool == "dumpcap" else 1)
         yield Transfer(out, "10.92.1.1", "10.92.2.2",
                        {"vmk0": _mac(host, ha), "vmk4": _mac(host, hb), ha: "vmk0", hb: "vmk4"}, got)
 

@@ -83,7 +83,7 @@ def _counted_forks(monkeypatch) -> list[int]:
     return forks
 
 
-@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
 def test_a_plan_made_in_two_halves_of_the_hosts_is_the_whole_plan(fmt, tmp_path, monkeypatch, capsys):
     forks = _counted_forks(monkeypatch)
     fleet = _fleet_file(tmp_path, 120)
@@ -102,7 +102,9 @@ def test_a_plan_made_in_two_halves_of_the_hosts_is_the_whole_plan(fmt, tmp_path,
             made[how] = (out.read_bytes(), capsys.readouterr().out)
         assert made["halves"] == made["whole"], args
         assert made["whole"][0].decode() == made["whole"][1]
-    assert b"path(s) changed" in made["whole"][0] or b'"path_changes": [\n' in made["whole"][0]
+    # The last input (a cluster of the fleet) has path changes: the halves joined them too.
+    assert {"text": b"path(s) changed", "json": b'"path_changes": [\n', "markdown": b"| host | node | status"}[fmt] \
+        in made["whole"][0]
 
 
 def test_a_half_whose_child_fails_is_made_here_and_the_plan_is_the_same(tmp_path, monkeypatch):
@@ -139,3 +141,28 @@ def test_the_plan_of_some_hosts_is_that_part_of_the_whole_plan(lab):
         assert plan.resolved == tuple(f for f in whole.resolved if f.host in ours)
         assert plan.introduced == tuple(f for f in whole.introduced if f.host in ours)
         assert plan.skipped == tuple(k for k in whole.skipped if k[0].host in ours)
+
+
+def test_a_fleet_plans_markdown_in_halves_groups_its_path_changes_as_the_whole_does(tmp_path, monkeypatch):
+    from nbdpath.render import cells
+
+    forks = _counted_forks(monkeypatch)
+    fleet = _fleet_file(tmp_path, 120)
+    monkeypatch.setattr(cells, "PAIR_ROWS", 40)  # 120 hosts' changes grouped, as 10,000 hosts' are
+    made = []
+    for threshold in (10**9, 0):
+        monkeypatch.setattr(whatif, "HALVES_FROM_HOSTS", threshold)
+        out = tmp_path / f"plan.{threshold}.md"
+        assert cli.main(["plan", fleet, "--format", "markdown", "-o", str(out)]) == 0
+        made.append(out.read_text())
+    assert len(forks) == 1 and made[0] == made[1]
+    assert "One row per distinct change" in made[0] and " more hosts (" not in made[0]
+    # Groups that span both halves, whose hosts and pairs the joined table adds up.
+    from nbdpath.model import load_file
+    from nbdpath.render import markdown as md_render
+
+    snap = load_file(fleet)
+    names = [h.name for h in snap.hosts]
+    keys = [{g[0] for g in md_render.plan_markdown_part(plan_mod.assess(plan_mod.propose(snap, within=part)))[1]["groups"]}
+            for part in (names[:60], names[60:])]
+    assert keys[0] & keys[1]

@@ -125,7 +125,7 @@ def plan_cmd(snapshot, lab, severity, rules_, clusters, hosts, nodes, fmt, save_
     options = (Severity(severity), rules_, chosen, nodes)
     with gc_paused():  # ~10^6 acyclic objects (steps, paths, findings): passes over them cost seconds
         keep_past_command(inputs)
-        if fmt in ("text", "json") and not save_snapshot and not snap.jobs and len(scope) >= HALVES_FROM_HOSTS \
+        if fmt in ("text", "json", "markdown") and not save_snapshot and not snap.jobs and len(scope) >= HALVES_FROM_HOSTS \
                 and forks():
             _write_plan_in_halves(snap, options, scope, fmt, output)
             return Exit.OK
@@ -144,7 +144,7 @@ HALVES_FROM_HOSTS = 300
 
 
 def _write_plan_in_halves(snap, options, scope: list[str], fmt: str, output) -> None:
-    """The plan's text or JSON, the same bytes as :func:`_write_plan` writes (not with jobs,
+    """The plan's text, JSON or Markdown, the same bytes as :func:`_write_plan` writes (not with jobs,
     whose windows need the whole plan's after-state, nor with --save-snapshot)."""
     from ..plan import plan as plan_mod
 
@@ -159,6 +159,12 @@ def _write_plan_in_halves(snap, options, scope: list[str], fmt: str, output) -> 
             keep_past_command(proposal, plan)
             if fmt == "json":
                 plan_mod.write_json_sections(plan, out)
+            elif fmt == "markdown":
+                sections, facts = md_render.plan_markdown_part(plan, first_step())
+                for name in md_render.MARKDOWN_SECTIONS:
+                    out.write(sections[name])
+                    out.end(name)
+                out.say("facts", facts)
             else:
                 plan_mod.write_text_sections(plan, out, first_step())
             out.say("counts", plan_mod.text_counts(plan))
@@ -170,6 +176,9 @@ def _write_plan_in_halves(snap, options, scope: list[str], fmt: str, output) -> 
             halves = (first, rest)
             if fmt == "json":
                 write_streamed(lambda fh: plan_mod.write_json_joined(fh, halves), output)
+            elif fmt == "markdown":
+                facts = [first.get("facts"), rest.get("facts")]
+                write_streamed(lambda fh: md_render.plan_markdown_joined(fh, facts, halves), output)
             else:
                 counts = {k: first.get("counts")[k] + rest.get("counts")[k] for k in rest.get("counts")}
                 write_streamed(lambda fh: plan_mod.write_text_joined(fh, counts, halves), output)

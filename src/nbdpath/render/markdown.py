@@ -10,6 +10,8 @@ are written as escapes (``\\x1b``) so the file is safe to ``cat``.
 
 from __future__ import annotations
 
+import json
+
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -252,6 +254,59 @@ def plan_markdown(plan: Any) -> str:
     return _plan_lines(steps, rows, tail["resolved"], tail["introduced"], grouped)
 
 
+# A plan's Markdown made in parts of the hosts (commands/whatif.py): each part's sections (its
+# hosts' steps, its findings resolved and introduced) and facts (counts, its path changes'
+# groups), joined in document order by plan_markdown_joined.
+MARKDOWN_SECTIONS = ("steps", "resolved", "introduced")
+
+
+def plan_markdown_part(plan: Any, first: int = 1) -> tuple[dict[str, str], dict[str, Any]]:
+    """The sections of :data:`MARKDOWN_SECTIONS` of ``plan`` (a part of the hosts' plan), its steps
+    numbered from ``first``, and the facts the joined document needs of it (JSON data)."""
+    steps = list(plan.step_dicts(("esxcli", "powercli")))
+    tail = plan.tail()
+    groups = [[json.dumps(key, default=str), row, pairs, hosts] for key, row, pairs, hosts in _groups(plan.path_changes)]
+    facts = {"steps": len(steps), "paths": len(plan.path_changes), "resolved": len(tail["resolved"]),
+             "introduced": len(tail["introduced"]), "groups": groups,
+             # Every change's row only while the whole could still be listed pair by pair.
+             "rows": [_change_row(c.to_dict()) for c in plan.path_changes] if len(plan.path_changes) <= cells.PAIR_ROWS
+             else None}
+    sections = {"steps": _steps_md(steps, first), "resolved": _resolved_md(tail["resolved"]),
+                "introduced": _introduced_md(tail["introduced"])}
+    return {k: terminal(v) for k, v in sections.items()}, facts
+
+
+def plan_markdown_joined(fh: Any, facts: list[dict[str, Any]], parts: Iterable[Any]) -> None:
+    """:func:`plan_markdown` of a plan made in ``parts`` (``part.copy(name, fh)``: io.Sections),
+    in host order, with their ``facts`` (:func:`plan_markdown_part`)."""
+    parts = list(parts)
+    count = {k: sum(f[k] for f in facts) for k in ("steps", "paths", "resolved", "introduced")}
+    if not count["steps"]:
+        fh.write(_NOTHING)
+        return
+    fh.write(_head_md(count["steps"]))
+    for part in parts:
+        part.copy("steps", fh)
+    grouped = count["paths"] > cells.PAIR_ROWS
+    if grouped:
+        merged: dict[str, list[Any]] = {}
+        for f in facts:  # the parts' hosts are apart: their counts add up
+            for key, row, pairs, hosts in f["groups"]:
+                hit = merged.get(key)
+                if hit is None:
+                    merged[key] = [row, pairs, hosts]
+                else:
+                    hit[1] += pairs
+                    hit[2] += hosts
+        rows = [_group_row(row, pairs, hosts) for row, pairs, hosts in merged.values()]
+    else:
+        rows = [row for f in facts for row in f["rows"]]
+    fh.write(terminal(_paths_md(rows, grouped)) + _findings_head_md(count["resolved"], count["introduced"]))
+    for name in ("resolved", "introduced"):
+        for part in parts:
+            part.copy(name, fh)
+
+
 def _change_row(c: dict[str, Any]) -> list[str]:
     return [text(c["host"]), text(c["node"]), text(c["status"]), text(c["verdict_before"] or "-"),
             text(c["verdict_after"] or "-"),
@@ -259,9 +314,9 @@ def _change_row(c: dict[str, Any]) -> list[str]:
                            if x["field"] != "verdict") or "-")]
 
 
-def _grouped_changes(changes: Iterable[Any]) -> list[list[str]]:
-    """One row per distinct (status, verdicts, field changes): a fleet's 100,000 path changes are a
-    few shapes; the hosts column counts them and names the first."""
+def _groups(changes: Iterable[Any]) -> list[tuple[tuple, list[str], int, int]]:
+    """The distinct (status, verdicts, field changes) of ``changes`` in order: each with its first
+    change's row, its pairs and its hosts."""
     groups: dict[tuple, list[Any]] = {}
     for c in changes:
         key = (c.status, c.verdict_before, c.verdict_after, c.changes)
@@ -271,23 +326,43 @@ def _grouped_changes(changes: Iterable[Any]) -> list[list[str]]:
         else:
             hit[1] += 1
             hit[2].add(c.host)
-    rows = []
-    for first, pairs, hosts in groups.values():
-        row = _change_row(first.to_dict())
-        more = len(hosts) - 1
-        row[0] = text(first.host) + (f" and {more:,} more host{'s' if more > 1 else ''}" if more else "")
-        row[1] = text(first.node) + (f" ({pairs:,} pairs)" if pairs > 1 else "")
-        rows.append(row)
-    return rows
+    return [(key, _change_row(first.to_dict()), pairs, len(hosts)) for key, (first, pairs, hosts) in groups.items()]
+
+
+def _group_row(row: list[str], pairs: int, hosts: int) -> list[str]:
+    row = list(row)
+    more = hosts - 1
+    row[0] += f" and {more:,} more host{'s' if more > 1 else ''}" if more else ""
+    row[1] += f" ({pairs:,} pairs)" if pairs > 1 else ""
+    return row
+
+
+def _grouped_changes(changes: Iterable[Any]) -> list[list[str]]:
+    """One row per distinct (status, verdicts, field changes): a fleet's 100,000 path changes are a
+    few shapes; the hosts column counts them and names the first."""
+    return [_group_row(row, pairs, hosts) for _, row, pairs, hosts in _groups(changes)]
+
+
+_NOTHING = "# nbdpath plan\n\nNothing to change: no finding at this severity proposes a host change.\n"
 
 
 def _plan_lines(steps: list[dict[str, Any]], change_rows: list[list[str]], resolved: list[dict[str, Any]],
                 introduced: list[dict[str, Any]], grouped: bool = False) -> str:
     if not steps:
-        return "# nbdpath plan\n\nNothing to change: no finding at this severity proposes a host change.\n"
-    out = [f"# nbdpath plan: {len(steps)} change(s)", ""]
+        return _NOTHING
+    return terminal(_head_md(len(steps)) + _steps_md(steps, 1) + _paths_md(change_rows, grouped)
+                    + _findings_head_md(len(resolved), len(introduced)) + _resolved_md(resolved)
+                    + _introduced_md(introduced))
+
+
+def _head_md(steps: int) -> str:
+    return f"# nbdpath plan: {steps} change(s)\n\n"
+
+
+def _steps_md(steps: list[dict[str, Any]], first: int) -> str:
+    out: list[str] = []
     hosts: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for i, s in enumerate(steps, 1):
+    for i, s in enumerate(steps, first):
         hosts.setdefault(s["host"], []).append((i, s))
     for host, numbered in hosts.items():
         out += [f"## {text(host)}", ""]
@@ -299,17 +374,30 @@ def _plan_lines(steps: list[dict[str, Any]], change_rows: list[list[str]], resol
         undo = [c for i, s in reversed(numbered)
                 for c in (s["rollback"]["esxcli"] or [f"# step {i}: no automatic rollback (recreate by hand)"])]
         out += ["Rollback (esxcli):", "", *fence(undo, "sh"), ""]
-    out += ["## What the plan does to the paths", ""]
+    return "".join(line + "\n" for line in out)
+
+
+def _paths_md(change_rows: list[list[str]], grouped: bool) -> str:
+    out = ["## What the plan does to the paths", ""]
     if grouped:
         out += ["One row per distinct change (a fleet's path changes repeat per cluster); the JSON lists every pair.", ""]
     if change_rows:
         out += table(("host", "node", "status", "verdict before", "verdict after", "changes"), change_rows)
     else:
         out.append("No path changes.")
-    out += ["", f"## Findings: {len(resolved)} resolved, {len(introduced)} introduced", ""]
-    out += [f"- resolved {text(f['rule'])} {text(f['host'])}: {text(f['message'])}" for f in resolved]
-    out += [f"- **NEW** {text(f['rule'])} {text(f['host'])}: {text(f['message'])}" for f in introduced]
-    return terminal("\n".join(out) + "\n")
+    return "".join(line + "\n" for line in out) + "\n"
+
+
+def _findings_head_md(resolved: int, introduced: int) -> str:
+    return f"## Findings: {resolved} resolved, {introduced} introduced\n\n"
+
+
+def _resolved_md(resolved: list[dict[str, Any]]) -> str:
+    return "".join(f"- resolved {text(f['rule'])} {text(f['host'])}: {text(f['message'])}\n" for f in resolved)
+
+
+def _introduced_md(introduced: list[dict[str, Any]]) -> str:
+    return "".join(f"- **NEW** {text(f['rule'])} {text(f['host'])}: {text(f['message'])}\n" for f in introduced)
 
 
 def paths_markdown(report: Report) -> str:
