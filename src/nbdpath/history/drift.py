@@ -3,7 +3,7 @@ they caused, and findings new or resolved. Pure: JSON data in, typed changes out
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 # Best first; a pair moving right got worse.
@@ -83,10 +83,25 @@ class Drift:
     def to_dict(self) -> dict[str, Any]:
         return {
             "worse": self.worse,
-            "config": [{**asdict(c), "text": c.describe()} for c in self.config],
-            "paths": [{**asdict(p), "worse": p.worse} for p in self.paths],
-            "findings": [{**asdict(f), "worse": f.worse} for f in self.findings],
+            "config": [config_item(c) for c in self.config],
+            "paths": [path_item(p) for p in self.paths],
+            "findings": [finding_item(f) for f in self.findings],
         }
+
+
+# Each change as the JSON lists it: ``{**asdict(change), ...}`` without asdict's deep copy
+# (1.8 s of a whole-fleet drift at 10,000 hosts); the values are JSON data, only read.
+def config_item(c: ConfigChange) -> dict[str, Any]:
+    return {"host": c.host, "kind": c.kind, "subject": c.subject, "before": c.before, "after": c.after,
+            "text": c.describe()}
+
+
+def path_item(p: PathChange) -> dict[str, Any]:
+    return {"host": p.host, "node": p.node, "before": p.before, "after": p.after, "worse": p.worse}
+
+
+def finding_item(f: FindingChange) -> dict[str, Any]:
+    return {"host": f.host, "status": f.status, "finding": f.finding, "worse": f.worse}
 
 
 HostState = tuple[Optional[dict[str, Any]], Optional[dict[str, Any]]]  # (snapshot part, results)
@@ -159,11 +174,21 @@ def _path_view(p: dict) -> dict[str, Any]:
     return {"verdict": p.get("verdict"), "egress": p.get("egress"), "bottleneck": p.get("bottleneck")}
 
 
+def _path_key(p: dict) -> tuple:
+    return (p.get("verdict"), p.get("egress"), p.get("bottleneck"))
+
+
 def path_changes(host: str, a: list[dict], b: list[dict]) -> list[PathChange]:
-    pa = {p["node"]: _path_view(p) for p in a}
-    pb = {p["node"]: _path_view(p) for p in b}
-    return [PathChange(host, n, pa.get(n), pb.get(n))
-            for n in list(pa) + [n for n in pb if n not in pa] if pa.get(n) != pb.get(n)]
+    # Compared as tuples, a view made only of a changed pair (256,000 views were 15% of a
+    # whole-fleet drift at 10,000 hosts).
+    pa = {p["node"]: p for p in a}
+    pb = {p["node"]: p for p in b}
+    out = []
+    for n in list(pa) + [n for n in pb if n not in pa]:
+        x, y = pa.get(n), pb.get(n)
+        if (None if x is None else _path_key(x)) != (None if y is None else _path_key(y)):
+            out.append(PathChange(host, n, None if x is None else _path_view(x), None if y is None else _path_view(y)))
+    return out
 
 
 def _finding_key(f: dict) -> tuple:

@@ -187,11 +187,27 @@ class Store:
 
     @_guarded
     def get(self, key: bytes) -> Any:
-        row = self.db.execute("SELECT data FROM blobs WHERE hash = ?", (key,)).fetchone()
-        if row is None:
-            raise InputError(self.path, "blobs", f"missing blob {key.hex()[:16]} (database damaged)")
+        return self.decoded(key, self.stored([key])[key])
+
+    @_guarded
+    def stored(self, keys: Iterable[bytes]) -> dict[bytes, bytes]:
+        """Each blob of ``keys`` as stored (compressed), asked a few hundred at a time (one query
+        a blob was 0.3 s of a whole-fleet drift); :meth:`decoded` reads one."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(wanted), self._LOOKUP):
+            chunk = wanted[i:i + self._LOOKUP]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(f"SELECT hash, data FROM blobs WHERE hash IN ({marks})", chunk))
+        for key in wanted:
+            if key not in found:
+                raise InputError(self.path, "blobs", f"missing blob {key.hex()[:16]} (database damaged)")
+        return found
+
+    def decoded(self, key: bytes, data: bytes) -> Any:
+        """A blob's JSON data, from what :meth:`stored` gave for ``key``."""
         try:
-            return json.loads(zlib.decompress(row[0]))
+            return json.loads(zlib.decompress(data))
         except (zlib.error, ValueError) as exc:
             raise InputError(self.path, "blobs", f"blob {key.hex()[:16]} unreadable (database damaged): {exc}") from exc
 

@@ -16,7 +16,7 @@ from ..engine.trace import Engine
 from ..engine.types import Path
 from ..errors import UsageError
 from ..model import Host, Snapshot
-from ..render.stream import _enc, _str
+from ..render.stream import ITEM_NL, TOP_NL, _enc, _str, write_joined_list
 from ..rules import Finding, Severity, check
 from ..safetext import terminal
 from . import changes as ch
@@ -201,8 +201,8 @@ def _step_states(steps: tuple[Step, ...], hosts: tuple[tuple[Host, Host], ...], 
         yield state, view(host_after)
 
 
-_NL = "\n  "  # a top-level key's value
-_ITEM_NL = "\n    "  # an item of a top-level list
+_NL = TOP_NL  # a top-level key's value
+_ITEM_NL = ITEM_NL  # an item of a top-level list
 
 
 def _json_findings(findings: Iterable[Finding]) -> Iterator[str]:
@@ -473,11 +473,7 @@ def write_json_joined(fh: TextIO, halves: Iterable[Any]) -> None:
     halves = list(halves)
     fh.write('{\n  "version": 1,\n  "kind": "plan"')
     for name in JSON_SECTIONS:
-        fh.write(f',\n  "{name}": [')
-        listed = False
-        for half in halves:
-            listed = half.copy(name, fh, 0 if listed else 1) or listed
-        fh.write(_NL + "]" if listed else "]")
+        write_joined_list(fh, name, halves)
     fh.write("\n}\n")
 
 

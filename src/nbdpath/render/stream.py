@@ -77,6 +77,21 @@ def _fallback(o: Any, nl: str) -> str:
 
 # ---------------------------------------------------------------- JSON
 
+TOP_NL = "\n  "  # a top-level key's value
+ITEM_NL = "\n    "  # an item of a top-level list
+
+
+def write_joined_list(fh: TextIO, key: str, parts: Iterable[Any]) -> None:
+    """``,`` + newline + ``"key": [items]`` of a document made in parts: each part's section
+    ``key`` holds its items, each written as ``"," + ITEM_NL + text`` (io.Sections:
+    ``part.copy(key, fh, skip)``); the first item's comma is skipped, an empty list is ``[]``."""
+    fh.write(f",{TOP_NL}{_str(key)}: [")
+    listed = False
+    for part in parts:
+        listed = part.copy(key, fh, 0 if listed else 1) or listed
+    fh.write(TOP_NL + "]" if listed else "]")
+
+
 _PATH_NL = "\n      "  # keys of a path: inside "paths": [ { ... } ]
 
 
