@@ -270,10 +270,11 @@ def _drift_work(store: Store, changed: Changed, stored: dict[bytes, bytes], fmt:
                 out.end(name)
         elif fmt == "json":
             sep = "," + ITEM_NL
-            for name, items, item in (("config", d.config, drift_mod.config_item), ("paths", d.paths, drift_mod.path_item),
-                                      ("findings", d.findings, drift_mod.finding_item)):
-                for change in items:
-                    out.write(sep + _enc(item(change), ITEM_NL))
+            for name, items in (("config", map(drift_mod.config_item, d.config)),
+                                ("paths", map(drift_mod.path_item, d.paths)),
+                                ("findings", map(drift_mod.finding_item, d.findings))):
+                for item in items:
+                    out.write(sep + _enc(item, ITEM_NL))
                 out.end(name)
         out.say("facts", _drift_facts(d))
     return work
