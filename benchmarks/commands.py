@@ -50,6 +50,13 @@ COMMANDS = {
     # A night's record into a database that holds the night before (DB: one per tree, seeded by
     # an unmeasured first record of the same fleet), as cron runs it.
     "history record": ["history", "record", "FILE", "--db", "DB"],
+    # AFTER: the fleet after its whole plan (plan --save-snapshot, unmeasured): 8,000 of 10,000
+    # hosts changed, 96,000 pairs. DRIFTDB: a database of the fleet's record, then AFTER's.
+    "diff table": ["diff", "FILE", "AFTER", "-o", "OUT"],
+    "diff json": ["diff", "FILE", "AFTER", "--format", "json", "-o", "OUT"],
+    "diff yaml": ["diff", "FILE", "AFTER", "--format", "yaml", "-o", "OUT"],
+    "history drift": ["history", "drift", "--db", "DRIFTDB", "-o", "OUT"],
+    "history drift json": ["history", "drift", "--db", "DRIFTDB", "--format", "json", "-o", "OUT"],
 }
 
 ENGINE = """
@@ -140,10 +147,15 @@ def main() -> int:
                 fleetgen.write(fleet, n)
             engine = _runs(args.repeat, envs, lambda env: timed([sys.executable, "-c", ENGINE, fleet], env, None,
                                                                 args.timeout))
+            after = os.path.join(where, f"fleet-{n}-after.json")
+            if not os.path.exists(after) and any({"AFTER", "DRIFTDB"} & set(COMMANDS[x]) for x in names):
+                subprocess.run(nbdpath + ["plan", fleet, "--format", "esxcli", "--save-snapshot", after,
+                                          "-o", os.devnull], check=True)
             rows = {}
             for name in names:
                 out = os.path.join(where, f"out-{n}-{name.replace(' ', '-')}")
-                argv = [fleet if a == "FILE" else out if a == "OUT" else a for a in COMMANDS[name]]
+                argv = [fleet if a == "FILE" else out if a == "OUT" else after if a == "AFTER" else a
+                        for a in COMMANDS[name]]
 
                 def one(env: dict, argv=argv, out=out, name=name) -> dict:
                     if "DB" in argv:
@@ -151,6 +163,13 @@ def main() -> int:
                         argv = [db if a == "DB" else a for a in argv]
                         if not os.path.exists(db):
                             timed(nbdpath + argv, env, os.devnull, args.timeout)
+                    if "DRIFTDB" in argv:
+                        db = os.path.join(where, f"drift-{n}-{envs.index(env)}.sqlite")
+                        argv = [db if a == "DRIFTDB" else a for a in argv]
+                        if not os.path.exists(db):
+                            for snap, at in ((fleet, "2026-12-01T02:00:00Z"), (after, "2026-12-02T02:00:00Z")):
+                                subprocess.run(nbdpath + ["history", "record", snap, "--db", db, "--at", at],
+                                               env=env, check=True, stdout=subprocess.DEVNULL)
                     r = timed(nbdpath + argv, env, None if "OUT" in COMMANDS[name] else out, args.timeout)
                     r["out_mb"] = size_of(out) / 1e6
                     if os.path.exists(out):

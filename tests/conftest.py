@@ -32,3 +32,23 @@ if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="Rewrite golden files (tests/engine/golden) from today's output; review the diff.")
+
+
+def generated_fleet(hosts: int, nodes: int = 16):
+    """A fleet from benchmarks/fleetgen.py as a Snapshot: what the fleet-size tests run on."""
+    spec = importlib.util.spec_from_file_location("fleetgen", Path(__file__).resolve().parent.parent / "benchmarks" / "fleetgen.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["fleetgen"] = mod
+    spec.loader.exec_module(mod)
+    from nbdpath.model import Snapshot
+
+    return Snapshot.model_validate(mod.generate(hosts, nodes))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fleet_of():
+    """``fleet_of(hosts)``: :func:`generated_fleet`."""
+    return generated_fleet

