@@ -17,10 +17,11 @@ from nbdpath.plan import diff as diff_mod
 
 @pytest.fixture(scope="module")
 def fleets(tmp_path_factory, fleet_of):
-    """A 60-host fleet, the same after its plan, and the latter less a host (other hosts)."""
+    """An 80-host fleet (fleetgen moves the endpoint of hosts 64 and up), the same after its plan, and
+    the latter less a host (other hosts)."""
     tmp = tmp_path_factory.mktemp("diff")
     before, after, fewer = tmp / "before.json", tmp / "after.json", tmp / "fewer.json"
-    before.write_text(dump(fleet_of(60), "json"))
+    before.write_text(dump(fleet_of(80), "json"))
     assert main(["plan", str(before), "--format", "esxcli", "--save-snapshot", str(after), "-o", str(tmp / "p.sh")]) == 0
     snap = load_file(str(after))
     fewer.write_text(dump(snap.model_copy(update={"hosts": snap.hosts[1:]}), "json"))
@@ -57,3 +58,4 @@ def test_a_diff_in_halves_is_the_diff_made_whole(fleets, fmt, tmp_path, monkeypa
         reference = _reference(old, new, fmt)
         assert made[0] == made[1] == (0 if old == new else 1, reference, reference)
     assert "removed" in _reference(before, fewer, "table")  # the other hosts' case lists pairs gone
+    assert "field: endpoint" in _reference(before, after, "yaml")  # changes led by the host's own addresses

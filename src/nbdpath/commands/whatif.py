@@ -248,7 +248,7 @@ def diff_cmd(old, new, fmt, output):
 # From this many hosts a diff of two snapshots of the same hosts and nodes is made in two halves
 # of the hosts at once (io.Sections), as a plan is, and written item by item. 10,000 hosts,
 # 96,000 changed pairs (fresh process, -o): table 3.7 -> 2.0 s; JSON 7.5 s / 1.06 GiB -> 2.05 s /
-# 400 MiB; YAML 74 s / 1.8 GiB -> 2.2 s / 360 MiB (benchmarks/README.md).
+# 400 MiB; YAML 74 s / 1.8 GiB -> 1.8 s / 360 MiB (benchmarks/README.md).
 DIFF_HALVES_FROM_HOSTS = 300
 
 
