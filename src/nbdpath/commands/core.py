@@ -143,9 +143,11 @@ def _html() -> ModuleType:
 
 
 def _vm_rows(inputs: list[tuple[str, Snapshot]], report: Report, vms: tuple[str, ...]) -> Optional[list[dict]]:
+    from ..io import gc_paused
     from .estimate import vm_rows
 
-    return vm_rows(inputs, report, vms)
+    with gc_paused():  # 100,000 VMs' rows, acyclic: the GC's passes over them were ~0.4 s of 1.0 s
+        return vm_rows(inputs, report, vms)
 
 
 @click.command()
