@@ -166,3 +166,25 @@ def test_a_fleet_plans_markdown_in_halves_groups_its_path_changes_as_the_whole_d
     keys = [{g[0] for g in md_render.plan_markdown_part(plan_mod.assess(plan_mod.propose(snap, within=part)))[1]["groups"]}
             for part in (names[:60], names[60:])]
     assert keys[0] & keys[1]
+
+
+def test_each_jobs_window_estimated_from_the_plans_own_paths_is_the_one_traced_anew(tmp_path, fleet_of):
+    """A whole plan's windows come from its paths before and after (estimate(paths=...)), not two
+    traces of their own: the same windows as compare() of the two snapshots alone."""
+    import json
+    import sys
+
+    from nbdpath.estimate import compare
+    from nbdpath.model import Snapshot, dump
+
+    fleet_of(1)  # loads benchmarks/fleetgen.py
+    fleet = sys.modules["fleetgen"]
+    snap = Snapshot.model_validate(fleet.add_vms(fleet.generate(80, 4), 800, 3))
+    path = tmp_path / "fleet.json"
+    path.write_text(dump(snap, "json"))
+    out = tmp_path / "plan.json"
+    assert cli.main(["plan", str(path), "--format", "json", "-o", str(out)]) == 0
+    windows = json.loads(out.read_text())["windows"]
+    proposal = plan_mod.propose(snap)
+    assert windows == compare(snap, proposal.after) and len(windows) == 3
+    assert any(w["after_s"] != w["before_s"] for w in windows)  # the plan changes a window

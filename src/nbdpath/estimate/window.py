@@ -546,12 +546,15 @@ def estimate(snap: Snapshot, constants: Constants = Constants(), jobs: Iterable[
     return [est.job(j) for j in chosen]
 
 
-def compare(before: Snapshot, after: Snapshot, constants: Constants = Constants()) -> list[dict[str, Any]]:
-    """Each job's window before and after a change (``plan``, the esxcli what-if)."""
+def compare(before: Snapshot, after: Snapshot, constants: Constants = Constants(),
+            before_paths: Optional[Iterable[Path]] = None, after_paths: Optional[Iterable[Path]] = None
+            ) -> list[dict[str, Any]]:
+    """Each job's window before and after a change (``plan``, the esxcli what-if); ``before_paths``,
+    ``after_paths``: every pair of each, traced already (the plan's own: two fleet traces fewer)."""
     if not before.jobs:
         return []
-    old = {e.name: e for e in estimate(before, constants)}
-    new = {e.name: e for e in estimate(after, constants)} if after.jobs else {}
+    old = {e.name: e for e in estimate(before, constants, paths=before_paths)}
+    new = {e.name: e for e in estimate(after, constants, paths=after_paths)} if after.jobs else {}
     out = []
     for name, b in old.items():
         a = new.get(name)

@@ -44,6 +44,9 @@ class Plan:
     # Each step's host before and after it, recorded by build (replaying 14,000 steps again cost
     # as much as building the plan).
     hosts: tuple[tuple[Host, Host], ...] = ()
+    # Every pair after the plan, as the what-if traced it (empty for a Plan made by hand): each
+    # job's window after the plan is estimated from them instead of a trace of its own.
+    after_paths: tuple[Path, ...] = field(default=(), repr=False, compare=False)
 
     def states(self) -> list[tuple[Optional[Snapshot], Optional[Snapshot]]]:
         """Each step's host as it stands before and after the step (the what-if applied step by
@@ -313,6 +316,7 @@ def assess(proposal: Proposal) -> Plan:
         proposal.skipped,
         before=proposal.before,
         hosts=proposal.hosts,
+        after_paths=tuple(after_paths),
     )
 
 
