@@ -599,3 +599,38 @@ def test_a_sections_child_not_waited_for_is_stopped_on_the_way_out(tmp_path, mon
             raise KeyError("the command failed meanwhile")
     with pytest.raises(ChildProcessError):
         os.waitpid(child, os.WNOHANG)  # reaped already
+
+
+def test_sections_copied_onto_a_pipe_that_takes_a_little_at_a_time_arrive_whole(tmp_path, monkeypatch):
+    """A plan, diff or drift made in parts written to a pipe (``| jq``): no copy_file_range there,
+    and a write may be partial (a signal mid-write): every byte still arrives, in order."""
+    import errno
+
+    def refuse(*args):
+        raise OSError(errno.EINVAL, "not onto a pipe")
+
+    real_write = os.write
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: False)
+    text = "".join(f"line {i}\n" for i in range(50_000))
+
+    def work(out):
+        out.write(text)
+        out.end("all")
+    reader, writer = os.pipe()
+    with nbdpath_io.Sections(work, tmp_path) as part:
+        part.done()
+        monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))  # 7 bytes a call
+        pid = os.fork()
+        if pid == 0:  # the reader, as jq would be
+            os.close(writer)
+            got = b""
+            while chunk := os.read(reader, 65536):
+                got += chunk
+            os._exit(0 if got == text.encode() else 1)
+        os.close(reader)
+        with open(writer, "w", encoding="utf-8", closefd=True) as fh:
+            assert part.copy("all", fh)
+        monkeypatch.setattr(os, "write", real_write)
+        _, status = os.waitpid(pid, 0)
+    assert status == 0

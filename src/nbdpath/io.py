@@ -580,7 +580,9 @@ def _append(src: int, dst: int, start: int = 0, end: Optional[int] = None) -> No
         chunk = os.pread(src, min(WRITE_BUFFER, size - offset), offset)
         if not chunk:
             break
-        os.write(dst, chunk)
+        view = memoryview(chunk)
+        while view:  # a pipe or terminal may take part of it (a signal mid-write)
+            view = view[os.write(dst, view):]
         offset += len(chunk)
 
 
