@@ -451,6 +451,22 @@ class Sections:
             self._fd = -1
 
 
+@contextmanager
+def in_halves(first: Callable[["SectionWriter", Optional[Sections]], Any],
+              rest: Callable[["SectionWriter", Optional[Sections]], Any], output: Optional[str] = None,
+              fork: bool = True) -> Iterator[tuple[Sections, Sections]]:
+    """A document's two halves as :class:`Sections`: ``first(out, None)`` in a forked child (with
+    ``fork``), ``rest(out, first_sections)`` here meanwhile (it may ask the first half's values);
+    yielded once ``rest`` is done (copying the first waits for the child). Asked in the other
+    order, the child's values first, the two halves would take turns. The temp files go beside
+    ``output`` (None: standard output, into the system's temp folder)."""
+    directory = (os.path.dirname(output) or ".") if output else None
+    with Sections(lambda out: first(out, None), directory, fork) as one:
+        with Sections(lambda out: rest(out, one), directory, fork=False) as two:
+            two.done()
+            yield one, two
+
+
 class SectionWriter:
     """What a :class:`Sections` work writes through."""
 

@@ -6,7 +6,6 @@ parse -> :mod:`nbdpath.history` -> render -> exit code (drift: 1 when anything g
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
@@ -15,7 +14,7 @@ import click
 
 from ..errors import UsageError
 from ..history import drift as drift_mod
-from ..io import Forked, Sections, forks, gc_paused, keep_past_command, write_streamed as _write_streamed
+from ..io import Forked, forks, gc_paused, in_halves, keep_past_command, write_streamed as _write_streamed
 from ..history.store import HostResult, ResultEncoder, Store, default_path, snapshot_parts
 from ..safetext import terminal
 from ..result import Exit
@@ -135,14 +134,14 @@ def _path_text(v: Optional[dict]) -> str:
 
 
 def drift_table(a: Any, b: Any, d: drift_mod.Drift) -> str:
-    sections = drift_table_sections(d)
-    return (_drift_head(a, b, _drift_facts(d)) + "".join(sections[name] for name in _TABLE_SECTIONS)
-            + _drift_tail(_drift_facts(d)))
+    sections, facts = drift_table_sections(d), _drift_facts(d)
+    return _drift_head(a, b, facts) + "".join(sections[name] for name in _DRIFT_SECTIONS) + _drift_tail(facts)
 
 
-# A drift's table in sections, hosts in the order the drift first names them (configuration
-# changes, then path changes, then findings): what two parts of the hosts (drift_in_parts) join.
-_TABLE_SECTIONS = ("config", "paths", "findings")
+# A drift's table and JSON in sections, one per list of changes (the table's hosts in the order
+# the drift first names them: configuration changes, then paths, then findings): what two
+# parts of the hosts (write_drift) join; their counts are a drift's facts.
+_DRIFT_SECTIONS = ("config", "paths", "findings")
 
 
 def drift_table_sections(d: drift_mod.Drift) -> dict[str, str]:
@@ -160,9 +159,9 @@ def drift_table_sections(d: drift_mod.Drift) -> dict[str, str]:
         findings.setdefault(f.host, []).append(
             f"  finding {f.status}: {f.finding['rule']} {f.finding['severity']} "
             f"{f.finding.get('vmk') or ''} {f.finding['message']}{'  (worse)' if f.worse else ''}")
-    out: dict[str, list[str]] = {name: [] for name in _TABLE_SECTIONS}
+    out: dict[str, list[str]] = {name: [] for name in _DRIFT_SECTIONS}
     seen: set[str] = set()
-    for name, first in zip(_TABLE_SECTIONS, (config, paths, findings)):
+    for name, first in zip(_DRIFT_SECTIONS, (config, paths, findings)):
         for host in first:
             if host in seen:
                 continue
@@ -255,13 +254,12 @@ def _drift_of(store: Store, changed: Changed, stored: dict[bytes, bytes]) -> dri
 # whole-fleet change of 10,000 hosts decodes 32,000 blobs. The blobs are read here first (the
 # child opens no database); the text is the one of one process (tested).
 DRIFT_HALVES_FROM_HOSTS = 500
-_DRIFT_JSON_SECTIONS = ("config", "paths", "findings")
 
 
-def _drift_work(store: Store, changed: Changed, stored: dict[bytes, bytes], fmt: str) -> Callable[[Any], None]:
+def _drift_work(store: Store, changed: Changed, stored: dict[bytes, bytes], fmt: str) -> Callable[[Any, Any], None]:
     from ..render.stream import ITEM_NL, _enc
 
-    def work(out: Any) -> None:
+    def work(out: Any, _first: Any) -> None:
         d = _drift_of(store, changed, stored)
         keep_past_command(d)  # freeing 10^6 objects as the work returns: io.keep_past_command
         if fmt == "table":
@@ -288,13 +286,11 @@ def write_drift(store: Store, a: Any, b: Any, fmt: str, output: Optional[str]) -
     stored = _stored(store, changed)
     halves = len(changed) >= DRIFT_HALVES_FROM_HOSTS and forks()
     cut = len(changed) // 2 if halves else 0
-    directory = (os.path.dirname(output) or ".") if output else None
-    with Sections(_drift_work(store, changed[:cut], stored, fmt), directory, fork=halves) as first, \
-            Sections(_drift_work(store, changed[cut:], stored, fmt), directory, fork=False) as rest:
-        rest.done()  # this half here while the child makes the first
-        parts = (first, rest)
-        facts = {k: first.get("facts")[k] + rest.get("facts")[k] for k in ("config", "paths", "findings")}
-        facts["worse"] = first.get("facts")["worse"] or rest.get("facts")["worse"]
+    with in_halves(_drift_work(store, changed[:cut], stored, fmt), _drift_work(store, changed[cut:], stored, fmt),
+                   output, fork=halves) as parts:
+        first, rest = (p.get("facts") for p in parts)
+        facts = {k: first[k] + rest[k] for k in _DRIFT_SECTIONS}
+        facts["worse"] = first["worse"] or rest["worse"]
         if fmt == "prometheus":
             _emit(prometheus(b, facts), output)
         elif fmt == "json":
@@ -304,14 +300,14 @@ def write_drift(store: Store, a: Any, b: Any, fmt: str, output: Optional[str]) -
                 fh.write('{\n  "version": 1,\n  "kind": "history-drift",\n  "from": ' + _enc(run_dict(a), "\n  ")
                          + ',\n  "to": ' + _enc(run_dict(b), "\n  ") + ',\n  "worse": '
                          + ("true" if facts["worse"] else "false"))
-                for name in _DRIFT_JSON_SECTIONS:
+                for name in _DRIFT_SECTIONS:
                     write_joined_list(fh, name, parts)
                 fh.write("\n}\n")
             _write_streamed(fill, output)
         else:
             def fill(fh: Any) -> None:
                 fh.write(_drift_head(a, b, facts))
-                for name in _TABLE_SECTIONS:
+                for name in _DRIFT_SECTIONS:
                     for part in parts:
                         part.copy(name, fh)
                 fh.write(_drift_tail(facts))

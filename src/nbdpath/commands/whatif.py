@@ -10,7 +10,7 @@ import click
 from ..changes import render as change_renderers
 from ..engine import Engine
 from ..errors import UsageError
-from ..io import Sections, forks, gc_paused, keep_past_command, write_streamed
+from ..io import forks, gc_paused, in_halves, keep_past_command, write_streamed
 from ..model import dump, load_file
 from ..plan import changes as changes_mod
 from ..plan import diff as diff_mod
@@ -149,39 +149,39 @@ def _write_plan_in_halves(snap, options, scope: list[str], fmt: str, output) -> 
     from ..plan import plan as plan_mod
 
     cut = len(scope) // 2
-    directory = os.path.dirname(output) or "." if output else None
 
-    def half(hosts: list[str], first_step: Callable[[], int]) -> Callable:
-        def work(out):
+    def half(hosts: list[str]) -> Callable:
+        def work(out, first):
             proposal = plan_mod.propose(snap, *options, within=hosts)
             out.say("steps", len(proposal.steps))
             plan = plan_mod.assess(proposal)
             keep_past_command(proposal, plan)
+            # The second half's steps are numbered on from the first's, which the child says once it
+            # has proposed: asked only now, so that this half's own work is not held up for it.
+            first_step = 1 if first is None or fmt == "json" else first.get("steps") + 1
             if fmt == "json":
                 plan_mod.write_json_sections(plan, out)
             elif fmt == "markdown":
-                sections, facts = md_render.plan_markdown_part(plan, first_step())
+                sections, facts = md_render.plan_markdown_part(plan, first_step)
                 for name in md_render.MARKDOWN_SECTIONS:
                     out.write(sections[name])
                     out.end(name)
                 out.say("facts", facts)
             else:
-                plan_mod.write_text_sections(plan, out, first_step())
+                plan_mod.write_text_sections(plan, out, first_step)
             out.say("counts", plan_mod.text_counts(plan))
         return work
 
-    with Sections(half(scope[:cut], lambda: 1), directory) as first:
-        with Sections(half(scope[cut:], lambda: first.get("steps") + 1), directory, fork=False) as rest:
-            rest.done()
-            halves = (first, rest)
-            if fmt == "json":
-                write_streamed(lambda fh: plan_mod.write_json_joined(fh, halves), output)
-            elif fmt == "markdown":
-                facts = [first.get("facts"), rest.get("facts")]
-                write_streamed(lambda fh: md_render.plan_markdown_joined(fh, facts, halves), output)
-            else:
-                counts = {k: first.get("counts")[k] + rest.get("counts")[k] for k in rest.get("counts")}
-                write_streamed(lambda fh: plan_mod.write_text_joined(fh, counts, halves), output)
+    with in_halves(half(scope[:cut]), half(scope[cut:]), output) as halves:
+        first, rest = halves
+        if fmt == "json":
+            write_streamed(lambda fh: plan_mod.write_json_joined(fh, halves), output)
+        elif fmt == "markdown":
+            facts = [first.get("facts"), rest.get("facts")]
+            write_streamed(lambda fh: md_render.plan_markdown_joined(fh, facts, halves), output)
+        else:
+            counts = {k: first.get("counts")[k] + rest.get("counts")[k] for k in rest.get("counts")}
+            write_streamed(lambda fh: plan_mod.write_text_joined(fh, counts, halves), output)
 
 
 # From this many steps a plan's JSON writes its steps from a forked child while the what-if
@@ -272,12 +272,13 @@ def _write_diff(before, after, fmt: str, output) -> int:
     # Other hosts or nodes: pairs added or removed are listed after the others, so one part.
     halves = same and len(names) >= DIFF_HALVES_FROM_HOSTS and forks()
     cut = len(names) // 2 if halves else 0
-    directory = (os.path.dirname(output) or ".") if output else None
 
     def part(hosts) -> Callable:
-        def work(out):
+        def work(out, _first):
             scope = None if hosts is None else set(hosts)
-            changes = diff_mod.diff(Engine(before).trace(hosts=scope), Engine(after).trace(hosts=scope))
+            # No hosts (the first part of a diff made whole): no engines compiled for it.
+            changes = diff_mod.diff(Engine(before).trace(hosts=scope), Engine(after).trace(hosts=scope)) \
+                if scope is None or scope else []
             keep_past_command(changes)
             if fmt == "json":
                 out.write("".join("," + ITEM_NL + text for text in diff_mod.json_items(changes, ITEM_NL)))
@@ -289,11 +290,9 @@ def _write_diff(before, after, fmt: str, output) -> int:
             out.say("count", len(changes))
         return work
 
-    with Sections(part(names[:cut] if halves else []), directory, fork=halves) as first, \
-            Sections(part(names[cut:] if halves else None), directory, fork=False) as rest:
-        rest.done()  # this half here while the child makes the first
-        parts = (first, rest)
-        count = first.get("count") + rest.get("count")
+    with in_halves(part(names[:cut] if halves else []), part(names[cut:] if halves else None), output,
+                   fork=halves) as parts:
+        count = sum(p.get("count") for p in parts)
 
         def fill(fh) -> None:
             if fmt == "json":
