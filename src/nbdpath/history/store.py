@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from operator import attrgetter
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from ..errors import InputError, UsageError
 
@@ -174,16 +174,18 @@ class Store:
         a night where 1% of 10,000 hosts changed, compressing every part and result took 1.1 s
         of the record (benchmarks/README.md)."""
         keys = [digest(b) for b in blobs]
-        have: set[bytes] = set()
-        unique = list(dict.fromkeys(keys))
-        for i in range(0, len(unique), self._LOOKUP):
-            chunk = unique[i:i + self._LOOKUP]
-            marks = ",".join("?" * len(chunk))
-            have.update(r[0] for r in self.db.execute(f"SELECT hash FROM blobs WHERE hash IN ({marks})", chunk))
+        have = {r[0] for r in self._blob_rows("hash", keys)}
         new = {k: b for k, b in zip(keys, blobs) if k not in have}
         self.db.executemany("INSERT INTO blobs (hash, data) VALUES (?, ?)",
                             ((k, zlib.compress(b, 6)) for k, b in new.items()))
         return keys
+
+    def _blob_rows(self, columns: str, keys: Iterable[bytes]) -> Iterator[tuple]:
+        """``columns`` of the stored blobs among ``keys`` (each asked once), :data:`_LOOKUP` a query."""
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), self._LOOKUP):
+            chunk = unique[i:i + self._LOOKUP]
+            yield from self.db.execute(f"SELECT {columns} FROM blobs WHERE hash IN ({','.join('?' * len(chunk))})", chunk)
 
     @_guarded
     def get(self, key: bytes) -> Any:
@@ -194,11 +196,7 @@ class Store:
         """Each blob of ``keys`` as stored (compressed), asked a few hundred at a time (one query
         a blob was 0.3 s of a whole-fleet drift); :meth:`decoded` reads one."""
         wanted = list(dict.fromkeys(keys))
-        found: dict[bytes, bytes] = {}
-        for i in range(0, len(wanted), self._LOOKUP):
-            chunk = wanted[i:i + self._LOOKUP]
-            marks = ",".join("?" * len(chunk))
-            found.update(self.db.execute(f"SELECT hash, data FROM blobs WHERE hash IN ({marks})", chunk))
+        found: dict[bytes, bytes] = dict(self._blob_rows("hash, data", wanted))
         for key in wanted:
             if key not in found:
                 raise InputError(self.path, "blobs", f"missing blob {key.hex()[:16]} (database damaged)")
