@@ -52,3 +52,23 @@ import pytest  # noqa: E402
 def fleet_of():
     """``fleet_of(hosts)``: :func:`generated_fleet`."""
     return generated_fleet
+
+
+@pytest.fixture
+def counted_forks(monkeypatch):
+    """Forks allowed whatever else runs (nbdpath.io._can_fork), and each real fork's child pid
+    listed in the parent: how the halves' tests see that a document was made by two processes."""
+    from nbdpath import io as nbdpath_io
+
+    forks: list[int] = []
+    real_fork = nbdpath_io.os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    monkeypatch.setattr(nbdpath_io.os, "fork", fork)
+    return forks

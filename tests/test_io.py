@@ -448,12 +448,15 @@ def test_forked_work_that_fails_or_cannot_fork_is_done_here(monkeypatch):
     assert nbdpath_io.Forked(lambda: str(os.getpid()).encode()).result() == str(parent).encode()
 
 
-def test_a_forked_child_not_waited_for_is_stopped_on_the_way_out(monkeypatch):
+@pytest.mark.parametrize("kind", ["Forked", "Sections"])
+def test_a_forked_child_not_waited_for_is_stopped_on_the_way_out(kind, tmp_path, monkeypatch):
     import time
 
     monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
+    slow = {"Forked": lambda: nbdpath_io.Forked(lambda: time.sleep(60) or b""),
+            "Sections": lambda: nbdpath_io.Sections(lambda out: time.sleep(60), tmp_path)}[kind]
     with pytest.raises(KeyError):
-        with nbdpath_io.Forked(lambda: time.sleep(60) or b"") as part:
+        with slow() as part:
             child = part._pid
             assert child
             raise KeyError("the command failed meanwhile")
@@ -586,19 +589,6 @@ def test_a_failure_of_the_work_itself_is_raised_here(tmp_path, monkeypatch):
     with nbdpath_io.Sections(full, tmp_path) as first:
         with pytest.raises(OSError, match="No space"):
             first.done()
-
-
-def test_a_sections_child_not_waited_for_is_stopped_on_the_way_out(tmp_path, monkeypatch):
-    import time
-
-    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
-    with pytest.raises(KeyError):
-        with nbdpath_io.Sections(lambda out: time.sleep(60), tmp_path) as first:
-            child = first._pid
-            assert child
-            raise KeyError("the command failed meanwhile")
-    with pytest.raises(ChildProcessError):
-        os.waitpid(child, os.WNOHANG)  # reaped already
 
 
 def test_sections_copied_onto_a_pipe_that_takes_a_little_at_a_time_arrive_whole(tmp_path, monkeypatch):

@@ -8,7 +8,6 @@ import json
 import pytest
 import yaml
 
-from nbdpath import io as nbdpath_io
 from nbdpath.cli import main
 from nbdpath.commands import whatif
 from nbdpath.engine import Engine
@@ -39,12 +38,9 @@ def _reference(old: str, new: str, fmt: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "yaml"])
-def test_a_diff_in_halves_is_the_diff_made_whole(fleets, fmt, tmp_path, monkeypatch, capsys):
+def test_a_diff_in_halves_is_the_diff_made_whole(fleets, fmt, tmp_path, monkeypatch, capsys, counted_forks):
     before, after, fewer = fleets
-    forks: list[int] = []
-    real_fork = nbdpath_io.os.fork
-    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
-    monkeypatch.setattr(nbdpath_io.os, "fork", lambda: (lambda pid: (pid and forks.append(pid), pid)[1])(real_fork()))
+    forks = counted_forks
     for old, new, halved in ((before, after, True), (after, before, True), (before, fewer, False), (before, before, True)):
         made = []
         for threshold in (10**9, 0):

@@ -49,11 +49,9 @@ def _reference_table(a, b, d: drift_mod.Drift) -> str:
 
 @pytest.mark.parametrize("runs", [("1", "2"), ("2", "1")])
 @pytest.mark.parametrize("fmt", ["table", "json", "prometheus"])
-def test_a_drift_in_halves_is_the_drift_made_whole(fleet_db, runs, fmt, tmp_path, monkeypatch, capsys):
-    forks: list[int] = []
-    real_fork = nbdpath_io.os.fork
-    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
-    monkeypatch.setattr(nbdpath_io.os, "fork", lambda: (lambda pid: (pid and forks.append(pid), pid)[1])(real_fork()))
+def test_a_drift_in_halves_is_the_drift_made_whole(fleet_db, runs, fmt, tmp_path, monkeypatch, capsys,
+                                                   counted_forks):
+    forks = counted_forks
     made = []
     for threshold in (10**9, 0):
         monkeypatch.setattr(history, "DRIFT_HALVES_FROM_HOSTS", threshold)

@@ -9,7 +9,6 @@ import os
 import pytest
 
 from nbdpath import cli, labs
-from nbdpath import io as nbdpath_io
 from nbdpath.changes import render as registry
 from nbdpath.commands import whatif
 from nbdpath.plan import plan as plan_mod
@@ -45,8 +44,8 @@ def test_a_script_runs_no_what_if(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("lab", ["veeam-tag-routed", "mixed-estate", "nightly-window"])
-def test_the_plan_json_written_in_halves_equals_the_one_written_whole(lab, tmp_path, monkeypatch):
-    forks = _counted_forks(monkeypatch)
+def test_the_plan_json_written_in_halves_equals_the_one_written_whole(lab, tmp_path, monkeypatch, counted_forks):
+    forks = counted_forks
     monkeypatch.setattr(whatif, "HALVES_FROM_HOSTS", 10**9)  # the steps' halves, not the hosts'
     whole, halves = tmp_path / "whole.json", tmp_path / "halves.json"
     monkeypatch.setattr(whatif, "HALVES_FROM_STEPS", 10**9)
@@ -68,24 +67,9 @@ def _fleet_file(tmp_path, hosts: int) -> str:
     return str(path)
 
 
-def _counted_forks(monkeypatch) -> list[int]:
-    forks: list[int] = []
-    real_fork = nbdpath_io.os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(nbdpath_io, "_can_fork", lambda: True)
-    monkeypatch.setattr(nbdpath_io.os, "fork", fork)
-    return forks
-
-
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
-def test_a_plan_made_in_two_halves_of_the_hosts_is_the_whole_plan(fmt, tmp_path, monkeypatch, capsys):
-    forks = _counted_forks(monkeypatch)
+def test_a_plan_made_in_two_halves_of_the_hosts_is_the_whole_plan(fmt, tmp_path, monkeypatch, capsys, counted_forks):
+    forks = counted_forks
     fleet = _fleet_file(tmp_path, 120)
     inputs = [["--lab", lab] for lab in labs.names() if not labs.load(lab).jobs] + [[fleet], [fleet, "--cluster", "c1"]]
     assert len(inputs) > 10
@@ -107,8 +91,7 @@ def test_a_plan_made_in_two_halves_of_the_hosts_is_the_whole_plan(fmt, tmp_path,
         in made["whole"][0]
 
 
-def test_a_half_whose_child_fails_is_made_here_and_the_plan_is_the_same(tmp_path, monkeypatch):
-    _counted_forks(monkeypatch)
+def test_a_half_whose_child_fails_is_made_here_and_the_plan_is_the_same(tmp_path, monkeypatch, counted_forks):
     fleet = _fleet_file(tmp_path, 60)
     parent = os.getpid()
     real = plan_mod.assess
@@ -143,10 +126,11 @@ def test_the_plan_of_some_hosts_is_that_part_of_the_whole_plan(lab):
         assert plan.skipped == tuple(k for k in whole.skipped if k[0].host in ours)
 
 
-def test_a_fleet_plans_markdown_in_halves_groups_its_path_changes_as_the_whole_does(tmp_path, monkeypatch):
+def test_a_fleet_plans_markdown_in_halves_groups_its_path_changes_as_the_whole_does(tmp_path, monkeypatch,
+                                                                                     counted_forks):
     from nbdpath.render import cells
 
-    forks = _counted_forks(monkeypatch)
+    forks = counted_forks
     fleet = _fleet_file(tmp_path, 120)
     monkeypatch.setattr(cells, "PAIR_ROWS", 40)  # 120 hosts' changes grouped, as 10,000 hosts' are
     made = []
